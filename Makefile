@@ -1,0 +1,87 @@
+# Plain make: `make` builds the four static tools into build/musl/bin,
+# `make check` runs every test, `make demo` runs the main job on a sample.
+include mk/config.mk
+
+TOOLS   = snap restore prune mount-remote
+LIBSRC  = $(wildcard lib/*.c)
+LIBOBJ  = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
+LIBA    = $(O)/libbk.a
+UNITSRC = $(wildcard tests/unit/*.c)
+UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/tests/%)
+PAGES   = $(wildcard */*.1 */*.5)
+
+all: $(TOOLS:%=$(BIN)/%)
+
+ifeq ($(STATIC),1)
+include mk/deps.mk
+DEPS = $(DEPS_STAMP)
+else
+# A dynamic build links Debian's -dev libraries (glibc).
+DEPS_STAMP = $(O)/.sysdeps
+DEPS_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
+DEPS_LIBS = -lfuse3 -lrsync -lnettle -lz -lpthread
+DEPS = $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@sh mk/need.sh pkg-config:pkg-config \
+	    /usr/include/librsync.h:librsync-dev \
+	    /usr/include/fuse3/fuse.h:libfuse3-dev \
+	    /usr/include/nettle/sha1.h:nettle-dev \
+	    /usr/include/zlib.h:zlib1g-dev
+	@mkdir -p $(O) && touch $@
+endif
+
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DVERSION='"$(VERSION)"' -Ilib $(DEPS_CFLAGS) $(WARN) $(CFLAGS)
+
+$(O)/lib/%.o: lib/%.c lib/*.h $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+# Each tool: its directory's .c files plus libbk.a.
+define tool
+$(1)_SRC = $$(wildcard $(1)/*.c)
+$(1)_OBJ = $$($(1)_SRC:%.c=$(O)/%.o)
+$(BIN)/$(1): $$($(1)_OBJ) $(LIBA)
+	@mkdir -p $$(@D)
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $$@ $$($(1)_OBJ) $(LIBA) $(DEPS_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool,$(t))))
+
+$(O)/%.o: %.c lib/*.h $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
+
+check: all $(UNITBIN)
+	@sh mk/need.sh mandoc:mandoc file:file col:bsdextrautils strip:binutils
+	@BIN=$(BIN) UNIT=$(O)/tests sh tests/run.sh
+
+demo: all
+	@BIN=$(BIN) sh tests/demo.sh
+
+bench: all
+	@BIN=$(BIN) sh bench/run.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	for t in $(TOOLS); do \
+		cp $(BIN)/$$t $(DESTDIR)$(BINDIR)/$$t.new && \
+		strip $(DESTDIR)$(BINDIR)/$$t.new && \
+		mv $(DESTDIR)$(BINDIR)/$$t.new $(DESTDIR)$(BINDIR)/$$t; \
+		cp $$t/$$t.1 $(DESTDIR)$(MANDIR)/man1/; \
+	done
+
+clean:
+	rm -rf build/musl $(O)
+
+distclean:
+	rm -rf build
+
+.PHONY: all check demo bench install clean distclean

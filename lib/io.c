@@ -1,0 +1,98 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "xalloc.h"
+
+ssize_t
+read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < n) {
+		r = read(fd, p + done, n - done);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+int
+write_full(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, p, n);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Read the file dirfd/path (not following a final symlink) into a new
+ * NUL-terminated buffer.  Fails with EFBIG when it holds more than max
+ * bytes, so a hostile file cannot make us allocate without bound.
+ */
+int
+read_file_at(int dirfd, const char *path, char **bufp, size_t *lenp,
+    size_t max)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t r;
+	int fd, saved;
+
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 4096;
+			buf = xrealloc(buf, cap + 1);
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	if (buf == NULL)
+		buf = xmalloc(1);
+	buf[len] = '\0';
+	*bufp = buf;
+	if (lenp != NULL)
+		*lenp = len;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	free(buf);
+	errno = saved;
+	return -1;
+}

@@ -1,0 +1,17 @@
+/*
+ * Full read and write loops over file descriptors: they retry on EINTR
+ * and short transfers, so callers see either the whole count or an error.
+ */
+#ifndef IO_H
+#define IO_H
+
+#include <sys/types.h>
+
+/* Read up to n bytes; returns the count (< n only at end of file) or -1. */
+ssize_t	read_full(int, void *, size_t);
+/* Write all n bytes; returns 0 or -1 (errno set). */
+int	write_full(int, const void *, size_t);
+/* Read a whole (small) file at dirfd/path into a NUL-terminated buffer. */
+int	read_file_at(int, const char *, char **, size_t *, size_t);
+
+#endif

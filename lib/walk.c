@@ -1,0 +1,237 @@
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "walk.h"
+#include "xalloc.h"
+
+struct frame {
+	int	 fd;
+	char	*names;		/* NUL-separated child names */
+	char	**sorted;	/* pointers into names, in order */
+	size_t	 n, next;
+	size_t	 pathlen;	/* length of this directory's path */
+};
+
+struct walk {
+	char		*root;
+	struct frame	*stack;
+	size_t		 depth, cap;
+	char		*path;
+	size_t		 pathcap;
+	struct walk_ent	 ent;
+	int		 started;
+	int		 descend;	/* last entry is a directory to enter */
+};
+
+static int
+namecmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Read the names in directory fd (without "." and "..") and sort them.
+ * Returns 0 or -1 with errno set; f->fd is left to the caller.
+ */
+static int
+frame_fill(struct frame *f)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t len = 0, cap = 0, nlen, i, off;
+	int fd, saved;
+
+	f->names = NULL;
+	f->sorted = NULL;
+	f->n = f->next = 0;
+	if ((fd = dup(f->fd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		nlen = strlen(de->d_name) + 1;
+		while (cap - len < nlen) {
+			cap = cap ? cap * 2 : 1024;
+			f->names = xrealloc(f->names, cap);
+		}
+		memcpy(f->names + len, de->d_name, nlen);
+		len += nlen;
+		f->n++;
+	}
+	saved = errno;
+	closedir(d);
+	if (saved != 0) {
+		free(f->names);
+		f->names = NULL;
+		f->n = 0;
+		errno = saved;
+		return -1;
+	}
+	f->sorted = xreallocarray(NULL, f->n, sizeof *f->sorted);
+	for (i = 0, off = 0; i < f->n; i++) {
+		f->sorted[i] = f->names + off;
+		off += strlen(f->names + off) + 1;
+	}
+	qsort(f->sorted, f->n, sizeof *f->sorted, namecmp);
+	return 0;
+}
+
+/*
+ * Enter the directory just returned.  It is opened without following
+ * symlinks and must still be the object that was stat'ed.
+ */
+static int
+push(struct walk *w)
+{
+	struct walk_ent *e = &w->ent;
+	struct frame *f;
+	struct stat st;
+	int fd, saved;
+
+	fd = openat(e->dirfd, e->name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || st.st_dev != e->st.st_dev ||
+	    st.st_ino != e->st.st_ino) {
+		saved = errno ? errno : ESTALE;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->stack = xreallocarray(w->stack, w->cap, sizeof *w->stack);
+	}
+	f = &w->stack[w->depth];
+	f->fd = fd;
+	f->pathlen = e->pathlen;
+	if (frame_fill(f) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	w->depth++;
+	return 0;
+}
+
+static void
+pop(struct walk *w)
+{
+	struct frame *f = &w->stack[--w->depth];
+
+	close(f->fd);
+	free(f->names);
+	free(f->sorted);
+}
+
+struct walk *
+walk_open(const char *root)
+{
+	struct walk *w;
+
+	w = xcalloc(1, sizeof *w);
+	w->root = xstrdup(root);
+	w->pathcap = 256;
+	w->path = xmalloc(w->pathcap);
+	w->path[0] = '\0';
+	return w;
+}
+
+int
+walk_next(struct walk *w, struct walk_ent **entp)
+{
+	struct walk_ent *e = &w->ent;
+	struct frame *f;
+	size_t nlen, need;
+
+	*entp = e;
+	if (!w->started) {
+		w->started = 1;
+		memset(e, 0, sizeof *e);
+		e->path = w->path;
+		e->name = w->root;
+		e->dirfd = AT_FDCWD;
+		if (fstatat(AT_FDCWD, w->root, &e->st, AT_SYMLINK_NOFOLLOW) == -1)
+			e->error = errno;
+		else
+			w->descend = S_ISDIR(e->st.st_mode);
+		return 1;
+	}
+	if (w->descend) {
+		w->descend = 0;
+		if (push(w) == -1) {
+			e->error = errno;
+			e->listerr = 1;
+			return 1;
+		}
+	}
+	for (;;) {
+		if (w->depth == 0)
+			return 0;
+		f = &w->stack[w->depth - 1];
+		if (f->next < f->n)
+			break;
+		pop(w);
+	}
+	e->name = f->sorted[f->next++];
+	nlen = strlen(e->name);
+	/* path = dir path + "/" + name; the root's children have no slash */
+	need = f->pathlen + 1 + nlen + 1;
+	if (need > w->pathcap) {
+		while (need > w->pathcap)
+			w->pathcap *= 2;
+		w->path = xrealloc(w->path, w->pathcap);
+	}
+	e->pathlen = f->pathlen;
+	if (e->pathlen > 0)
+		w->path[e->pathlen++] = '/';
+	memcpy(w->path + e->pathlen, e->name, nlen + 1);
+	e->pathlen += nlen;
+	e->path = w->path;
+	e->dirfd = f->fd;
+	e->depth = (int)w->depth;
+	e->error = e->listerr = 0;
+	if (fstatat(f->fd, e->name, &e->st, AT_SYMLINK_NOFOLLOW) == -1) {
+		e->error = errno;
+		memset(&e->st, 0, sizeof e->st);
+	} else
+		w->descend = S_ISDIR(e->st.st_mode);
+	return 1;
+}
+
+void
+walk_skip(struct walk *w)
+{
+	w->descend = 0;
+}
+
+void
+walk_close(struct walk *w)
+{
+	if (w == NULL)
+		return;
+	while (w->depth > 0)
+		pop(w);
+	free(w->stack);
+	free(w->path);
+	free(w->root);
+	free(w);
+}
