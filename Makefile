@@ -8,6 +8,8 @@ LIBOBJ  = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 LIBA    = $(O)/libbk.a
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/tests/%)
+FUZZSRC = $(filter-out tests/fuzz/replay.c,$(wildcard tests/fuzz/*.c))
+FUZZBIN = $(FUZZSRC:tests/fuzz/%.c=$(O)/fuzz/%)
 PAGES   = $(wildcard */*.1 */*.5)
 
 all: $(TOOLS:%=$(BIN)/%)
@@ -59,9 +61,26 @@ $(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
 
-check: all $(UNITBIN)
+# Fuzz targets: replay drivers for make check (any CC), and real
+# libFuzzer builds with `make fuzz FUZZ=name RUNS=n` (clang, glibc).
+$(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBA) $(DEPS_LIBS)
+
+FUZZ = meta
+RUNS = 1000000
+fuzz:
+	$(MAKE) CC=clang LDFLAGS= CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' build/clang/libbk.a
+	@sh mk/need.sh /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
+	clang -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -o build/clang/fuzz-$(FUZZ) \
+	    tests/fuzz/$(FUZZ).c build/clang/libbk.a -lfuse3 -lrsync -lnettle -lz -lpthread
+	mkdir -p build/fuzz-corpus/$(FUZZ)
+	build/clang/fuzz-$(FUZZ) -runs=$(RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
+
+check: all $(UNITBIN) $(FUZZBIN)
 	@sh mk/need.sh mandoc:mandoc file:file col:bsdextrautils strip:binutils
-	@BIN=$(BIN) UNIT=$(O)/tests sh tests/run.sh
+	@BIN=$(BIN) UNIT=$(O)/tests FUZZBIN=$(O)/fuzz sh tests/run.sh
 
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
@@ -84,4 +103,4 @@ clean:
 distclean:
 	rm -rf build
 
-.PHONY: all check demo bench install clean distclean
+.PHONY: all check demo bench fuzz install clean distclean
