@@ -1,0 +1,34 @@
+/*
+ * Buffered readers and writers for the repository's files, which may be
+ * gzip-compressed or plain: the reader detects gzip by its magic, the
+ * writer compresses when given a level > 0.  Errors return -1 with errno
+ * set (EIO for corrupt or truncated gzip data).
+ */
+#ifndef GZ_H
+#define GZ_H
+
+#include <sys/types.h>
+
+struct gzr;
+struct gzw;
+
+/* Both take ownership of fd and close it in *_close. */
+struct gzr	*gzr_open(int);
+ssize_t		 gzr_read(struct gzr *, void *, size_t);
+/*
+ * Next line without its "\n", NUL-terminated, valid until the next call:
+ * 1 with *line and *len set, 0 at end of file, -1 on error (a line over
+ * max bytes is EFBIG).
+ */
+int		 gzr_line(struct gzr *, char **, size_t *, size_t);
+int		 gzr_close(struct gzr *);
+
+struct gzw	*gzw_open(int, int);
+int		 gzw_write(struct gzw *, const void *, size_t);
+int		 gzw_puts(struct gzw *, const char *);
+/* Bytes written so far, before compression. */
+off_t		 gzw_count(struct gzw *);
+/* Flush and close; with sync, fsync before closing.  -1 on any error. */
+int		 gzw_close(struct gzw *, int);
+
+#endif
