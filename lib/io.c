@@ -1,6 +1,8 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -95,4 +97,38 @@ fail:
 	free(buf);
 	errno = saved;
 	return -1;
+}
+
+int
+rmtree_at(int at, const char *name)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd, saved = 0;
+
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (rmtree_at(dirfd(d), de->d_name) == -1 && saved == 0)
+			saved = errno;
+	}
+	closedir(d);
+	if (unlinkat(at, name, AT_REMOVEDIR) == -1)
+		return -1;
+	if (saved != 0) {
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }

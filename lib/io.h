@@ -13,5 +13,10 @@ ssize_t	read_full(int, void *, size_t);
 int	write_full(int, const void *, size_t);
 /* Read a whole (small) file at dirfd/path into a NUL-terminated buffer. */
 int	read_file_at(int, const char *, char **, size_t *, size_t);
+/*
+ * Remove dirfd/name and, if it is a directory, everything below it,
+ * never following symlinks.  Returns 0 or -1 with errno set.
+ */
+int	rmtree_at(int, const char *);
 
 #endif

@@ -328,6 +328,16 @@ bad:
 	return -1;
 }
 
+static char *
+dupn(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
 static int
 isfield(const char *f, size_t n, const char *name)
 {
@@ -444,8 +454,7 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 			if ((vlen == 1 && v[0] == ':') ||
 			    (vlen == 4 && memcmp(v, "None", 4) == 0))
 				continue;
-			*np = xmemdup(v, vlen + 1);
-			(*np)[vlen] = '\0';
+			*np = dupn(v, vlen);
 		} else if (isfield(f, flen, "Permissions")) {
 			if (parse_u64(v, vlen, &u) == -1 || u > 07777)
 				goto bad;
@@ -458,8 +467,7 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 			if (parse_u64(v, vlen, &u) == -1)
 				goto bad;
 			free(*np);
-			*np = xmemdup(v, vlen + 1);
-			(*np)[vlen] = '\0';
+			*np = dupn(v, vlen);
 		}
 		/* other fields (ResourceFork, CarbonFile, future ones) ignored */
 	}
@@ -557,6 +565,12 @@ meta_next(struct meta_reader *m, struct rec **recp)
 	}
 	*recp = &m->rec;
 	return 1;
+}
+
+int
+meta_ioerror(struct meta_reader *m)
+{
+	return m->ioerr != 0;
 }
 
 int

@@ -48,6 +48,8 @@ struct meta_reader	*meta_open(struct gzr *);
  */
 int			 meta_next(struct meta_reader *, struct rec **);
 const char		*meta_error(struct meta_reader *);
+/* 1 when the reader hit a read error (every later call fails too). */
+int			 meta_ioerror(struct meta_reader *);
 int			 meta_close(struct meta_reader *);
 
 /*

@@ -1,0 +1,35 @@
+/*
+ * librsync in memory-bounded streaming form: a signature built while a
+ * file is copied, a delta of another file against it (rdiff-backup's
+ * .diff increments: patch(new, delta) = old), and patch application.
+ */
+#ifndef DELTA_H
+#define DELTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gzr;
+struct gzw;
+struct sigmaker;
+
+/* Start a signature for about size bytes of data. */
+struct sigmaker	*sig_begin(uint64_t);
+int		 sig_update(struct sigmaker *, const void *, size_t);
+/*
+ * Delta of the file in fd (read from its current offset to the end)
+ * against the signature, written to w.  Frees nothing; 0 or -1.
+ */
+int		 sig_delta(struct sigmaker *, int, struct gzw *);
+void		 sig_free(struct sigmaker *);
+
+/* Called with every byte patch_apply produces. */
+typedef void	 patch_tap(void *, const void *, size_t);
+/*
+ * Apply the delta read from d to the basis file basisfd (read with
+ * pread), writing the result to outfd when it is not -1 and handing it to
+ * tap when that is not NULL.  Returns 0, or -1 (EIO for a bad delta).
+ */
+int		 patch_apply(int, struct gzr *, int, patch_tap *, void *);
+
+#endif

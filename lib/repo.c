@@ -1,0 +1,372 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gz.h"
+#include "meta.h"
+#include "repo.h"
+#include "timespec.h"
+#include "xalloc.h"
+
+static const char *incnames[] = { "snapshot", "diff", "missing", "dir", "data" };
+
+const char *
+inctype_name(int t)
+{
+	return t >= 0 && t <= INC_DATA ? incnames[t] : "?";
+}
+
+int
+incname_parse(const char *s, size_t n, size_t *baselen, int64_t *t,
+    int *type, int *gz)
+{
+	const char *dot1, *dot2;
+	size_t tlen;
+	int i;
+
+	*gz = n > 3 && memcmp(s + n - 3, ".gz", 3) == 0;
+	if (*gz)
+		n -= 3;
+	/* type: after the last dot */
+	for (dot2 = s + n; dot2 > s && dot2[-1] != '.'; dot2--)
+		;
+	if (dot2 == s)
+		return -1;
+	for (i = 0; i <= INC_DATA; i++)
+		if (strlen(incnames[i]) == (size_t)(s + n - dot2) &&
+		    memcmp(dot2, incnames[i], (size_t)(s + n - dot2)) == 0)
+			break;
+	if (i > INC_DATA)
+		return -1;
+	dot2--;				/* the dot before the type */
+	for (dot1 = dot2; dot1 > s && dot1[-1] != '.'; dot1--)
+		;
+	if (dot1 == s)
+		return -1;		/* no dot before the time */
+	tlen = (size_t)(dot2 - dot1);
+	if (timestr_parse(dot1, tlen, t) == -1)
+		return -1;
+	*baselen = (size_t)(dot1 - 1 - s);
+	*type = i;
+	return 0;
+}
+
+char *
+incname_make(const char *base, int64_t t, int type, int gz)
+{
+	char ts[TIMESTR_LEN], *s;
+	size_t n;
+
+	timestr_format(t, ts);
+	n = strlen(base) + strlen(ts) + 16;
+	s = xmalloc(n);
+	snprintf(s, n, "%s.%s.%s%s", base, ts, inctype_name(type), gz ? ".gz" : "");
+	return s;
+}
+
+static int
+cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+metacmp(const void *a, const void *b)
+{
+	const struct metafile *x = a, *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+static void
+push64(int64_t **v, size_t *n, int64_t t)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = t;
+}
+
+/* Sort and drop repeated values. */
+static void
+uniq64(int64_t *v, size_t *n)
+{
+	size_t i, j;
+
+	qsort(v, *n, sizeof *v, cmp64);
+	for (i = j = 0; i < *n; i++)
+		if (j == 0 || v[j - 1] != v[i])
+			v[j++] = v[i];
+	*n = j;
+}
+
+static void
+repo_clear(struct repo *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nmeta; i++)
+		free(r->meta[i].name);
+	free(r->meta);
+	free(r->times);
+	free(r->markers);
+	free(r->incdirs);
+	r->meta = NULL;
+	r->times = r->markers = r->incdirs = NULL;
+	r->nmeta = r->ntimes = r->nmarkers = r->nincdirs = 0;
+}
+
+int
+repo_scan(struct repo *r)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	size_t n, base, i;
+	int64_t t;
+	int type, gz, fd;
+
+	repo_clear(r);
+	if ((fd = dup(r->datafd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		closedir(d);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (incname_parse(de->d_name, n, &base, &t, &type, &gz) == -1)
+			continue;
+		if (base == 14 && memcmp(de->d_name, "current_mirror", 14) == 0 &&
+		    type == INC_DATA)
+			push64(&r->markers, &r->nmarkers, t);
+		else if (base == 10 && memcmp(de->d_name, "increments", 10) == 0 &&
+		    type == INC_DIR)
+			push64(&r->incdirs, &r->nincdirs, t);
+		else if (base == 15 && memcmp(de->d_name, "mirror_metadata", 15) == 0 &&
+		    (type == INC_SNAPSHOT || type == INC_DIFF)) {
+			r->meta = xreallocarray(r->meta, r->nmeta + 1, sizeof *r->meta);
+			r->meta[r->nmeta].t = t;
+			r->meta[r->nmeta].snapshot = type == INC_SNAPSHOT;
+			r->meta[r->nmeta++].name = xstrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	qsort(r->markers, r->nmarkers, sizeof *r->markers, cmp64);
+	qsort(r->incdirs, r->nincdirs, sizeof *r->incdirs, cmp64);
+	qsort(r->meta, r->nmeta, sizeof *r->meta, metacmp);
+	for (i = 1; i < r->nmeta; i++)
+		if (r->meta[i].t == r->meta[i - 1].t) {
+			errno = EBADMSG;	/* duplicate timestamps */
+			return -1;
+		}
+	for (i = 0; i < r->nmarkers; i++)
+		push64(&r->times, &r->ntimes, r->markers[i]);
+	for (i = 0; i < r->nincdirs; i++)
+		push64(&r->times, &r->ntimes, r->incdirs[i]);
+	for (i = 0; i < r->nmeta; i++)
+		push64(&r->times, &r->ntimes, r->meta[i].t);
+	uniq64(r->times, &r->ntimes);
+	r->quoted = fstatat(r->datafd, "chars_to_quote", &st, 0) == 0 &&
+	    st.st_size > 0;
+	return 0;
+}
+
+int
+repo_open(struct repo *r, const char *path)
+{
+	int saved;
+
+	memset(r, 0, sizeof *r);
+	r->datafd = -1;
+	if ((r->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r->datafd = openat(r->fd, DATADIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (r->datafd == -1 || repo_scan(r) == -1) {
+		saved = errno;
+		repo_close(r);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+void
+repo_close(struct repo *r)
+{
+	if (r->datafd != -1)
+		close(r->datafd);
+	if (r->fd != -1)
+		close(r->fd);
+	repo_clear(r);
+	r->fd = r->datafd = -1;
+}
+
+int64_t
+repo_at(const struct repo *r, int64_t t)
+{
+	size_t i;
+	int64_t best;
+
+	if (r->ntimes == 0)
+		return 0;
+	best = r->times[0];
+	for (i = 0; i < r->ntimes && r->times[i] <= t; i++)
+		best = r->times[i];
+	return best;
+}
+
+int64_t
+repo_current(const struct repo *r)
+{
+	return r->nmarkers ? r->markers[r->nmarkers - 1] : 0;
+}
+
+struct meta_at {
+	struct meta_reader	**rd;	/* oldest (time t) first */
+	struct rec		**head;	/* current record per reader, NULL at end */
+	size_t			  n;
+	struct rec		  out;
+	char			  err[320];
+	int			  fatal;
+	int			  pending;	/* a bad record is yet to be reported */
+};
+
+/*
+ * Advance reader i to its next good record (NULL at the end).  Returns
+ * -1 when a bad record was skipped on the way (m->err says which) or on
+ * a read error, which also ends the whole merge.
+ */
+static int
+advance(struct meta_at *m, size_t i)
+{
+	int r, bad = 0;
+
+	for (;;) {
+		r = meta_next(m->rd[i], &m->head[i]);
+		if (r == 1)
+			return bad ? -1 : 0;
+		if (r == 0) {
+			m->head[i] = NULL;
+			return bad ? -1 : 0;
+		}
+		snprintf(m->err, sizeof m->err, "%s", meta_error(m->rd[i]));
+		bad = 1;
+		if (meta_ioerror(m->rd[i])) {
+			m->head[i] = NULL;
+			m->fatal = 1;
+			return -1;
+		}
+	}
+}
+
+struct meta_at *
+meta_at_open(struct repo *r, int64_t t)
+{
+	struct meta_at *m;
+	size_t i, first;
+	int fd;
+
+	for (first = 0; first < r->nmeta && r->meta[first].t < t; first++)
+		;
+	if (first == r->nmeta || r->meta[first].t != t) {
+		errno = ENOENT;		/* no metadata for that session */
+		return NULL;
+	}
+	m = xcalloc(1, sizeof *m);
+	for (i = first; i < r->nmeta; i++) {
+		fd = openat(r->datafd, r->meta[i].name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1) {
+			meta_at_close(m);
+			return NULL;
+		}
+		m->rd = xreallocarray(m->rd, m->n + 1, sizeof *m->rd);
+		m->head = xreallocarray(m->head, m->n + 1, sizeof *m->head);
+		m->rd[m->n] = meta_open(gzr_open(fd));
+		m->head[m->n++] = NULL;
+		if (r->meta[i].snapshot)
+			break;
+	}
+	if (!r->meta[m->n + first - 1].snapshot) {
+		meta_at_close(m);
+		errno = EBADMSG;	/* chain without a snapshot at its end */
+		return NULL;
+	}
+	for (i = 0; i < m->n; i++)
+		if (advance(m, i) == -1)
+			m->pending = 1;
+	return m;
+}
+
+int
+meta_at_next(struct meta_at *m, struct rec **recp)
+{
+	struct rec *best;
+	size_t i, bi;
+
+	for (;;) {
+		if (m->fatal)
+			return -1;
+		/* a damaged record met while moving on is reported on its own */
+		if (m->pending) {
+			m->pending = 0;
+			return -1;
+		}
+		best = NULL;
+		bi = 0;
+		for (i = 0; i < m->n; i++) {
+			if (m->head[i] == NULL)
+				continue;
+			if (best == NULL || pathcmp(m->head[i]->path,
+			    m->head[i]->pathlen, best->path, best->pathlen) < 0) {
+				best = m->head[i];
+				bi = i;
+			}
+		}
+		if (best == NULL)
+			return 0;
+		rec_copy(&m->out, best);
+		/* every reader positioned at this path moves on */
+		for (i = bi; i < m->n; i++)
+			if (m->head[i] != NULL && pathcmp(m->head[i]->path,
+			    m->head[i]->pathlen, m->out.path, m->out.pathlen) == 0)
+				if (advance(m, i) == -1)
+					m->pending = 1;
+		if (m->out.type == RT_NONE)
+			continue;
+		*recp = &m->out;
+		return 1;
+	}
+}
+
+const char *
+meta_at_error(struct meta_at *m)
+{
+	return m->err;
+}
+
+void
+meta_at_close(struct meta_at *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++)
+		meta_close(m->rd[i]);
+	free(m->rd);
+	free(m->head);
+	rec_free(&m->out);
+	free(m);
+}

@@ -1,0 +1,71 @@
+/*
+ * An rdiff-backup repository's data dir: session-stamped file names,
+ * the session list, markers of complete and interrupted sessions, and
+ * the metadata as of any session (snapshot plus reverse diff chain).
+ */
+#ifndef REPO_H
+#define REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DATADIR	"rdiff-backup-data"
+
+enum inctype { INC_SNAPSHOT, INC_DIFF, INC_MISSING, INC_DIR, INC_DATA };
+
+struct metafile {
+	int64_t	 t;
+	int	 snapshot;	/* 1: snapshot, 0: diff */
+	char	*name;
+};
+
+struct repo {
+	int		 fd;		/* repository root */
+	int		 datafd;	/* rdiff-backup-data */
+	int64_t		*times;		/* session times, ascending */
+	size_t		 ntimes;
+	int64_t		*markers;	/* current_mirror times, ascending */
+	size_t		 nmarkers;
+	struct metafile	*meta;		/* mirror_metadata files, by time */
+	size_t		 nmeta;
+	int64_t		*incdirs;	/* increments.<T>.dir times */
+	size_t		 nincdirs;
+	int		 quoted;	/* chars_to_quote is not empty */
+};
+
+/*
+ * Parse "base.<time>.<type>[.gz]".  Returns 0 with the base length, time,
+ * type and compression, or -1 when the name is no session-stamped file.
+ */
+int	incname_parse(const char *, size_t, size_t *, int64_t *, int *, int *);
+const char *inctype_name(int);
+/* "<base>.<time>.<type>[.gz]" in a new string. */
+char	*incname_make(const char *, int64_t, int, int);
+
+/*
+ * Open the repository at path and read its data dir.  -1 with errno set
+ * (ENOENT: no data dir; EBADMSG: duplicate timestamps or damage).
+ */
+int	repo_open(struct repo *, const char *);
+/* Read the data dir (again) into r; r->fd and r->datafd must be set. */
+int	repo_scan(struct repo *);
+void	repo_close(struct repo *);
+/* The newest session at or before t, or the oldest if t predates all. */
+int64_t	repo_at(const struct repo *, int64_t);
+/* The mirror's time: the newest marker. */
+int64_t	repo_current(const struct repo *);
+
+struct meta_at;
+struct rec;
+
+/*
+ * The metadata as of session t, merged from the snapshot at or after t
+ * and the reverse diffs between; Type None records are left out.
+ */
+struct meta_at	*meta_at_open(struct repo *, int64_t);
+/* 1 with *rec, 0 at the end, -1 on error: meta_at_error() says what. */
+int		 meta_at_next(struct meta_at *, struct rec **);
+const char	*meta_at_error(struct meta_at *);
+void		 meta_at_close(struct meta_at *);
+
+#endif

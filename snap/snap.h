@@ -1,0 +1,51 @@
+/*
+ * snap's internal interface between the session driver (snap.c) and the
+ * tree merge that updates mirror, increments and metadata (tree.c).
+ */
+#ifndef SNAP_H
+#define SNAP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct gzw;
+
+struct stats {
+	uint64_t	srcfiles, srcsize;
+	uint64_t	mirrorfiles, mirrorsize;
+	uint64_t	newfiles, newsize;
+	uint64_t	delfiles, delsize;
+	uint64_t	chgfiles, chgsrcsize, chgmirrorsize;
+	uint64_t	incfiles, incsize;
+	uint64_t	bytesread, byteswritten;
+	uint64_t	errors;
+};
+
+struct session {
+	const char	*src;		/* source root as given */
+	int		 repofd;	/* repository root */
+	int		 datafd;	/* rdiff-backup-data */
+	int		 first;		/* no earlier session */
+	int64_t		 now;		/* this session's time */
+	int64_t		 prev;		/* the previous session's time */
+	struct gzw	*snap;		/* new metadata snapshot */
+	struct gzw	*diff;		/* reverse diff for prev, or NULL */
+	int		 oldmeta;	/* previous snapshot, or -1 */
+	int		 errfd;		/* error log */
+	int		 root;		/* running as root: owners are kept */
+	int		 onefs;		/* stay on the source root's filesystem */
+	int		 verbose;
+	dev_t		 srcdev;	/* the source root's filesystem */
+	dev_t		 repodev;	/* never back up the repository itself */
+	ino_t		 repoino;
+	struct stats	 st;
+};
+
+/* Merge the source walk with the old metadata; 0, or -1 when fatal. */
+int	tree_run(struct session *);
+/* Report a failed source entry: stderr and the error log. */
+void	report(struct session *, const char *, const char *, int);
+/* Render a path for messages: control bytes escaped, root as ".". */
+const char *shown(const char *);
+
+#endif

@@ -1,0 +1,1094 @@
+/*
+ * The heart of snap: one pass that merges the sorted source walk with the
+ * previous metadata snapshot (the index of the mirror), and for every path
+ * updates the mirror, writes the reverse increment stamped with the
+ * previous session's time, and streams the new metadata snapshot and the
+ * reverse metadata diff.  The mirror is never stat'ed: unchanged files
+ * (by type, size, mtime, mode, owner, links) are not touched at all.
+ */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "copy.h"
+#include "delta.h"
+#include "exitcode.h"
+#include "gz.h"
+#include "io.h"
+#include "meta.h"
+#include "repo.h"
+#include "snap.h"
+#include "walk.h"
+#include "xalloc.h"
+
+#define LONGNAME	205	/* longer names get AlternateIncrementName */
+#define LONGDIR		"long_filename_data"
+
+struct frame {
+	char		*path;		/* relative path, "" for the root */
+	size_t		 pathlen;
+	const char	*name;		/* last component, inside path */
+	int		 mfd;		/* mirror directory */
+	int		 ifd;		/* increments directory, -1 until needed */
+	int		 own;		/* own increment written, or not needed */
+	int		 deleted;	/* the directory goes away at pop */
+	int		 keepold;	/* listing failed: keep the old children */
+	int		 has_old, has_new;
+	struct rec	 old, new;
+	char		*pending;	/* new entry to rename over the dir */
+};
+
+struct hlink {
+	struct hlink	*next;
+	uint64_t	 dev, ino;
+	char		*path;		/* mirror path of the first member */
+};
+
+static struct session	*S;
+static struct frame	*stack;
+static size_t		 depth, stackcap;
+static struct hlink	*links[4096];
+static int		 longfd = -1;
+static uint64_t		 nextfree;	/* 0: not read yet */
+static int		 nextfree_dirty;
+static unsigned		 tmpcount;
+
+static void
+fatal(const char *what, const char *path)
+{
+	err(EXIT_TEMP, "%s %s", what, shown(path));
+}
+
+static char *
+tmpname(void)
+{
+	char *s = xmalloc(40);
+
+	snprintf(s, 40, "rdiff-backup.tmp.%u", ++tmpcount);
+	return s;
+}
+
+/* User and group names, cached; NULL for ids without a usable name. */
+static char *
+idname(uint64_t id, int group)
+{
+	static struct { uint64_t id; int group; char *name; } cache[64];
+	static size_t n;
+	const char *name = NULL;
+	struct passwd *pw;
+	struct group *gr;
+	size_t i;
+	const unsigned char *p;
+
+	for (i = 0; i < n; i++)
+		if (cache[i].id == id && cache[i].group == group)
+			return cache[i].name;
+	if (group) {
+		if ((gr = getgrgid((gid_t)id)) != NULL)
+			name = gr->gr_name;
+	} else if ((pw = getpwuid((uid_t)id)) != NULL)
+		name = pw->pw_name;
+	/* the format needs a printable ASCII word; anything else is ":" */
+	for (p = (const unsigned char *)name; p && *p; p++)
+		if (*p <= ' ' || *p > '~')
+			name = NULL;
+	if (name != NULL && *name == '\0')
+		name = NULL;
+	if (n == sizeof cache / sizeof cache[0])
+		n = 0;
+	i = n++;
+	free(cache[i].name);
+	cache[i].id = id;
+	cache[i].group = group;
+	cache[i].name = name ? xstrdup(name) : NULL;
+	return cache[i].name;
+}
+
+static char *
+dupnull(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* Records equal in every field, as rdiff-backup compares them for diffs. */
+static int
+identical(const struct rec *a, const struct rec *b)
+{
+	return rec_same(a, b) && strcmp(a->sha1, b->sha1) == 0 &&
+	    (a->uname == NULL) == (b->uname == NULL) &&
+	    (a->gname == NULL) == (b->gname == NULL) &&
+	    (a->altinc == NULL ? b->altinc == NULL :
+	    b->altinc != NULL && strcmp(a->altinc, b->altinc) == 0);
+}
+
+static void
+put_snap(const struct rec *r)
+{
+	if (meta_write(S->snap, r) == -1)
+		fatal("write", "mirror_metadata snapshot");
+}
+
+/* The reverse diff for the previous session: old record where changed. */
+static void
+put_diff(const struct rec *old, const struct rec *new, const char *path,
+    size_t pathlen)
+{
+	struct rec none;
+
+	if (S->diff == NULL)
+		return;
+	if (old == NULL) {
+		memset(&none, 0, sizeof none);
+		none.path = (char *)path;
+		none.pathlen = pathlen;
+		none.type = RT_NONE;
+		old = &none;
+	} else if (new != NULL && identical(old, new))
+		return;
+	if (meta_write(S->diff, old) == -1)
+		fatal("write", "mirror_metadata diff");
+}
+
+/* Names ending in these are stored uncompressed, as rdiff-backup does. */
+static int
+compressible(const char *name)
+{
+	static const char *ext[] = {
+		"7z", "aac", "arj", "asc", "avi", "bik", "bz", "bz2", "deb",
+		"docx", "flac", "flv", "gif", "gpg", "gz", "jp2", "jpeg", "jpg",
+		"jsonlz4", "lharc", "lz4", "lzh", "lzma", "lzo", "m4a", "m4v",
+		"mdf", "mkv", "mov", "mozlz4", "mp3", "mp4", "mpeg", "mpg", "oga",
+		"ogg", "ogm", "ogv", "opus", "pgp", "pk3", "png", "rar", "rm",
+		"rpm", "rz", "shn", "tgz", "tzst", "vob", "webm", "webp", "wma",
+		"wmv", "xlsx", "xz", "z", "zip", "zoo", "zst",
+	};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	if (dot == NULL)
+		return 1;
+	for (i = 0; i < sizeof ext / sizeof ext[0]; i++)
+		if (strcasecmp(dot + 1, ext[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static struct frame *
+top(void)
+{
+	return depth ? &stack[depth - 1] : NULL;
+}
+
+static int	ensure_incdir(struct frame *);
+static void	set_mtime(int, const struct rec *);
+
+/*
+ * A directory's own increment: "<name>.<prev>.dir" in its parent's
+ * increments directory (for the root, rdiff-backup-data/increments.<prev>.dir),
+ * carrying the old directory's permissions, mtime and owner.
+ */
+static void
+ensure_own(struct frame *f)
+{
+	struct frame *parent;
+	char *name;
+	int fd, dirfd;
+
+	if (f->own)
+		return;
+	f->own = 1;
+	if (f == stack) {
+		dirfd = S->datafd;
+		name = incname_make("increments", S->prev, INC_DIR, 0);
+	} else {
+		parent = f - 1;
+		if (f->old.altinc != NULL) {
+			ensure_own(parent);
+			dirfd = longfd;
+			name = incname_make(f->old.altinc, S->prev, INC_DIR, 0);
+		} else {
+			ensure_incdir(parent);
+			dirfd = parent->ifd;
+			name = incname_make(f->name, S->prev, INC_DIR, 0);
+		}
+	}
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fatal("create increment for", f->path);
+	fchmod(fd, f->old.perms & 0777);
+	if (S->root)
+		fchown(fd, (uid_t)f->old.uid, (gid_t)f->old.gid);
+	set_mtime(fd, &f->old);
+	close(fd);
+	free(name);
+	S->st.incfiles++;
+}
+
+/* The directory in increments/ that holds f's children's increments. */
+static int
+ensure_incdir(struct frame *f)
+{
+	struct frame *parent;
+
+	if (f->ifd != -1)
+		return 0;
+	ensure_own(f);
+	if (f == stack) {
+		if (mkdirat(S->datafd, "increments", 0700) == -1 && errno != EEXIST)
+			fatal("mkdir", DATADIR "/increments");
+		f->ifd = openat(S->datafd, "increments",
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		parent = f - 1;
+		ensure_incdir(parent);
+		if (mkdirat(parent->ifd, f->name, 0700) == -1 && errno != EEXIST)
+			fatal("mkdir increments for", f->path);
+		f->ifd = openat(parent->ifd, f->name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (f->ifd == -1)
+		fatal("open increments for", f->path);
+	return 0;
+}
+
+static void
+open_longdir(void)
+{
+	char *buf;
+	uint64_t v = 0;
+	size_t i;
+
+	if (longfd != -1)
+		return;
+	if (mkdirat(S->datafd, LONGDIR, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir", DATADIR "/" LONGDIR);
+	longfd = openat(S->datafd, LONGDIR, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (longfd == -1)
+		fatal("open", DATADIR "/" LONGDIR);
+	nextfree = 1;
+	if (read_file_at(longfd, "next_free", &buf, NULL, 64) == 0) {
+		for (i = 0; buf[i] >= '0' && buf[i] <= '9' && v < UINT64_MAX / 16; i++)
+			v = v * 10 + (uint64_t)(buf[i] - '0');
+		if (v > 0)
+			nextfree = v;
+		free(buf);
+	}
+}
+
+/* A new AlternateIncrementName number for a name too long to stamp. */
+static char *
+new_altname(void)
+{
+	char num[32];
+	struct stat st;
+
+	open_longdir();
+	/* never reuse a number that something already uses */
+	for (;;) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)nextfree++);
+		if (fstatat(longfd, num, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			break;
+	}
+	nextfree_dirty = 1;
+	return xstrdup(num);
+}
+
+/* Save the long-name counter if this session used it. */
+static void
+finish_longnames(void)
+{
+	char num[32];
+
+	if (!nextfree_dirty)
+		return;
+	snprintf(num, sizeof num, "%llu", (unsigned long long)nextfree);
+	if (atomic_write(longfd, "next_free", num, strlen(num), 0600) == -1)
+		fatal("write", DATADIR "/" LONGDIR "/next_free");
+}
+
+/*
+ * Create the increment of child `name` of f (stamped with the previous
+ * session): returns its directory and file name, or -1 with errno set.
+ */
+static int
+inc_create(struct frame *f, const char *name, const char *altinc, int type,
+    int gz, char **fname)
+{
+	if (altinc != NULL) {
+		ensure_own(f);
+		open_longdir();
+		*fname = incname_make(altinc, S->prev, type, gz);
+		return longfd;
+	}
+	ensure_incdir(f);
+	*fname = incname_make(name, S->prev, type, gz);
+	return f->ifd;
+}
+
+static void
+count_inc(int dirfd, const char *fname)
+{
+	struct stat st;
+
+	S->st.incfiles++;
+	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		S->st.incsize += (uint64_t)st.st_size;
+}
+
+/* Increments carry the old entry's permissions, owner and mtime. */
+static void
+inc_attrs(int fd, const struct rec *o)
+{
+	fchmod(fd, o->perms);
+	if (S->root)
+		fchown(fd, (uid_t)o->uid, (gid_t)o->gid);
+}
+
+static void
+set_mtime(int fd, const struct rec *r)
+{
+	futimens(fd, (struct timespec[2]){ { 0, UTIME_NOW },
+	    { (time_t)r->mtime, 0 } });
+}
+
+static void
+inc_missing(struct frame *f, const char *name, const char *altinc)
+{
+	char *fname;
+	int dirfd, fd;
+
+	if (S->first)
+		return;		/* the first session has no history to keep */
+	dirfd = inc_create(f, name, altinc, INC_MISSING, 0, &fname);
+	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fatal("create increment", fname);
+	close(fd);
+	count_inc(dirfd, fname);
+	free(fname);
+}
+
+/*
+ * Snapshot increment of the old mirror entry `name` (a non-directory):
+ * regular files as their (gzip) content, others recreated as nodes.
+ */
+static void
+inc_snapshot(struct frame *f, const char *name, const struct rec *o)
+{
+	static char buf[65536];
+	char *fname;
+	int dirfd, fd, in, gz = 0;
+	struct gzw *w;
+	ssize_t n;
+	dev_t dev;
+	mode_t type;
+
+	if (o->type == RT_REG)
+		gz = compressible(name);
+	dirfd = inc_create(f, name, o->altinc, INC_SNAPSHOT, gz, &fname);
+	switch (o->type) {
+	case RT_REG:
+		in = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (in == -1) {
+			/* the mirror lost it: nothing to keep, say so */
+			report(S, "mirror file missing", name, errno);
+			free(fname);
+			return;
+		}
+		fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0600);
+		if (fd == -1)
+			fatal("create increment", fname);
+		inc_attrs(fd, o);
+		w = gzw_open(dup(fd), gz ? 6 : 0);
+		for (;;) {
+			n = read_full(in, buf, sizeof buf);
+			if (n == -1)
+				fatal("read mirror file", name);
+			if (n == 0)
+				break;
+			if (gzw_write(w, buf, (size_t)n) == -1)
+				fatal("write increment", fname);
+		}
+		close(in);
+		if (gzw_close(w, 0) == -1)
+			fatal("write increment", fname);
+		set_mtime(fd, o);
+		close(fd);
+		break;
+	case RT_SYM:
+		if (symlinkat(o->symdata, dirfd, fname) == -1)
+			fatal("create increment", fname);
+		if (S->root)
+			fchownat(dirfd, fname, (uid_t)o->uid, (gid_t)o->gid,
+			    AT_SYMLINK_NOFOLLOW);
+		break;
+	default:
+		type = o->type == RT_FIFO ? S_IFIFO : o->type == RT_SOCK ?
+		    S_IFSOCK : o->devtype == 'b' ? S_IFBLK : S_IFCHR;
+		dev = o->type == RT_DEV ? makedev(o->major, o->minor) : 0;
+		if (mknodat(dirfd, fname, type | 0600, dev) == -1) {
+			/* as non-root a device cannot be made: an empty file */
+			fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0600);
+			if (fd == -1)
+				fatal("create increment", fname);
+			close(fd);
+		}
+		fchmodat(dirfd, fname, o->perms, 0);
+		if (S->root)
+			fchownat(dirfd, fname, (uid_t)o->uid, (gid_t)o->gid,
+			    AT_SYMLINK_NOFOLLOW);
+		break;
+	}
+	count_inc(dirfd, fname);
+	free(fname);
+}
+
+/* Diff increment: the old mirror file as a delta against the new data. */
+static void
+inc_diff(struct frame *f, const char *name, const struct rec *o,
+    struct sigmaker *sig)
+{
+	char *fname;
+	int dirfd, fd, in, gz = compressible(name);
+	struct gzw *w;
+
+	in = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in == -1) {
+		report(S, "mirror file missing", name, errno);
+		return;
+	}
+	dirfd = inc_create(f, name, o->altinc, INC_DIFF, gz, &fname);
+	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fatal("create increment", fname);
+	inc_attrs(fd, o);
+	w = gzw_open(dup(fd), gz ? 6 : 0);
+	if (sig_delta(sig, in, w) == -1 || gzw_close(w, 0) == -1)
+		fatal("write increment", fname);
+	close(in);
+	set_mtime(fd, o);
+	close(fd);
+	count_inc(dirfd, fname);
+	free(fname);
+}
+
+/* Mirror attributes of a new entry (not for symlinks). */
+static void
+mirror_attrs(int fd, const struct rec *n, int isdir)
+{
+	mode_t mode = n->perms;
+
+	/* as non-root the backup user must keep reading its own mirror */
+	if (!S->root)
+		mode |= isdir ? 0700 : 0600;
+	if (S->root && fchown(fd, (uid_t)n->uid, (gid_t)n->gid) == -1)
+		warn("chown mirror entry");
+	fchmod(fd, mode);
+	if (n->has_mtime)
+		futimens(fd, (struct timespec[2]){ { 0, UTIME_NOW },
+		    { (time_t)n->mtime, 0 } });
+}
+
+static unsigned
+hhash(uint64_t dev, uint64_t ino)
+{
+	return (unsigned)((ino * 0x9e3779b97f4a7c15ULL ^ dev) >> 52) %
+	    (sizeof links / sizeof links[0]);
+}
+
+static struct hlink *
+hfind(uint64_t dev, uint64_t ino)
+{
+	struct hlink *h;
+
+	for (h = links[hhash(dev, ino)]; h != NULL; h = h->next)
+		if (h->dev == dev && h->ino == ino)
+			return h;
+	return NULL;
+}
+
+static void
+hadd(uint64_t dev, uint64_t ino, const char *path)
+{
+	struct hlink *h;
+	unsigned k = hhash(dev, ino);
+
+	h = xcalloc(1, sizeof *h);
+	h->dev = dev;
+	h->ino = ino;
+	h->path = xstrdup(path);
+	h->next = links[k];
+	links[k] = h;
+}
+
+/* Open the directory holding repo-relative path; *base is its last name. */
+static int
+open_parent(const char *path, const char **base)
+{
+	const char *p, *slash;
+	char *comp;
+	int fd = dup(S->repofd), next;
+
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		comp = xmemdup(p, (size_t)(slash - p) + 1);
+		comp[slash - p] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		free(comp);
+		close(fd);
+		if ((fd = next) == -1)
+			return -1;
+	}
+	*base = p;
+	return fd;
+}
+
+/*
+ * Bring a new version of regular file S into the mirror of frame f as a
+ * temp file: read from the source once (hashing, and making a signature
+ * when an old version will be diffed), or linked to the mirror copy of an
+ * earlier member of its hard-link group.  Fills n (size, SHA1).
+ * Returns the temp name, or NULL when the source failed (reported).
+ */
+static char *
+bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
+    struct sigmaker **sigp, int wantsig)
+{
+	struct copyres cr;
+	struct hlink *h = NULL;
+	struct stat st;
+	const char *base;
+	char *tmp = tmpname();
+	int in, out, werr, pfd;
+
+	*sigp = wantsig ? sig_begin(n->size) : NULL;
+	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
+		if ((pfd = open_parent(h->path, &base)) == -1 ||
+		    linkat(pfd, base, f->mfd, tmp, 0) == -1)
+			fatal("link mirror file to", h->path);
+		if (*sigp != NULL) {
+			in = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (in == -1 || copy_fd(in, -1, *sigp, &cr, &werr) == -1)
+				fatal("read mirror file", h->path);
+			close(in);
+		}
+		close(pfd);
+		n->sha1[0] = '\0';	/* only the first member has it */
+		return tmp;
+	}
+	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
+	if (in == -1 && errno == EPERM)
+		in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (in == -1) {
+		report(S, "open", e->path, errno);
+		goto fail;
+	}
+	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev) {
+		report(S, "open", e->path, errno ? errno : ESTALE);
+		close(in);
+		goto fail;
+	}
+	out = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out == -1)
+		fatal("create mirror file for", e->path);
+	if (copy_fd(in, out, *sigp, &cr, &werr) == -1) {
+		if (werr)
+			fatal("write mirror file for", e->path);
+		report(S, "read", e->path, errno);
+		close(in);
+		close(out);
+		unlinkat(f->mfd, tmp, 0);
+		goto fail;
+	}
+	close(in);
+	/* what was read is what is recorded; a later change shows by mtime */
+	rec_from_stat(n, &st);
+	n->size = cr.bytes;
+	memcpy(n->sha1, cr.sha1, sizeof n->sha1);
+	S->st.bytesread += cr.bytes;
+	S->st.byteswritten += cr.bytes;
+	mirror_attrs(out, n, 0);
+	if (close(out) == -1)
+		fatal("write mirror file for", e->path);
+	return tmp;
+fail:
+	sig_free(*sigp);
+	*sigp = NULL;
+	free(tmp);
+	return NULL;
+}
+
+/* A new non-regular, non-directory entry as a temp name in the mirror. */
+static char *
+bring_node(struct frame *f, struct walk_ent *e, struct rec *n)
+{
+	char *tmp = tmpname();
+	mode_t type;
+	int fd;
+
+	switch (n->type) {
+	case RT_SYM:
+		if (symlinkat(n->symdata, f->mfd, tmp) == -1)
+			fatal("create mirror symlink for", e->path);
+		if (S->root)
+			fchownat(f->mfd, tmp, (uid_t)n->uid, (gid_t)n->gid,
+			    AT_SYMLINK_NOFOLLOW);
+		return tmp;
+	default:
+		type = n->type == RT_FIFO ? S_IFIFO : n->type == RT_SOCK ?
+		    S_IFSOCK : n->devtype == 'b' ? S_IFBLK : S_IFCHR;
+		if (mknodat(f->mfd, tmp, type | 0600, n->type == RT_DEV ?
+		    makedev(n->major, n->minor) : 0) == -1) {
+			if (errno != EPERM)
+				fatal("create mirror node for", e->path);
+			/* non-root: the metadata keeps the device, the mirror a file */
+			fd = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0600);
+			if (fd == -1)
+				fatal("create mirror node for", e->path);
+			close(fd);
+		}
+		if (S->root)
+			fchownat(f->mfd, tmp, (uid_t)n->uid, (gid_t)n->gid,
+			    AT_SYMLINK_NOFOLLOW);
+		fchmodat(f->mfd, tmp, n->perms, 0);
+		if (n->has_mtime)
+			utimensat(f->mfd, tmp, (struct timespec[2]){
+			    { 0, UTIME_NOW }, { (time_t)n->mtime, 0 } },
+			    AT_SYMLINK_NOFOLLOW);
+		return tmp;
+	}
+}
+
+static void
+push(const char *path, size_t pathlen, int mfd, const struct rec *o,
+    const struct rec *n)
+{
+	struct frame *f, *parent = top();
+
+	if (depth == stackcap) {
+		stackcap = stackcap ? stackcap * 2 : 32;
+		stack = xreallocarray(stack, stackcap, sizeof *stack);
+		parent = depth ? &stack[depth - 1] : NULL;
+	}
+	f = &stack[depth++];
+	memset(f, 0, sizeof *f);
+	f->path = xmemdup(path, pathlen + 1);
+	f->pathlen = pathlen;
+	f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
+	f->mfd = mfd;
+	f->ifd = -1;
+	f->keepold = parent ? parent->keepold : 0;
+	if ((f->has_old = o != NULL))
+		rec_copy(&f->old, o);
+	if ((f->has_new = n != NULL))
+		rec_copy(&f->new, n);
+	/* a directory that did not exist, or was no directory, has its
+	 * increment (.missing, .snapshot) already */
+	f->own = o == NULL || o->type != RT_DIR;
+}
+
+/* Finish the directory on top: attributes after children, or removal. */
+static void
+pop(void)
+{
+	struct frame *f = &stack[depth - 1], *parent = depth > 1 ? f - 1 : NULL;
+
+	if (f->has_old && (!f->has_new || f->deleted || !rec_same(&f->old, &f->new)))
+		ensure_own(f);
+	if (f->deleted) {
+		close(f->mfd);
+		if (unlinkat(parent->mfd, f->name, AT_REMOVEDIR) == -1 &&
+		    rmtree_at(parent->mfd, f->name) == -1)
+			fatal("remove mirror directory", f->path);
+		if (f->pending != NULL && renameat(parent->mfd, f->pending,
+		    parent->mfd, f->name) == -1)
+			fatal("rename into mirror", f->path);
+	} else {
+		if (f->has_new)
+			mirror_attrs(f->mfd, &f->new, 1);
+		if (parent != NULL)
+			close(f->mfd);
+	}
+	if (f->ifd != -1)
+		close(f->ifd);
+	free(f->path);
+	free(f->pending);
+	rec_free(&f->old);
+	rec_free(&f->new);
+	depth--;
+}
+
+/* Pop every directory that is not an ancestor of path. */
+static void
+unwind(const char *path, size_t len)
+{
+	struct frame *f;
+
+	while ((f = top()) != NULL) {
+		if (f->pathlen == 0 || (len > f->pathlen &&
+		    path[f->pathlen] == '/' &&
+		    memcmp(path, f->path, f->pathlen) == 0))
+			return;
+		pop();
+	}
+}
+
+static int
+open_mirror_dir(struct frame *f, const char *name, const char *path)
+{
+	int fd;
+
+	fd = openat(f->mfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		fatal("open mirror directory", path);
+	return fd;
+}
+
+/* The new record of source entry e, with names and long-name number. */
+static void
+make_new(struct rec *n, struct walk_ent *e, const struct rec *o)
+{
+	const char *name = e->pathlen ? e->name : "";
+
+	rec_free(n);
+	n->path = xmemdup(e->path, e->pathlen + 1);
+	n->pathlen = e->pathlen;
+	rec_from_stat(n, &e->st);
+	n->uname = dupnull(idname(n->uid, 0));
+	n->gname = dupnull(idname(n->gid, 1));
+	if (n->type == RT_SYM) {
+		/* the target is read when needed; compare by old one for now */
+		n->symdata = xstrdup("");
+		n->symlen = 0;
+	}
+	if (o != NULL && o->altinc != NULL)
+		n->altinc = xstrdup(o->altinc);
+	else if (strlen(name) > LONGNAME)
+		n->altinc = new_altname();
+}
+
+static int
+read_symlink(struct walk_ent *e, struct rec *n)
+{
+	char *target = xmalloc((size_t)e->st.st_size + 2);
+	ssize_t len;
+
+	len = readlinkat(e->dirfd, e->name, target, (size_t)e->st.st_size + 1);
+	if (len == -1 || len > e->st.st_size) {
+		report(S, "readlink", e->path, len == -1 ? errno : ESTALE);
+		free(target);
+		return -1;
+	}
+	target[len] = '\0';
+	free(n->symdata);
+	n->symdata = target;
+	n->symlen = (size_t)len;
+	return 0;
+}
+
+/*
+ * One path: old record o (NULL if new), source entry e (NULL if gone).
+ * Returns the record for the new snapshot (NULL: the path is gone).
+ */
+static const struct rec *
+process(const struct rec *o, struct walk_ent *e, struct rec *n)
+{
+	struct frame *f = top();
+	const char *name = e ? e->name : (o->pathlen ? strrchr(o->path, '/') ?
+	    strrchr(o->path, '/') + 1 : o->path : "");
+	const char *path = e ? e->path : o->path;
+	size_t pathlen = e ? e->pathlen : o->pathlen;
+	struct sigmaker *sig = NULL;
+	char *tmp = NULL;
+	int racy = 0;
+
+	if (e == NULL) {
+		/* gone from the source (or excluded now) */
+		if (f != NULL && f->keepold) {
+			if (o->type == RT_DIR)
+				push(o->path, o->pathlen, open_mirror_dir(f, name,
+				    o->path), o, o);
+			return o;
+		}
+		S->st.delfiles++;
+		if (o->type == RT_REG)
+			S->st.delsize += o->size;
+		if (o->type == RT_DIR) {
+			push(o->path, o->pathlen, open_mirror_dir(f, name, o->path),
+			    o, NULL);
+			top()->deleted = 1;
+			return NULL;
+		}
+		inc_snapshot(f, name, o);
+		if (unlinkat(f->mfd, name, 0) == -1 && errno != ENOENT)
+			fatal("remove mirror file", o->path);
+		return NULL;
+	}
+
+	if (e->pathlen == 0) {
+		/* the root: always a directory (checked before) */
+		make_new(n, e, o);
+		S->st.srcfiles++;
+		push("", 0, S->repofd, o, n);
+		if (o != NULL && !rec_same(o, n))
+			S->st.chgfiles++;
+		return n;
+	}
+
+	make_new(n, e, o);
+	S->st.srcfiles++;
+	if (n->type == RT_REG)
+		S->st.srcsize += n->size;
+	if (n->type == RT_SYM && read_symlink(e, n) == -1)
+		return o;	/* keep what we had */
+
+	if (o != NULL && rec_same(o, n)) {
+		racy = o->type == RT_REG && o->mtime >= S->prev;
+		if (!racy) {
+			if (o->type == RT_DIR)
+				push(path, pathlen, open_mirror_dir(f, name, path),
+				    o, o);
+			else if (o->type == RT_REG && o->nlink > 1 &&
+			    hfind(o->devloc, o->ino) == NULL)
+				hadd(o->devloc, o->ino, path);
+			return o;
+		}
+	}
+
+	if (n->type == RT_DIR) {
+		if (o != NULL && o->type == RT_DIR) {
+			/* attributes changed: the increment is made at pop */
+			S->st.chgfiles++;
+			push(path, pathlen, open_mirror_dir(f, name, path), o, n);
+			return n;
+		}
+		if (o == NULL) {
+			inc_missing(f, name, n->altinc);
+			S->st.newfiles++;
+		} else {
+			inc_snapshot(f, name, o);
+			S->st.chgfiles++;
+			if (unlinkat(f->mfd, name, 0) == -1 && errno != ENOENT)
+				fatal("remove mirror entry", path);
+		}
+		if (mkdirat(f->mfd, name, 0700) == -1)
+			fatal("create mirror directory", path);
+		push(path, pathlen, open_mirror_dir(f, name, path), o, n);
+		return n;
+	}
+
+	/* a non-directory: get the new version into a temp name first */
+	if (n->type == RT_REG)
+		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG);
+	else
+		tmp = bring_node(f, e, n);
+	if (tmp == NULL) {
+		/* failed source: the old version stays; its children too */
+		if (o != NULL && o->type == RT_DIR) {
+			push(path, pathlen, open_mirror_dir(f, name, path), o, o);
+			top()->keepold = 1;
+		}
+		return o;
+	}
+	if (racy && strcmp(o->sha1, n->sha1) == 0) {
+		/* rewritten in the same second as the last run, but the same */
+		unlinkat(f->mfd, tmp, 0);
+		sig_free(sig);
+		free(tmp);
+		if (o->nlink > 1 && hfind(o->devloc, o->ino) == NULL)
+			hadd(o->devloc, o->ino, path);
+		return o;
+	}
+	if (n->type == RT_REG && n->nlink > 1 && hfind(n->devloc, n->ino) == NULL)
+		hadd(n->devloc, n->ino, path);
+
+	if (o == NULL) {
+		S->st.newfiles++;
+		S->st.newsize += n->size;
+		inc_missing(f, name, n->altinc);
+	} else {
+		S->st.chgfiles++;
+		S->st.chgsrcsize += n->size;
+		if (o->type == RT_REG)
+			S->st.chgmirrorsize += o->size;
+		if (o->type == RT_DIR) {
+			/* the directory and its contents go first, at pop */
+			push(path, pathlen, open_mirror_dir(f, name, path), o, NULL);
+			top()->deleted = 1;
+			top()->pending = tmp;
+			sig_free(sig);
+			return n;
+		}
+		if (o->type == RT_REG && n->type == RT_REG)
+			inc_diff(f, name, o, sig);
+		else
+			inc_snapshot(f, name, o);
+	}
+	sig_free(sig);
+	if (renameat(f->mfd, tmp, f->mfd, name) == -1)
+		fatal("rename into mirror", path);
+	free(tmp);
+	return n;
+}
+
+void
+report(struct session *s, const char *what, const char *path, int e)
+{
+	char line[512];
+
+	s->st.errors++;
+	warnx("%s %s: %s", what, shown(path), strerror(e));
+	snprintf(line, sizeof line, "UpdateError %s %s: %s\n", what, shown(path),
+	    strerror(e));
+	if (s->errfd != -1)
+		write_full(s->errfd, line, strlen(line));
+}
+
+const char *
+shown(const char *path)
+{
+	static char *buf;
+	static size_t cap;
+	size_t n = strlen(path), i, j;
+	const unsigned char *p = (const unsigned char *)path;
+
+	if (n == 0)
+		return ".";
+	if (cap < n * 4 + 1) {
+		cap = n * 4 + 1;
+		buf = xrealloc(buf, cap);
+	}
+	for (i = j = 0; i < n; i++) {
+		if (p[i] < ' ' || p[i] == 0x7f) {
+			snprintf(buf + j, 5, "\\%03o", p[i]);
+			j += 4;
+		} else
+			buf[j++] = (char)p[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+/* The next source entry to merge, skipping what is never backed up. */
+static struct walk_ent *
+next_src(struct walk *w)
+{
+	struct walk_ent *e;
+	struct frame *f;
+
+	for (;;) {
+		if (walk_next(w, &e) != 1)
+			return NULL;
+		if (e->listerr) {
+			report(S, "list", e->path, e->error);
+			if ((f = top()) != NULL && f->pathlen == e->pathlen &&
+			    memcmp(f->path, e->path, e->pathlen) == 0)
+				f->keepold = 1;
+			continue;
+		}
+		if (e->error) {
+			report(S, "stat", e->path, e->error);
+			if (e->pathlen == 0)
+				return NULL;
+			continue;
+		}
+		if (e->depth == 1 && strcmp(e->name, DATADIR) == 0) {
+			walk_skip(w);
+			continue;
+		}
+		if (S_ISDIR(e->st.st_mode) && e->st.st_dev == S->repodev &&
+		    e->st.st_ino == S->repoino) {
+			walk_skip(w);
+			continue;
+		}
+		if (S->onefs && e->pathlen > 0 && e->st.st_dev != S->srcdev) {
+			walk_skip(w);
+			continue;
+		}
+		return e;
+	}
+}
+
+int
+tree_run(struct session *s)
+{
+	struct walk *w;
+	struct walk_ent *e;
+	struct meta_reader *m = NULL;
+	struct rec *o = NULL, n;
+	const struct rec *out;
+	int c, r;
+
+	S = s;
+	memset(&n, 0, sizeof n);
+	if ((w = walk_open(s->src)) == NULL)
+		err(EXIT_TEMP, "walk %s", s->src);
+	e = next_src(w);
+	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
+		errx(EXIT_PERM, "%s: not a readable directory", s->src);
+	s->srcdev = e->st.st_dev;
+	if (s->oldmeta != -1) {
+		m = meta_open(gzr_open(s->oldmeta));
+		if ((r = meta_next(m, &o)) == -1)
+			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
+		if (r == 0)
+			o = NULL;
+	}
+	while (e != NULL || o != NULL) {
+		if (e == NULL)
+			c = 1;
+		else if (o == NULL)
+			c = -1;
+		else
+			c = pathcmp(e->path, e->pathlen, o->path, o->pathlen);
+		if (c <= 0)
+			unwind(e->path, e->pathlen);
+		else
+			unwind(o->path, o->pathlen);
+		if (c > 0 && depth == 0)
+			errx(EXIT_PERM, "previous metadata: %s outside the tree",
+			    shown(o->path));
+		out = process(c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
+		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top() == NULL ||
+		    top()->pathlen != e->pathlen || top()->deleted))
+			walk_skip(w);
+		if (out != NULL)
+			put_snap(out);
+		put_diff(c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
+		    c <= 0 ? e->pathlen : o->pathlen);
+		if (c <= 0)
+			e = next_src(w);
+		if (c >= 0) {
+			if ((r = meta_next(m, &o)) == -1)
+				errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
+			if (r == 0)
+				o = NULL;
+		}
+	}
+	while (depth > 0)
+		pop();
+	finish_longnames();
+	walk_close(w);
+	meta_close(m);
+	rec_free(&n);
+	return 0;
+}
