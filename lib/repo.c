@@ -356,6 +356,12 @@ meta_at_error(struct meta_at *m)
 	return m->err;
 }
 
+int
+meta_at_failed(struct meta_at *m)
+{
+	return m->fatal;
+}
+
 void
 meta_at_close(struct meta_at *m)
 {

@@ -66,6 +66,8 @@ struct meta_at	*meta_at_open(struct repo *, int64_t);
 /* 1 with *rec, 0 at the end, -1 on error: meta_at_error() says what. */
 int		 meta_at_next(struct meta_at *, struct rec **);
 const char	*meta_at_error(struct meta_at *);
+/* 1 after a read error: the merge cannot go on. */
+int		 meta_at_failed(struct meta_at *);
 void		 meta_at_close(struct meta_at *);
 
 #endif

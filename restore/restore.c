@@ -1,33 +1,771 @@
 /*
  * restore: restore a path of an rdiff-backup repository as it was at a
- * time, list its sessions, or verify it.
+ * time, list its sessions or the files of a session, or verify it.
+ * The metadata of the chosen session drives everything: entries are
+ * created from their records, regular files rebuilt from the mirror and
+ * the reverse increments.  Nothing is written outside TARGET: every name
+ * comes from a checked metadata path and is created with *at() calls
+ * relative to directories opened without following symlinks.
  */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <dirent.h>
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "copy.h"
 #include "exitcode.h"
+#include "io.h"
+#include "meta.h"
+#include "rebuild.h"
+#include "repo.h"
+#include "timespec.h"
+#include "xalloc.h"
+
+enum verb { RESTORE, LIST_SESSIONS, LIST_FILES, VERIFY };
+
+struct dir {
+	char		*rpath;		/* repository path of this directory */
+	size_t		 rlen;
+	int		 tfd;		/* target directory, -1 when not made */
+	int		 mfd;		/* mirror directory, -1 when none */
+	int		 ifd;		/* increments directory, -1 when none */
+	struct incdir	 incs;
+	struct rec	 rec;
+	int		 made;		/* created (or reused) in the target */
+};
+
+static struct repo	 R;
+static int64_t		 at;		/* the session restored */
+static int		 force, verbose, isroot;
+static int		 rval = EXIT_OK;
+static struct dir	*stack;
+static size_t		 depth, cap;
+static struct incdir	 longincs;
+static int		 longfd = -1;
+static unsigned		 tmpcount;
+static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
+static int		 verifying;
+
+struct link {
+	struct link	*next;
+	uint64_t	 ino, dev;
+	char		*sha1;		/* the group's digest (first member) */
+	char		*tpath;		/* first member restored here, or NULL */
+};
+static struct link	*links[1024];
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: restore [-v] REPO TARGET\n");
+	fprintf(stderr,
+	    "usage: restore [-fv] [-r TIME] REPO[/PATH] TARGET\n"
+	    "       restore -l REPO\n"
+	    "       restore -L [-r TIME] REPO[/PATH]\n"
+	    "       restore -c [-v] [-r TIME] REPO\n");
 	exit(EXIT_USAGE);
+}
+
+/* Render a path for messages: control bytes escaped, root as ".". */
+static const char *
+shown(const char *path)
+{
+	static char *buf;
+	static size_t bcap;
+	size_t n = strlen(path), i, j;
+	const unsigned char *p = (const unsigned char *)path;
+
+	if (n == 0)
+		return ".";
+	if (bcap < n * 4 + 1) {
+		bcap = n * 4 + 1;
+		buf = xrealloc(buf, bcap);
+	}
+	for (i = j = 0; i < n; i++) {
+		if (p[i] < ' ' || p[i] == 0x7f) {
+			snprintf(buf + j, 5, "\\%03o", p[i]);
+			j += 4;
+		} else
+			buf[j++] = (char)p[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+/* A damaged or unrestorable entry: named, counted, and the run goes on. */
+static void
+bad(const char *what, const char *path, const char *why)
+{
+	warnx("%s %s: %s", what, shown(path), why);
+	rval = EXIT_PARTIAL;
+}
+
+/*
+ * Split REPO[/PATH]: the repository is the longest prefix that holds an
+ * rdiff-backup-data directory; the rest is the path inside it.
+ */
+static void
+split_repo(const char *arg, char **repo, char **path)
+{
+	char *s = xstrdup(arg), *slash, *probe;
+	size_t n = strlen(s);
+	struct stat st;
+
+	while (n > 1 && s[n - 1] == '/')
+		s[--n] = '\0';
+	for (;;) {
+		probe = xmalloc(strlen(s) + sizeof "/" DATADIR);
+		sprintf(probe, "%s/%s", s, DATADIR);
+		if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+			free(probe);
+			break;
+		}
+		free(probe);
+		if ((slash = strrchr(s, '/')) == NULL || slash == s)
+			errx(EXIT_PERM, "%s: not in an rdiff-backup repository", arg);
+		*slash = '\0';
+	}
+	*repo = s;
+	n = strlen(s);
+	*path = xstrdup(arg[n] == '/' ? arg + n + 1 : arg + n);
+	n = strlen(*path);
+	while (n > 0 && (*path)[n - 1] == '/')
+		(*path)[--n] = '\0';
+}
+
+static void
+open_repo(const char *path)
+{
+	if (repo_open(&R, path) == -1) {
+		if (errno == EBADMSG)
+			errx(EXIT_PERM, "%s: duplicate session times in %s", path,
+			    DATADIR);
+		err(errno == ENOENT ? EXIT_PERM : EXIT_TEMP, "%s", path);
+	}
+	if (R.quoted)
+		warnx("%s: uses file name quoting, which restore does not undo",
+		    path);
+	if (R.nmarkers == 0)
+		errx(EXIT_PERM, "%s: no complete session (no current_mirror marker)",
+		    path);
+	if (R.nmarkers > 1)
+		errx(EXIT_TEMP, "%s: the last session was interrupted; run snap "
+		    "to roll it back first", path);
+}
+
+static int64_t
+resolve(const char *spec)
+{
+	int64_t t;
+	char ts[TIMESTR_LEN];
+
+	if (spec == NULL)
+		spec = "now";
+	if (timespec_parse(spec, (int64_t)time(NULL), R.times, R.ntimes, &t) == -1)
+		errx(EXIT_USAGE, "bad time \"%s\" (now, 10D, 2h30m, 3B, 2023-11-15, "
+		    "2023-11-15T22:13:20Z, epoch seconds)", spec);
+	t = repo_at(&R, t);
+	if (verbose || isatty(STDERR_FILENO)) {
+		timestr_format(t, ts);
+		fprintf(stderr, "restore: session %s\n", ts);
+	}
+	return t;
+}
+
+static struct dir *
+top(void)
+{
+	return depth ? &stack[depth - 1] : NULL;
+}
+
+static int
+subdir(int fd, const char *name)
+{
+	if (fd == -1)
+		return -1;
+	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Where a record's increments are: its directory's listing, or long names. */
+static const struct incent *
+incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
+{
+	const char *alt = r->altmirror ? r->altmirror : r->altinc;
+
+	if (alt != NULL) {
+		if (longfd == -1) {
+			longfd = subdir(R.datafd, "long_filename_data");
+			incdir_read(longfd, &longincs);
+		}
+		*dirfd = longfd;
+		return incdir_find(&longincs, alt, strlen(alt), n);
+	}
+	*dirfd = top() ? top()->ifd : -1;
+	if (top() == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	return incdir_find(&top()->incs, name, strlen(name), n);
+}
+
+/* Owner for a record: the local id of its name if there is one. */
+static void
+owner_of(const struct rec *r, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	*uid = (uid_t)r->uid;
+	*gid = (gid_t)r->gid;
+	if (r->uname != NULL && (pw = getpwnam(r->uname)) != NULL)
+		*uid = pw->pw_uid;
+	if (r->gname != NULL && (gr = getgrnam(r->gname)) != NULL)
+		*gid = gr->gr_gid;
+}
+
+/* chown (root only) -> chmod -> mtime, on an open descriptor. */
+static void
+set_attrs(int fd, const struct rec *r, const char *path)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (isroot) {
+		owner_of(r, &uid, &gid);
+		if (fchown(fd, uid, gid) == -1)
+			bad("chown", path, strerror(errno));
+	}
+	if (fchmod(fd, r->perms) == -1)
+		bad("chmod", path, strerror(errno));
+	if (r->has_mtime && futimens(fd, (struct timespec[2]){
+	    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } }) == -1)
+		bad("set mtime of", path, strerror(errno));
+}
+
+static char *
+tmpname(void)
+{
+	char *s = xmalloc(40);
+
+	snprintf(s, 40, "rdiff-backup.tmp.%u", ++tmpcount);
+	return s;
+}
+
+/* Put temp entry tmp in place of name in dirfd, whatever is there. */
+static int
+put_in_place(int dirfd, const char *tmp, const char *name)
+{
+	if (renameat(dirfd, tmp, dirfd, name) == 0)
+		return 0;
+	if ((errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) &&
+	    rmtree_at(dirfd, name) == 0 && renameat(dirfd, tmp, dirfd, name) == 0)
+		return 0;
+	return -1;
+}
+
+static unsigned
+lhash(uint64_t ino, uint64_t dev)
+{
+	return (unsigned)((ino * 0x9e3779b97f4a7c15ULL ^ dev) >> 54) % 1024;
+}
+
+static struct link *
+lfind(const struct rec *r)
+{
+	struct link *l;
+
+	for (l = links[lhash(r->ino, r->devloc)]; l != NULL; l = l->next)
+		if (l->ino == r->ino && l->dev == r->devloc)
+			return l;
+	return NULL;
+}
+
+static struct link *
+ladd(const struct rec *r)
+{
+	struct link *l = xcalloc(1, sizeof *l);
+	unsigned k = lhash(r->ino, r->devloc);
+
+	l->ino = r->ino;
+	l->dev = r->devloc;
+	l->sha1 = xstrdup(r->sha1);
+	l->next = links[k];
+	links[k] = l;
+	return l;
+}
+
+/*
+ * The content of regular file r as of `at` into outfd (-1: hash only),
+ * checked against its SHA-1; intermediate versions go to tmpfd.
+ * Returns 0, or -1 after reporting.
+ */
+static int
+content(const struct rec *r, const char *name, int outfd, int tmpfd,
+    const char *what)
+{
+	struct copyres res;
+	const struct incent *incs;
+	const char *why, *mname = r->altmirror ? r->altmirror : name;
+	const char *want = r->sha1;
+	struct link *l;
+	size_t n;
+	int idirfd, mdirfd;
+
+	incs = incs_of(r, name, &idirfd, &n);
+	if (r->altmirror != NULL)
+		mdirfd = longfd;
+	else
+		mdirfd = top() ? top()->mfd : -1;
+	if (rebuild(mdirfd, mname, idirfd, incs, n, at, repo_current(&R),
+	    tmpfd, outfd, &res, &why) == -1) {
+		bad(what, r->path, errno == EBADMSG ? why : strerror(errno));
+		return -1;
+	}
+	if (want[0] == '\0' && r->nlink > 1 && (l = lfind(r)) != NULL)
+		want = l->sha1;
+	if (want[0] == '\0') {
+		if (verbose)
+			warnx("%s %s: no SHA1 digest recorded", what, shown(r->path));
+		return 0;
+	}
+	if (strcmp(want, res.sha1) != 0) {
+		bad(what, r->path, "SHA1 digest does not match the metadata "
+		    "(damaged increment or mirror file)");
+		return -1;
+	}
+	if (res.bytes != r->size) {
+		bad(what, r->path, "size does not match the metadata");
+		return -1;
+	}
+	return 0;
+}
+
+/* The directory holding target path tpath (relative to base), opened. */
+static int
+open_target_parent(int base, const char *tpath, const char **name)
+{
+	const char *p, *slash;
+	char *comp;
+	int fd = dup(base), next;
+
+	for (p = tpath; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		comp = xmemdup(p, (size_t)(slash - p) + 1);
+		comp[slash - p] = '\0';
+		next = subdir(fd, comp);
+		free(comp);
+		close(fd);
+		if ((fd = next) == -1)
+			return -1;
+	}
+	*name = p;
+	return fd;
+}
+
+static void
+push(const struct rec *r, int tfd, int mfd, int ifd)
+{
+	struct dir *d;
+
+	if (depth == cap) {
+		cap = cap ? cap * 2 : 32;
+		stack = xreallocarray(stack, cap, sizeof *stack);
+	}
+	d = &stack[depth++];
+	memset(d, 0, sizeof *d);
+	if (r != NULL) {
+		rec_copy(&d->rec, r);
+		d->rpath = xmemdup(r->path, r->pathlen + 1);
+		d->rlen = r->pathlen;
+	}
+	d->tfd = tfd;
+	d->mfd = mfd;
+	d->ifd = ifd;
+	if (incdir_read(ifd, &d->incs) == -1 && r != NULL)
+		bad("list increments of", r->path, strerror(errno));
+}
+
+/* Finish the directory on top: its attributes come after its contents. */
+static void
+pop(void)
+{
+	struct dir *d = &stack[--depth];
+
+	if (d->tfd != -1 && d->rpath != NULL)
+		set_attrs(d->tfd, &d->rec, d->rpath);
+	if (d->tfd != -1)
+		close(d->tfd);
+	if (d->mfd != -1)
+		close(d->mfd);
+	if (d->ifd != -1)
+		close(d->ifd);
+	incdir_free(&d->incs);
+	rec_free(&d->rec);
+	free(d->rpath);
+}
+
+/* Pop directories that do not contain rpath (the base frame stays). */
+static void
+unwind(const char *rpath, size_t len)
+{
+	struct dir *d;
+
+	while (depth > 1) {
+		d = top();
+		if (d->rlen == 0 ? len > 0 : (len > d->rlen &&
+		    rpath[d->rlen] == '/' && memcmp(rpath, d->rpath, d->rlen) == 0))
+			return;
+		pop();
+	}
+}
+
+/*
+ * Create the entry for record r, named name in the target directory tfd
+ * (-1 when only verifying).  tpath is its path relative to the base.
+ */
+static void
+entry(const struct rec *r, const char *rname, const char *name, int tfd,
+    const char *tpath, int base, int isroot_entry)
+{
+	struct dir *parent = top();
+	struct link *l = NULL;
+	const char *lname;
+	char *tmp;
+	int fd, mfd, ifd, lfd;
+	uid_t uid;
+	gid_t gid;
+	mode_t type;
+
+	if (r->type == RT_DIR) {
+		if (r->pathlen == 0) {
+			mfd = dup(R.fd);
+			ifd = subdir(R.datafd, "increments");
+		} else {
+			mfd = subdir(parent->mfd, rname);
+			ifd = subdir(parent->ifd, rname);
+		}
+		fd = -1;
+		if (tfd != -1) {
+			if (mkdirat(tfd, name, 0700) == -1 && errno != EEXIST) {
+				bad("mkdir", r->path, strerror(errno));
+			} else if ((fd = subdir(tfd, name)) == -1 &&
+			    (!force && !isroot_entry)) {
+				bad("mkdir", r->path, "exists and is no directory");
+			} else if (fd == -1 && (rmtree_at(tfd, name) == -1 ||
+			    mkdirat(tfd, name, 0700) == -1 ||
+			    (fd = subdir(tfd, name)) == -1))
+				bad("mkdir", r->path, strerror(errno));
+		}
+		push(r, fd, mfd, ifd);
+		return;
+	}
+	if (r->type == RT_REG && r->nlink > 1) {
+		if ((l = lfind(r)) == NULL)
+			l = ladd(r);
+		else if (l->tpath != NULL && tfd != -1) {
+			/* a later member of a restored group: link it */
+			tmp = tmpname();
+			if ((lfd = open_target_parent(base, l->tpath, &lname)) == -1 ||
+			    linkat(lfd, lname, tfd, tmp, 0) == -1 ||
+			    put_in_place(tfd, tmp, name) == -1)
+				bad("link", r->path, strerror(errno));
+			if (lfd != -1)
+				close(lfd);
+			free(tmp);
+			return;
+		}
+	}
+	if (tfd == -1) {
+		/* verifying; or restoring below a directory that failed */
+		if (verifying && r->type == RT_REG)
+			content(r, rname, -1, tmpdirfd, "verify");
+		return;
+	}
+	tmp = tmpname();
+	switch (r->type) {
+	case RT_REG:
+		fd = openat(tfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd == -1) {
+			bad("create", r->path, strerror(errno));
+			break;
+		}
+		if (content(r, rname, fd, tfd, "restore") == -1) {
+			close(fd);
+			unlinkat(tfd, tmp, 0);
+			break;
+		}
+		set_attrs(fd, r, r->path);
+		close(fd);
+		if (put_in_place(tfd, tmp, name) == -1)
+			bad("rename", r->path, strerror(errno));
+		else if (l != NULL)
+			l->tpath = xstrdup(tpath);
+		break;
+	case RT_SYM:
+		if (symlinkat(r->symdata, tfd, tmp) == -1) {
+			bad("symlink", r->path, strerror(errno));
+			break;
+		}
+		if (isroot) {
+			owner_of(r, &uid, &gid);
+			fchownat(tfd, tmp, uid, gid, AT_SYMLINK_NOFOLLOW);
+		}
+		if (put_in_place(tfd, tmp, name) == -1)
+			bad("rename", r->path, strerror(errno));
+		break;
+	default:
+		type = r->type == RT_FIFO ? S_IFIFO : r->type == RT_SOCK ?
+		    S_IFSOCK : r->devtype == 'b' ? S_IFBLK : S_IFCHR;
+		if (mknodat(tfd, tmp, type | 0600, r->type == RT_DEV ?
+		    makedev(r->major, r->minor) : 0) == -1) {
+			bad("mknod", r->path, strerror(errno));
+			break;
+		}
+		if (isroot) {
+			owner_of(r, &uid, &gid);
+			if (fchownat(tfd, tmp, uid, gid, AT_SYMLINK_NOFOLLOW) == -1)
+				bad("chown", r->path, strerror(errno));
+		}
+		if (fchmodat(tfd, tmp, r->perms, 0) == -1)
+			bad("chmod", r->path, strerror(errno));
+		if (r->has_mtime && utimensat(tfd, tmp, (struct timespec[2]){
+		    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } },
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			bad("set mtime of", r->path, strerror(errno));
+		if (put_in_place(tfd, tmp, name) == -1)
+			bad("rename", r->path, strerror(errno));
+		break;
+	}
+	free(tmp);
+}
+
+/* Is path inside (or equal to) prefix, in rdiff-backup's path terms? */
+static int
+within(const char *path, size_t len, const char *prefix, size_t plen)
+{
+	if (plen == 0)
+		return 1;
+	return len >= plen && memcmp(path, prefix, plen) == 0 &&
+	    (len == plen || path[plen] == '/');
+}
+
+/* The parent directories of prefix in mirror and increments. */
+static void
+push_base(const char *prefix, int tfd)
+{
+	char *p, *slash, *comp;
+	int mfd, ifd, next;
+
+	push(NULL, tfd, -1, -1);
+	if (prefix[0] == '\0')
+		return;
+	mfd = dup(R.fd);
+	ifd = subdir(R.datafd, "increments");
+	p = xstrdup(prefix);
+	for (comp = p; (slash = strchr(comp, '/')) != NULL; comp = slash + 1) {
+		*slash = '\0';
+		next = subdir(mfd, comp);
+		if (mfd != -1)
+			close(mfd);
+		mfd = next;
+		next = subdir(ifd, comp);
+		if (ifd != -1)
+			close(ifd);
+		ifd = next;
+	}
+	free(p);
+	stack[0].mfd = mfd;
+	stack[0].ifd = ifd;
+	if (incdir_read(ifd, &stack[0].incs) == -1)
+		bad("list increments of", prefix, strerror(errno));
+}
+
+/*
+ * Walk the metadata of session `at` below prefix; restore into target
+ * (NULL: verify only).  Returns the number of entries seen.
+ */
+static size_t
+run(const char *prefix, const char *target)
+{
+	struct meta_at *m;
+	struct rec *r;
+	struct stat st;
+	size_t plen = strlen(prefix), n = 0, skip;
+	char *tdir = NULL, *tname = NULL, *slash, *tpath = NULL;
+	int base = -1, rv, exists;
+
+	if ((m = meta_at_open(&R, at)) == NULL)
+		err(errno == ENOENT || errno == EBADMSG ? EXIT_PERM : EXIT_TEMP,
+		    "metadata of the session");
+	if (target != NULL) {
+		exists = lstat(target, &st) == 0;
+		if (!exists && errno != ENOENT)
+			err(EXIT_TEMP, "%s", target);
+		if (exists && !force && !S_ISDIR(st.st_mode))
+			errx(EXIT_PERM, "%s exists (use -f to overwrite)", target);
+		if (exists && !force && S_ISDIR(st.st_mode)) {
+			int fd = open(target, O_RDONLY | O_DIRECTORY);
+			DIR *d = fd == -1 ? NULL : fdopendir(fd);
+			struct dirent *de;
+
+			while (d != NULL && (de = readdir(d)) != NULL)
+				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+					errx(EXIT_PERM, "%s is not empty (use -f to "
+					    "restore into it)", target);
+			if (d != NULL)
+				closedir(d);
+		}
+		tdir = xstrdup(target);
+		for (slash = tdir + strlen(tdir); slash > tdir + 1 &&
+		    slash[-1] == '/'; )
+			*--slash = '\0';
+		if ((slash = strrchr(tdir, '/')) != NULL) {
+			tname = xstrdup(slash + 1);
+			if (slash == tdir)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+		} else {
+			tname = tdir;
+			tdir = xstrdup(".");
+		}
+		if (strcmp(tname, ".") == 0 || strcmp(tname, "..") == 0 ||
+		    tname[0] == '\0')
+			errx(EXIT_USAGE, "%s: name the target directory itself",
+			    target);
+		if ((base = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			err(EXIT_TEMP, "%s", tdir);
+	}
+	push_base(prefix, base);
+	while ((rv = meta_at_next(m, &r)) != 0) {
+		if (rv == -1) {
+			bad("metadata", "", meta_at_error(m));
+			if (meta_at_failed(m))
+				break;
+			continue;
+		}
+		if (!within(r->path, r->pathlen, prefix, plen)) {
+			if (pathcmp(r->path, r->pathlen, prefix, plen) > 0)
+				break;
+			continue;
+		}
+		n++;
+		unwind(r->path, r->pathlen);
+		skip = plen == 0 ? 0 : plen + 1;
+		free(tpath);
+		if (r->pathlen == plen) {
+			tpath = xstrdup(target != NULL ? tname : "");
+		} else {
+			tpath = xmalloc(strlen(tname ? tname : "") + r->pathlen + 2);
+			sprintf(tpath, "%s/%s", tname ? tname : "", r->path + skip);
+		}
+		entry(r, r->pathlen == 0 ? "" : strrchr(r->path, '/') ?
+		    strrchr(r->path, '/') + 1 : r->path,
+		    r->pathlen == plen ? (tname ? tname : "") :
+		    strrchr(tpath, '/') + 1, top()->tfd, tpath, base,
+		    r->pathlen == plen);
+	}
+	while (depth > 0)
+		pop();
+	meta_at_close(m);
+	free(tpath);
+	free(tdir);
+	free(tname);
+	return n;
+}
+
+/* Sessions, oldest first, with the current mirror last. */
+static void
+list_sessions(void)
+{
+	char ts[TIMESTR_LEN], pretty[64];
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < R.ntimes; i++) {
+		timestr_format(R.times[i], ts);
+		t = (time_t)R.times[i];
+		strftime(pretty, sizeof pretty, "%a %b %e %H:%M:%S %Y", localtime(&t));
+		printf("%s  %s%s\n", ts, pretty,
+		    R.times[i] == repo_current(&R) ? "  (current mirror)" : "");
+	}
+}
+
+static void
+list_files(const char *prefix)
+{
+	struct meta_at *m;
+	struct rec *r;
+	size_t plen = strlen(prefix);
+	int rv;
+
+	if ((m = meta_at_open(&R, at)) == NULL)
+		err(errno == ENOENT || errno == EBADMSG ? EXIT_PERM : EXIT_TEMP,
+		    "metadata of the session");
+	while ((rv = meta_at_next(m, &r)) != 0) {
+		if (rv == -1) {
+			bad("metadata", "", meta_at_error(m));
+			if (meta_at_failed(m))
+				break;
+			continue;
+		}
+		if (within(r->path, r->pathlen, prefix, plen))
+			printf("%s\n", shown(r->path));
+		else if (pathcmp(r->path, r->pathlen, prefix, plen) > 0)
+			break;
+	}
+	meta_at_close(m);
+	if (fflush(stdout) == EOF)
+		err(EXIT_TEMP, "stdout");
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "verbose",	no_argument,	NULL,	'v' },
-		{ "version",	no_argument,	NULL,	'V' },
-		{ NULL,		0,		NULL,	0 }
+		{ "at",			required_argument,	NULL,	'r' },
+		{ "force",		no_argument,		NULL,	'f' },
+		{ "list-files",		no_argument,		NULL,	'L' },
+		{ "list-increments",	no_argument,		NULL,	'l' },
+		{ "restore-as-of",	required_argument,	NULL,	'r' },
+		{ "verbose",		no_argument,		NULL,	'v' },
+		{ "verify",		no_argument,		NULL,	'c' },
+		{ "version",		no_argument,		NULL,	'V' },
+		{ NULL,			0,			NULL,	0 }
 	};
-	int ch, verbose = 0;
+	enum verb verb = RESTORE;
+	const char *spec = NULL, *tmp;
+	char *repo, *path;
+	int ch;
 
-	while ((ch = getopt_long(argc, argv, "Vv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "cfLlr:Vv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			verb = VERIFY;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'L':
+			verb = LIST_FILES;
+			break;
+		case 'l':
+			verb = LIST_SESSIONS;
+			break;
+		case 'r':
+			spec = optarg;
+			break;
 		case 'V':
 			printf("restore %s\n", VERSION);
 			return EXIT_OK;
@@ -40,8 +778,43 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2)
+	if (argc != (verb == RESTORE ? 2 : 1))
 		usage();
-	(void)verbose;
-	errx(EXIT_PERM, "restoring is not implemented yet");
+	isroot = geteuid() == 0;
+	split_repo(argv[0], &repo, &path);
+	open_repo(repo);
+	switch (verb) {
+	case LIST_SESSIONS:
+		if (path[0] != '\0' || spec != NULL)
+			usage();
+		list_sessions();
+		if (fflush(stdout) == EOF)
+			err(EXIT_TEMP, "stdout");
+		break;
+	case LIST_FILES:
+		at = resolve(spec);
+		list_files(path);
+		break;
+	case VERIFY:
+		if (path[0] != '\0')
+			usage();
+		at = resolve(spec);
+		verifying = 1;
+		if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+			tmp = "/tmp";
+		if ((tmpdirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			err(EXIT_TEMP, "%s", tmp);
+		run("", NULL);
+		if (rval == EXIT_OK && verbose)
+			fprintf(stderr, "restore: every file verified\n");
+		break;
+	case RESTORE:
+		at = resolve(spec);
+		umask(0);
+		if (run(path, argv[1]) == 0)
+			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
+		break;
+	}
+	repo_close(&R);
+	return rval;
 }

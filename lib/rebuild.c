@@ -1,0 +1,259 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "copy.h"
+#include "delta.h"
+#include "gz.h"
+#include "io.h"
+#include "rebuild.h"
+#include "repo.h"
+#include "xalloc.h"
+
+static int
+entcmp(const void *a, const void *b)
+{
+	const struct incent *x = a, *y = b;
+	size_t n = x->baselen < y->baselen ? x->baselen : y->baselen;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	if (x->baselen != y->baselen)
+		return x->baselen < y->baselen ? -1 : 1;
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+int
+incdir_read(int fd, struct incdir *d)
+{
+	DIR *dir;
+	struct dirent *de;
+	struct incent e;
+	int dfd;
+
+	d->e = NULL;
+	d->n = 0;
+	if (fd == -1)
+		return 0;
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	if ((dir = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (incname_parse(de->d_name, strlen(de->d_name), &e.baselen,
+		    &e.t, &e.type, &e.gz) == -1 || e.type == INC_DATA)
+			continue;
+		e.name = xstrdup(de->d_name);
+		d->e = xreallocarray(d->e, d->n + 1, sizeof *d->e);
+		d->e[d->n++] = e;
+	}
+	closedir(dir);
+	qsort(d->e, d->n, sizeof *d->e, entcmp);
+	return 0;
+}
+
+void
+incdir_free(struct incdir *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->e[i].name);
+	free(d->e);
+	d->e = NULL;
+	d->n = 0;
+}
+
+const struct incent *
+incdir_find(const struct incdir *d, const char *name, size_t len, size_t *count)
+{
+	size_t lo = 0, hi = d->n, mid, end;
+	struct incent key;
+
+	key.name = (char *)name;
+	key.baselen = len;
+	key.t = INT64_MIN;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (entcmp(&d->e[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < d->n && d->e[end].baselen == len &&
+	    memcmp(d->e[end].name, name, len) == 0; end++)
+		;
+	*count = end - lo;
+	return lo < d->n ? &d->e[lo] : NULL;
+}
+
+/* An unlinked temp file in dirfd. */
+static int
+tmpfile_at(int dirfd)
+{
+	static unsigned n;
+	char name[64];
+	int fd;
+
+#ifdef O_TMPFILE
+	if ((fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
+		return fd;
+#endif
+	for (;;) {
+		snprintf(name, sizeof name, ".rebuild.%ld.%u", (long)getpid(), ++n);
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd != -1)
+		unlinkat(dirfd, name, 0);
+	return fd;
+}
+
+/* Decompress increment file idirfd/name (a snapshot) into a temp file. */
+static int
+unpack(int idirfd, const struct incent *e, int tmpdirfd)
+{
+	struct gzr *r;
+	char buf[65536];
+	ssize_t n;
+	int in, out, saved;
+
+	if ((in = openat(idirfd, e->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if ((out = tmpfile_at(tmpdirfd)) == -1) {
+		close(in);
+		return -1;
+	}
+	r = gzr_open(in);
+	while (r != NULL && (n = gzr_read(r, buf, sizeof buf)) > 0)
+		if (write_full(out, buf, (size_t)n) == -1)
+			break;
+	if (r == NULL || n != 0) {
+		saved = errno;
+		gzr_close(r);
+		close(out);
+		errno = saved;
+		return -1;
+	}
+	gzr_close(r);
+	if (lseek(out, 0, SEEK_SET) == -1) {
+		close(out);
+		return -1;
+	}
+	return out;
+}
+
+struct tap {
+	struct sha1_ctx	c;
+	uint64_t	bytes;
+};
+
+static void
+hash_tap(void *arg, const void *p, size_t n)
+{
+	struct tap *t = arg;
+
+	sha1_update(&t->c, n, p);
+	t->bytes += n;
+}
+
+int
+rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
+    size_t n, int64_t t, int64_t cur, int tmpdirfd, int outfd,
+    struct copyres *res, const char **why)
+{
+	size_t first, last, i;
+	int basis = -1, next, dfd, werr, last_step;
+	struct gzr *d;
+	struct tap tap;
+
+	*why = "rebuild";
+	/* the increments at or after t, oldest first: diffs up to a stop */
+	for (first = 0; first < n && incs[first].t < t; first++)
+		;
+	for (last = first; last < n && t < cur && incs[last].type == INC_DIFF;
+	    last++)
+		;
+	if (t >= cur || last == n) {
+		*why = "open mirror file";
+		if (mdirfd == -1) {
+			errno = ENOENT;
+			return -1;
+		}
+		basis = openat(mdirfd, mname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	} else if (incs[last].type == INC_SNAPSHOT) {
+		*why = "read snapshot increment";
+		basis = unpack(idirfd, &incs[last], tmpdirfd);
+	} else {
+		*why = "increments inconsistent (missing or dir where data was due)";
+		errno = EBADMSG;
+		return -1;
+	}
+	if (basis == -1)
+		return -1;
+	if (t >= cur)
+		last = first;		/* no diffs to apply */
+	if (last == first) {
+		*why = "copy";
+		if (copy_fd(basis, outfd, NULL, res, &werr) == -1) {
+			*why = werr ? "write" : "read";
+			close(basis);
+			return -1;
+		}
+		close(basis);
+		return 0;
+	}
+	/* apply the diffs from the newest to the oldest */
+	for (i = last; i-- > first; ) {
+		last_step = i == first;
+		*why = "read diff increment";
+		if ((dfd = openat(idirfd, incs[i].name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1)
+			goto fail;
+		if (last_step)
+			next = outfd;
+		else if ((next = tmpfile_at(tmpdirfd)) == -1) {
+			*why = "create temp file";
+			close(dfd);
+			goto fail;
+		}
+		sha1_init(&tap.c);
+		tap.bytes = 0;
+		d = gzr_open(dfd);
+		*why = "apply diff increment";
+		if (d == NULL || patch_apply(basis, d, next,
+		    last_step ? hash_tap : NULL, &tap) == -1) {
+			int saved = errno;
+
+			gzr_close(d);
+			if (!last_step)
+				close(next);
+			errno = saved;
+			goto fail;
+		}
+		gzr_close(d);
+		close(basis);
+		basis = -1;
+		if (!last_step) {
+			basis = next;
+			if (lseek(basis, 0, SEEK_SET) == -1)
+				goto fail;
+		}
+	}
+	sha1_hex(&tap.c, res->sha1);
+	res->bytes = tap.bytes;
+	return 0;
+fail:
+	if (basis != -1)
+		close(basis);
+	return -1;
+}

@@ -1,0 +1,45 @@
+/*
+ * Rebuilding a regular file as it was at a session from the mirror and
+ * its increments (rdiff-backup's restore rule), and reading the listing
+ * of an increments directory to find a path's increments.
+ */
+#ifndef REBUILD_H
+#define REBUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct copyres;
+
+struct incent {
+	char	*name;		/* file name in its directory */
+	size_t	 baselen;	/* the path's own name is name[0..baselen) */
+	int64_t	 t;
+	int	 type;		/* enum inctype */
+	int	 gz;
+};
+
+struct incdir {
+	struct incent	*e;	/* sorted by base, then time */
+	size_t		 n;
+};
+
+/* Read the increments in directory fd (-1: none).  0 or -1. */
+int	incdir_read(int, struct incdir *);
+void	incdir_free(struct incdir *);
+/* The entries whose base is name: returns the first, *count of them. */
+const struct incent *incdir_find(const struct incdir *, const char *, size_t,
+	    size_t *);
+
+/*
+ * Rebuild the content at session t of a regular file whose mirror copy
+ * is mdirfd/mname (mdirfd -1 or the file missing: no mirror copy) and
+ * whose increments, in idirfd, are incs[0..n).  cur is the mirror's
+ * time; intermediate versions go to unlinked temp files in tmpdirfd.
+ * The result is written to outfd (-1: only hashed) and described in res.
+ * Returns 0, or -1 with errno set and *why naming the failing step.
+ */
+int	rebuild(int, const char *, int, const struct incent *, size_t,
+	    int64_t, int64_t, int, int, struct copyres *, const char **);
+
+#endif
