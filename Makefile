@@ -8,6 +8,8 @@ LIBOBJ  = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 LIBA    = $(O)/libbk.a
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/tests/%)
+HELPSRC = $(wildcard tests/helpers/*.c)
+HELPBIN = $(HELPSRC:tests/helpers/%.c=$(O)/helpers/%)
 FUZZSRC = $(filter-out tests/fuzz/replay.c,$(wildcard tests/fuzz/*.c))
 FUZZBIN = $(FUZZSRC:tests/fuzz/%.c=$(O)/fuzz/%)
 PAGES   = $(wildcard */*.1 */*.5)
@@ -61,6 +63,11 @@ $(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
 
+# Programs the shell tests use (not tests themselves).
+$(O)/helpers/%: tests/helpers/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
+
 # Fuzz targets: replay drivers for make check (any CC), and real
 # libFuzzer builds with `make fuzz FUZZ=name RUNS=n` (clang, glibc).
 $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
@@ -78,9 +85,9 @@ fuzz:
 	mkdir -p build/fuzz-corpus/$(FUZZ)
 	build/clang/fuzz-$(FUZZ) -runs=$(RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
-check: all $(UNITBIN) $(FUZZBIN)
+check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 	@sh mk/need.sh mandoc:mandoc file:file col:bsdextrautils strip:binutils
-	@BIN=$(BIN) UNIT=$(O)/tests FUZZBIN=$(O)/fuzz sh tests/run.sh
+	@BIN=$(BIN) UNIT=$(O)/tests FUZZBIN=$(O)/fuzz HELP=$(O)/helpers sh tests/run.sh
 
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
