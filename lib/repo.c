@@ -164,11 +164,10 @@ repo_scan(struct repo *r)
 	qsort(r->markers, r->nmarkers, sizeof *r->markers, cmp64);
 	qsort(r->incdirs, r->nincdirs, sizeof *r->incdirs, cmp64);
 	qsort(r->meta, r->nmeta, sizeof *r->meta, metacmp);
+	r->dupmeta = 0;
 	for (i = 1; i < r->nmeta; i++)
-		if (r->meta[i].t == r->meta[i - 1].t) {
-			errno = EBADMSG;	/* duplicate timestamps */
-			return -1;
-		}
+		if (r->meta[i].t == r->meta[i - 1].t)
+			r->dupmeta = 1;
 	for (i = 0; i < r->nmarkers; i++)
 		push64(&r->times, &r->ntimes, r->markers[i]);
 	for (i = 0; i < r->nincdirs; i++)

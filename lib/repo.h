@@ -31,6 +31,7 @@ struct repo {
 	int64_t		*incdirs;	/* increments.<T>.dir times */
 	size_t		 nincdirs;
 	int		 quoted;	/* chars_to_quote is not empty */
+	int		 dupmeta;	/* two metadata files for one session */
 };
 
 /*
@@ -44,7 +45,8 @@ char	*incname_make(const char *, int64_t, int, int);
 
 /*
  * Open the repository at path and read its data dir.  -1 with errno set
- * (ENOENT: no data dir; EBADMSG: duplicate timestamps or damage).
+ * (ENOENT: no data dir).  Duplicate metadata times (an interrupted
+ * session, or damage) only set dupmeta: callers decide.
  */
 int	repo_open(struct repo *, const char *);
 /* Read the data dir (again) into r; r->fd and r->datafd must be set. */

@@ -148,12 +148,8 @@ split_repo(const char *arg, char **repo, char **path)
 static void
 open_repo(const char *path)
 {
-	if (repo_open(&R, path) == -1) {
-		if (errno == EBADMSG)
-			errx(EXIT_PERM, "%s: duplicate session times in %s", path,
-			    DATADIR);
+	if (repo_open(&R, path) == -1)
 		err(errno == ENOENT ? EXIT_PERM : EXIT_TEMP, "%s", path);
-	}
 	if (R.quoted)
 		warnx("%s: uses file name quoting, which restore does not undo",
 		    path);
@@ -163,6 +159,9 @@ open_repo(const char *path)
 	if (R.nmarkers > 1)
 		errx(EXIT_TEMP, "%s: the last session was interrupted; run snap "
 		    "to roll it back first", path);
+	if (R.dupmeta)
+		errx(EXIT_PERM, "%s: two metadata files for one session in %s",
+		    path, DATADIR);
 }
 
 static int64_t

@@ -26,6 +26,7 @@
 #include "gz.h"
 #include "io.h"
 #include "repo.h"
+#include "select.h"
 #include "snap.h"
 #include "timespec.h"
 #include "xalloc.h"
@@ -33,7 +34,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: snap [-vx] [--current-time SECS] SRC REPO\n");
+	fprintf(stderr, "usage: snap [-vx] [--current-time SECS] [-E NAME] "
+	    "[-e GLOB] [-i GLOB] SRC REPO\n");
 	exit(EXIT_USAGE);
 }
 
@@ -216,8 +218,7 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep)
 	r->fd = s->repofd;
 	r->datafd = s->datafd;
 	if (repo_scan(r) == -1)
-		err(errno == EBADMSG ? EXIT_PERM : EXIT_TEMP, "%s/%s", path,
-		    errno == EBADMSG ? DATADIR ": duplicate session times" : DATADIR);
+		err(EXIT_TEMP, "%s/%s", path, DATADIR);
 	if (r->quoted)
 		errx(EXIT_PERM, "%s: uses file name quoting (chars_to_quote), "
 		    "which snap does not write", path);
@@ -227,6 +228,9 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep)
 	if (r->nmarkers > 1)
 		errx(EXIT_TEMP, "%s: the last session was interrupted and must "
 		    "be rolled back first", path);
+	if (r->dupmeta)
+		errx(EXIT_PERM, "%s: two metadata files for one session in %s",
+		    path, DATADIR);
 	s->prev = r->markers[0];
 	for (i = 0; i < r->nmeta && r->meta[i].t != s->prev; i++)
 		;
@@ -249,7 +253,10 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "current-time",	required_argument,	NULL,	'T' },
+		{ "exclude",		required_argument,	NULL,	'e' },
+		{ "exclude-if-present",	required_argument,	NULL,	'E' },
 		{ "exclude-other-filesystems", no_argument,	NULL,	'x' },
+		{ "include",		required_argument,	NULL,	'i' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "version",		no_argument,		NULL,	'V' },
 		{ NULL,			0,			NULL,	0 }
@@ -259,15 +266,28 @@ main(int argc, char *argv[])
 	struct stat st;
 	struct timespec t0, t1;
 	struct rlimit rl;
-	char *oldname = NULL, h1[32], h2[32];
-	int ch, keep = 0, fd;
+	char *oldname = NULL, h1[32], h2[32], msg[512];
+	int ch, keep = 0, fd, *kinds = NULL;
+	char **pats = NULL;
+	size_t nrules = 0, i;
 	int64_t settime = -1;
 
 	memset(&s, 0, sizeof s);
 	memset(&r, 0, sizeof r);
 	s.errfd = -1;
-	while ((ch = getopt_long(argc, argv, "Vvx", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "E:e:i:Vvx", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'E':
+		case 'e':
+		case 'i':
+		case 'x':
+			/* rules apply in the order given */
+			kinds = xreallocarray(kinds, nrules + 1, sizeof *kinds);
+			pats = xreallocarray(pats, nrules + 1, sizeof *pats);
+			kinds[nrules] = ch == 'E' ? SEL_EXCLUDE_PRESENT : ch == 'e' ?
+			    SEL_EXCLUDE : ch == 'i' ? SEL_INCLUDE : SEL_EXCLUDE_OTHERFS;
+			pats[nrules++] = ch == 'x' ? "" : optarg;
+			break;
 		case 'T':
 			settime = parse_time(optarg);
 			break;
@@ -276,9 +296,6 @@ main(int argc, char *argv[])
 			return EXIT_OK;
 		case 'v':
 			s.verbose++;
-			break;
-		case 'x':
-			s.onefs = 1;
 			break;
 		default:
 			usage();
@@ -302,6 +319,10 @@ main(int argc, char *argv[])
 		    "%s", s.src);
 	if (!S_ISDIR(st.st_mode))
 		errx(EXIT_PERM, "%s: not a directory", s.src);
+	s.sel = select_new(s.src, st.st_dev);
+	for (i = 0; i < nrules; i++)
+		if (select_add(s.sel, kinds[i], pats[i], msg, sizeof msg) == -1)
+			errx(EXIT_USAGE, "%s", msg);
 
 	open_repo(&s, argv[1], &r, &keep);
 	if (fstat(s.repofd, &st) == -1)

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct gzw;
+struct select;
 
 struct stats {
 	uint64_t	srcfiles, srcsize;
@@ -33,7 +34,7 @@ struct session {
 	int		 oldmeta;	/* previous snapshot, or -1 */
 	int		 errfd;		/* error log */
 	int		 root;		/* running as root: owners are kept */
-	int		 onefs;		/* stay on the source root's filesystem */
+	struct select	*sel;		/* include/exclude rules */
 	int		 verbose;
 	dev_t		 srcdev;	/* the source root's filesystem */
 	dev_t		 repodev;	/* never back up the repository itself */

@@ -28,6 +28,7 @@
 #include "io.h"
 #include "meta.h"
 #include "repo.h"
+#include "select.h"
 #include "snap.h"
 #include "walk.h"
 #include "xalloc.h"
@@ -192,6 +193,7 @@ top(void)
 
 static int	ensure_incdir(struct frame *);
 static void	set_mtime(int, const struct rec *);
+static void	open_longdir(void);
 
 /*
  * A directory's own increment: "<name>.<prev>.dir" in its parent's
@@ -215,6 +217,7 @@ ensure_own(struct frame *f)
 		parent = f - 1;
 		if (f->old.altinc != NULL) {
 			ensure_own(parent);
+			open_longdir();
 			dirfd = longfd;
 			name = incname_make(f->old.altinc, S->prev, INC_DIR, 0);
 		} else {
@@ -1020,7 +1023,8 @@ next_src(struct walk *w)
 			walk_skip(w);
 			continue;
 		}
-		if (S->onefs && e->pathlen > 0 && e->st.st_dev != S->srcdev) {
+		if (!select_test(S->sel, e->path, e->pathlen,
+		    S_ISDIR(e->st.st_mode), e->st.st_dev, e->dirfd, e->name)) {
 			walk_skip(w);
 			continue;
 		}
@@ -1045,7 +1049,6 @@ tree_run(struct session *s)
 	e = next_src(w);
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
-	s->srcdev = e->st.st_dev;
 	if (s->oldmeta != -1) {
 		m = meta_open(gzr_open(s->oldmeta));
 		if ((r = meta_next(m, &o)) == -1)

@@ -1,0 +1,93 @@
+# snap and restore at the edges: paths longer than PATH_MAX and 255-byte
+# names, unreadable sources (exit 1, old version kept), include/exclude
+# rules against rdiff-backup's selection.
+. tests/harness.sh
+sh mk/need.sh rdiff-backup:rdiff-backup setpriv:util-linux || exit 111
+export LC_ALL=C TZ=UTC
+: "${HELP:=build/musl/helpers}"
+case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
+SNAP=$BIN/snap RESTORE=$BIN/restore SUM=$HELP/treesum
+RB="rdiff-backup --terminal-verbosity 1"
+cd "$T" || exit 111
+
+# -- deep paths: 20 levels of 250-byte names (over 5000 bytes) --------
+n250=$(printf '%0250d' 0 | tr 0 d)
+n255=$(printf '%0255d' 0 | tr 0 f)
+bottom() {	# run a command at the bottom of the deep tree
+	(cd deep && for i in $(seq 1 20); do cd -P "$n250" || exit 1; done && "$@")
+}
+mkdir deep && (cd deep && for i in $(seq 1 20); do
+	mkdir "$n250" && cd -P "$n250" || exit 1
+done && echo "at the bottom" >"$n255" && ln -s "$n255" link) || exit 111
+t "the deep tree is deeper than PATH_MAX" sh -c \
+    "$SUM deep | awk '{ if (length(\$1) > 4096) n++ } END { exit !n }'"
+t_exit 0 "snap a tree with paths over PATH_MAX" \
+    $SNAP --current-time 1700000000 deep deeprepo
+bottom sh -c "echo changed >>$n255"
+$SUM deep >deep.2
+t_exit 0 "snap it again after a change at the bottom" \
+    $SNAP --current-time 1700000100 deep deeprepo
+t_exit 0 "restore the old session of the deep tree" \
+    $RESTORE -r 1700000000 deeprepo deep.out1
+t_exit 0 "restore the new session of the deep tree" \
+    $RESTORE deeprepo deep.out2
+t "  ... is the same tree" sh -c "$SUM deep.out2 | cmp -s - deep.2"
+t "  ... and the old one differs only at the bottom" sh -c \
+    "$SUM deep.out1 | diff - deep.2 | grep -c '^[<>]' | grep -qx 2"
+t_exit 0 "restore -c verifies the deep repository" $RESTORE -c -r 1B deeprepo
+
+# -- unreadable files and directories (as an ordinary user) -----------
+mkdir -p u/src/locked u/src/open && echo v1 >u/src/secret &&
+    echo inside >u/src/locked/inner && echo ok >u/src/open/f
+chmod 0755 "$T"
+chown -R nobody u
+runas() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
+t_exit 0 "snap as an ordinary user" runas $SNAP --current-time 1700000000 u/src u/repo
+echo v2 >u/src/secret && chmod 000 u/src/secret u/src/locked
+touch u/src/open/new
+runas $SNAP --current-time 1700000100 u/src u/repo 2>u/err1
+t_out "snap with an unreadable file and directory exits 1" 1 echo $?
+t "  ... and names the file on stderr" grep -q "open secret: Permission denied" u/err1
+t "  ... and the directory" grep -q "list locked: Permission denied" u/err1
+runas $SNAP --current-time 1700000200 u/src u/repo 2>u/err
+t "the error log of the session names both" sh -c \
+    "grep -q secret u/repo/rdiff-backup-data/error_log.2023-11-14T22:16:40Z.data &&
+     grep -q locked u/repo/rdiff-backup-data/error_log.2023-11-14T22:16:40Z.data"
+t_exit 0 "restore of the newest session still works" $RESTORE u/repo u/out
+t_out "  ... with the last readable version of the file" "v1" cat u/out/secret
+t_out "  ... and the unlistable directory's old contents" "inside" cat u/out/locked/inner
+t "  ... and the new file that could be read" test -f u/out/open/new
+chmod 755 u/src/locked && chmod 644 u/src/secret
+
+# -- include / exclude against rdiff-backup ------------------------------
+mkdir -p sel/a/b sel/c/d sel/keep/x sel/skip && for f in sel/a/b/f.c sel/a/b/f.o \
+    sel/c/d/g.c sel/keep/x/y.c sel/keep/x/y.h sel/skip/z sel/top.o sel/Cache; do
+	echo "$f" >"$f"
+done
+touch sel/skip/.nobackup
+rules1="-e sel/c -e **/*.o -E .nobackup"
+rules2="-i sel/keep/**.c -e sel/keep -e ignorecase:sel/cache"
+rules3="-i sel/a/b/*.c -e **"
+k=0
+for rules in "$rules1" "$rules2" "$rules3"; do
+	k=$((k + 1))
+	set -f
+	set -- $rules
+	rb=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-e) rb="$rb --exclude $2" ;;
+		-i) rb="$rb --include $2" ;;
+		-E) rb="$rb --exclude-if-present $2" ;;
+		esac
+		shift 2
+	done
+	t_exit 0 "snap with rules $k ($rules)" $SNAP $rules sel "sel.$k"
+	$RB backup $rb sel "rsel.$k" >/dev/null 2>&1
+	set +f
+	t_out "  ... backs up the same paths as rdiff-backup" \
+	    "$($RESTORE -L "rsel.$k")" $RESTORE -L "sel.$k"
+done
+t_exit 100 "an exclude pattern that cannot match is a usage error" \
+    $SNAP -e nothere sel sel.bad
+t_done
