@@ -56,7 +56,8 @@ incdir_read(int fd, struct incdir *d)
 		d->e[d->n++] = e;
 	}
 	closedir(dir);
-	qsort(d->e, d->n, sizeof *d->e, entcmp);
+	if (d->n > 0)
+		qsort(d->e, d->n, sizeof *d->e, entcmp);
 	return 0;
 }
 

@@ -98,6 +98,8 @@ uniq64(int64_t *v, size_t *n)
 {
 	size_t i, j;
 
+	if (*n == 0)
+		return;
 	qsort(v, *n, sizeof *v, cmp64);
 	for (i = j = 0; i < *n; i++)
 		if (j == 0 || v[j - 1] != v[i])
@@ -161,9 +163,12 @@ repo_scan(struct repo *r)
 		}
 	}
 	closedir(d);
-	qsort(r->markers, r->nmarkers, sizeof *r->markers, cmp64);
-	qsort(r->incdirs, r->nincdirs, sizeof *r->incdirs, cmp64);
-	qsort(r->meta, r->nmeta, sizeof *r->meta, metacmp);
+	if (r->nmarkers > 0)
+		qsort(r->markers, r->nmarkers, sizeof *r->markers, cmp64);
+	if (r->nincdirs > 0)
+		qsort(r->incdirs, r->nincdirs, sizeof *r->incdirs, cmp64);
+	if (r->nmeta > 0)
+		qsort(r->meta, r->nmeta, sizeof *r->meta, metacmp);
 	r->dupmeta = 0;
 	for (i = 1; i < r->nmeta; i++)
 		if (r->meta[i].t == r->meta[i - 1].t)

@@ -33,6 +33,10 @@
 #include "walk.h"
 #include "xalloc.h"
 
+#ifndef O_NOATIME
+#define O_NOATIME	0	/* glibc hides it without _GNU_SOURCE */
+#endif
+
 #define LONGNAME	205	/* longer names get AlternateIncrementName */
 #define LONGDIR		"long_filename_data"
 
