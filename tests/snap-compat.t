@@ -1,0 +1,78 @@
+# Reading what rdiff-backup writes in its other forms: time zones in file
+# names, uncompressed increments, long metadata diff chains (a snapshot
+# every 9 sessions); and snap's own promises beyond rdiff-backup: a file
+# rewritten within the second of the last session is not missed, and an
+# unchanged re-run reads no source file.
+. tests/harness.sh
+. tests/lib/history.sh
+sh mk/need.sh rdiff-backup:rdiff-backup strace:strace || exit 111
+export LC_ALL=C
+: "${HELP:=build/musl/helpers}"
+case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
+SNAP=$BIN/snap RESTORE=$BIN/restore SUM=$HELP/treesum
+RB="rdiff-backup --terminal-verbosity 1"
+cd "$T" || exit 111
+
+# -- twelve rdiff-backup sessions in three time zones, half uncompressed --
+mkdir src && echo 0 >src/counter && blob 7 40 >src/big
+zones="UTC Europe/Berlin America/New_York Asia/Kolkata"
+for k in $(seq 1 12); do
+	echo "$k" >src/counter
+	printf 'session %s\n' "$k" | dd of=src/big bs=1 seek=$((k * 1000)) conv=notrunc 2>/dev/null
+	[ $((k % 3)) = 0 ] && echo "file of $k" >"src/f$k"
+	[ $((k % 4)) = 0 ] && rm -f "src/f$((k - 1))"
+	# distinct mtimes: rdiff-backup misses same-second, same-size changes
+	touch -d @$((1600000000 + k)) src/*
+	$SUM src >"sum.$k"
+	z=$(echo $zones | cut -d' ' -f$((k % 4 + 1)))
+	comp=; [ $((k % 2)) = 0 ] && comp=--no-compression
+	TZ=$z $RB --current-time $((1700000000 + k * 3600)) backup $comp src rrepo ||
+	    exit 111
+done
+t "rdiff-backup wrote names in several time zones" sh -c \
+    "ls rrepo/rdiff-backup-data | grep -q '+01:00' && ls rrepo/rdiff-backup-data | grep -q '05:00'"
+t "rdiff-backup wrote a snapshot inside the diff chain" sh -c \
+    "[ \$(ls rrepo/rdiff-backup-data | grep -c 'mirror_metadata.*snapshot') -ge 2 ]"
+for k in $(seq 1 12); do
+	t "restore session $k of rdiff-backup's mixed repository" \
+	    $RESTORE -r $((1700000000 + k * 3600)) rrepo "out.$k"
+	t "  ... same tree ($k)" sh -c "$SUM out.$k | cmp -s - sum.$k"
+done
+t_exit 0 "restore -c verifies every file of session 1" $RESTORE -c -r 1700003600 rrepo
+
+# -- snap keeps the chain rule too: 11 sessions, then rdiff-backup reads all --
+rm -rf src2 && mkdir src2 && echo a >src2/f
+for k in $(seq 1 11); do
+	echo "$k" >>src2/f
+	touch -d @$((1600000000 + k)) src2/f
+	$SUM src2 >"s2.$k"
+	$SNAP --current-time $((1700000000 + k * 60)) src2 chain || exit 111
+done
+t_out "snap keeps a full snapshot every 9 sessions" "2" sh -c \
+    "ls chain/rdiff-backup-data | grep -c 'mirror_metadata.*snapshot'"
+for k in 1 5 9 10 11; do
+	t "rdiff-backup restores session $k across snap's chain" \
+	    $RB restore --at $((1700000000 + k * 60)) chain "rc.$k"
+	t "  ... same tree ($k)" sh -c "$SUM rc.$k | cmp -s - s2.$k"
+done
+
+# -- racy: same size, same mtime second as the last session's start ------
+mkdir racy && printf 'AAAA\n' >racy/f && touch -d @1700000000 racy/f
+$SNAP --current-time 1700000000 racy racyrepo
+printf 'BBBB\n' >racy/f && touch -d @1700000000 racy/f
+t_exit 0 "snap after a same-second, same-size rewrite" \
+    $SNAP --current-time 1700000001 racy racyrepo
+t_out "  ... has the new content" "BBBB" cat racyrepo/f
+$RESTORE -r 1700000000 racyrepo/f racy.old
+t_out "  ... and keeps the old one as an increment" "AAAA" cat racy.old
+
+# -- an unchanged re-run opens no source file -----------------------------
+mkdir quiet && for i in 1 2 3 4 5; do echo "$i" >"quiet/file$i"; done
+touch -d @1600000000 quiet/* quiet
+$SNAP --current-time 1700000000 quiet quietrepo
+strace -f -e trace=open,openat -o trace.out $SNAP --current-time 1700000100 \
+    quiet quietrepo >/dev/null 2>&1
+t "an unchanged re-run opens no source file" sh -c \
+    "! grep -q 'quiet/file\\|\"file[0-9]' trace.out"
+t "  ... nor any mirror file" sh -c "! grep -q 'quietrepo/file' trace.out"
+t_done
