@@ -1,3 +1,5 @@
+#include <sys/file.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -5,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gz.h"
+#include "io.h"
 #include "meta.h"
 #include "repo.h"
 #include "timespec.h"
@@ -379,4 +383,47 @@ meta_at_close(struct meta_at *m)
 	free(m->head);
 	rec_free(&m->out);
 	free(m);
+}
+
+int
+repo_lock(int datafd, int exclusive, int wait, const char *cmd)
+{
+	char buf[512], host[256], ts[TIMESTR_LEN];
+	int fd, saved, n;
+
+	fd = openat(datafd, "lock.yml", (exclusive ? O_RDWR | O_CREAT : O_RDONLY) |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return !exclusive && errno == ENOENT ? -2 : -1;
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (exclusive) {
+		if (gethostname(host, sizeof host) == -1)
+			strcpy(host, "unknown");
+		host[sizeof host - 1] = '\0';
+		timestr_format((int64_t)time(NULL), ts);
+		n = snprintf(buf, sizeof buf, "cmd: %s\nhostname: %s\npid: %ld\n"
+		    "timestamp: '%s'\n", cmd, host, (long)getpid(), ts);
+		if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+void
+repo_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	/* a stale text is harmless: the lock is the flock itself */
+	(void)!ftruncate(fd, 0);
+	close(fd);
 }

@@ -57,6 +57,17 @@ int64_t	repo_at(const struct repo *, int64_t);
 /* The mirror's time: the newest marker. */
 int64_t	repo_current(const struct repo *);
 
+/*
+ * Lock the repository through rdiff-backup-data/lock.yml (the file
+ * rdiff-backup's API 201 locks): exclusive for writers (creating it and
+ * writing who holds it), shared for readers (only if it exists).  With
+ * wait, block; else fail at once with EWOULDBLOCK.  Returns the lock's
+ * descriptor (or -2 when a reader finds no lock file), -1 on error.
+ */
+int	repo_lock(int, int, int, const char *);
+/* Release an exclusive lock: the file is emptied, not removed. */
+void	repo_unlock(int);
+
 struct meta_at;
 struct rec;
 

@@ -34,8 +34,10 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: snap [-vx] [--current-time SECS] [-E NAME] "
-	    "[-e GLOB] [-i GLOB] SRC REPO\n");
+	fprintf(stderr, "usage: snap [-vwx] [--current-time SECS] [--no-fsync] "
+	    "[-E NAME] [-e GLOB] [-i GLOB] SRC REPO\n"
+	    "       snap -R [-vw] REPO\n"
+	    "       snap -s REPO\n");
 	exit(EXIT_USAGE);
 }
 
@@ -161,60 +163,111 @@ parse_time(const char *s)
 	return v;
 }
 
-/*
- * Open or create the repository; fills s and, for a later session, the
- * file descriptor of the previous metadata snapshot and the decision
- * whether to turn it into a diff.
- */
+/* Remove everything in the repository but the lock file. */
 static void
-open_repo(struct session *s, const char *path, struct repo *r, int *keep)
+wipe(struct session *s, const char *path)
 {
-	struct stat st;
-	size_t i, k, diffs;
+	DIR *d;
+	struct dirent *de;
+	int fd, i, dirfd;
+
+	for (i = 0; i < 2; i++) {
+		dirfd = i == 0 ? s->repofd : s->datafd;
+		if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+			err(EXIT_TEMP, "list %s", path);
+		rewinddir(d);
+		while ((de = readdir(d)) != NULL) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    (i == 0 && !strcmp(de->d_name, DATADIR)) ||
+			    (i == 1 && !strcmp(de->d_name, "lock.yml")))
+				continue;
+			if (rmtree_at(dirfd, de->d_name) == -1)
+				err(EXIT_TEMP, "remove %s/%s", path, de->d_name);
+		}
+		closedir(d);
+	}
+}
+
+/* The files of a repository without a session yet. */
+static void
+init_repo(struct session *s, const char *path)
+{
+	static const char *empty[] = { "chars_to_quote", "special_escapes" };
+	size_t i;
 	int fd;
 
-	if (mkdir(path, 0700) == 0)
-		s->first = 1;
-	else if (errno != EEXIST)
-		err(EXIT_TEMP, "mkdir %s", path);
-	if ((s->repofd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "open %s", path);
+	if (mkdirat(s->datafd, "increments", 0700) == -1 && errno != EEXIST)
+		err(EXIT_TEMP, "create %s/%s/increments", path, DATADIR);
+	for (i = 0; i < 2; i++) {
+		fd = openat(s->datafd, empty[i], O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0600);
+		if (fd == -1)
+			err(EXIT_TEMP, "create %s/%s/%s", path, DATADIR, empty[i]);
+		close(fd);
+	}
+	s->first = 1;
+	s->oldmeta = -1;
+}
+
+static int
+is_empty_dir(int dirfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd, empty = 1;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * Open or create the repository and lock it; roll back an interrupted
+ * session.  For a later session fills the previous session's time, the
+ * descriptor of its metadata snapshot, and whether to keep that snapshot
+ * (rdiff-backup keeps one every 9 sessions).
+ */
+static void
+open_repo(struct session *s, const char *path, struct repo *r, int *keep,
+    int wait, int recover)
+{
+	size_t i, k, diffs;
+
+	if (recover) {
+		if ((s->repofd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM :
+			    EXIT_TEMP, "%s", path);
+	} else {
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			err(EXIT_TEMP, "mkdir %s", path);
+		if ((s->repofd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "%s", path);
+	}
 	s->datafd = openat(s->repofd, DATADIR, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (s->datafd == -1) {
 		if (errno != ENOENT)
 			err(EXIT_TEMP, "open %s/%s", path, DATADIR);
 		/* a new repository goes only into an empty directory */
-		if (!s->first) {
-			int dfd = dup(s->repofd);
-			DIR *d = fdopendir(dfd);
-			struct dirent *de;
-
-			while (d != NULL && (de = readdir(d)) != NULL)
-				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-					errx(EXIT_PERM, "%s: not empty and not a "
-					    "repository (no %s)", path, DATADIR);
-			if (d != NULL)
-				closedir(d);
-		}
-		s->first = 1;
-		if (mkdirat(s->repofd, DATADIR, 0700) == -1 ||
+		if (recover || !is_empty_dir(s->repofd))
+			errx(EXIT_PERM, "%s: not a repository (no %s)%s", path,
+			    DATADIR, recover ? "" : " and not empty");
+		if ((mkdirat(s->repofd, DATADIR, 0700) == -1 && errno != EEXIST) ||
 		    (s->datafd = openat(s->repofd, DATADIR, O_RDONLY |
-		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-		    mkdirat(s->datafd, "increments", 0700) == -1)
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 			err(EXIT_TEMP, "create %s/%s", path, DATADIR);
-		if ((fd = openat(s->datafd, "chars_to_quote", O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC, 0600)) == -1)
-			err(EXIT_TEMP, "create %s/chars_to_quote", DATADIR);
-		close(fd);
-		if ((fd = openat(s->datafd, "special_escapes", O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC, 0600)) == -1)
-			err(EXIT_TEMP, "create %s/special_escapes", DATADIR);
-		close(fd);
-		s->oldmeta = -1;
-		return;
 	}
-	s->first = 0;
+	s->lockfd = repo_lock(s->datafd, 1, wait, "snap");
+	if (s->lockfd == -1) {
+		if (errno == EWOULDBLOCK)
+			errx(EXIT_TEMP, "%s: repository busy (another snap or prune "
+			    "holds its lock)", path);
+		err(EXIT_TEMP, "lock %s", path);
+	}
 	r->fd = s->repofd;
 	r->datafd = s->datafd;
 	if (repo_scan(r) == -1)
@@ -222,15 +275,28 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep)
 	if (r->quoted)
 		errx(EXIT_PERM, "%s: uses file name quoting (chars_to_quote), "
 		    "which snap does not write", path);
-	if (r->nmarkers == 0)
-		errx(EXIT_PERM, "%s: no complete session (no current_mirror "
-		    "marker): the first backup did not finish", path);
+	if (r->nmarkers == 0) {
+		/* nothing yet, or a first session that did not finish */
+		if (r->nmeta > 1)
+			errx(EXIT_PERM, "%s: no current_mirror marker but several "
+			    "sessions of metadata: not a repository snap can use",
+			    path);
+		if (r->nmeta == 1 && s->verbose)
+			fprintf(stderr, "snap: removing an unfinished first session\n");
+		if (r->nmeta == 1 || !recover)
+			wipe(s, path);
+		if (!recover)
+			init_repo(s, path);
+		return;
+	}
 	if (r->nmarkers > 1)
-		errx(EXIT_TEMP, "%s: the last session was interrupted and must "
-		    "be rolled back first", path);
+		regress(s, r, path);
+	if (recover)
+		return;
 	if (r->dupmeta)
 		errx(EXIT_PERM, "%s: two metadata files for one session in %s",
 		    path, DATADIR);
+	s->first = 0;
 	s->prev = r->markers[0];
 	for (i = 0; i < r->nmeta && r->meta[i].t != s->prev; i++)
 		;
@@ -240,12 +306,55 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep)
 	if ((s->oldmeta = openat(s->datafd, r->meta[i].name, O_RDONLY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		err(EXIT_TEMP, "open %s/%s", DATADIR, r->meta[i].name);
-	/* rdiff-backup keeps a full snapshot every 9 sessions */
 	for (diffs = 0, k = i; k > 0 && !r->meta[k - 1].snapshot; k--)
 		diffs++;
 	*keep = diffs >= 8;
-	if (fstat(s->repofd, &st) == -1)
-		err(EXIT_TEMP, "stat %s", path);
+}
+
+/*
+ * snap -s: the health of a repository for cron and monitoring.  Exit 0
+ * healthy, 1 when the last session was partial or interrupted, 111 when
+ * the repository cannot be read.
+ */
+static int
+status(const char *path)
+{
+	struct repo r;
+	char ts[TIMESTR_LEN], *buf, *p, *name;
+	int64_t last, age, errors = -1;
+	int interrupted, rv = EXIT_OK;
+
+	if (repo_open(&r, path) == -1)
+		err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP,
+		    "%s", path);
+	if (r.nmarkers == 0)
+		errx(EXIT_TEMP, "%s: no complete session", path);
+	interrupted = r.nmarkers > 1;
+	last = r.markers[0];
+	timestr_format(last, ts);
+	age = (int64_t)time(NULL) - last;
+	name = incname_make("session_statistics", last, INC_DATA, 0);
+	if (read_file_at(r.datafd, name, &buf, NULL, 1 << 16) == 0) {
+		if ((p = strstr(buf, "\nErrors ")) != NULL)
+			errors = strtoll(p + 8, NULL, 10);
+		free(buf);
+	}
+	free(name);
+	printf("last session: %s (%" PRId64 "d %02" PRId64 "h %02" PRId64
+	    "m ago)\n", ts, age / 86400, age % 86400 / 3600, age % 3600 / 60);
+	printf("sessions: %zu\n", r.ntimes - (size_t)interrupted);
+	printf("interrupted session: %s\n", interrupted ?
+	    "yes (the next snap rolls it back)" : "no");
+	if (errors >= 0)
+		printf("errors in last session: %" PRId64 "\n", errors);
+	else
+		printf("errors in last session: unknown (no statistics)\n");
+	if (interrupted || errors != 0)
+		rv = EXIT_PARTIAL;
+	repo_close(&r);
+	if (fflush(stdout) == EOF)
+		err(EXIT_TEMP, "stdout");
+	return rv;
 }
 
 int
@@ -257,6 +366,10 @@ main(int argc, char *argv[])
 		{ "exclude-if-present",	required_argument,	NULL,	'E' },
 		{ "exclude-other-filesystems", no_argument,	NULL,	'x' },
 		{ "include",		required_argument,	NULL,	'i' },
+		{ "no-fsync",		no_argument,		NULL,	'F' },
+		{ "recover",		no_argument,		NULL,	'R' },
+		{ "status",		no_argument,		NULL,	's' },
+		{ "wait",		no_argument,		NULL,	'w' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "version",		no_argument,		NULL,	'V' },
 		{ NULL,			0,			NULL,	0 }
@@ -267,7 +380,7 @@ main(int argc, char *argv[])
 	struct timespec t0, t1;
 	struct rlimit rl;
 	char *oldname = NULL, h1[32], h2[32], msg[512];
-	int ch, keep = 0, fd, *kinds = NULL;
+	int ch, keep = 0, fd, *kinds = NULL, wait = 0, recover = 0, stat = 0;
 	char **pats = NULL;
 	size_t nrules = 0, i;
 	int64_t settime = -1;
@@ -275,8 +388,20 @@ main(int argc, char *argv[])
 	memset(&s, 0, sizeof s);
 	memset(&r, 0, sizeof r);
 	s.errfd = -1;
-	while ((ch = getopt_long(argc, argv, "E:e:i:Vvx", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "E:e:i:RsVvwx", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'F':
+			s.nosync = 1;
+			break;
+		case 'R':
+			recover = 1;
+			break;
+		case 's':
+			stat = 1;
+			break;
+		case 'w':
+			wait = 1;
+			break;
 		case 'E':
 		case 'e':
 		case 'i':
@@ -303,10 +428,22 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2)
+	if (stat + recover > 1 || argc != (stat || recover ? 1 : 2) ||
+	    ((stat || recover) && (nrules || settime >= 0)) || (stat && wait))
 		usage();
-	s.src = argv[0];
+	if (stat)
+		return status(argv[0]);
 	umask(077);
+	if (s.nosync)
+		atomic_nosync(1);
+	if (recover) {
+		s.root = geteuid() == 0;
+		s.errfd = -1;
+		open_repo(&s, argv[0], &r, &keep, wait, 1);
+		repo_unlock(s.lockfd);
+		return s.st.errors ? EXIT_PARTIAL : EXIT_OK;
+	}
+	s.src = argv[0];
 	s.root = geteuid() == 0;
 	/* deep trees hold one descriptor per level */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -324,7 +461,7 @@ main(int argc, char *argv[])
 		if (select_add(s.sel, kinds[i], pats[i], msg, sizeof msg) == -1)
 			errx(EXIT_USAGE, "%s", msg);
 
-	open_repo(&s, argv[1], &r, &keep);
+	open_repo(&s, argv[1], &r, &keep, wait, 0);
 	if (fstat(s.repofd, &st) == -1)
 		err(EXIT_TEMP, "stat %s", argv[1]);
 	s.repodev = st.st_dev;
@@ -368,7 +505,8 @@ main(int argc, char *argv[])
 	}
 	empty_stamped(s.datafd, "extended_attributes", s.now, INC_SNAPSHOT);
 	empty_stamped(s.datafd, "access_control_lists", s.now, INC_SNAPSHOT);
-	sync();
+	if (!s.nosync)
+		sync();
 	if (s.first)
 		write_marker(s.datafd, s.now);
 	else {
@@ -390,6 +528,7 @@ main(int argc, char *argv[])
 	clock_gettime(CLOCK_REALTIME, &t1);
 	write_stats(&s, (double)t1.tv_sec + t1.tv_nsec / 1e9);
 	close(s.errfd);
+	repo_unlock(s.lockfd);
 	if (s.verbose)
 		fprintf(stderr, "snap: %" PRIu64 " files, %" PRIu64 " changed, %"
 		    PRIu64 " new, %" PRIu64 " deleted, %s read, increments %s, "

@@ -33,15 +33,21 @@ struct session {
 	struct gzw	*diff;		/* reverse diff for prev, or NULL */
 	int		 oldmeta;	/* previous snapshot, or -1 */
 	int		 errfd;		/* error log */
+	int		 lockfd;	/* repository lock */
 	int		 root;		/* running as root: owners are kept */
 	struct select	*sel;		/* include/exclude rules */
 	int		 verbose;
+	int		 nosync;	/* --no-fsync */
 	dev_t		 srcdev;	/* the source root's filesystem */
 	dev_t		 repodev;	/* never back up the repository itself */
 	ino_t		 repoino;
 	struct stats	 st;
 };
 
+struct repo;
+
+/* Roll back the interrupted session of a repository (regress.c). */
+void	regress(struct session *, struct repo *, const char *);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
 /* Report a failed source entry: stderr and the error log. */

@@ -108,3 +108,38 @@ line"
 		: ;;
 	esac
 }
+
+# make_flat DIR N: N small files in a few directories
+make_flat() {
+	for i in $(seq 1 "$2"); do
+		sub=$1/d$((i % 7))/e$((i % 3))
+		mkdir -p "$sub"
+		blob "$i" 1 | head -c $((i * 37 % 3000 + 1)) >"$sub/f$i"
+	done
+}
+
+# churn SEED DIR: a reproducible round of changes to about a tenth of the
+# files: appends, rewrites, deletions, new files and directories, modes
+churn() {
+	seed=$1
+	find "$2" -type f | sort | awk -v s="$seed" '{
+		s = (s * 1103515245 + 12345) % 2147483648
+		r = s % 40
+		if (r == 0) print "rm", $0
+		else if (r == 1) print "append", $0
+		else if (r == 2) print "rewrite", $0
+		else if (r == 3) print "chmod", $0
+	}' | while read -r op f; do
+		case $op in
+		rm) rm -f "$f" ;;
+		append) echo "append $seed" >>"$f" ;;
+		rewrite) blob "$seed" 2 >"$f" ;;
+		chmod) chmod 0600 "$f" ;;
+		esac
+	done
+	mkdir -p "$2/new$seed/sub"
+	echo "new $seed" >"$2/new$seed/sub/f"
+	echo "top $seed" >"$2/top$seed"
+	[ -d "$2/new$((seed - 3))" ] && rm -r "$2/new$((seed - 3))"
+	true
+}

@@ -1,0 +1,600 @@
+/*
+ * Rolling back an interrupted session, so the repository is exactly as
+ * after the last complete one.  A session writes its marker first and
+ * stamps every increment it makes with the previous session's time R, so
+ * two markers tell precisely what to undo: make sure a full metadata
+ * snapshot for R exists, drop every data-dir file of the failed session,
+ * bring the mirror back to the state that snapshot describes (rebuilding
+ * the files the failed session touched from their R-stamped increments,
+ * removing what it added, temp files included), delete every increment
+ * stamped R, and only then the failed session's marker.  Each step can be
+ * repeated: a rollback killed half-way is finished by the next one.
+ */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "copy.h"
+#include "exitcode.h"
+#include "gz.h"
+#include "io.h"
+#include "meta.h"
+#include "rebuild.h"
+#include "repo.h"
+#include "snap.h"
+#include "timespec.h"
+#include "walk.h"
+#include "xalloc.h"
+
+struct rframe {
+	char		*path;
+	size_t		 len;
+	int		 mfd;		/* mirror directory */
+	int		 ifd;		/* increments directory, or -1 */
+	struct incdir	 incs;
+	struct rec	 rec;
+};
+
+struct group {
+	struct group	*next;
+	uint64_t	 ino, dev;
+	char		*sha1;
+	char		*path;		/* mirror path of the first member */
+};
+
+static struct session	*S;
+static struct rframe	*fr;
+static size_t		 nfr, capfr;
+static int64_t		 R;		/* the session rolled back to */
+static struct incdir	 longincs;
+static int		 longfd = -1;
+static struct group	*groups[256];
+static unsigned		 ntmp;
+
+static void
+fatal(const char *what, const char *path)
+{
+	err(EXIT_TEMP, "recover: %s %s", what, shown(path));
+}
+
+static struct rframe *
+top(void)
+{
+	return &fr[nfr - 1];
+}
+
+static int
+subdir(int fd, const char *name)
+{
+	if (fd == -1)
+		return -1;
+	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static void
+push(const struct rec *r, int mfd)
+{
+	struct rframe *f, *parent = nfr ? top() : NULL;
+	const char *name = r->pathlen ? (strrchr(r->path, '/') ?
+	    strrchr(r->path, '/') + 1 : r->path) : NULL;
+
+	if (nfr == capfr) {
+		capfr = capfr ? capfr * 2 : 32;
+		fr = xreallocarray(fr, capfr, sizeof *fr);
+		parent = nfr ? top() : NULL;
+	}
+	f = &fr[nfr++];
+	memset(f, 0, sizeof *f);
+	f->path = xmemdup(r->path, r->pathlen + 1);
+	f->len = r->pathlen;
+	f->mfd = mfd;
+	f->ifd = parent == NULL ? subdir(S->datafd, "increments") :
+	    subdir(parent->ifd, name);
+	rec_copy(&f->rec, r);
+	if (incdir_read(f->ifd, &f->incs) == -1)
+		fatal("list increments of", r->path);
+}
+
+static void mirror_attrs(int, const struct rec *, const char *);
+
+static void
+pop(void)
+{
+	struct rframe *f = top();
+
+	mirror_attrs(f->mfd, &f->rec, f->path);
+	if (nfr > 1)
+		close(f->mfd);
+	if (f->ifd != -1)
+		close(f->ifd);
+	incdir_free(&f->incs);
+	rec_free(&f->rec);
+	free(f->path);
+	nfr--;
+}
+
+static void
+unwind(const char *path, size_t len)
+{
+	struct rframe *f;
+
+	while (nfr > 0) {
+		f = top();
+		if (f->len == 0 || (len > f->len && path[f->len] == '/' &&
+		    memcmp(path, f->path, f->len) == 0))
+			return;
+		pop();
+	}
+}
+
+static void
+mirror_attrs(int fd, const struct rec *r, const char *path)
+{
+	mode_t mode = r->perms;
+
+	if (!S->root)
+		mode |= r->type == RT_DIR ? 0700 : 0600;
+	if (S->root && fchown(fd, (uid_t)r->uid, (gid_t)r->gid) == -1)
+		report(S, "recover: chown", path, errno);
+	if (fchmod(fd, mode) == -1)
+		report(S, "recover: chmod", path, errno);
+	if (r->has_mtime)
+		futimens(fd, (struct timespec[2]){ { 0, UTIME_NOW },
+		    { (time_t)r->mtime, 0 } });
+}
+
+static const struct incent *
+incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
+{
+	if (r->altinc != NULL) {
+		if (longfd == -1) {
+			longfd = subdir(S->datafd, "long_filename_data");
+			if (incdir_read(longfd, &longincs) == -1)
+				fatal("list", DATADIR "/long_filename_data");
+		}
+		*dirfd = longfd;
+		return incdir_find(&longincs, r->altinc, strlen(r->altinc), n);
+	}
+	*dirfd = top()->ifd;
+	return incdir_find(&top()->incs, name, strlen(name), n);
+}
+
+static struct group *
+group_of(const struct rec *r)
+{
+	struct group *g;
+	unsigned k = (unsigned)((r->ino * 0x9e3779b97f4a7c15ULL ^ r->devloc) >> 56);
+
+	for (g = groups[k]; g != NULL; g = g->next)
+		if (g->ino == r->ino && g->dev == r->devloc)
+			return g;
+	g = xcalloc(1, sizeof *g);
+	g->ino = r->ino;
+	g->dev = r->devloc;
+	g->sha1 = xstrdup(r->sha1);
+	g->next = groups[k];
+	groups[k] = g;
+	return g;
+}
+
+/* Open the mirror directory holding a repo-relative path. */
+static int
+open_parent(const char *path, const char **base)
+{
+	const char *p, *slash;
+	char *comp;
+	int fd = dup(S->repofd), next;
+
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		comp = xmemdup(p, (size_t)(slash - p) + 1);
+		comp[slash - p] = '\0';
+		next = subdir(fd, comp);
+		free(comp);
+		close(fd);
+		if ((fd = next) == -1)
+			return -1;
+	}
+	*base = p;
+	return fd;
+}
+
+static char *
+tmpname(void)
+{
+	char *s = xmalloc(48);
+
+	snprintf(s, 48, "rdiff-backup.tmp.r%u", ++ntmp);
+	return s;
+}
+
+/*
+ * Make the mirror entry `name` (in the directory on top) what record r
+ * says it was at R.  present: the mirror holds an entry of the same type.
+ */
+static void
+settle(const struct rec *r, const char *name, int present)
+{
+	struct rframe *f = top();
+	const struct incent *incs;
+	struct copyres res;
+	struct group *g = NULL;
+	struct stat st, gst;
+	const char *why, *want = r->sha1, *gbase;
+	char *tmp, *target;
+	size_t n;
+	ssize_t len;
+	int idirfd, fd, in, werr, gfd;
+	mode_t type;
+
+	switch (r->type) {
+	case RT_REG:
+		if (r->nlink > 1) {
+			g = group_of(r);
+			if (want[0] == '\0')
+				want = g->sha1;
+		}
+		/* a later member: linked to the first one, as snap made it */
+		if (g != NULL && g->path != NULL) {
+			if ((gfd = open_parent(g->path, &gbase)) == -1 ||
+			    fstatat(gfd, gbase, &gst, AT_SYMLINK_NOFOLLOW) == -1)
+				fatal("find first hard link of", r->path);
+			if (present && fstatat(f->mfd, name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == gst.st_ino &&
+			    st.st_dev == gst.st_dev) {
+				close(gfd);
+				return;
+			}
+			tmp = tmpname();
+			if (linkat(gfd, gbase, f->mfd, tmp, 0) == -1 ||
+			    renameat(f->mfd, tmp, f->mfd, name) == -1)
+				fatal("relink", r->path);
+			close(gfd);
+			free(tmp);
+			return;
+		}
+		incs = incs_of(r, name, &idirfd, &n);
+		if (present && n == 0)
+			goto done;	/* the failed session did not touch it */
+		if (present && want[0] == '\0' && fstatat(f->mfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t)st.st_size == r->size &&
+		    st.st_mtime == r->mtime)
+			goto done;	/* no digest: size and mtime must do */
+		if (present && want[0] != '\0') {
+			in = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (in == -1 || copy_fd(in, -1, NULL, &res, &werr) == -1)
+				fatal("read mirror file", r->path);
+			close(in);
+			if (strcmp(res.sha1, want) == 0 && res.bytes == r->size) {
+				/* the crash came before the new version was in place */
+				if ((fd = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW |
+				    O_CLOEXEC)) != -1) {
+					mirror_attrs(fd, r, r->path);
+					close(fd);
+				}
+				goto done;
+			}
+		}
+		tmp = tmpname();
+		fd = openat(f->mfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd == -1)
+			fatal("create", r->path);
+		if (rebuild(present ? f->mfd : -1, name, idirfd, incs, n, R, R + 1,
+		    f->mfd, fd, &res, &why) == -1 || (want[0] != '\0' &&
+		    strcmp(res.sha1, want) != 0)) {
+			report(S, "recover: cannot rebuild", r->path,
+			    errno ? errno : EBADMSG);
+			close(fd);
+			unlinkat(f->mfd, tmp, 0);
+			free(tmp);
+			goto done;
+		}
+		mirror_attrs(fd, r, r->path);
+		close(fd);
+		if (renameat(f->mfd, tmp, f->mfd, name) == -1)
+			fatal("rename", r->path);
+		free(tmp);
+		break;
+	case RT_SYM:
+		if (present) {
+			target = xmalloc(r->symlen + 2);
+			len = readlinkat(f->mfd, name, target, r->symlen + 1);
+			free(target);
+			if (len == (ssize_t)r->symlen) {
+				target = xmalloc(r->symlen + 1);
+				len = readlinkat(f->mfd, name, target, r->symlen);
+				if (len == (ssize_t)r->symlen &&
+				    memcmp(target, r->symdata, r->symlen) == 0) {
+					free(target);
+					return;
+				}
+				free(target);
+			}
+		}
+		tmp = tmpname();
+		if (symlinkat(r->symdata, f->mfd, tmp) == -1 ||
+		    renameat(f->mfd, tmp, f->mfd, name) == -1)
+			fatal("recreate symlink", r->path);
+		if (S->root)
+			fchownat(f->mfd, name, (uid_t)r->uid, (gid_t)r->gid,
+			    AT_SYMLINK_NOFOLLOW);
+		free(tmp);
+		return;
+	default:
+		if (present && fstatat(f->mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (r->type != RT_DEV || (major(st.st_rdev) == r->major &&
+		    minor(st.st_rdev) == r->minor)))
+			goto special_attrs;
+		type = r->type == RT_FIFO ? S_IFIFO : r->type == RT_SOCK ?
+		    S_IFSOCK : r->devtype == 'b' ? S_IFBLK : S_IFCHR;
+		tmp = tmpname();
+		if (mknodat(f->mfd, tmp, type | 0600, r->type == RT_DEV ?
+		    makedev(r->major, r->minor) : 0) == -1 &&
+		    (fd = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0600)) != -1)
+			close(fd);
+		if (renameat(f->mfd, tmp, f->mfd, name) == -1)
+			fatal("recreate", r->path);
+		free(tmp);
+special_attrs:
+		if (S->root)
+			fchownat(f->mfd, name, (uid_t)r->uid, (gid_t)r->gid,
+			    AT_SYMLINK_NOFOLLOW);
+		fchmodat(f->mfd, name, r->perms, 0);
+		if (r->has_mtime)
+			utimensat(f->mfd, name, (struct timespec[2]){
+			    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } },
+			    AT_SYMLINK_NOFOLLOW);
+		return;
+	}
+done:
+	if (g != NULL && g->path == NULL)
+		g->path = xstrdup(r->path);
+}
+
+static int
+rtype_of(mode_t m)
+{
+	return S_ISREG(m) ? RT_REG : S_ISDIR(m) ? RT_DIR : S_ISLNK(m) ? RT_SYM :
+	    S_ISFIFO(m) ? RT_FIFO : S_ISSOCK(m) ? RT_SOCK : RT_DEV;
+}
+
+/* The next mirror entry, past the data dir; NULL at the end. */
+static struct walk_ent *
+next_entry(struct walk *w)
+{
+	struct walk_ent *e;
+
+	for (;;) {
+		if (walk_next(w, &e) != 1)
+			return NULL;
+		if (e->listerr)
+			fatal("list", e->path);
+		if (e->error)
+			fatal("stat", e->path);
+		if (e->depth == 1 && strcmp(e->name, DATADIR) == 0) {
+			walk_skip(w);
+			continue;
+		}
+		return e;
+	}
+}
+
+static struct rec *
+next_record(struct meta_reader *m)
+{
+	struct rec *o;
+	int r;
+
+	if ((r = meta_next(m, &o)) == -1)
+		errx(EXIT_PERM, "recover: metadata of the last complete session: %s",
+		    meta_error(m));
+	return r == 1 ? o : NULL;
+}
+
+/*
+ * Bring the mirror to the state the snapshot at R describes: one merged
+ * pass over the mirror tree and the snapshot's records.
+ */
+static void
+reconcile(const char *repopath, int snapfd)
+{
+	struct walk *w;
+	struct walk_ent *e;
+	struct meta_reader *m;
+	struct rec *o;
+	const char *name;
+	int c, fd;
+
+	if ((w = walk_open(repopath)) == NULL)
+		fatal("walk", repopath);
+	m = meta_open(gzr_open(snapfd));
+	o = next_record(m);
+	if (walk_next(w, &e) != 1 || e->error || o == NULL || o->pathlen != 0)
+		errx(EXIT_PERM, "recover: %s: unusable mirror or metadata", repopath);
+	push(o, S->repofd);
+	e = next_entry(w);
+	o = next_record(m);
+	while (e != NULL || o != NULL) {
+		c = e == NULL ? 1 : o == NULL ? -1 :
+		    pathcmp(e->path, e->pathlen, o->path, o->pathlen);
+		unwind(c <= 0 ? e->path : o->path, c <= 0 ? e->pathlen : o->pathlen);
+		if (c < 0 || (c == 0 && rtype_of(e->st.st_mode) != o->type)) {
+			/* added by the failed session, a temp file, or the wrong
+			 * type now: remove it */
+			if (S_ISDIR(e->st.st_mode))
+				walk_skip(w);
+			if (rmtree_at(e->dirfd, e->name) == -1)
+				fatal("remove", e->path);
+			e = next_entry(w);
+			continue;	/* the record, if any, is met again */
+		}
+		name = strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path;
+		if (o->type == RT_DIR) {
+			if (c > 0 && mkdirat(top()->mfd, name, 0700) == -1)
+				fatal("mkdir", o->path);
+			if ((fd = subdir(top()->mfd, name)) == -1)
+				fatal("open", o->path);
+			push(o, fd);
+		} else
+			settle(o, name, c == 0);
+		/* a new directory has no mirror entries: the walk skips it */
+		if (c == 0)
+			e = next_entry(w);
+		o = next_record(m);
+	}
+	while (nfr > 0)
+		pop();
+	walk_close(w);
+	meta_close(m);
+}
+
+/* Remove every increment stamped at or after R below dirfd. */
+static void
+drop_incs(int dirfd, const char *what)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t base;
+	int64_t t;
+	int type, gz, fd, sub;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		fatal("list", what);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (incname_parse(de->d_name, strlen(de->d_name), &base, &t,
+		    &type, &gz) == 0 && type != INC_DATA && t >= R) {
+			if (rmtree_at(dirfd, de->d_name) == -1)
+				fatal("remove increment", de->d_name);
+			continue;
+		}
+		if ((sub = subdir(dirfd, de->d_name)) != -1) {
+			drop_incs(sub, de->d_name);
+			close(sub);
+		}
+	}
+	closedir(d);
+}
+
+/* Data-dir files of the failed session(s), and R's diff and dir increment. */
+static void
+drop_session_files(void)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t base;
+	int64_t t;
+	int type, gz, fd;
+
+	if ((fd = dup(S->datafd)) == -1 || (d = fdopendir(fd)) == NULL)
+		fatal("list", DATADIR);
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (incname_parse(de->d_name, strlen(de->d_name), &base, &t,
+		    &type, &gz) == -1)
+			continue;
+		if (base == 14 && memcmp(de->d_name, "current_mirror", 14) == 0)
+			continue;	/* markers go last */
+		if (t > R || (t == R && ((base == 10 &&
+		    memcmp(de->d_name, "increments", 10) == 0 && type == INC_DIR) ||
+		    (base == 15 && memcmp(de->d_name, "mirror_metadata", 15) == 0 &&
+		    type == INC_DIFF))))
+			if (unlinkat(S->datafd, de->d_name, 0) == -1)
+				fatal("remove", de->d_name);
+	}
+	closedir(d);
+}
+
+/*
+ * Make sure mirror_metadata.<R>.snapshot exists: the failed session may
+ * already have turned it into a diff against its own (complete) snapshot.
+ */
+static int
+snapshot_at_r(struct repo *r)
+{
+	struct meta_at *m;
+	struct rec *rec;
+	struct atomic a;
+	struct gzw *w;
+	char *name;
+	size_t i;
+	int rv, fd;
+
+	for (i = 0; i < r->nmeta; i++)
+		if (r->meta[i].t == R && r->meta[i].snapshot)
+			return openat(S->datafd, r->meta[i].name, O_RDONLY |
+			    O_NOFOLLOW | O_CLOEXEC);
+	if ((m = meta_at_open(r, R)) == NULL)
+		errx(EXIT_PERM, "recover: no metadata for the last complete session");
+	name = incname_make("mirror_metadata", R, INC_SNAPSHOT, 1);
+	if (atomic_open(&a, S->datafd, name, 0600) == -1)
+		fatal("create", name);
+	w = gzw_open(dup(a.fd), 6);
+	while ((rv = meta_at_next(m, &rec)) != 0) {
+		if (rv == -1)
+			errx(EXIT_PERM, "recover: metadata: %s", meta_at_error(m));
+		if (meta_write(w, rec) == -1)
+			fatal("write", name);
+	}
+	meta_at_close(m);
+	if (gzw_close(w, 1) == -1 || atomic_commit(&a) == -1)
+		fatal("write", name);
+	fd = openat(S->datafd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(name);
+	return fd;
+}
+
+/*
+ * Undo the interrupted session of repository r (two markers or more).
+ * Exits on failures that leave nothing sensible to do.
+ */
+void
+regress(struct session *s, struct repo *r, const char *repopath)
+{
+	char ts[TIMESTR_LEN];
+	size_t i;
+	int snapfd;
+
+	S = s;
+	R = r->markers[0];
+	if (s->verbose) {
+		timestr_format(R, ts);
+		fprintf(stderr, "snap: rolling back to session %s\n", ts);
+	}
+	if ((snapfd = snapshot_at_r(r)) == -1)
+		fatal("open metadata of", "the last complete session");
+	drop_session_files();
+	reconcile(repopath, snapfd);
+	if ((snapfd = subdir(S->datafd, "increments")) != -1) {
+		drop_incs(snapfd, DATADIR "/increments");
+		close(snapfd);
+	}
+	if ((snapfd = subdir(S->datafd, "long_filename_data")) != -1) {
+		drop_incs(snapfd, DATADIR "/long_filename_data");
+		close(snapfd);
+	}
+	sync();
+	for (i = 1; i < r->nmarkers; i++) {
+		char *name = incname_make("current_mirror", r->markers[i],
+		    INC_DATA, 0);
+
+		if (unlinkat(S->datafd, name, 0) == -1 && errno != ENOENT)
+			fatal("remove", name);
+		free(name);
+	}
+	if (sync_fd(S->datafd) == -1)
+		fatal("sync", DATADIR);
+	if (repo_scan(r) == -1)
+		fatal("read", DATADIR);
+}
