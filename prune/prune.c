@@ -1,38 +1,209 @@
 /*
- * prune: remove the sessions of an rdiff-backup repository that are older
- * than a time.
+ * prune: remove the sessions of an rdiff-backup repository that are
+ * older than a time, or all but the newest N.  The sessions are first made
+ * invisible (their metadata and root increment markers go, oldest first,
+ * so every session still listed keeps all it needs), then their increments
+ * and the rest of their files are deleted.  A prune killed at any point
+ * leaves every remaining session restorable; the next prune sweeps what
+ * the killed one left behind.
  */
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "atomic.h"
 #include "exitcode.h"
+#include "io.h"
+#include "repo.h"
+#include "timespec.h"
+#include "xalloc.h"
+
+static int	 verbose;
+static uint64_t	 nfiles, nbytes;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: prune [-v] TIME REPO\n");
+	fprintf(stderr, "usage: prune [-nvw] TIME REPO\n"
+	    "       prune [-nvw] -k N REPO\n");
 	exit(EXIT_USAGE);
+}
+
+static int
+stamped(const char *name, int64_t *t, int *type, size_t *base)
+{
+	int gz;
+
+	return incname_parse(name, strlen(name), base, t, type, &gz) == 0;
+}
+
+static void
+gone(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		nbytes += (uint64_t)st.st_size;
+	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+		err(EXIT_TEMP, "remove %s", name);
+	nfiles++;
+}
+
+/*
+ * Delete every increment below dirfd stamped before cut; directories
+ * left empty go too.  Returns 1 when dirfd itself is now empty.
+ */
+static int
+sweep(int dirfd, int64_t cut, const char *what)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	size_t base;
+	int64_t t;
+	int type, fd, sub, left = 0;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		err(EXIT_TEMP, "list %s", what);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			err(EXIT_TEMP, "stat %s/%s", what, de->d_name);
+		if (S_ISDIR(st.st_mode)) {
+			sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (sub == -1)
+				err(EXIT_TEMP, "open %s/%s", what, de->d_name);
+			if (!sweep(sub, cut, de->d_name) ||
+			    unlinkat(dirfd, de->d_name, AT_REMOVEDIR) == -1)
+				left = 1;
+			close(sub);
+			continue;
+		}
+		if (stamped(de->d_name, &t, &type, &base) && type != INC_DATA &&
+		    t < cut) {
+			gone(dirfd, de->d_name);
+			continue;
+		}
+		left = 1;
+	}
+	closedir(d);
+	return !left;
+}
+
+/* Data-dir files of removed sessions (one kind, by prefix) before cut. */
+static void
+drop_data(int datafd, int64_t cut, const char **prefixes)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t base, i;
+	int64_t t;
+	int type, fd;
+
+	if ((fd = dup(datafd)) == -1 || (d = fdopendir(fd)) == NULL)
+		err(EXIT_TEMP, "list %s", DATADIR);
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!stamped(de->d_name, &t, &type, &base) || t >= cut)
+			continue;
+		for (i = 0; prefixes[i] != NULL; i++)
+			if (strlen(prefixes[i]) == base &&
+			    memcmp(de->d_name, prefixes[i], base) == 0)
+				break;
+		if (prefixes[i] != NULL)
+			gone(datafd, de->d_name);
+	}
+	closedir(d);
+}
+
+/* Leftovers of a killed prune: data-dir files older than every session. */
+static int
+has_orphans(int datafd, int64_t oldest)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t base;
+	int64_t t;
+	int type, fd, found = 0;
+
+	if ((fd = dup(datafd)) == -1 || (d = fdopendir(fd)) == NULL)
+		err(EXIT_TEMP, "list %s", DATADIR);
+	rewinddir(d);	/* the descriptor is shared with repo_scan's */
+	while ((de = readdir(d)) != NULL)
+		if (stamped(de->d_name, &t, &type, &base) && t < oldest &&
+		    !(base == 14 && memcmp(de->d_name, "current_mirror", 14) == 0))
+			found = 1;
+	closedir(d);
+	return found;
+}
+
+static long long
+number(const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		errx(EXIT_USAGE, "%s: not a number from %lld to %lld", s, lo, hi);
+	return v;
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "verbose",	no_argument,	NULL,	'v' },
-		{ "version",	no_argument,	NULL,	'V' },
-		{ NULL,		0,		NULL,	0 }
+		{ "dry-run",	no_argument,		NULL,	'n' },
+		{ "keep",	required_argument,	NULL,	'k' },
+		{ "verbose",	no_argument,		NULL,	'v' },
+		{ "version",	no_argument,		NULL,	'V' },
+		{ "wait",	no_argument,		NULL,	'w' },
+		{ NULL,		0,			NULL,	0 }
 	};
-	int ch, verbose = 0;
+	static const char *incmark[] = { "increments", NULL };
+	static const char *metamark[] = { "mirror_metadata", NULL };
+	static const char *rest[] = { "error_log", "session_statistics",
+	    "file_statistics", "extended_attributes", "access_control_lists",
+	    "win_access_control_lists", NULL };
+	struct repo r;
+	char ts[TIMESTR_LEN], ts2[TIMESTR_LEN];
+	const char *repo;
+	long long keep = -1;
+	int64_t cut, oldest;
+	size_t i, nrm;
+	int ch, dry = 0, wait = 0, lock, fd, orphans;
 
-	while ((ch = getopt_long(argc, argv, "Vv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "k:nVvw", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'k':
+			keep = number(optarg, 1, INT_MAX);
+			break;
+		case 'n':
+			dry = 1;
+			break;
 		case 'V':
 			printf("prune %s\n", VERSION);
 			return EXIT_OK;
 		case 'v':
 			verbose++;
+			break;
+		case 'w':
+			wait = 1;
 			break;
 		default:
 			usage();
@@ -40,8 +211,87 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2)
+	if (argc != (keep > 0 ? 1 : 2))
 		usage();
-	(void)verbose;
-	errx(EXIT_PERM, "pruning is not implemented yet");
+	repo = argv[argc - 1];
+	if (repo_open(&r, repo) == -1)
+		err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP,
+		    "%s", repo);
+	if ((lock = repo_lock(r.datafd, 1, wait, "prune")) == -1) {
+		if (errno == EWOULDBLOCK)
+			errx(EXIT_TEMP, "%s: repository busy (a snap or prune holds "
+			    "its lock)", repo);
+		err(EXIT_TEMP, "lock %s", repo);
+	}
+	if (repo_scan(&r) == -1)
+		err(EXIT_TEMP, "%s/%s", repo, DATADIR);
+	if (r.nmarkers == 0)
+		errx(EXIT_PERM, "%s: no complete session", repo);
+	if (r.nmarkers > 1)
+		errx(EXIT_TEMP, "%s: the last session was interrupted; run snap "
+		    "to roll it back first", repo);
+
+	if (keep > 0)
+		cut = (size_t)keep >= r.ntimes ? INT64_MIN :
+		    r.times[r.ntimes - (size_t)keep];
+	else if (timespec_parse(argv[0], (int64_t)time(NULL), r.times, r.ntimes,
+	    &cut) == -1)
+		errx(EXIT_USAGE, "bad time \"%s\" (30D, 1Y, 2023-11-15, "
+		    "2023-11-15T22:13:20Z, epoch seconds, 3B)", argv[0]);
+	/* the current mirror is never removed */
+	if (cut > repo_current(&r))
+		cut = repo_current(&r);
+	for (nrm = 0; nrm < r.ntimes && r.times[nrm] < cut; nrm++)
+		;
+	oldest = nrm < r.ntimes ? r.times[nrm] : repo_current(&r);
+	if (dry || verbose)
+		for (i = 0; i < nrm; i++) {
+			timestr_format(r.times[i], ts);
+			printf("%s %s\n", dry ? "would remove" : "removing", ts);
+		}
+	if (dry) {
+		repo_unlock(lock);
+		return EXIT_OK;
+	}
+
+	orphans = has_orphans(r.datafd, oldest);
+	if (nrm == 0 && !orphans) {
+		repo_unlock(lock);
+		return EXIT_OK;
+	}
+
+	/*
+	 * 1: the sessions disappear, oldest first; a session is listed while
+	 * its metadata exists, so that goes last
+	 */
+	for (i = 0; i < nrm; i++) {
+		drop_data(r.datafd, r.times[i] + 1, incmark);
+		drop_data(r.datafd, r.times[i] + 1, metamark);
+		if (sync_fd(r.datafd) == -1)
+			err(EXIT_TEMP, "sync %s", DATADIR);
+	}
+	/* 2: their increments */
+	if ((fd = openat(r.datafd, "increments", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		sweep(fd, oldest, DATADIR "/increments");
+		close(fd);
+	}
+	if ((fd = openat(r.datafd, "long_filename_data", O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		sweep(fd, oldest, DATADIR "/long_filename_data");
+		close(fd);
+	}
+	/* 3: the rest of their files, last: they mark an unfinished prune */
+	drop_data(r.datafd, oldest, rest);
+	if (sync_fd(r.datafd) == -1)
+		err(EXIT_TEMP, "sync %s", DATADIR);
+	if (verbose) {
+		timestr_format(oldest, ts2);
+		fprintf(stderr, "prune: %zu sessions removed, %" PRIu64 " files, %"
+		    PRIu64 " bytes; oldest session now %s\n", nrm, nfiles, nbytes,
+		    ts2);
+	}
+	repo_unlock(lock);
+	repo_close(&r);
+	return EXIT_OK;
 }

@@ -153,6 +153,13 @@ open_repo(const char *path)
 	if (R.quoted)
 		warnx("%s: uses file name quoting, which restore does not undo",
 		    path);
+	/* readers share the lock; a running snap or prune holds it alone */
+	if (repo_lock(R.datafd, 0, 0, "restore") == -1) {
+		if (errno == EWOULDBLOCK)
+			errx(EXIT_TEMP, "%s: repository busy (a snap or prune is "
+			    "running)", path);
+		err(EXIT_TEMP, "lock %s", path);
+	}
 	if (R.nmarkers == 0)
 		errx(EXIT_PERM, "%s: no complete session (no current_mirror marker)",
 		    path);
