@@ -566,6 +566,18 @@ within(const char *path, size_t len, const char *prefix, size_t plen)
 	    (len == plen || path[plen] == '/');
 }
 
+/* Is r directly inside the directory on top of the stack? */
+static int
+child_of_top(const struct rec *r)
+{
+	const char *slash = strrchr(r->path, '/');
+	size_t plen = slash ? (size_t)(slash - r->path) : 0;
+	struct dir *d = top();
+
+	return d->rpath != NULL && d->rlen == plen &&
+	    memcmp(d->rpath, r->path, plen) == 0;
+}
+
 /* The parent directories of prefix in mirror and increments. */
 static void
 push_base(const char *prefix, int tfd)
@@ -668,6 +680,12 @@ run(const char *prefix, const char *target)
 		}
 		n++;
 		unwind(r->path, r->pathlen);
+		if (r->pathlen > plen && !child_of_top(r)) {
+			/* e.g. a path below a symlink or a file: never follow it */
+			bad("metadata", r->path, "its parent is no directory of the "
+			    "session; skipped");
+			continue;
+		}
 		skip = plen == 0 ? 0 : plen + 1;
 		free(tpath);
 		if (r->pathlen == plen) {

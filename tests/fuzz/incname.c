@@ -1,0 +1,41 @@
+/* libFuzzer target: session-stamped file names (increments, data dir). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repo.h"
+#include "xalloc.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s, *again;
+	size_t base;
+	int64_t t;
+	int type, gz;
+
+	s = xmemdup(data, size + 1);
+	s[size] = '\0';
+	if (incname_parse(s, size, &base, &t, &type, &gz) == 0) {
+		if (base > size || type < INC_SNAPSHOT || type > INC_DATA)
+			abort();
+		/* what parses can be written again, and reads back the same */
+		s[base] = '\0';
+		again = incname_make(s, t, type, gz);
+		{
+			size_t b2;
+			int64_t t2;
+			int ty2, gz2;
+
+			if (incname_parse(again, strlen(again), &b2, &t2, &ty2,
+			    &gz2) != 0 || b2 != base || t2 != t || ty2 != type ||
+			    gz2 != gz)
+				abort();
+		}
+		free(again);
+	}
+	free(s);
+	return 0;
+}
