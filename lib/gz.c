@@ -107,7 +107,10 @@ gzr_read(struct gzr *r, void *buf, size_t n)
 			if (fill(r) == -1)
 				return -1;
 			if (r->eof && r->z.avail_in == 0) {
-				errno = EIO;	/* truncated */
+				/* truncated: hand out what came, then fail */
+				if (r->z.avail_out < n)
+					break;
+				errno = EIO;
 				return -1;
 			}
 		}
@@ -122,6 +125,8 @@ gzr_read(struct gzr *r, void *buf, size_t n)
 				return -1;
 			}
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			if (r->z.avail_out < n)
+				break;
 			errno = EIO;
 			return -1;
 		}

@@ -246,8 +246,9 @@ struct meta_at {
 	size_t			  n;
 	struct rec		  out;
 	char			  err[320];
+	char			**msgs;		/* bad records yet to be reported */
+	size_t			  nmsgs, nextmsg;
 	int			  fatal;
-	int			  pending;	/* a bad record is yet to be reported */
 };
 
 /*
@@ -268,7 +269,8 @@ advance(struct meta_at *m, size_t i)
 			m->head[i] = NULL;
 			return bad ? -1 : 0;
 		}
-		snprintf(m->err, sizeof m->err, "%s", meta_error(m->rd[i]));
+		m->msgs = xreallocarray(m->msgs, m->nmsgs + 1, sizeof *m->msgs);
+		m->msgs[m->nmsgs++] = xstrdup(meta_error(m->rd[i]));
 		bad = 1;
 		if (meta_ioerror(m->rd[i])) {
 			m->head[i] = NULL;
@@ -282,7 +284,7 @@ struct meta_at *
 meta_at_open(struct repo *r, int64_t t)
 {
 	struct meta_at *m;
-	size_t i, first;
+	size_t i, k, first;
 	int fd;
 
 	for (first = 0; first < r->nmeta && r->meta[first].t < t; first++)
@@ -311,9 +313,20 @@ meta_at_open(struct repo *r, int64_t t)
 		errno = EBADMSG;	/* chain without a snapshot at its end */
 		return NULL;
 	}
+	/* every session between t and the snapshot needs its link */
+	for (i = 0, k = first; i < r->ntimes; i++) {
+		if (r->times[i] < t || r->times[i] > r->meta[first + m->n - 1].t)
+			continue;
+		while (k < first + m->n && r->meta[k].t < r->times[i])
+			k++;
+		if (k == first + m->n || r->meta[k].t != r->times[i]) {
+			meta_at_close(m);
+			errno = EBADMSG;	/* a metadata file is missing */
+			return NULL;
+		}
+	}
 	for (i = 0; i < m->n; i++)
-		if (advance(m, i) == -1)
-			m->pending = 1;
+		advance(m, i);
 	return m;
 }
 
@@ -324,13 +337,13 @@ meta_at_next(struct meta_at *m, struct rec **recp)
 	size_t i, bi;
 
 	for (;;) {
-		if (m->fatal)
-			return -1;
-		/* a damaged record met while moving on is reported on its own */
-		if (m->pending) {
-			m->pending = 0;
+		/* each damaged record met while moving on is reported on its own */
+		if (m->nextmsg < m->nmsgs) {
+			snprintf(m->err, sizeof m->err, "%s", m->msgs[m->nextmsg++]);
 			return -1;
 		}
+		if (m->fatal)
+			return -1;
 		best = NULL;
 		bi = 0;
 		for (i = 0; i < m->n; i++) {
@@ -349,8 +362,7 @@ meta_at_next(struct meta_at *m, struct rec **recp)
 		for (i = bi; i < m->n; i++)
 			if (m->head[i] != NULL && pathcmp(m->head[i]->path,
 			    m->head[i]->pathlen, m->out.path, m->out.pathlen) == 0)
-				if (advance(m, i) == -1)
-					m->pending = 1;
+				advance(m, i);
 		if (m->out.type == RT_NONE)
 			continue;
 		*recp = &m->out;
@@ -367,7 +379,7 @@ meta_at_error(struct meta_at *m)
 int
 meta_at_failed(struct meta_at *m)
 {
-	return m->fatal;
+	return m->fatal && m->nextmsg == m->nmsgs;
 }
 
 void
@@ -379,6 +391,9 @@ meta_at_close(struct meta_at *m)
 		return;
 	for (i = 0; i < m->n; i++)
 		meta_close(m->rd[i]);
+	for (i = 0; i < m->nmsgs; i++)
+		free(m->msgs[i]);
+	free(m->msgs);
 	free(m->rd);
 	free(m->head);
 	rec_free(&m->out);

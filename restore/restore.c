@@ -609,6 +609,25 @@ push_base(const char *prefix, int tfd)
 		bad("list increments of", prefix, strerror(errno));
 }
 
+/* The metadata of session `at`, or an exit naming what is wrong. */
+static struct meta_at *
+open_meta(void)
+{
+	struct meta_at *m;
+	char ts[TIMESTR_LEN];
+
+	if ((m = meta_at_open(&R, at)) != NULL)
+		return m;
+	timestr_format(at, ts);
+	if (errno == ENOENT)
+		errx(EXIT_PERM, "no metadata for session %s (mirror_metadata "
+		    "file missing)", ts);
+	if (errno == EBADMSG)
+		errx(EXIT_PERM, "metadata of session %s: a mirror_metadata file "
+		    "of the chain up to the next snapshot is missing", ts);
+	err(EXIT_TEMP, "metadata of session %s", ts);
+}
+
 /*
  * Walk the metadata of session `at` below prefix; restore into target
  * (NULL: verify only).  Returns the number of entries seen.
@@ -623,9 +642,7 @@ run(const char *prefix, const char *target)
 	char *tdir = NULL, *tname = NULL, *slash, *tpath = NULL;
 	int base = -1, rv, exists;
 
-	if ((m = meta_at_open(&R, at)) == NULL)
-		err(errno == ENOENT || errno == EBADMSG ? EXIT_PERM : EXIT_TEMP,
-		    "metadata of the session");
+	m = open_meta();
 	if (target != NULL) {
 		exists = lstat(target, &st) == 0;
 		if (!exists && errno != ENOENT)
@@ -734,9 +751,7 @@ list_files(const char *prefix)
 	size_t plen = strlen(prefix);
 	int rv;
 
-	if ((m = meta_at_open(&R, at)) == NULL)
-		err(errno == ENOENT || errno == EBADMSG ? EXIT_PERM : EXIT_TEMP,
-		    "metadata of the session");
+	m = open_meta();
 	while ((rv = meta_at_next(m, &r)) != 0) {
 		if (rv == -1) {
 			bad("metadata", "", meta_at_error(m));
@@ -835,7 +850,7 @@ main(int argc, char *argv[])
 	case RESTORE:
 		at = resolve(spec);
 		umask(0);
-		if (run(path, argv[1]) == 0)
+		if (run(path, argv[1]) == 0 && rval == EXIT_OK)
 			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
 		break;
 	}
