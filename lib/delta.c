@@ -12,6 +12,25 @@
 
 #define CHUNK	65536
 
+/* librsync would print its own errors; ours name the file instead. */
+static void
+quiet(rs_loglevel level, char const *msg)
+{
+	(void)level;
+	(void)msg;
+}
+
+static void
+setup(void)
+{
+	static int done;
+
+	if (!done) {
+		rs_trace_to(quiet);
+		done = 1;
+	}
+}
+
 struct sigmaker {
 	rs_job_t	*job;
 	char		*sig;		/* the signature stream */
@@ -88,6 +107,7 @@ sig_begin(uint64_t size)
 		block = RS_DEFAULT_BLOCK_LEN;
 	/* The full strong sum: a false block match would corrupt history. */
 	strong = RS_MAX_STRONG_SUM_LENGTH;
+	setup();
 	s = xcalloc(1, sizeof *s);
 	if ((s->job = rs_sig_begin(block, strong, magic)) == NULL) {
 		free(s);
@@ -231,6 +251,7 @@ patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
 	ssize_t n;
 	int rv = -1;
 
+	setup();
 	if ((job = rs_patch_begin(copy_cb, &c)) == NULL)
 		return -1;
 	buf = xmalloc(CHUNK);

@@ -16,7 +16,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t t;
 	int type, gz;
 
-	s = xmemdup(data, size + 1);
+	s = xmalloc(size + 1);
+	memcpy(s, data, size);
 	s[size] = '\0';
 	if (incname_parse(s, size, &base, &t, &type, &gz) == 0) {
 		if (base > size || type < INC_SNAPSHOT || type > INC_DATA)

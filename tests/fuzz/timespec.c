@@ -15,7 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, buf[TIMESTR_LEN];
 	int64_t t;
 
-	s = xmemdup(data, size + 1);
+	s = xmalloc(size + 1);
+	memcpy(s, data, size);
 	s[size] = '\0';
 	timespec_parse(s, 1700200000, sess, 2, &t);
 	if (timestr_parse(s, size, &t) == 0) {
