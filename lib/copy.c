@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,25 +43,124 @@ allzero(const char *p, size_t n)
 	return 1;
 }
 
+void
+sparse_init(struct sparse *s, int fd)
+{
+	s->fd = fd;
+	s->pos = s->written = lseek(fd, 0, SEEK_CUR);
+	if (s->pos == -1)
+		s->pos = s->written = 0;
+}
+
+int
+sparse_write(struct sparse *s, const void *p, size_t n)
+{
+	const char *b = p;
+	ssize_t w;
+
+	if (n >= 512 && allzero(p, n)) {
+		s->pos += (off_t)n;
+		return 0;
+	}
+	while (n > 0) {
+		w = pwrite(s->fd, b, n, s->pos);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		b += w;
+		n -= (size_t)w;
+		s->pos += w;
+	}
+	s->written = s->pos;
+	return 0;
+}
+
+int
+sparse_finish(struct sparse *s)
+{
+	if (s->pos > s->written && ftruncate(s->fd, s->pos) == -1)
+		return -1;
+	return lseek(s->fd, s->pos, SEEK_SET) == -1 ? -1 : 0;
+}
+
+/* Account for n zero bytes of a hole: hashed and signed, never read. */
+static int
+zeros(struct sha1_ctx *c, struct sigmaker *sig, struct sparse *out,
+    uint64_t n)
+{
+	static const char zero[65536];
+	size_t k;
+
+	if (out != NULL)
+		out->pos += (off_t)n;
+	while (n > 0) {
+		k = n < sizeof zero ? (size_t)n : sizeof zero;
+		sha1_update(c, k, (const uint8_t *)zero);
+		if (sig != NULL && sig_update(sig, zero, k) == -1)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
 int
 copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 {
 	static char *buf;
 	struct sha1_ctx c;
+	struct sparse sp;
+	struct stat st;
+	off_t pos, data, hole, end = -1;
 	ssize_t n;
-	off_t pos = 0;
-	int hole = 0;
+	size_t want;
 
 	if (buf == NULL)
 		buf = xmalloc(BLOCK);
 	*werr = 0;
 	sha1_init(&c);
 	res->bytes = 0;
+	if (out != -1)
+		sparse_init(&sp, out);
+	pos = lseek(in, 0, SEEK_CUR);
+	/* where the filesystem tells holes, skip them (pipes: pos is -1) */
+	if (pos != -1 && fstat(in, &st) == 0 && S_ISREG(st.st_mode))
+		end = st.st_size;
 	for (;;) {
-		if ((n = read_full(in, buf, BLOCK)) == -1)
+		hole = -1;
+		if (end != -1 && pos < end) {
+			data = lseek(in, pos, SEEK_DATA);
+			if (data == -1 && errno == ENXIO)
+				data = end;		/* a hole up to the end */
+			if (data > pos) {
+				if (data > end)
+					data = end;
+				if (zeros(&c, sig, out != -1 ? &sp : NULL,
+				    (uint64_t)(data - pos)) == -1) {
+					*werr = 1;
+					return -1;
+				}
+				res->bytes += (uint64_t)(data - pos);
+				pos = data;
+			}
+			if (data != -1)
+				hole = lseek(in, pos, SEEK_HOLE);
+			if (data == -1 || hole == -1)
+				end = -1;	/* no SEEK_DATA here: read it all */
+			if (lseek(in, pos, SEEK_SET) == -1)
+				return -1;
+		}
+		want = BLOCK;
+		if (hole > pos && (off_t)want > hole - pos)
+			want = (size_t)(hole - pos);
+		if ((n = read_full(in, buf, want)) == -1)
 			return -1;
-		if (n == 0)
+		if (n == 0) {
+			if (end != -1 && pos < end)
+				continue;	/* the file shrank to a hole? re-probe */
 			break;
+		}
 		sha1_update(&c, (size_t)n, (uint8_t *)buf);
 		if (sig != NULL && sig_update(sig, buf, (size_t)n) == -1) {
 			*werr = 1;
@@ -67,24 +168,17 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 		}
 		res->bytes += (uint64_t)n;
 		pos += n;
-		if (out == -1)
-			continue;
-		if (n == BLOCK && allzero(buf, BLOCK)) {
-			if (lseek(out, BLOCK, SEEK_CUR) == -1)
-				goto wfail;
-			hole = 1;
-			continue;
+		if (out != -1 && sparse_write(&sp, buf, (size_t)n) == -1) {
+			*werr = 1;
+			return -1;
 		}
-		if (write_full(out, buf, (size_t)n) == -1)
-			goto wfail;
-		hole = 0;
+		if (end != -1 && pos >= end)
+			end = -1;	/* past the size seen: read to the real end */
 	}
-	/* a trailing hole needs the size set explicitly */
-	if (out != -1 && hole && ftruncate(out, pos) == -1)
-		goto wfail;
+	if (out != -1 && sparse_finish(&sp) == -1) {
+		*werr = 1;
+		return -1;
+	}
 	sha1_hex(&c, res->sha1);
 	return 0;
-wfail:
-	*werr = 1;
-	return -1;
 }

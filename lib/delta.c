@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <librsync.h>
 
+#include "copy.h"
 #include "delta.h"
 #include "gz.h"
 #include "io.h"
@@ -206,6 +207,7 @@ sig_free(struct sigmaker *s)
 struct patchctx {
 	int		 basis;
 	int		 out;
+	struct sparse	 sp;		/* the output, with holes for zeros */
 	patch_tap	*tap;
 	void		*arg;
 };
@@ -239,19 +241,26 @@ patch_out(void *arg, const char *p, size_t n)
 
 	if (c->tap != NULL)
 		c->tap(c->arg, p, n);
-	return c->out == -1 ? 0 : write_full(c->out, p, n);
+	return c->out == -1 ? 0 : sparse_write(&c->sp, p, n);
 }
 
 int
 patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
 {
-	struct patchctx c = { basis, out, tap, arg };
+	struct patchctx c;
 	rs_job_t *job;
 	char *buf;
 	ssize_t n;
 	int rv = -1;
 
 	setup();
+	memset(&c, 0, sizeof c);
+	c.basis = basis;
+	c.out = out;
+	c.tap = tap;
+	c.arg = arg;
+	if (out != -1)
+		sparse_init(&c.sp, out);
 	if ((job = rs_patch_begin(copy_cb, &c)) == NULL)
 		return -1;
 	buf = xmalloc(CHUNK);
@@ -263,7 +272,7 @@ patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
 		if (n == 0)
 			break;
 	}
-	rv = 0;
+	rv = out == -1 ? 0 : sparse_finish(&c.sp);
 out:
 	free(buf);
 	rs_job_free(job);

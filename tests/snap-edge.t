@@ -59,6 +59,26 @@ t_out "  ... and the unlistable directory's old contents" "inside" cat u/out/loc
 t "  ... and the new file that could be read" test -f u/out/open/new
 chmod 755 u/src/locked && chmod 644 u/src/secret
 
+# -- sparse files stay sparse: mirror, restore, and an old version ------
+mkdir sparse && truncate -s 200M sparse/big && echo "in the middle" |
+    dd of=sparse/big bs=1 seek=100000000 conv=notrunc 2>/dev/null
+kib() { du -k "$1" | cut -f1; }
+t_exit 0 "snap a 200 MiB file with one block of data" \
+    $SNAP --current-time 1700000000 sparse sparserepo
+t "  ... the mirror copy keeps the holes ($(kib sparserepo/big) KiB)" \
+    [ "$(kib sparserepo/big)" -lt 1024 ]
+echo "changed" | dd of=sparse/big bs=1 seek=100000000 conv=notrunc 2>/dev/null
+$SNAP --current-time 1700000100 sparse sparserepo
+t_exit 0 "restore the old version of the sparse file" \
+    $RESTORE -r 1700000000 sparserepo sparse.old
+t "  ... sparse too ($(kib sparse.old/big 2>/dev/null) KiB)" sh -c \
+    "[ \$(du -k sparse.old/big | cut -f1) -lt 1024 ]"
+t "  ... with the old content" sh -c \
+    "dd if=sparse.old/big bs=1 skip=100000000 count=13 2>/dev/null | grep -q 'in the middle'"
+t_exit 0 "restore the new version" $RESTORE sparserepo sparse.new
+t "  ... identical and sparse" sh -c \
+    "cmp -s sparse/big sparse.new/big && [ \$(du -k sparse.new/big | cut -f1) -lt 1024 ]"
+
 # -- include / exclude against rdiff-backup ------------------------------
 mkdir -p sel/a/b sel/c/d sel/keep/x sel/skip && for f in sel/a/b/f.c sel/a/b/f.o \
     sel/c/d/g.c sel/keep/x/y.c sel/keep/x/y.h sel/skip/z sel/top.o sel/Cache; do
