@@ -76,14 +76,16 @@ $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 
 FUZZ = meta
 RUNS = 1000000
+FUZZO = build/fuzz
 fuzz:
-	$(MAKE) CC=clang LDFLAGS= CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' build/clang/libbk.a
 	@sh mk/need.sh /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
+	$(MAKE) CC=clang O=$(FUZZO) LDFLAGS= \
+	    CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' $(FUZZO)/libbk.a
 	clang -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -o build/clang/fuzz-$(FUZZ) \
-	    tests/fuzz/$(FUZZ).c build/clang/libbk.a -lfuse3 -lrsync -lnettle -lz -lpthread
+	    -fsanitize=fuzzer,address,undefined -o $(FUZZO)/fuzz-$(FUZZ) \
+	    tests/fuzz/$(FUZZ).c $(FUZZO)/libbk.a -lfuse3 -lrsync -lnettle -lz -lpthread
 	mkdir -p build/fuzz-corpus/$(FUZZ)
-	build/clang/fuzz-$(FUZZ) -runs=$(RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
+	$(FUZZO)/fuzz-$(FUZZ) -runs=$(RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 	@sh mk/need.sh mandoc:mandoc file:file col:bsdextrautils strip:binutils

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE	/* SEEK_DATA, SEEK_HOLE: Linux, not POSIX */
 #include <sys/stat.h>
 
 #include <errno.h>

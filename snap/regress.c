@@ -462,7 +462,7 @@ reconcile(const char *repopath, int snapfd)
 static void
 drop_incs(int dirfd, const char *what)
 {
-	DIR *d;
+	DIR *d = NULL;
 	struct dirent *de;
 	size_t base;
 	int64_t t;
@@ -491,7 +491,7 @@ drop_incs(int dirfd, const char *what)
 static void
 drop_session_files(void)
 {
-	DIR *d;
+	DIR *d = NULL;
 	struct dirent *de;
 	size_t base;
 	int64_t t;

@@ -6,6 +6,7 @@
  * reverse metadata diff.  The mirror is never stat'ed: unchanged files
  * (by type, size, mtime, mode, owner, links) are not touched at all.
  */
+#define _GNU_SOURCE	/* O_NOATIME: Linux, not POSIX */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -32,10 +33,6 @@
 #include "snap.h"
 #include "walk.h"
 #include "xalloc.h"
-
-#ifndef O_NOATIME
-#define O_NOATIME	0	/* glibc hides it without _GNU_SOURCE */
-#endif
 
 #define LONGNAME	205	/* longer names get AlternateIncrementName */
 #define LONGDIR		"long_filename_data"
