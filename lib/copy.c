@@ -9,6 +9,7 @@
 #include "copy.h"
 #include "delta.h"
 #include "io.h"
+#include "progress.h"
 #include "xalloc.h"
 
 #define BLOCK	(128 * 1024)
@@ -98,6 +99,7 @@ zeros(struct sha1_ctx *c, struct sigmaker *sig, struct sparse *out,
 		out->pos += (off_t)n;
 	while (n > 0) {
 		k = n < sizeof zero ? (size_t)n : sizeof zero;
+		progress_add(0, k);
 		sha1_update(c, k, (const uint8_t *)zero);
 		if (sig != NULL && sig_update(sig, zero, k) == -1)
 			return -1;
@@ -169,6 +171,7 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 		}
 		res->bytes += (uint64_t)n;
 		pos += n;
+		progress_add(0, (uint64_t)n);
 		if (out != -1 && sparse_write(&sp, buf, (size_t)n) == -1) {
 			*werr = 1;
 			return -1;

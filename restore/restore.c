@@ -29,6 +29,7 @@
 #include "exitcode.h"
 #include "io.h"
 #include "meta.h"
+#include "progress.h"
 #include "rebuild.h"
 #include "repo.h"
 #include "timespec.h"
@@ -108,6 +109,7 @@ shown(const char *path)
 static void
 bad(const char *what, const char *path, const char *why)
 {
+	progress_clear();
 	warnx("%s %s: %s", what, shown(path), why);
 	rval = EXIT_PARTIAL;
 }
@@ -696,6 +698,7 @@ run(const char *prefix, const char *target)
 			continue;
 		}
 		n++;
+		progress_add(1, 0);
 		unwind(r->path, r->pathlen);
 		if (r->pathlen > plen && !child_of_top(r)) {
 			/* e.g. a path below a symlink or a file: never follow it */
@@ -719,6 +722,7 @@ run(const char *prefix, const char *target)
 	}
 	while (depth > 0)
 		pop();
+	progress_clear();
 	meta_at_close(m);
 	free(tpath);
 	free(tdir);
@@ -820,6 +824,7 @@ main(int argc, char *argv[])
 	if (argc != (verb == RESTORE ? 2 : 1))
 		usage();
 	isroot = geteuid() == 0;
+	progress_init("restore");
 	split_repo(argv[0], &repo, &path);
 	open_repo(repo);
 	switch (verb) {

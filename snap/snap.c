@@ -25,6 +25,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "progress.h"
 #include "repo.h"
 #include "select.h"
 #include "snap.h"
@@ -486,6 +487,7 @@ main(int argc, char *argv[])
 		s.diff = gzw_open(fd, 6);
 	}
 
+	progress_init("snap");
 	tree_run(&s);
 
 	if (gzw_close(s.snap, 1) == -1)

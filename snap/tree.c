@@ -28,6 +28,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "progress.h"
 #include "repo.h"
 #include "select.h"
 #include "snap.h"
@@ -960,6 +961,7 @@ report(struct session *s, const char *what, const char *path, int e)
 	char line[512];
 
 	s->st.errors++;
+	progress_clear();
 	warnx("%s %s: %s", what, shown(path), strerror(e));
 	snprintf(line, sizeof line, "UpdateError %s %s: %s\n", what, shown(path),
 	    strerror(e));
@@ -1077,6 +1079,7 @@ tree_run(struct session *s)
 			walk_skip(w);
 		if (out != NULL)
 			put_snap(out);
+		progress_add(1, 0);
 		put_diff(c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
 		    c <= 0 ? e->pathlen : o->pathlen);
 		if (c <= 0)
@@ -1090,6 +1093,7 @@ tree_run(struct session *s)
 	}
 	while (depth > 0)
 		pop();
+	progress_clear();
 	finish_longnames();
 	walk_close(w);
 	meta_close(m);

@@ -75,4 +75,15 @@ strace -f -e trace=open,openat -o trace.out $SNAP --current-time 1700000100 \
 t "an unchanged re-run opens no source file" sh -c \
     "! grep -q 'quiet/file\\|\"file[0-9]' trace.out"
 t "  ... nor any mirror file" sh -c "! grep -q 'quietrepo/file' trace.out"
+
+# quiet when not on a terminal (cron); a live counter on one
+mkdir big && truncate -s 2G big/sparse && echo data >big/a
+$SNAP --current-time 1700000000 big bigrepo 2>quiet.err
+t_out "snap prints nothing on success off a terminal" "" cat quiet.err
+if command -v script >/dev/null; then
+	script -qc "$RESTORE -c bigrepo" /dev/null >tty.out 2>&1
+	t "restore -c shows a live counter on a terminal" grep -q 'restore: .* files, .*/s' tty.out
+else
+	skip "restore -c shows a live counter on a terminal" "no script(1)"
+fi
 t_done
