@@ -98,13 +98,25 @@ bench: all
 	@BIN=$(BIN) sh bench/run.sh
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	for t in $(TOOLS); do \
 		cp $(BIN)/$$t $(DESTDIR)$(BINDIR)/$$t.new && \
 		strip $(DESTDIR)$(BINDIR)/$$t.new && \
-		mv $(DESTDIR)$(BINDIR)/$$t.new $(DESTDIR)$(BINDIR)/$$t; \
-		cp $$t/$$t.1 $(DESTDIR)$(MANDIR)/man1/; \
+		mv $(DESTDIR)$(BINDIR)/$$t.new $(DESTDIR)$(BINDIR)/$$t && \
+		cp $$t/$$t.1 $(DESTDIR)$(MANDIR)/man1/ || exit 1; \
 	done
+	cp lib/bk-repository.5 $(DESTDIR)$(MANDIR)/man5/
+
+# A tarball of the stripped static binaries, man pages and the example.
+DIST = bk-$(VERSION)-$(shell uname -m)
+dist: all
+	rm -rf build/dist && mkdir -p build/dist/$(DIST)
+	$(MAKE) install PREFIX=/ DESTDIR=$(CURDIR)/build/dist/$(DIST) \
+	    BINDIR=/bin MANDIR=/man
+	cp README build/dist/$(DIST)/
+	if [ -d examples ]; then cp -r examples build/dist/$(DIST)/; fi
+	tar -C build/dist -czf build/$(DIST).tar.gz $(DIST)
+	@echo build/$(DIST).tar.gz
 
 clean:
 	rm -rf build/musl $(O)
@@ -112,4 +124,4 @@ clean:
 distclean:
 	rm -rf build
 
-.PHONY: all check demo bench fuzz install clean distclean
+.PHONY: all check demo bench fuzz install dist clean distclean

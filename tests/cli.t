@@ -44,4 +44,15 @@ for tool in snap restore prune mount-remote; do
 		skip "$tool -V runs in an empty chroot" "needs root"
 	fi
 done
+
+if [ "$static" = yes ]; then
+	t "make install PREFIX=/usr DESTDIR=... installs binaries and pages" sh -c \
+	    "make -s install PREFIX=/usr DESTDIR=$T/inst >/dev/null &&
+	     for x in snap restore prune mount-remote; do
+		test -x $T/inst/usr/bin/\$x && test -f $T/inst/usr/share/man/man1/\$x.1 || exit 1
+	     done && test -f $T/inst/usr/share/man/man5/bk-repository.5"
+	t "  ... stripped" sh -c "file $T/inst/usr/bin/snap | grep -q ', stripped'"
+	t "make dist makes a tarball of the static binaries" sh -c \
+	    "tar tzf \$(make -s dist | tail -n 1) | grep -q 'bin/snap\$'"
+fi
 t_done
