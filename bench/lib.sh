@@ -44,8 +44,8 @@ record_na() {
 	printf 'na\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RES"
 }
 
-# timed SECTION WORKLOAD TOOL CMD...: run CMD once under GNU time and
-# timeout(1), record wall time and peak RSS (the largest single process
+# timed SECTION WORKLOAD TOOL CMD...: sync (or drop caches), run CMD once
+# under GNU time and timeout(1), record wall time and peak RSS (the largest single process
 # of CMD's tree, GNU time's %M).  With RSS_PID set, the peak RSS recorded
 # is that process's VmHWM instead (a FUSE daemon serving CMD).  BYTES
 # (optional, for throughput) comes from $BYTES.  The command's output goes
@@ -53,7 +53,8 @@ record_na() {
 # written.  Returns CMD's exit status.
 timed() {
 	_tm_s=$1 _tm_w=$2 _tm_t=$3; shift 3
-	[ "$CACHE" = cold ] && drop_caches
+	# Earlier steps' dirty pages must not be written back on our time.
+	if [ "$CACHE" = cold ]; then drop_caches; else sync; fi
 	_tm_t0=$(now_us)
 	/usr/bin/time -f %M -o "$W/log/rss" \
 	    timeout -k 10 "$TIMEOUT" "$@" >"$W/log/last.log" 2>&1

@@ -51,7 +51,7 @@ available() {
 # Each tool is checked on its own, against rdiff-backup:
 #   snap     two sessions; rdiff-backup restores both exactly (diff -r)
 #   restore  restores both sessions of a repo rdiff-backup made
-#   verify   exit 0 on that repo, non-zero after a mirror file changed
+#   verify   exit 0 on that repo, 1 after a mirror file changed
 #   prune    on a 3-session rdiff-backup repo, removes exactly the oldest
 #            session (rdiff-backup list increments) and keeps it verifiable
 probe_local() {
@@ -107,8 +107,9 @@ probe_local() {
 		probe_fail verify "verify of a clean repo failed"
 	else
 		printf 'ONE\n' >"$_p/rb-v/a"	# same size, other content
-		if probe verify $(our_cmd "$VERIFY_CMD" repo="$_p/rb-v"); then
-			probe_fail verify "verify did not notice a changed mirror file"
+		probe verify $(our_cmd "$VERIFY_CMD" repo="$_p/rb-v")
+		if [ $? -ne 1 ]; then
+			probe_fail verify "verify did not exit 1 for a changed mirror file"
 		else
 			probe_ok verify
 		fi

@@ -239,6 +239,10 @@ bench_remote() {
 		printf 'corpus\t%s\t%s MiB file; %s files in %s dirs, 1..8192 bytes\n' \
 		    "$_sec" "$BIG_MIB" "$REMOTE_FILES" "$REMOTE_DIRS" >>"$RES"
 
+		# Login cost, included in every floor below.
+		floor_row "$_sec" "ssh login" "ssh host true" \
+		    ssh -F "$W/ssh/config" "$_h" true
+
 		_wl="read ${BIG_MIB} MiB file"
 		BYTES=$_big
 		floor_row "$_sec" "$_wl" "ssh host cat FILE (floor)" \
@@ -250,6 +254,7 @@ bench_remote() {
 		BYTES=
 
 		_wl="find $REMOTE_FILES files"
+		# The remote shell turns %s\ %T@\\n into find's "%s %T@\n".
 		floor_row "$_sec" "$_wl" "ssh host find (floor)" \
 		    sh -c 'ssh -F "$1" "$2" find "$3" -printf "%s\ %T@\\\\n" >/dev/null' sh "$W/ssh/config" "$_h" "$_rd/tree"
 		for _k in sshfs mount-remote; do

@@ -126,7 +126,20 @@ END {
 		for (j = 1; j <= nw; j++)
 			if ((s, wl[j], "snap") in medrss && medrss[s, wl[j], "snap"] + 0 > m + 0)
 				m = medrss[s, wl[j], "snap"]
-		printf "| %s | snap peak RSS MiB (all workloads), ≤ 32 and equal across sizes | %s | %s |\n", s, m == "" ? "n/a" : m, m == "" ? "–" : (m + 0 <= 32 ? "yes" : "no")
+		printf "| %s | snap peak RSS MiB (all workloads) ≤ 32 | %s | %s |\n", s, m == "" ? "n/a" : m, m == "" ? "–" : (m + 0 <= 32 ? "yes" : "no")
+		if (s ~ /^S: /) {
+			nsz++
+			if (m != "") {
+				if (rmin == "" || m + 0 < rmin + 0) { rmin = m; smin = s }
+				if (rmax == "" || m + 0 > rmax + 0) { rmax = m; smax = s }
+			}
+		}
+	}
+	if (nsz > 1) {
+		if (rmin == "")
+			print "| S, all sizes | snap peak RSS, largest ÷ smallest over the sizes ≤ 1.1 (equal) | n/a | – |"
+		else
+			printf "| S, all sizes | snap peak RSS, largest ÷ smallest over the sizes ≤ 1.1 (equal) | %.2f | %s |\n", rmax / rmin, rmax / rmin <= 1.1 ? "yes" : "no"
 	}
 }
 function target(s, what, a, b, lim, op,   v, ok) {
