@@ -191,6 +191,26 @@ probe_mount() {
 	: >"$W/log/fs.log"
 }
 
+# measure_rtt HOST: median round trip in ms of 100 one-line echoes
+# through `ssh HOST cat` (the SSH channel, relay included), bounded.
+measure_rtt() {
+	rm -f "$W/rtt.in" "$W/rtt.out"
+	mkfifo "$W/rtt.in" "$W/rtt.out"
+	timeout 60 ssh -F "$W/ssh/config" "$1" cat <"$W/rtt.in" >"$W/rtt.out" &
+	_mp=$!
+	exec 3>"$W/rtt.in" 4<"$W/rtt.out"
+	echo warm >&3 && read -r _l <&4	# login done
+	for _mi in $(seq 100); do
+		_m0=$(now_us)
+		echo "$_mi" >&3
+		read -r _l <&4 || break
+		echo $(($(now_us) - _m0))
+	done | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f\n", a[int((NR + 1) / 2)] / 1000 }'
+	exec 3>&- 4<&-
+	wait "$_mp" 2>/dev/null
+	rm -f "$W/rtt.in" "$W/rtt.out"
+}
+
 # remote_row SECTION WORKLOAD KIND RTT CMD...: RUNS timed runs of CMD on a
 # fresh mount each (client caches cold, the server's page cache warm).
 remote_row() {
@@ -236,8 +256,10 @@ bench_remote() {
 		_h="bkb-$_r"
 		_m=$W/mnt
 		_rd=$W/remote/data
-		printf 'corpus\t%s\t%s MiB file; %s files in %s dirs, 1..8192 bytes\n' \
-		    "$_sec" "$BIG_MIB" "$REMOTE_FILES" "$REMOTE_DIRS" >>"$RES"
+		_rtt=$(measure_rtt "$_h")
+		say "$_sec: measured round trip ${_rtt:-?} ms"
+		printf 'corpus\t%s\t%s MiB file; %s files in %s dirs, 1..8192 bytes; measured round trip %s ms (median of 100 line echoes through ssh cat)\n' \
+		    "$_sec" "$BIG_MIB" "$REMOTE_FILES" "$REMOTE_DIRS" "${_rtt:-?}" >>"$RES"
 
 		# Login cost, included in every floor below.
 		floor_row "$_sec" "ssh login" "ssh host true" \

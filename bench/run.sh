@@ -148,6 +148,15 @@ trap cleanup EXIT
 trap 'say interrupted; exit 111' INT TERM HUP
 
 # ---- the machine -------------------------------------------------------
+# load: load averages and I/O pressure; the machine may be shared, and
+# this says how quiet it was.
+load() {
+	printf 'loadavg %s' "$(cut -d' ' -f1-3 /proc/loadavg)"
+	[ -r /proc/pressure/io ] &&
+	    awk '/^some/ { sub("avg60=", "", $3); printf ", I/O pressure (some, avg60) %s%%", $3 }' /proc/pressure/io
+	echo
+}
+
 describe() {
 	_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	_mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
@@ -171,6 +180,7 @@ describe() {
 	fi
 	echo "| coreutils, findutils | $(cp --version | head -n 1), $(find --version | head -n 1) |"
 	echo "| our tools | $("$BIN/snap" -V 2>&1 | head -n 1) from $BIN |"
+	echo "| load at start | $(load) |"
 	echo "| settings | BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE CORPUS='$CORPUS' N='$N' RTT='$RTT' BIG_MIB=$BIG_MIB REMOTE_FILES=$REMOTE_FILES |"
 	echo
 	if [ "$CACHE" = cold ]; then
@@ -193,6 +203,8 @@ cleanup_remote
 	cat "$W/head.md"
 	echo
 	sh "$BENCH_SRC/report.sh" "$RES" "$W/probes"
+	echo
+	echo "Load at the end: $(load)."
 } >"$W/report.md"
 if [ -n "$OUT" ]; then
 	cp "$W/report.md" "$OUT" || die "cannot write $OUT"
