@@ -94,8 +94,11 @@ check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
 
+# Knobs (BENCH, N, RUNS, ...) are listed in bench/README.  RUNS is also
+# fuzz's knob, so it is passed on only when given on the command line.
 bench: all
-	@BIN=$(BIN) sh bench/run.sh
+	@BIN=$(BIN) RUNS=$(if $(filter command line,$(origin RUNS)),$(RUNS)) \
+	    sh bench/run.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

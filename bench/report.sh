@@ -1,0 +1,154 @@
+#!/bin/sh
+# report.sh RESULTS PROBES: Markdown tables from bench records (see
+# bench/lib.sh).  One table per section, rows in the order first measured:
+# median, min and max wall time of the runs, peak RSS (largest of the
+# runs), the ratio of the median to the workload's first row (the floor
+# or the peer), and for remote sections the throughput.  Then the targets
+# of issues 4 and 5, computed from medians of this same run.
+set -u
+awk -F '\t' -v probes="$2" '
+function fmt_s(us) { return sprintf("%.3f", us / 1e6) }
+function median(key,   n, i, j, v, a) {
+	n = split(times[key], a, " ")
+	for (i = 2; i <= n; i++) {	# insertion sort, n is small
+		v = a[i] + 0
+		for (j = i - 1; j >= 1 && a[j] + 0 > v; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = v
+	}
+	lo[key] = a[1]; hi[key] = a[n]
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function addrow(s, w, t,   k) {
+	if (!((s, w) in wseen)) {
+		wseen[s, w] = 1
+		works[s] = works[s] SUBSEP2 w
+	}
+	k = s SUBSEP w SUBSEP t
+	if (!(k in rseen)) {
+		rseen[k] = 1
+		rows[s, w] = rows[s, w] SUBSEP2 t
+	}
+	if (!(s in sseen)) { sseen[s] = 1; sects[++ns] = s }
+	return k
+}
+BEGIN { SUBSEP2 = "\034" }
+$1 == "corpus" { if (!($2 in sseen)) { sseen[$2] = 1; sects[++ns] = $2 }; desc[$2] = $3; next }
+$1 == "run" {
+	k = addrow($2, $3, $4)
+	times[k] = times[k] " " $5
+	nruns[k]++
+	if ($6 != "-" && $6 + 0 > rss[k] + 0) rss[k] = $6
+	if ($7 != "-") bytes[k] = $7
+	next
+}
+$1 == "fail" || $1 == "na" { k = addrow($2, $3, $4); msg[k] = $5; next }
+END {
+	while ((getline line < probes) > 0) {
+		split(line, p, "\t")
+		probe[p[1]] = p[2]
+	}
+	print "Our tools are timed only after a correctness probe passed:"
+	print ""
+	nt = split("snap restore verify prune mount-remote", tl, " ")
+	for (i = 1; i <= nt; i++)
+		if (tl[i] in probe)
+			printf "- %s: %s\n", tl[i], probe[tl[i]] == "ok" ? "available" : "not available (" probe[tl[i]] ")"
+	for (i = 1; i <= ns; i++) {
+		s = sects[i]
+		remote = s ~ /^remote/
+		printf "\n### %s\n\n", s
+		if (s in desc) printf "%s.\n\n", desc[s]
+		if (remote) {
+			print "| workload | tool | median s | min s | max s | MiB/s | × first row | peak RSS MiB |"
+			print "|---|---|--:|--:|--:|--:|--:|--:|"
+		} else {
+			print "| workload | tool | median s | min s | max s | × first row | peak RSS MiB |"
+			print "|---|---|--:|--:|--:|--:|--:|"
+		}
+		nw = split(substr(works[s], 2), wl, SUBSEP2)
+		for (j = 1; j <= nw; j++) {
+			w = wl[j]
+			nr = split(substr(rows[s, w], 2), rl, SUBSEP2)
+			first = ""
+			for (r = 1; r <= nr; r++) {
+				t = rl[r]
+				k = s SUBSEP w SUBSEP t
+				if (k in msg && !(k in times)) {
+					printf "| %s | %s | %s |%s\n", w, t, msg[k], remote ? " | | | | |" : " | | | |"
+					continue
+				}
+				m = median(k)
+				med[s, w, t] = m
+				if (first == "") first = m
+				ratio = first > 0 ? sprintf("%.2f", m / first) : "–"
+				mib = rss[k] != "" ? sprintf("%.1f", rss[k] / 1024) : "–"
+				note = (k in msg) ? " (" msg[k] " after " nruns[k] " runs)" : ""
+				if (remote) {
+					tput = (k in bytes) ? sprintf("%.1f", bytes[k] / 1048576 / (m / 1e6)) : ""
+					printf "| %s | %s%s | %s | %s | %s | %s | %s | %s |\n", w, t, note, fmt_s(m), fmt_s(lo[k]), fmt_s(hi[k]), tput, ratio, mib
+				} else
+					printf "| %s | %s%s | %s | %s | %s | %s | %s |\n", w, t, note, fmt_s(m), fmt_s(lo[k]), fmt_s(hi[k]), ratio, mib
+				medrss[s, w, t] = mib
+			}
+		}
+	}
+
+	# Targets (issues 4 and 5), from this run.
+	print "\n### Targets (issues 4 and 5), ratios of medians from this run\n"
+	print "| section | target | value | met |"
+	print "|---|---|--:|:-:|"
+	for (i = 1; i <= ns; i++) {
+		s = sects[i]
+		if (s ~ /^remote/) {
+			rtt = s ~ /RTT/
+			nw = split(substr(works[s], 2), wl, SUBSEP2)
+			for (j = 1; j <= nw; j++) {
+				w = wl[j]
+				if (w ~ /^read [0-9]+ MiB/)
+					target(s, "mount-remote speed ÷ sshfs, " w, med[s, w, "sshfs -o ro"], med[s, w, "mount-remote"], rtt ? 5 : 1.2, ">=")
+				else if (w ~ /^find/)
+					target(s, "mount-remote time ÷ sshfs, " w, med[s, w, "mount-remote"], med[s, w, "sshfs -o ro"], 0.5, "<=")
+				else if (w ~ /^read all/)
+					target(s, "mount-remote time ÷ sshfs, " w, med[s, w, "mount-remote"], med[s, w, "sshfs -o ro"], 0.6, "<=")
+			}
+			continue
+		}
+		target(s, "initial snap ÷ cp -a", med[s, "initial backup", "snap"], med[s, "initial backup", "cp -a (floor)"], 1.3, "<=")
+		target(s, "unchanged snap ÷ find stat walk", med[s, "unchanged re-run", "snap"], med[s, "unchanged re-run", "find stat walk (floor)"], 3, "<=")
+		target(s, "churn re-run: rdiff-backup ÷ snap", med[s, "re-run after churn", "rdiff-backup"], med[s, "re-run after churn", "snap"], 10, ">=")
+		ow = ""
+		nw = split(substr(works[s], 2), wl, SUBSEP2)
+		for (j = 1; j <= nw; j++) if (wl[j] ~ /\(older\)$/) ow = wl[j]
+		if (ow != "")
+			target(s, ow " (restore) ÷ cp -a", (s, ow, "restore") in med ? med[s, ow, "restore"] : med[s, ow, "restore (on rdiff-backup\047s repo)"], med[s, "initial backup", "cp -a (floor)"], 1.5, "<=")
+		m = ""
+		for (j = 1; j <= nw; j++)
+			if ((s, wl[j], "snap") in medrss && medrss[s, wl[j], "snap"] + 0 > m + 0)
+				m = medrss[s, wl[j], "snap"]
+		printf "| %s | snap peak RSS MiB (all workloads) ≤ 32 | %s | %s |\n", s, m == "" ? "n/a" : m, m == "" ? "–" : (m + 0 <= 32 ? "yes" : "no")
+		if (s ~ /^S: /) {
+			nsz++
+			if (m != "") {
+				if (rmin == "" || m + 0 < rmin + 0) { rmin = m; smin = s }
+				if (rmax == "" || m + 0 > rmax + 0) { rmax = m; smax = s }
+			}
+		}
+	}
+	if (nsz > 1) {
+		if (rmin == "")
+			print "| S, all sizes | snap peak RSS, largest ÷ smallest over the sizes ≤ 1.1 (equal) | n/a | – |"
+		else
+			printf "| S, all sizes | snap peak RSS, largest ÷ smallest over the sizes ≤ 1.1 (equal) | %.2f | %s |\n", rmax / rmin, rmax / rmin <= 1.1 ? "yes" : "no"
+	}
+}
+function target(s, what, a, b, lim, op,   v, ok) {
+	if (a == "" || b == "" || b + 0 == 0) {
+		printf "| %s | %s %s %s | n/a | – |\n", s, what, op == "<=" ? "≤" : "≥", lim
+		return
+	}
+	v = a / b
+	ok = op == "<=" ? v <= lim : v >= lim
+	printf "| %s | %s %s %s | %.2f | %s |\n", s, what, op == "<=" ? "≤" : "≥", lim, v, ok ? "yes" : "no"
+}
+' "$1"
