@@ -69,13 +69,13 @@ $(O)/helpers/%: tests/helpers/%.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
 
 # Fuzz targets: replay drivers for make check (any CC), and real
-# libFuzzer builds with `make fuzz FUZZ=name RUNS=n` (clang, glibc).
+# libFuzzer builds with `make fuzz FUZZ=name FUZZ_RUNS=n` (clang, glibc).
 $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBA) $(DEPS_LIBS)
 
 FUZZ = meta
-RUNS = 1000000
+FUZZ_RUNS = 1000000
 FUZZO = build/fuzz
 fuzz:
 	@sh mk/need.sh /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
@@ -85,7 +85,7 @@ fuzz:
 	    -fsanitize=fuzzer,address,undefined -o $(FUZZO)/fuzz-$(FUZZ) \
 	    tests/fuzz/$(FUZZ).c $(FUZZO)/libbk.a -lfuse3 -lrsync -lnettle -lz -lpthread
 	mkdir -p build/fuzz-corpus/$(FUZZ)
-	$(FUZZO)/fuzz-$(FUZZ) -runs=$(RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
+	$(FUZZO)/fuzz-$(FUZZ) -runs=$(FUZZ_RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 	@sh mk/need.sh mandoc:mandoc file:file col:bsdextrautils strip:binutils
@@ -94,11 +94,9 @@ check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
 
-# Knobs (BENCH, N, RUNS, ...) are listed in bench/README.  RUNS is also
-# fuzz's knob, so it is passed on only when given on the command line.
+# Knobs (BENCH, N, RUNS, ...) are listed in bench/README.
 bench: all
-	@BIN=$(BIN) RUNS=$(if $(filter command line,$(origin RUNS)),$(RUNS)) \
-	    sh bench/run.sh
+	@BIN=$(BIN) sh bench/run.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
