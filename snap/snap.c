@@ -468,6 +468,14 @@ main(int argc, char *argv[])
 	s.repodev = st.st_dev;
 	s.repoino = st.st_ino;
 	s.now = settime >= 0 ? settime : (int64_t)t0.tv_sec;
+	/* a run in the same second as the last one waits for the next */
+	if (!s.first && settime < 0 && s.now == s.prev) {
+		struct timespec rest = { 0, 1000000000L - t0.tv_nsec };
+
+		nanosleep(&rest, NULL);
+		clock_gettime(CLOCK_REALTIME, &t0);
+		s.now = (int64_t)t0.tv_sec;
+	}
 	if (!s.first && s.now <= s.prev) {
 		char a[TIMESTR_LEN], b[TIMESTR_LEN];
 
@@ -481,10 +489,10 @@ main(int argc, char *argv[])
 	if (!s.first)
 		write_marker(s.datafd, s.now);
 	fd = create_stamped(s.datafd, "mirror_metadata", s.now, INC_SNAPSHOT, 1);
-	s.snap = gzw_open(fd, 6);
+	s.snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
 	if (!s.first && !keep) {
 		fd = create_stamped(s.datafd, "mirror_metadata", s.prev, INC_DIFF, 1);
-		s.diff = gzw_open(fd, 6);
+		s.diff = gzw_open(fd, 1);
 	}
 
 	progress_init("snap");

@@ -76,6 +76,12 @@ t "an unchanged re-run opens no source file" sh -c \
     "! grep -q 'quiet/file\\|\"file[0-9]' trace.out"
 t "  ... nor any mirror file" sh -c "! grep -q 'quietrepo/file' trace.out"
 
+# two runs in the same second: the second waits, both are sessions
+mkdir twice && echo 1 >twice/f
+t "two snaps in a row (same second) both succeed" sh -c \
+    "$SNAP twice twicerepo && $SNAP twice twicerepo && $SNAP twice twicerepo"
+t_out "  ... as three sessions" 3 sh -c "$RESTORE -l twicerepo | wc -l"
+
 # quiet when not on a terminal (cron); a live counter on one
 mkdir big && truncate -s 2G big/sparse && echo data >big/a
 $SNAP --current-time 1700000000 big bigrepo 2>quiet.err
