@@ -228,19 +228,43 @@ incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
 	return incdir_find(&top()->incs, name, strlen(name), n);
 }
 
+/*
+ * The local id of a user or group name, or the recorded id when the name
+ * is unknown here; cached, as names repeat on nearly every record.
+ */
+static uint64_t
+local_id(const char *name, uint64_t id, int group)
+{
+	static struct { char *name; int group; uint64_t id; } cache[64];
+	static size_t next;
+	struct passwd *pw;
+	struct group *gr;
+	size_t i;
+
+	if (name == NULL)
+		return id;
+	for (i = 0; i < 64; i++)
+		if (cache[i].name != NULL && cache[i].group == group &&
+		    strcmp(cache[i].name, name) == 0)
+			return cache[i].id == UINT64_MAX ? id : cache[i].id;
+	i = next++ % 64;
+	free(cache[i].name);
+	cache[i].name = xstrdup(name);
+	cache[i].group = group;
+	cache[i].id = UINT64_MAX;
+	if (group && (gr = getgrnam(name)) != NULL)
+		cache[i].id = gr->gr_gid;
+	else if (!group && (pw = getpwnam(name)) != NULL)
+		cache[i].id = pw->pw_uid;
+	return cache[i].id == UINT64_MAX ? id : cache[i].id;
+}
+
 /* Owner for a record: the local id of its name if there is one. */
 static void
 owner_of(const struct rec *r, uid_t *uid, gid_t *gid)
 {
-	struct passwd *pw;
-	struct group *gr;
-
-	*uid = (uid_t)r->uid;
-	*gid = (gid_t)r->gid;
-	if (r->uname != NULL && (pw = getpwnam(r->uname)) != NULL)
-		*uid = pw->pw_uid;
-	if (r->gname != NULL && (gr = getgrnam(r->gname)) != NULL)
-		*gid = gr->gr_gid;
+	*uid = (uid_t)local_id(r->uname, r->uid, 0);
+	*gid = (gid_t)local_id(r->gname, r->gid, 1);
 }
 
 /* chown (root only) -> chmod -> mtime, on an open descriptor. */
