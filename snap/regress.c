@@ -10,6 +10,7 @@
  * stamped R, and only then the failed session's marker.  Each step can be
  * repeated: a rollback killed half-way is finished by the next one.
  */
+#define _GNU_SOURCE	/* syncfs: Linux, not POSIX */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -584,7 +585,8 @@ regress(struct session *s, struct repo *r, const char *repopath)
 		drop_incs(snapfd, DATADIR "/long_filename_data");
 		close(snapfd);
 	}
-	sync();
+	if (syncfs(S->repofd) == -1)
+		fatal("sync", repopath);
 	for (i = 1; i < r->nmarkers; i++) {
 		char *name = incname_make("current_mirror", r->markers[i],
 		    INC_DATA, 0);

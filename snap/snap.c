@@ -5,6 +5,7 @@
  * session markers and metadata files in rdiff-backup's order, and leaves
  * the tree itself to tree.c.
  */
+#define _GNU_SOURCE	/* syncfs: Linux, not POSIX */
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -515,8 +516,9 @@ main(int argc, char *argv[])
 	}
 	empty_stamped(s.datafd, "extended_attributes", s.now, INC_SNAPSHOT);
 	empty_stamped(s.datafd, "access_control_lists", s.now, INC_SNAPSHOT);
-	if (!s.nosync)
-		sync();
+	/* everything this session wrote, before it is marked complete */
+	if (!s.nosync && syncfs(s.repofd) == -1)
+		err(EXIT_TEMP, "sync %s", argv[1]);
 	if (s.first)
 		write_marker(s.datafd, s.now);
 	else {
