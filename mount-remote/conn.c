@@ -297,7 +297,7 @@ reader(void *unused)
 			continue;
 		pthread_mutex_lock(&mr_lock);
 		if (n <= 0) {
-			if (n == 0)
+			if (n == 0 || errno == ECONNRESET)
 				conn_fail("connection closed");
 			else
 				conn_fail("read: %s", strerror(errno));
