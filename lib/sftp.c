@@ -61,6 +61,8 @@ int
 sftp_parse(const unsigned char *p, size_t len, struct sftp_reply *r)
 {
 	struct rbuf b;
+	const unsigned char *lang;
+	size_t langlen;
 
 	memset(r, 0, sizeof(*r));
 	rbuf_init(&b, p, len);
@@ -78,16 +80,22 @@ sftp_parse(const unsigned char *p, size_t len, struct sftp_reply *r)
 			return 0;
 		if (buf_get_string(&b, &r->msg, &r->msglen) == -1)
 			return -1;
-		return 0;
+		if (rbuf_left(&b) == 0)
+			return 0;
+		return buf_get_string(&b, &lang, &langlen);
 	case SSH_FXP_HANDLE:
 		if (buf_get_string(&b, &r->data, &r->datalen) == -1 ||
 		    r->datalen > SFTP_MAX_HANDLE)
 			return -1;
-		return 0;
+		return rbuf_left(&b) == 0 ? 0 : -1;
 	case SSH_FXP_DATA:
-		return buf_get_string(&b, &r->data, &r->datalen);
+		if (buf_get_string(&b, &r->data, &r->datalen) == -1)
+			return -1;
+		return rbuf_left(&b) == 0 ? 0 : -1;
 	case SSH_FXP_ATTRS:
-		return sftp_parse_attrs(&b, &r->attrs);
+		if (sftp_parse_attrs(&b, &r->attrs) == -1)
+			return -1;
+		return rbuf_left(&b) == 0 ? 0 : -1;
 	case SSH_FXP_NAME:
 		if (buf_get_u32(&b, &r->count) == -1)
 			return -1;
