@@ -180,13 +180,20 @@ is_our_mount(const char *mnt)
 	return found;
 }
 
+static void spawn_attr(posix_spawnattr_t *);
+
+/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
 static int
 spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
 {
+	posix_spawnattr_t sa;
 	pid_t pid;
 	int st, e;
 
-	if ((e = posix_spawnp(&pid, argv[0], fa, NULL, argv, environ)) != 0) {
+	spawn_attr(&sa);
+	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	if (e != 0) {
 		errno = e;
 		return -1;
 	}
@@ -208,6 +215,7 @@ do_unmount(const char *arg)
 	if (geteuid() == 0) {
 		if (umount2(mnt, 0) == -1 && umount2(mnt, MNT_DETACH) == -1)
 			err(EXIT_TEMP, "unmount %s", mnt);
+		free(mnt);
 		return EXIT_OK;
 	}
 	if ((rc = spawn_wait(fm, NULL)) != 0) {
@@ -215,6 +223,7 @@ do_unmount(const char *arg)
 			err(EXIT_TEMP, "unmount %s: fusermount3", mnt);
 		errx(EXIT_TEMP, "unmount %s: fusermount3 exited %d", mnt, rc);
 	}
+	free(mnt);
 	return EXIT_OK;
 }
 
@@ -325,6 +334,16 @@ errcopy_drain(void)
 	pthread_mutex_unlock(&errpipe_lock);
 }
 
+static int
+cloexec_pipe(int p[2])
+{
+	if (pipe(p) == -1)
+		return -1;
+	(void)fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
 static void
 spawn_attr(posix_spawnattr_t *sa)
 {
@@ -361,7 +380,7 @@ spawn_ssh(struct args *a, int *sock)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		err(EXIT_TEMP, "socketpair");
-	if (pipe2(ep, O_CLOEXEC) == -1)
+	if (cloexec_pipe(ep) == -1)
 		err(EXIT_TEMP, "pipe");
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
@@ -404,6 +423,30 @@ loop(void *arg)
 	ev_loopdone = 1;
 	pthread_kill(main_thread, SIGUSR1);
 	return NULL;
+}
+
+/*
+ * Detach the mount and give the FUSE loop up to 2 seconds to see it go
+ * before its descriptor is closed (closing first makes libfuse complain,
+ * and a lazy unmount lets a busy mount go without waiting for its users).
+ */
+static void
+unmount_and_wait(struct fuse_session *se, const char *mnt, sigset_t *set)
+{
+	char *fm[] = { "fusermount3", "-u", "-q", "-z", "--", (char *)mnt,
+	    NULL };
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int i;
+
+	if (!ev_loopdone) {
+		if (geteuid() == 0)
+			(void)umount2(mnt, MNT_DETACH);
+		else
+			(void)spawn_wait(fm, NULL);
+		for (i = 0; i < 20 && !ev_loopdone; i++)
+			(void)sigtimedwait(set, NULL, &ts);
+	}
+	fuse_session_unmount(se);
 }
 
 /* Escape commas and backslashes for a libfuse -o value. */
@@ -480,7 +523,7 @@ daemon_fork(void)
 	char c;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (cloexec_pipe(p) == -1)
 		err(EXIT_TEMP, "pipe");
 	if ((pid = fork()) == -1)
 		err(EXIT_TEMP, "fork");
@@ -737,7 +780,7 @@ main(int argc, char *argv[])
 		    environ);
 		posix_spawnattr_destroy(&sa);
 		if (rc != 0) {
-			fuse_session_unmount(se);
+			unmount_and_wait(se, mnt, &set);
 			conn_stop();
 			errno = rc;
 			err(rc == ENOENT ? 127 : 126, "run %s", command[0]);
@@ -770,7 +813,7 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	fuse_session_unmount(se);
+	unmount_and_wait(se, mnt, &set);
 	pthread_mutex_lock(&mr_lock);
 	if (ev_dead) {
 		warnx("connection to %s lost: %s", host, conn_reason());
