@@ -24,7 +24,7 @@
 #define DL_PREFETCH	16		/* directory listings loading ahead */
 #define DL_QUEUE	8192		/* directories waiting to be prefetched */
 #define DL_READDIRS	4		/* READDIRs in flight per listing */
-#define RA_MAX		(4u << 20)	/* read-ahead per file */
+#define RA_MAX		(8u << 20)	/* read-ahead per file */
 #define RA_GLOBAL	(64u << 20)	/* chunk memory over all files */
 #define PF_AHEAD	32		/* small files prefetched after an open */
 #define PF_INFLIGHT	64
