@@ -203,11 +203,22 @@ spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* fusermount3 where Debian installs it, so an empty PATH works as in libfuse. */
+static char *
+fusermount(void)
+{
+	if (access("/usr/bin/fusermount3", X_OK) == 0)
+		return "/usr/bin/fusermount3";
+	if (access("/bin/fusermount3", X_OK) == 0)
+		return "/bin/fusermount3";
+	return "fusermount3";
+}
+
 static int
 do_unmount(const char *arg)
 {
 	char *mnt = absolute(arg);
-	char *fm[] = { "fusermount3", "-u", "-z", "--", mnt, NULL };
+	char *fm[] = { fusermount(), "-u", "-z", "--", mnt, NULL };
 	int rc;
 
 	if (!is_our_mount(mnt))
@@ -433,7 +444,7 @@ loop(void *arg)
 static void
 unmount_and_wait(struct fuse_session *se, const char *mnt, sigset_t *set)
 {
-	char *fm[] = { "fusermount3", "-u", "-q", "-z", "--", (char *)mnt,
+	char *fm[] = { fusermount(), "-u", "-q", "-z", "--", (char *)mnt,
 	    NULL };
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	int i;
