@@ -103,7 +103,7 @@ conn_fail(const char *fmt, ...)
 	if (fd != -1)
 		shutdown(fd, SHUT_RDWR);
 	if (sshpid > 0)
-		kill(sshpid, SIGTERM);
+		kill(-sshpid, SIGTERM);	/* its own process group */
 	pthread_cond_broadcast(&wcond);
 	pthread_cond_broadcast(&dogcond);
 	pthread_cond_broadcast(&synccond);
@@ -532,11 +532,12 @@ conn_handshake(void)
 			return -1;
 		if (sftp_parse_limits(&r, &conn_info.limits) == 0) {
 			conn_info.has_limits = 1;
-			if (conn_info.limits.read >= 4096)
+			/* Never below 32 KiB: short DATA is asked again. */
+			if (conn_info.limits.read > conn_info.readlen)
 				conn_info.readlen = conn_info.limits.read;
 			if (conn_info.readlen > SFTP_MAX_PACKET - 1024)
 				conn_info.readlen = SFTP_MAX_PACKET - 1024;
-			if (conn_info.limits.packet >= 4096 &&
+			if (conn_info.limits.packet > 32768 + 1024 &&
 			    conn_info.readlen > conn_info.limits.packet - 1024)
 				conn_info.readlen = conn_info.limits.packet -
 				    1024;
@@ -553,12 +554,12 @@ conn_stop(void)
 
 	if (sshpid <= 0)
 		return;
-	kill(sshpid, SIGTERM);
+	kill(-sshpid, SIGTERM);	/* its own process group */
 	for (i = 0; i < 50; i++) {
 		if (waitpid(sshpid, &st, WNOHANG) != 0)
 			return;
 		usleep(20000);
 	}
-	kill(sshpid, SIGKILL);
+	kill(-sshpid, SIGKILL);
 	waitpid(sshpid, &st, 0);
 }

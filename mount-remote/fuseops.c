@@ -1331,10 +1331,10 @@ of_cover(struct ofile *of, uint64_t from, uint64_t to)
 static int
 of_try(struct ofile *of, fuse_req_t req, uint64_t off, size_t size)
 {
-	struct iovec iov[64];
+	struct iovec *iov;
 	struct chunk *c;
 	uint64_t end, pos, avail;
-	int n = 0;
+	size_t n = 0, max;
 
 	end = off + size;
 	if (off < of->size && end > of->size)
@@ -1348,18 +1348,27 @@ of_try(struct ofile *of, fuse_req_t req, uint64_t off, size_t size)
 	of_cover(of, off, end);
 	if (end > of->eof)
 		end = of->eof;
+	max = 16;
+	iov = xreallocarray(NULL, max, sizeof(*iov));
 	pos = off;
 	for (c = of->chunks; c != NULL && pos < end; c = c->next) {
 		if (c->off + c->len <= pos)
 			continue;
-		if (c->off > pos || n == (int)(sizeof(iov) / sizeof(iov[0])))
+		if (c->off > pos)
 			break;
+		if (n == max) {
+			max *= 2;
+			iov = xreallocarray(iov, max, sizeof(*iov));
+		}
 		if (c->state == CH_ERR) {
 			fuse_reply_err(req, c->err);
+			free(iov);
 			return 1;
 		}
-		if (c->state == CH_PENDING)
+		if (c->state == CH_PENDING) {
+			free(iov);
 			return 0;
+		}
 		avail = c->off + c->got;
 		if (avail > end)
 			avail = end;
@@ -1372,7 +1381,8 @@ of_try(struct ofile *of, fuse_req_t req, uint64_t off, size_t size)
 		if (c->got < c->len)
 			break;		/* end of file inside this chunk */
 	}
-	fuse_reply_iov(req, iov, n);
+	fuse_reply_iov(req, iov, (int)n);
+	free(iov);
 	return 1;
 }
 

@@ -148,6 +148,25 @@ t "a 4 KiB read at an offset in a big file" sh -c \
     "dd if='$M/big2' bs=4096 skip=1000 count=1 2>/dev/null | cmp - \
     '$S/big2' -i 0:4096000 -n 4096"
 t "df works (statvfs@openssh.com)" df "$M"
+# Random reads (odd sizes and offsets) and parallel readers on a second,
+# fresh mount, so nothing comes from the page cache.
+cat >"$T/reads.sh" <<'EOS'
+m=$1 s=$2
+for o in 8999999 0 4500000 123 7777777 262143 262144 1048575 3 8000000; do
+	for n in 1 4097 300000; do
+		a=$(dd if="$m/big2" bs=1 skip=$o count=$n 2>/dev/null | md5sum)
+		b=$(dd if="$s/big2" bs=1 skip=$o count=$n 2>/dev/null | md5sum)
+		[ "$a" = "$b" ] || { echo "differs at $o+$n"; exit 1; }
+	done
+done
+cat "$m/big" >"$m.p1" & cat "$m/big2" >"$m.p2" &
+cat "$m/medium" >"$m.p3" & cat "$m/many/f7" >"$m.p4" & wait
+cmp "$m.p1" "$s/big" && cmp "$m.p2" "$s/big2" && cmp "$m.p3" "$s/medium" &&
+    cmp "$m.p4" "$s/many/f7"
+EOS
+mkdir -p "$T/m2"
+t "random reads and parallel readers match the source" timeout 120 \
+    "$MR" $SSHF "$REMOTE:$S" "$T/m2" -- sh "$T/reads.sh" "$T/m2" "$S"
 
 ino1=$(stat -c %i "$M/dir/sub/deep/one")
 t "write gets EROFS" erofs sh -c "echo x >'$M/small'"
@@ -220,6 +239,27 @@ t_out "no key in the agent: exit 111" 111 echo $?
 t "no key in the agent: ssh's 'Permission denied' reaches stderr" \
     grep -q 'Permission denied' "$T/noagent.err"
 t "failed mounts leave no mount" sh -c "! grep -q ' $M ' /proc/mounts"
+
+# --- servers that misbehave (-S runs them instead of ssh)
+t_exit 111 "a zero-length packet is refused" timeout 20 \
+    "$MR" -S 'head -c 4 /dev/zero; sleep 20' "x:$S" "$M"
+t_exit 111 "a 4 GiB packet length is refused" timeout 20 \
+    "$MR" -S "printf '\\377\\377\\377\\377\\002'; sleep 20" "x:$S" "$M"
+t_exit 111 "a server that says SFTP version 6 is refused" timeout 20 \
+    "$MR" -S "printf '\\0\\0\\0\\005\\002\\0\\0\\0\\006'; sleep 20" \
+    "x:$S" "$M"
+s0=$(date +%s)
+timeout 20 "$MR" -t 2 -S 'exec sleep 20' "x:$S" "$M" 2>"$T/silent.err"
+rc=$?
+took=$(( $(date +%s) - s0 ))
+t_out "a silent server: exit 111" 111 echo $rc
+t "a silent server: given up after the 2 s timeout (took ${took}s)" \
+    [ "$took" -le 5 ]
+t "a silent server: says so" grep -q 'no reply from the server' \
+    "$T/silent.err"
+t "misbehaving servers leave no mount" sh -c "! grep -q ' $M ' /proc/mounts"
+t_exit 0 "-S runs sftp-server directly" timeout 20 \
+    "$MR" -S /usr/lib/openssh/sftp-server "x:$S" "$M" -- cmp "$M/big" "$S/big"
 
 # --- agent options: -A socket, -K starts an agent and loads the key
 A2=$T/ssh/agent2.sock
