@@ -3,7 +3,8 @@
 #   . tests/lib/sshd.sh
 #   sshd_start DIR        start everything under DIR (absolute, created);
 #                         returns non-zero when it cannot
-#   sshd_stop             stop the agent and sshd (by PID; idempotent)
+#   sshd_stop             stop the agent and sshd (by PID; idempotent) and
+#                         remove the login user if sshd_start created it
 #   sshd_session_pids     PIDs of the "sshd: USER@notty" session processes
 #
 # After sshd_start:
@@ -16,7 +17,7 @@
 # Only 127.0.0.1 is used.  Needs openssh-server and openssh-client; the
 # caller installs them (sh mk/need.sh).  Call sshd_stop from a trap.
 
-SSHD_PID= SSHD_AGENT_PID=
+SSHD_PID= SSHD_AGENT_PID= SSHD_MADE_USER=
 
 sshd_start() {
 	_d=$1
@@ -26,6 +27,7 @@ sshd_start() {
 		SSHD_USER=bktest
 		if ! id "$SSHD_USER" >/dev/null 2>&1; then
 			useradd -m -s /bin/sh "$SSHD_USER" || return 1
+			SSHD_MADE_USER=1
 		fi
 		# useradd leaves the account locked ('!'); sshd refuses those.
 		usermod -p '*' "$SSHD_USER" || return 1
@@ -135,5 +137,9 @@ sshd_stop() {
 		kill "$SSHD_PID" 2>/dev/null
 		wait "$SSHD_PID" 2>/dev/null
 		SSHD_PID=
+	fi
+	if [ -n "$SSHD_MADE_USER" ]; then
+		userdel -r "$SSHD_USER" 2>/dev/null
+		SSHD_MADE_USER=
 	fi
 }
