@@ -526,12 +526,6 @@ dl_ref(struct dlist *d)
 	d->refs++;
 }
 
-static uint64_t
-name_hash(const char *s, size_t n)
-{
-	return hash(s, n);
-}
-
 static void
 dl_index(struct dlist *d)
 {
@@ -542,7 +536,7 @@ dl_index(struct dlist *d)
 	d->idx = xcalloc(size, sizeof(*d->idx));
 	d->idxsize = size;
 	for (i = 0; i < d->n; i++) {
-		j = name_hash(d->ents[i].name, d->ents[i].namelen) & (size - 1);
+		j = hash(d->ents[i].name, d->ents[i].namelen) & (size - 1);
 		while (d->idx[j] != 0)
 			j = (j + 1) & (size - 1);
 		d->idx[j] = (uint32_t)i + 1;
@@ -558,7 +552,7 @@ dl_lookup(struct dlist *d, const char *name, size_t len)
 
 	if (d->idx == NULL)
 		return -1;
-	j = name_hash(name, len) & (d->idxsize - 1);
+	j = hash(name, len) & (d->idxsize - 1);
 	for (; d->idx[j] != 0; j = (j + 1) & (d->idxsize - 1)) {
 		e = &d->ents[d->idx[j] - 1];
 		if (e->namelen == len && memcmp(e->name, name, len) == 0)
@@ -1073,38 +1067,24 @@ pf_start(char *path, size_t len, const struct sftp_attrs *a)
 }
 
 /*
- * The file at path was opened: make sure the small regular files that
- * follow it in its directory's listing are being fetched.
+ * Make sure the small regular files of listing d from index i on are
+ * being fetched, until *ahead of them have been seen.
  */
 static void
-pf_after(const char *path, size_t len)
+pf_dir(struct dlist *d, long i, long *ahead)
 {
-	struct dlist *d;
 	struct dent *e;
-	const char *slash;
-	size_t dlen, plen;
-	long i, j, ahead = 0;
+	size_t plen;
+	long j;
 	char *p;
 
-	for (slash = path + len; slash > path && slash[-1] != '/'; slash--)
-		;
-	if (slash == path)
-		return;
-	slash--;
-	dlen = slash == path ? 1 : (size_t)(slash - path);
-	d = dl_find(path, dlen);
-	if (d == NULL || d->state != DL_DONE)
-		return;
-	if ((i = dl_lookup(d, slash + 1, len - (size_t)(slash - path) - 1)) ==
-	    -1)
-		return;
-	for (j = i + 1; j < (long)d->n && ahead < PF_AHEAD &&
+	for (j = i; j < (long)d->n && *ahead < PF_AHEAD &&
 	    j - i < 4 * PF_AHEAD; j++) {
 		e = &d->ents[j];
 		if (!a_isreg(&e->a) || !(e->a.flags & SSH_FILEXFER_ATTR_SIZE) ||
 		    e->a.size > conn_info.readlen)
 			continue;
-		ahead++;
+		(*ahead)++;
 		p = join(d->he.key, d->he.klen, e->name, e->namelen, &plen);
 		if (ht_find(&pfiles, p, plen, hash(p, plen)) != NULL ||
 		    pf_inflight >= PF_INFLIGHT ||
@@ -1113,6 +1093,61 @@ pf_after(const char *path, size_t len)
 			continue;
 		}
 		pf_start(p, plen, &e->a);
+	}
+}
+
+/* The finished listing of the directory holding path[0..len), or NULL. */
+static struct dlist *
+dl_parent(const char *path, size_t len, const char **name, size_t *namelen)
+{
+	const char *slash;
+	struct dlist *d;
+
+	for (slash = path + len; slash > path && slash[-1] != '/'; slash--)
+		;
+	if (slash == path)
+		return NULL;
+	*name = slash;
+	*namelen = len - (size_t)(slash - path);
+	slash--;
+	d = dl_find(path, slash == path ? 1 : (size_t)(slash - path));
+	return d != NULL && d->state == DL_DONE ? d : NULL;
+}
+
+/*
+ * The file at path was opened: make sure the small regular files that
+ * follow it in its directory's listing are being fetched, and near the
+ * end of the directory those at the start of the next sibling
+ * directories (the order in which find(1) and tar(1) walk).
+ */
+static void
+pf_after(const char *path, size_t len)
+{
+	struct dlist *d, *pd, *sd;
+	const char *name;
+	size_t namelen, plen;
+	long i, k, dirs, ahead = 0;
+	char *p;
+
+	if ((d = dl_parent(path, len, &name, &namelen)) == NULL ||
+	    (i = dl_lookup(d, name, namelen)) == -1)
+		return;
+	pf_dir(d, i + 1, &ahead);
+	if (ahead >= PF_AHEAD ||
+	    (pd = dl_parent(d->he.key, d->he.klen, &name, &namelen)) == NULL ||
+	    (i = dl_lookup(pd, name, namelen)) == -1)
+		return;
+	for (k = i + 1, dirs = 0; k < (long)pd->n && ahead < PF_AHEAD &&
+	    dirs < 4; k++) {
+		if (!a_isdir(&pd->ents[k].a))
+			continue;
+		dirs++;
+		p = join(pd->he.key, pd->he.klen, pd->ents[k].name,
+		    pd->ents[k].namelen, &plen);
+		sd = dl_find(p, plen);
+		free(p);
+		if (sd != NULL && sd->state == DL_DONE)
+			pf_dir(sd, 0, &ahead);
 	}
 }
 
