@@ -570,28 +570,72 @@ detach(int fd)
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct conf {
+	const char	*agent, *key, *cfg, *ident, *cmd, *port;
+	struct args	 useropts;
+	int		 timeout, fg;
+	char		*spec, *host, *path, *mnt;
+	char		**command;	/* after --, or NULL */
+};
+
+/*
+ * The ssh command line (or sh -c for -S).  The user's -o options come
+ * before our defaults, so they win (ssh keeps the first value it sees);
+ * BatchMode=yes comes first of all, so it cannot be undone.
+ */
+static void
+ssh_argv(struct args *ssh, const struct conf *c)
 {
-	static const struct option longopts[] = {
-		{ "agent",	required_argument, NULL, 'A' },
-		{ "foreground",	no_argument,	   NULL, 'f' },
-		{ "ssh-config",	required_argument, NULL, 'F' },
-		{ "identity",	required_argument, NULL, 'i' },
-		{ "agent-key",	required_argument, NULL, 'K' },
-		{ "ssh-option",	required_argument, NULL, 'o' },
-		{ "port",	required_argument, NULL, 'p' },
-		{ "ssh-command", required_argument, NULL, 'S' },
-		{ "timeout",	required_argument, NULL, 't' },
-		{ "unmount",	required_argument, NULL, 'u' },
-		{ "verbose",	no_argument,	   NULL, 'v' },
-		{ "version",	no_argument,	   NULL, 'V' },
-		{ NULL,		0,		   NULL, 0 }
-	};
-	struct args ssh = { 0 }, useropts = { 0 }, fargs = { 0 };
-	const char *agent = NULL, *key = NULL, *cfg = NULL, *ident = NULL;
-	const char *cmd = NULL, *port = NULL, *unmount = NULL;
-	char *spec, *host, *path, *mnt, *root, *fsname, *o, **command = NULL;
+	size_t i;
+	char o[64];
+
+	if (c->cmd != NULL) {
+		args_add(ssh, "/bin/sh");
+		args_add(ssh, "-c");
+		args_add(ssh, c->cmd);
+		return;
+	}
+	args_add(ssh, "ssh");
+	args_add(ssh, "-x");
+	args_add(ssh, "-a");
+	args_add(ssh, "-T");
+	args_add(ssh, "-oClearAllForwardings=yes");
+	args_add(ssh, "-oBatchMode=yes");
+	if (c->port != NULL)
+		args_addf(ssh, "-oPort=", c->port);
+	if (c->cfg != NULL) {
+		args_add(ssh, "-F");
+		args_add(ssh, absolute(c->cfg));
+	}
+	if (c->ident != NULL) {
+		args_add(ssh, "-i");
+		args_add(ssh, absolute(c->ident));
+	}
+	if (c->agent != NULL)
+		args_addf(ssh, "-oIdentityAgent=", c->agent);
+	for (i = 0; i < c->useropts.n; i++)
+		args_addf(ssh, "-o", c->useropts.v[i]);
+	args_add(ssh, "-oServerAliveInterval=15");
+	args_add(ssh, "-oServerAliveCountMax=3");
+	args_add(ssh, "-oControlMaster=no");
+	snprintf(o, sizeof(o), "-oConnectTimeout=%d", c->timeout);
+	args_add(ssh, o);
+	args_add(ssh, "-s");
+	args_add(ssh, "--");
+	args_add(ssh, c->host);
+	args_add(ssh, "sftp");
+}
+
+/*
+ * Connect, mount and serve until unmounted, the connection dies or the
+ * command ends; never returns.  In the background case the parent of
+ * daemon_fork() exits once the mount is usable.
+ */
+static void
+serve(struct args *ssh, const struct conf *c)
+{
+	struct args fargs = { 0 };
 	struct fuse_args fa;
 	struct fuse_session *se;
 	struct sftp_attrs rootattrs;
@@ -600,131 +644,10 @@ main(int argc, char *argv[])
 	pthread_t lt;
 	pthread_attr_t ta;
 	pid_t pid, cmdpid = -1;
-	size_t i;
-	int ch, fg = 0, timeout = 30, sock, notify = -1, sig, st, rc;
+	char *root, *fsname, *o;
+	int sock, notify = -1, sig, st, rc;
 
-	while ((ch = getopt_long(argc, argv, "+A:fF:i:K:o:p:S:t:u:Vv", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'A':
-			agent = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'F':
-			cfg = optarg;
-			break;
-		case 'i':
-			ident = optarg;
-			break;
-		case 'K':
-			key = optarg;
-			break;
-		case 'o':
-			if (optarg[0] == '\0' || optarg[0] == '-')
-				errx(EXIT_USAGE, "ssh option %s: not KEY=VALUE",
-				    optarg);
-			args_add(&useropts, optarg);
-			break;
-		case 'p':
-			number(optarg, 1, 65535, "port");
-			port = optarg;
-			break;
-		case 'S':
-			cmd = optarg;
-			break;
-		case 't':
-			timeout = (int)number(optarg, 1, 86400, "timeout");
-			break;
-		case 'u':
-			unmount = optarg;
-			break;
-		case 'V':
-			printf("mount-remote %s\n", VERSION);
-			return EXIT_OK;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (unmount != NULL) {
-		if (argc != 0)
-			usage();
-		return do_unmount(unmount);
-	}
-	if (argc < 2 || (argc > 2 && strcmp(argv[2], "--") != 0) ||
-	    argc == 3 || (key != NULL && agent == NULL))
-		usage();
-	if (argc > 3)
-		command = argv + 3;
-	spec = argv[0];
-	host = xstrdup(spec);
-	/* host:path, where host may be [IPv6] */
-	path = host[0] == '[' ? strchr(host, ']') : host;
-	if (path == NULL || (path = strchr(path, ':')) == NULL || path == host)
-		errx(EXIT_USAGE, "mount %s: not [user@]host:[path]", spec);
-	*path++ = '\0';
-	if (host[0] == '-')
-		errx(EXIT_USAGE, "mount %s: host may not start with -", spec);
-	mnt = absolute(argv[1]);
-
-	/* The ssh command line; the user's -o come before our defaults. */
-	if (cmd != NULL) {
-		args_add(&ssh, "/bin/sh");
-		args_add(&ssh, "-c");
-		args_add(&ssh, cmd);
-	} else {
-		args_add(&ssh, "ssh");
-		args_add(&ssh, "-x");
-		args_add(&ssh, "-a");
-		args_add(&ssh, "-T");
-		args_add(&ssh, "-oClearAllForwardings=yes");
-		args_add(&ssh, "-oBatchMode=yes");
-		if (port != NULL)
-			args_addf(&ssh, "-oPort=", port);
-		if (cfg != NULL) {
-			args_add(&ssh, "-F");
-			args_add(&ssh, absolute(cfg));
-		}
-		if (ident != NULL) {
-			args_add(&ssh, "-i");
-			args_add(&ssh, absolute(ident));
-		}
-		if (agent != NULL)
-			args_addf(&ssh, "-oIdentityAgent=", absolute(agent));
-		for (i = 0; i < useropts.n; i++)
-			args_addf(&ssh, "-o", useropts.v[i]);
-		args_add(&ssh, "-oServerAliveInterval=15");
-		args_add(&ssh, "-oServerAliveCountMax=3");
-		args_add(&ssh, "-oControlMaster=no");
-		o = xmalloc(64);
-		snprintf(o, 64, "-oConnectTimeout=%d", timeout);
-		args_add(&ssh, o);
-		free(o);
-		args_add(&ssh, "-s");
-		args_add(&ssh, "--");
-		args_add(&ssh, host);
-		args_add(&ssh, "sftp");
-	}
-	if (verbose) {
-		fprintf(stderr, "mount-remote: running");
-		for (i = 0; i < ssh.n; i++)
-			fprintf(stderr, " %s", ssh.v[i]);
-		fprintf(stderr, "\n");
-	}
-	if (agent != NULL) {
-		agent = absolute(agent);
-		setenv("SSH_AUTH_SOCK", agent, 1);
-		if (key != NULL)
-			agent_prepare(agent, absolute(key));
-	}
-
-	if (!fg && command == NULL)
+	if (!c->fg && c->command == NULL)
 		notify = daemon_fork();
 
 	signal(SIGPIPE, SIG_IGN);
@@ -737,13 +660,13 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	main_thread = pthread_self();
 
-	pid = spawn_ssh(&ssh, &sock);
-	conn_start(sock, pid, timeout, on_dead);
+	pid = spawn_ssh(ssh, &sock);
+	conn_start(sock, pid, c->timeout, on_dead);
 	if (conn_handshake() == -1 ||
-	    (root = remote_root(spec, path, &rootattrs)) == NULL) {
+	    (root = remote_root(c->spec, c->path, &rootattrs)) == NULL) {
 		conn_stop();
 		errcopy_drain();
-		errx(EXIT_TEMP, "connect %s: %s", host, conn_reason());
+		errx(EXIT_TEMP, "connect %s: %s", c->host, conn_reason());
 	}
 	if (verbose)
 		fprintf(stderr, "mount-remote: remote root %s, %u-byte reads%s\n",
@@ -756,8 +679,8 @@ main(int argc, char *argv[])
 	fs_init(&mo, &rootattrs);
 	args_add(&fargs, "mount-remote");
 	args_add(&fargs, "-o");
-	o = xmalloc(strlen(host) + strlen(root) + 2);
-	sprintf(o, "%s:%s", host, root);
+	o = xmalloc(strlen(c->host) + strlen(root) + 2);
+	sprintf(o, "%s:%s", c->host, root);
 	fsname = optescape(o);
 	free(o);
 	o = xmalloc(strlen(fsname) + 64);
@@ -769,11 +692,12 @@ main(int argc, char *argv[])
 	if ((se = fuse_session_new(&fa, &mr_ops, sizeof(mr_ops), NULL)) ==
 	    NULL) {
 		conn_stop();
-		errx(EXIT_TEMP, "mount %s: cannot start a FUSE session", spec);
+		errx(EXIT_TEMP, "mount %s: cannot start a FUSE session",
+		    c->spec);
 	}
-	if (fuse_session_mount(se, mnt) != 0) {
+	if (fuse_session_mount(se, c->mnt) != 0) {
 		conn_stop();
-		errx(EXIT_TEMP, "mount %s on %s: failed", spec, mnt);
+		errx(EXIT_TEMP, "mount %s on %s: failed", c->spec, c->mnt);
 	}
 	pthread_attr_init(&ta);
 	pthread_attr_setstacksize(&ta, 1 << 20);
@@ -783,18 +707,18 @@ main(int argc, char *argv[])
 		errno = rc;
 		err(EXIT_TEMP, "pthread_create");
 	}
-	if (command != NULL) {
+	if (c->command != NULL) {
 		posix_spawnattr_t sa;
 
 		spawn_attr(&sa);
-		rc = posix_spawnp(&cmdpid, command[0], NULL, &sa, command,
-		    environ);
+		rc = posix_spawnp(&cmdpid, c->command[0], NULL, &sa,
+		    c->command, environ);
 		posix_spawnattr_destroy(&sa);
 		if (rc != 0) {
-			unmount_and_wait(se, mnt, &set);
+			unmount_and_wait(se, c->mnt, &set);
 			conn_stop();
 			errno = rc;
-			err(rc == ENOENT ? 127 : 126, "run %s", command[0]);
+			err(rc == ENOENT ? 127 : 126, "run %s", c->command[0]);
 		}
 	} else if (notify != -1)
 		detach(notify);
@@ -824,10 +748,10 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	unmount_and_wait(se, mnt, &set);
+	unmount_and_wait(se, c->mnt, &set);
 	pthread_mutex_lock(&mr_lock);
 	if (ev_dead) {
-		warnx("connection to %s lost: %s", host, conn_reason());
+		warnx("connection to %s lost: %s", c->host, conn_reason());
 		if (rc <= 0)
 			rc = EXIT_TEMP;
 	}
@@ -835,4 +759,117 @@ main(int argc, char *argv[])
 	conn_stop();
 	fflush(stdout);
 	_exit(rc);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "agent",	required_argument, NULL, 'A' },
+		{ "foreground",	no_argument,	   NULL, 'f' },
+		{ "ssh-config",	required_argument, NULL, 'F' },
+		{ "identity",	required_argument, NULL, 'i' },
+		{ "agent-key",	required_argument, NULL, 'K' },
+		{ "ssh-option",	required_argument, NULL, 'o' },
+		{ "port",	required_argument, NULL, 'p' },
+		{ "ssh-command", required_argument, NULL, 'S' },
+		{ "timeout",	required_argument, NULL, 't' },
+		{ "unmount",	required_argument, NULL, 'u' },
+		{ "verbose",	no_argument,	   NULL, 'v' },
+		{ "version",	no_argument,	   NULL, 'V' },
+		{ NULL,		0,		   NULL, 0 }
+	};
+	struct conf c;
+	struct args ssh = { 0 };
+	const char *unmount = NULL;
+	size_t i;
+	int ch;
+
+	memset(&c, 0, sizeof(c));
+	c.timeout = 30;
+	while ((ch = getopt_long(argc, argv, "+A:fF:i:K:o:p:S:t:u:Vv", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'A':
+			c.agent = optarg;
+			break;
+		case 'f':
+			c.fg = 1;
+			break;
+		case 'F':
+			c.cfg = optarg;
+			break;
+		case 'i':
+			c.ident = optarg;
+			break;
+		case 'K':
+			c.key = optarg;
+			break;
+		case 'o':
+			if (optarg[0] == '\0' || optarg[0] == '-')
+				errx(EXIT_USAGE, "ssh option %s: not KEY=VALUE",
+				    optarg);
+			args_add(&c.useropts, optarg);
+			break;
+		case 'p':
+			number(optarg, 1, 65535, "port");
+			c.port = optarg;
+			break;
+		case 'S':
+			c.cmd = optarg;
+			break;
+		case 't':
+			c.timeout = (int)number(optarg, 1, 86400, "timeout");
+			break;
+		case 'u':
+			unmount = optarg;
+			break;
+		case 'V':
+			printf("mount-remote %s\n", VERSION);
+			return EXIT_OK;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (unmount != NULL) {
+		if (argc != 0)
+			usage();
+		return do_unmount(unmount);
+	}
+	if (argc < 2 || (argc > 2 && strcmp(argv[2], "--") != 0) ||
+	    argc == 3 || (c.key != NULL && c.agent == NULL))
+		usage();
+	if (argc > 3)
+		c.command = argv + 3;
+	c.spec = argv[0];
+	c.host = xstrdup(c.spec);
+	/* host:path, where host may be [IPv6] */
+	c.path = c.host[0] == '[' ? strchr(c.host, ']') : c.host;
+	if (c.path == NULL || (c.path = strchr(c.path, ':')) == NULL ||
+	    c.path == c.host)
+		errx(EXIT_USAGE, "mount %s: not [user@]host:[path]", c.spec);
+	*c.path++ = '\0';
+	if (c.host[0] == '-')
+		errx(EXIT_USAGE, "mount %s: host may not start with -", c.spec);
+	c.mnt = absolute(argv[1]);
+	if (c.agent != NULL) {
+		c.agent = absolute(c.agent);
+		setenv("SSH_AUTH_SOCK", c.agent, 1);
+		if (c.key != NULL)
+			agent_prepare(c.agent, absolute(c.key));
+	}
+	ssh_argv(&ssh, &c);
+	if (verbose) {
+		fprintf(stderr, "mount-remote: running");
+		for (i = 0; i < ssh.n; i++)
+			fprintf(stderr, " %s", ssh.v[i]);
+		fprintf(stderr, "\n");
+	}
+	serve(&ssh, &c);
+	return EXIT_TEMP;	/* not reached */
 }
