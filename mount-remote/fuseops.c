@@ -829,9 +829,11 @@ dl_fill(struct dlist *d, fuse_req_t req, size_t size, off_t off, int plus)
 				e.attr_timeout = e.entry_timeout =
 				    opts.cache_timeout;
 			} else {
-				attr_to_stat(&d->ents[i - 2].a, name, 0,
+				path = join(d->he.key, d->he.klen, name,
+				    d->ents[i - 2].namelen, &len);
+				attr_to_stat(&d->ents[i - 2].a, path, len,
 				    &e.attr);
-				e.attr.st_ino = 2;
+				free(path);
 			}
 		}
 		if (plus)
