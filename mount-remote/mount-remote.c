@@ -447,17 +447,19 @@ unmount_and_wait(struct fuse_session *se, const char *mnt, sigset_t *set)
 	char *fm[] = { fusermount(), "-u", "-q", "-z", "--", (char *)mnt,
 	    NULL };
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	int i;
+	int i, done = 0;
 
 	if (!ev_loopdone) {
 		if (geteuid() == 0)
-			(void)umount2(mnt, MNT_DETACH);
+			done = umount2(mnt, MNT_DETACH) == 0;
 		else
-			(void)spawn_wait(fm, NULL);
+			done = spawn_wait(fm, NULL) == 0;
 		for (i = 0; i < 20 && !ev_loopdone; i++)
 			(void)sigtimedwait(set, NULL, &ts);
 	}
-	fuse_session_unmount(se);
+	/* Still in use after the detach: exiting closes the descriptor. */
+	if (!done)
+		fuse_session_unmount(se);
 }
 
 /* Escape commas and backslashes for a libfuse -o value. */

@@ -212,6 +212,15 @@ t_exit 143 "-- SIGTERM to mount-remote reaches the command" timeout 30 \
     kill \$p; wait \$p"
 t "-- terminated command: no mount left" sh -c \
     "! grep -q ' $M ' /proc/mounts"
+s0=$(date +%s)
+t_exit 3 "-- command leaving a process inside the mount" timeout 30 \
+    "$MR" $SSHF "$REMOTE:$S" "$M" -- sh -c \
+    "cd '$M' && (sleep 6 </dev/null >/dev/null 2>&1 &); exit 3"
+took=$(( $(date +%s) - s0 ))
+t "-- busy mount: detached anyway, no mount left" sh -c \
+    "! grep -q ' $M ' /proc/mounts"
+t "-- busy mount: mount-remote did not wait for the user (${took}s)" \
+    [ "$took" -le 5 ]
 
 # --- relative remote paths start at the login directory
 home=$(getent passwd "$U" | cut -d: -f6)
