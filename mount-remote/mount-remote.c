@@ -2,32 +2,830 @@
  * mount-remote: mount a remote directory read-only over SFTP through the
  * OpenSSH ssh client.
  */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "conn.h"
 #include "exitcode.h"
+#include "io.h"
+#include "mr.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+struct args {
+	char	**v;
+	size_t	  n, cap;
+};
+
+static int verbose;
+static pthread_t main_thread;
+static volatile sig_atomic_t ev_dead, ev_loopdone;
+static int errpipe_done;
+static pthread_mutex_t errpipe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t errpipe_cond = PTHREAD_COND_INITIALIZER;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mount-remote [-v] [user@]host:[path] MOUNTPOINT\n");
+	fprintf(stderr,
+	    "usage: mount-remote [-fv] [-A socket [-K keyfile]] [-F ssh_config] "
+	    "[-i identity]\n"
+	    "                    [-o ssh_option] [-p port] [-S command] "
+	    "[-t timeout]\n"
+	    "                    [user@]host:[path] MOUNTPOINT "
+	    "[-- command ...]\n"
+	    "       mount-remote -u MOUNTPOINT\n");
 	exit(EXIT_USAGE);
+}
+
+static void
+args_add(struct args *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+static void
+args_addf(struct args *a, const char *pfx, const char *s)
+{
+	char *t = xmalloc(strlen(pfx) + strlen(s) + 1);
+
+	strcpy(t, pfx);
+	strcat(t, s);
+	args_add(a, t);
+	free(t);
+}
+
+static long
+number(const char *s, long min, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		errx(EXIT_USAGE, "%s %s: must be a number from %ld to %ld",
+		    what, s, min, max);
+	return v;
+}
+
+/*
+ * An absolute, lexically normalised form of path (no symlinks resolved,
+ * so a dead FUSE mount point is never touched).
+ */
+static char *
+absolute(const char *path)
+{
+	char *cwd = NULL, *in, *out, *p, *save = NULL;
+	size_t len, o = 0;
+
+	if (path[0] != '/') {
+		if ((cwd = getcwd(NULL, 0)) == NULL)
+			err(EXIT_TEMP, "getcwd");
+		in = xmalloc(strlen(cwd) + strlen(path) + 2);
+		sprintf(in, "%s/%s", cwd, path);
+		free(cwd);
+	} else
+		in = xstrdup(path);
+	len = strlen(in);
+	out = xmalloc(len + 2);
+	for (p = strtok_r(in, "/", &save); p != NULL;
+	    p = strtok_r(NULL, "/", &save)) {
+		if (strcmp(p, ".") == 0)
+			continue;
+		if (strcmp(p, "..") == 0) {
+			while (o > 0 && out[--o] != '/')
+				;
+			continue;
+		}
+		out[o++] = '/';
+		memcpy(out + o, p, strlen(p));
+		o += strlen(p);
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(in);
+	return out;
+}
+
+/* Undo the octal escapes of /proc/self/mountinfo fields, in place. */
+static void
+unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+			    (s[3] - '0'));
+			s += 3;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* Is mnt (absolute) a mount-remote mount?  Reads /proc/self/mountinfo. */
+static int
+is_our_mount(const char *mnt)
+{
+	FILE *f;
+	char *line = NULL, *fld[12], *p, *save;
+	size_t cap = 0;
+	int n, found = 0;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		err(EXIT_TEMP, "open /proc/self/mountinfo");
+	while (getline(&line, &cap, f) != -1) {
+		n = 0;
+		save = NULL;
+		for (p = strtok_r(line, " \n", &save); p != NULL && n < 12;
+		    p = strtok_r(NULL, " \n", &save))
+			fld[n++] = p;
+		/* id parent maj:min root mountpoint opts [optional...] - type src */
+		if (n < 7)
+			continue;
+		unescape(fld[4]);
+		if (strcmp(fld[4], mnt) != 0)
+			continue;
+		for (n = 5; n < 11 && strcmp(fld[n], "-") != 0; n++)
+			;
+		if (n < 11 && strcmp(fld[n + 1], "fuse.mount-remote") == 0)
+			found = 1;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static void spawn_attr(posix_spawnattr_t *);
+
+/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
+static int
+spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
+{
+	posix_spawnattr_t sa;
+	pid_t pid;
+	int st, e;
+
+	spawn_attr(&sa);
+	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* fusermount3 where Debian installs it, so an empty PATH works as in libfuse. */
+static char *
+fusermount(void)
+{
+	if (access("/usr/bin/fusermount3", X_OK) == 0)
+		return "/usr/bin/fusermount3";
+	if (access("/bin/fusermount3", X_OK) == 0)
+		return "/bin/fusermount3";
+	return "fusermount3";
+}
+
+static int
+do_unmount(const char *arg)
+{
+	char *mnt = absolute(arg);
+	char *fm[] = { fusermount(), "-u", "-z", "--", mnt, NULL };
+	int rc;
+
+	if (!is_our_mount(mnt))
+		errx(EXIT_PERM, "unmount %s: not a mount-remote mount", mnt);
+	if (geteuid() == 0) {
+		if (umount2(mnt, 0) == -1 && umount2(mnt, MNT_DETACH) == -1)
+			err(EXIT_TEMP, "unmount %s", mnt);
+		free(mnt);
+		return EXIT_OK;
+	}
+	if ((rc = spawn_wait(fm, NULL)) != 0) {
+		if (rc == -1)
+			err(EXIT_TEMP, "unmount %s: fusermount3", mnt);
+		errx(EXIT_TEMP, "unmount %s: fusermount3 exited %d", mnt, rc);
+	}
+	free(mnt);
+	return EXIT_OK;
+}
+
+/* ssh-add -l against the agent: 0 keys loaded, 1 none, 2 no agent. */
+static int
+agent_state(void)
+{
+	char *argv[] = { "ssh-add", "-l", NULL };
+	posix_spawn_file_actions_t fa;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	rc = spawn_wait(argv, &fa);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc == -1)
+		err(EXIT_TEMP, "run ssh-add");
+	return rc;
+}
+
+/*
+ * -A SOCKET -K KEY: make sure an agent listens on SOCKET (starting a
+ * persistent ssh-agent when none does) and holds a key (loading KEY,
+ * asking for its passphrase only when there is a terminal).
+ */
+static void
+agent_prepare(const char *sock, const char *key)
+{
+	char *agent[] = { "ssh-agent", "-a", (char *)sock, NULL };
+	char *add[] = { "ssh-add", "-q", (char *)key, NULL };
+	posix_spawn_file_actions_t fa;
+	struct stat st;
+	int rc, tty = isatty(0);
+
+	if ((rc = agent_state()) == 2) {
+		if (lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			(void)unlink(sock);	/* a dead agent's socket */
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+		    O_RDONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
+		    O_WRONLY, 0);
+		rc = spawn_wait(agent, &fa);
+		posix_spawn_file_actions_destroy(&fa);
+		if (rc != 0)
+			errx(EXIT_TEMP, "start ssh-agent -a %s: failed", sock);
+		rc = agent_state();
+	}
+	if (rc == 0)
+		return;
+	if (rc != 1)
+		errx(EXIT_TEMP, "agent %s: not reachable", sock);
+	posix_spawn_file_actions_init(&fa);
+	if (!tty) {
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+		    O_RDONLY, 0);
+		setenv("SSH_ASKPASS_REQUIRE", "never", 1);
+	}
+	rc = spawn_wait(add, &fa);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		if (!tty)
+			errx(EXIT_TEMP, "load key %s: failed, and there is no "
+			    "terminal to ask for a passphrase on", key);
+		errx(EXIT_TEMP, "load key %s: ssh-add failed", key);
+	}
+}
+
+/* Copy ssh's standard error to ours (which is /dev/null once detached). */
+static void *
+errcopy(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[1024];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		(void)write_full(2, buf, (size_t)n);
+	}
+	close(fd);
+	pthread_mutex_lock(&errpipe_lock);
+	errpipe_done = 1;
+	pthread_cond_broadcast(&errpipe_cond);
+	pthread_mutex_unlock(&errpipe_lock);
+	return NULL;
+}
+
+/* Let ssh's last words reach stderr before we exit (at most 2 seconds). */
+static void
+errcopy_drain(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	pthread_mutex_lock(&errpipe_lock);
+	while (!errpipe_done)
+		if (pthread_cond_timedwait(&errpipe_cond, &errpipe_lock,
+		    &ts) != 0)
+			break;
+	pthread_mutex_unlock(&errpipe_lock);
+}
+
+static int
+cloexec_pipe(int p[2])
+{
+	if (pipe(p) == -1)
+		return -1;
+	(void)fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static void
+spawn_attr(posix_spawnattr_t *sa)
+{
+	sigset_t none, def;
+
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGHUP);
+	sigaddset(&def, SIGCHLD);
+	sigaddset(&def, SIGUSR1);
+	posix_spawnattr_init(sa);
+	posix_spawnattr_setsigmask(sa, &none);
+	posix_spawnattr_setsigdefault(sa, &def);
+	posix_spawnattr_setflags(sa, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
+}
+
+/*
+ * Run ssh (or the -S command) with a socket as its stdin and stdout and a
+ * pipe as its stderr, in its own process group so that a terminal's ^C
+ * reaches the command of `--` mode but not the connection.
+ */
+static pid_t
+spawn_ssh(struct args *a, int *sock)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	pthread_t t;
+	int sv[2], ep[2], e;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		err(EXIT_TEMP, "socketpair");
+	if (cloexec_pipe(ep) == -1)
+		err(EXIT_TEMP, "pipe");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
+	spawn_attr(&sa);
+	posix_spawnattr_setpgroup(&sa, 0);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	e = posix_spawnp(&pid, a->v[0], &fa, &sa, a->v, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	if (e != 0) {
+		errno = e;
+		err(EXIT_TEMP, "run %s", a->v[0]);
+	}
+	close(sv[1]);
+	close(ep[1]);
+	if ((e = pthread_create(&t, NULL, errcopy, (void *)(intptr_t)ep[0])) !=
+	    0) {
+		errno = e;
+		err(EXIT_TEMP, "pthread_create");
+	}
+	pthread_detach(t);
+	*sock = sv[0];
+	return pid;
+}
+
+static void
+on_dead(void)
+{
+	ev_dead = 1;
+	pthread_kill(main_thread, SIGUSR1);
+}
+
+static void *
+loop(void *arg)
+{
+	fuse_session_loop(arg);
+	ev_loopdone = 1;
+	pthread_kill(main_thread, SIGUSR1);
+	return NULL;
+}
+
+/*
+ * Detach the mount and give the FUSE loop up to 2 seconds to see it go
+ * before its descriptor is closed (closing first makes libfuse complain,
+ * and a lazy unmount lets a busy mount go without waiting for its users).
+ */
+static void
+unmount_and_wait(struct fuse_session *se, const char *mnt, sigset_t *set)
+{
+	char *fm[] = { fusermount(), "-u", "-q", "-z", "--", (char *)mnt,
+	    NULL };
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int i, done = 0;
+
+	if (!ev_loopdone) {
+		if (geteuid() == 0)
+			done = umount2(mnt, MNT_DETACH) == 0;
+		else
+			done = spawn_wait(fm, NULL) == 0;
+		for (i = 0; i < 20 && !ev_loopdone; i++)
+			(void)sigtimedwait(set, NULL, &ts);
+	}
+	/* Still in use after the detach: exiting closes the descriptor. */
+	if (!done)
+		fuse_session_unmount(se);
+}
+
+/* Escape commas and backslashes for a libfuse -o value. */
+static char *
+optescape(const char *s)
+{
+	char *o = xmalloc(strlen(s) * 2 + 1), *p = o;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ',' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return o;
+}
+
+/* The remote root: REALPATH of path, which must be a directory (STAT). */
+static char *
+remote_root(const char *spec, const char *path, struct sftp_attrs *attrs)
+{
+	struct sftp_reply r;
+	struct sftp_name nm;
+	unsigned char *pkt;
+	char *root;
+
+	if (*path == '\0')
+		path = ".";
+	if ((pkt = conn_call_path(SSH_FXP_REALPATH, path, strlen(path),
+	    &r)) == NULL)
+		return NULL;
+	if (r.type == SSH_FXP_STATUS) {
+		errno = sftp_errno(r.code) ? sftp_errno(r.code) : EIO;
+		free(pkt);
+		errx(EXIT_PERM, "mount %s: %s", spec, strerror(errno));
+	}
+	if (r.type != SSH_FXP_NAME || r.count != 1 ||
+	    sftp_name_next(&r, &nm) != 1 || nm.namelen == 0 ||
+	    nm.name[0] != '/' || memchr(nm.name, '\0', nm.namelen) != NULL) {
+		free(pkt);
+		errx(EXIT_TEMP, "mount %s: bad REALPATH reply", spec);
+	}
+	root = xmalloc(nm.namelen + 1);
+	memcpy(root, nm.name, nm.namelen);
+	root[nm.namelen] = '\0';
+	while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
+		root[strlen(root) - 1] = '\0';
+	free(pkt);
+	if ((pkt = conn_call_path(SSH_FXP_STAT, root, strlen(root), &r)) ==
+	    NULL)
+		return NULL;
+	if (r.type == SSH_FXP_STATUS) {
+		errno = sftp_errno(r.code) ? sftp_errno(r.code) : EIO;
+		free(pkt);
+		errx(EXIT_PERM, "mount %s: %s", spec, strerror(errno));
+	}
+	if (r.type != SSH_FXP_ATTRS) {
+		free(pkt);
+		errx(EXIT_TEMP, "mount %s: bad STAT reply", spec);
+	}
+	*attrs = r.attrs;
+	free(pkt);
+	if (!(attrs->flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+	    !S_ISDIR(attrs->mode))
+		errx(EXIT_PERM, "mount %s: %s", spec, strerror(ENOTDIR));
+	return root;
+}
+
+/* Fork; the parent exits with what the child reports through the pipe. */
+static int
+daemon_fork(void)
+{
+	int p[2], st;
+	char c;
+	pid_t pid;
+
+	if (cloexec_pipe(p) == -1)
+		err(EXIT_TEMP, "pipe");
+	if ((pid = fork()) == -1)
+		err(EXIT_TEMP, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		return p[1];
+	}
+	close(p[1]);
+	if (read_full(p[0], &c, 1) == 1)
+		_exit(EXIT_OK);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			err(EXIT_TEMP, "waitpid");
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_TEMP);
+}
+
+static void
+detach(int fd)
+{
+	int null;
+
+	(void)write_full(fd, "", 1);
+	close(fd);
+	setsid();
+	if (chdir("/") == -1)
+		warn("chdir /");
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+}
+
+/* What the command line asks for. */
+struct conf {
+	const char	*agent, *key, *cfg, *ident, *cmd, *port;
+	struct args	 useropts;
+	int		 timeout, fg;
+	char		*spec, *host, *path, *mnt;
+	char		**command;	/* after --, or NULL */
+};
+
+/*
+ * The ssh command line (or sh -c for -S).  The user's -o options come
+ * before our defaults, so they win (ssh keeps the first value it sees);
+ * BatchMode=yes comes first of all, so it cannot be undone.
+ */
+static void
+ssh_argv(struct args *ssh, const struct conf *c)
+{
+	size_t i;
+	char o[64];
+
+	if (c->cmd != NULL) {
+		args_add(ssh, "/bin/sh");
+		args_add(ssh, "-c");
+		args_add(ssh, c->cmd);
+		return;
+	}
+	args_add(ssh, "ssh");
+	args_add(ssh, "-x");
+	args_add(ssh, "-a");
+	args_add(ssh, "-T");
+	args_add(ssh, "-oClearAllForwardings=yes");
+	args_add(ssh, "-oBatchMode=yes");
+	if (c->port != NULL)
+		args_addf(ssh, "-oPort=", c->port);
+	if (c->cfg != NULL) {
+		args_add(ssh, "-F");
+		args_add(ssh, absolute(c->cfg));
+	}
+	if (c->ident != NULL) {
+		args_add(ssh, "-i");
+		args_add(ssh, absolute(c->ident));
+	}
+	if (c->agent != NULL)
+		args_addf(ssh, "-oIdentityAgent=", c->agent);
+	for (i = 0; i < c->useropts.n; i++)
+		args_addf(ssh, "-o", c->useropts.v[i]);
+	args_add(ssh, "-oServerAliveInterval=15");
+	args_add(ssh, "-oServerAliveCountMax=3");
+	args_add(ssh, "-oControlMaster=no");
+	snprintf(o, sizeof(o), "-oConnectTimeout=%d", c->timeout);
+	args_add(ssh, o);
+	args_add(ssh, "-s");
+	args_add(ssh, "--");
+	args_add(ssh, c->host);
+	args_add(ssh, "sftp");
+}
+
+/*
+ * Connect, mount and serve until unmounted, the connection dies or the
+ * command ends; never returns.  In the background case the parent of
+ * daemon_fork() exits once the mount is usable.
+ */
+static void
+serve(struct args *ssh, const struct conf *c)
+{
+	struct args fargs = { 0 };
+	struct fuse_args fa;
+	struct fuse_session *se;
+	struct sftp_attrs rootattrs;
+	struct mr_opts mo;
+	sigset_t set;
+	pthread_t lt;
+	pthread_attr_t ta;
+	pid_t pid, cmdpid = -1;
+	char *root, *fsname, *o;
+	int sock, notify = -1, sig, st, rc;
+
+	if (!c->fg && c->command == NULL)
+		notify = daemon_fork();
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	main_thread = pthread_self();
+
+	pid = spawn_ssh(ssh, &sock);
+	conn_start(sock, pid, c->timeout, on_dead);
+	if (conn_handshake() == -1 ||
+	    (root = remote_root(c->spec, c->path, &rootattrs)) == NULL) {
+		conn_stop();
+		errcopy_drain();
+		errx(EXIT_TEMP, "connect %s: %s", c->host, conn_reason());
+	}
+	if (verbose)
+		fprintf(stderr, "mount-remote: remote root %s, %u-byte reads%s\n",
+		    root, conn_info.readlen,
+		    conn_info.has_statvfs ? ", statvfs" : "");
+
+	mo.root = root;
+	mo.cache_timeout = 60;
+	mo.neg_timeout = 10;
+	fs_init(&mo, &rootattrs);
+	args_add(&fargs, "mount-remote");
+	args_add(&fargs, "-o");
+	o = xmalloc(strlen(c->host) + strlen(root) + 2);
+	sprintf(o, "%s:%s", c->host, root);
+	fsname = optescape(o);
+	free(o);
+	o = xmalloc(strlen(fsname) + 64);
+	sprintf(o, "ro,nosuid,nodev,subtype=mount-remote,fsname=%s", fsname);
+	args_add(&fargs, o);
+	fa.argc = (int)fargs.n;
+	fa.argv = fargs.v;
+	fa.allocated = 0;
+	if ((se = fuse_session_new(&fa, &mr_ops, sizeof(mr_ops), NULL)) ==
+	    NULL) {
+		conn_stop();
+		errx(EXIT_TEMP, "mount %s: cannot start a FUSE session",
+		    c->spec);
+	}
+	if (fuse_session_mount(se, c->mnt) != 0) {
+		conn_stop();
+		errx(EXIT_TEMP, "mount %s on %s: failed", c->spec, c->mnt);
+	}
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, 1 << 20);
+	if ((rc = pthread_create(&lt, &ta, loop, se)) != 0) {
+		fuse_session_unmount(se);
+		conn_stop();
+		errno = rc;
+		err(EXIT_TEMP, "pthread_create");
+	}
+	if (c->command != NULL) {
+		posix_spawnattr_t sa;
+
+		spawn_attr(&sa);
+		rc = posix_spawnp(&cmdpid, c->command[0], NULL, &sa,
+		    c->command, environ);
+		posix_spawnattr_destroy(&sa);
+		if (rc != 0) {
+			unmount_and_wait(se, c->mnt, &set);
+			conn_stop();
+			errno = rc;
+			err(rc == ENOENT ? 127 : 126, "run %s", c->command[0]);
+		}
+	} else if (notify != -1)
+		detach(notify);
+
+	rc = -1;
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGCHLD && cmdpid > 0) {
+			if (waitpid(cmdpid, &st, WNOHANG) == cmdpid) {
+				rc = WIFEXITED(st) ? WEXITSTATUS(st) :
+				    128 + WTERMSIG(st);
+				break;
+			}
+		} else if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+			if (cmdpid > 0)
+				kill(cmdpid, sig);
+			else {
+				rc = EXIT_OK;
+				break;
+			}
+		}
+		if (ev_dead && cmdpid <= 0)
+			break;
+		if (ev_loopdone && cmdpid <= 0) {
+			rc = EXIT_OK;
+			break;
+		}
+	}
+	unmount_and_wait(se, c->mnt, &set);
+	pthread_mutex_lock(&mr_lock);
+	if (ev_dead) {
+		warnx("connection to %s lost: %s", c->host, conn_reason());
+		if (rc <= 0)
+			rc = EXIT_TEMP;
+	}
+	pthread_mutex_unlock(&mr_lock);
+	conn_stop();
+	fflush(stdout);
+	_exit(rc);
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "verbose",	no_argument,	NULL,	'v' },
-		{ "version",	no_argument,	NULL,	'V' },
-		{ NULL,		0,		NULL,	0 }
+		{ "agent",	required_argument, NULL, 'A' },
+		{ "foreground",	no_argument,	   NULL, 'f' },
+		{ "ssh-config",	required_argument, NULL, 'F' },
+		{ "identity",	required_argument, NULL, 'i' },
+		{ "agent-key",	required_argument, NULL, 'K' },
+		{ "ssh-option",	required_argument, NULL, 'o' },
+		{ "port",	required_argument, NULL, 'p' },
+		{ "ssh-command", required_argument, NULL, 'S' },
+		{ "timeout",	required_argument, NULL, 't' },
+		{ "unmount",	required_argument, NULL, 'u' },
+		{ "verbose",	no_argument,	   NULL, 'v' },
+		{ "version",	no_argument,	   NULL, 'V' },
+		{ NULL,		0,		   NULL, 0 }
 	};
-	int ch, verbose = 0;
+	struct conf c;
+	struct args ssh = { 0 };
+	const char *unmount = NULL;
+	size_t i;
+	int ch;
 
-	while ((ch = getopt_long(argc, argv, "Vv", longopts, NULL)) != -1) {
+	memset(&c, 0, sizeof(c));
+	c.timeout = 30;
+	while ((ch = getopt_long(argc, argv, "+A:fF:i:K:o:p:S:t:u:Vv", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			c.agent = optarg;
+			break;
+		case 'f':
+			c.fg = 1;
+			break;
+		case 'F':
+			c.cfg = optarg;
+			break;
+		case 'i':
+			c.ident = optarg;
+			break;
+		case 'K':
+			c.key = optarg;
+			break;
+		case 'o':
+			if (optarg[0] == '\0' || optarg[0] == '-')
+				errx(EXIT_USAGE, "ssh option %s: not KEY=VALUE",
+				    optarg);
+			args_add(&c.useropts, optarg);
+			break;
+		case 'p':
+			number(optarg, 1, 65535, "port");
+			c.port = optarg;
+			break;
+		case 'S':
+			c.cmd = optarg;
+			break;
+		case 't':
+			c.timeout = (int)number(optarg, 1, 86400, "timeout");
+			break;
+		case 'u':
+			unmount = optarg;
+			break;
 		case 'V':
 			printf("mount-remote %s\n", VERSION);
 			return EXIT_OK;
@@ -40,8 +838,40 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2)
+	if (unmount != NULL) {
+		if (argc != 0)
+			usage();
+		return do_unmount(unmount);
+	}
+	if (argc < 2 || (argc > 2 && strcmp(argv[2], "--") != 0) ||
+	    argc == 3 || (c.key != NULL && c.agent == NULL))
 		usage();
-	(void)verbose;
-	errx(EXIT_PERM, "mounting is not implemented yet");
+	if (argc > 3)
+		c.command = argv + 3;
+	c.spec = argv[0];
+	c.host = xstrdup(c.spec);
+	/* host:path, where host may be [IPv6] */
+	c.path = c.host[0] == '[' ? strchr(c.host, ']') : c.host;
+	if (c.path == NULL || (c.path = strchr(c.path, ':')) == NULL ||
+	    c.path == c.host)
+		errx(EXIT_USAGE, "mount %s: not [user@]host:[path]", c.spec);
+	*c.path++ = '\0';
+	if (c.host[0] == '-')
+		errx(EXIT_USAGE, "mount %s: host may not start with -", c.spec);
+	c.mnt = absolute(argv[1]);
+	if (c.agent != NULL) {
+		c.agent = absolute(c.agent);
+		setenv("SSH_AUTH_SOCK", c.agent, 1);
+		if (c.key != NULL)
+			agent_prepare(c.agent, absolute(c.key));
+	}
+	ssh_argv(&ssh, &c);
+	if (verbose) {
+		fprintf(stderr, "mount-remote: running");
+		for (i = 0; i < ssh.n; i++)
+			fprintf(stderr, " %s", ssh.v[i]);
+		fprintf(stderr, "\n");
+	}
+	serve(&ssh, &c);
+	return EXIT_TEMP;	/* not reached */
 }

@@ -1,0 +1,1898 @@
+/*
+ * The FUSE low-level operations: a node per remote path the kernel
+ * knows, directory listings read whole and kept for the cache timeout
+ * (their attributes answer READDIRPLUS and LOOKUP without a round trip),
+ * per-file read-ahead in chunks, and prefetching of the small files that
+ * follow an opened one in its directory.  Every operation queues SFTP
+ * requests and returns; replies arrive on the connection's reader thread,
+ * which answers the kernel.  All state is guarded by mr_lock.
+ */
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "mr.h"
+#include "xalloc.h"
+
+#define DL_MAX_ENTS	(256 * 1024)	/* cached directory entries */
+#define DL_PREFETCH	16		/* directory listings loading ahead */
+#define DL_QUEUE	8192		/* directories waiting to be prefetched */
+#define DL_READDIRS	4		/* READDIRs in flight per listing */
+#define RA_MAX		(8u << 20)	/* read-ahead per file */
+#define RA_GLOBAL	(64u << 20)	/* chunk memory over all files */
+#define PF_AHEAD	32		/* small files prefetched after an open */
+#define PF_INFLIGHT	64
+#define PF_MAX_BYTES	(32u << 20)
+
+struct hent {
+	struct hent	*next;
+	uint64_t	 h;
+	char		*key;		/* NUL-terminated remote path */
+	size_t		 klen;
+};
+
+struct htab {
+	struct hent	**b;
+	size_t		  nb, n;
+};
+
+struct node {
+	struct hent	 he;
+	uint64_t	 nlookup;
+	struct stat	 st;
+	double		 st_time;	/* when st was fetched */
+};
+
+enum { DL_OPENING, DL_READING, DL_DONE, DL_FAILED };
+
+struct dent {
+	char		*name;
+	size_t		 namelen;
+	struct sftp_attrs a;
+};
+
+struct dwait {
+	struct dwait	*next;
+	fuse_req_t	 req;
+	int		 kind;		/* 0 opendir, 1 readdir, 2 readdirplus */
+	size_t		 size;
+	off_t		 off;
+	struct fuse_file_info fi;
+};
+
+struct dlist {
+	struct hent	 he;
+	int		 hashed, state, err;
+	unsigned char	 h[SFTP_MAX_HANDLE];
+	size_t		 hlen;
+	struct dent	*ents;
+	size_t		 n, cap;
+	uint32_t	*idx;		/* open addressing: entry index + 1 */
+	size_t		 idxsize;
+	int		 reads, eof, refs, loading, kernel, prefetched, prefetch;
+	double		 loaded;
+	struct dwait	*waiters;
+	struct dlist	*prev, *next;	/* LRU of unused finished listings */
+};
+
+enum { CH_PENDING, CH_DONE, CH_ERR };
+
+struct chunk {
+	struct chunk	*next;
+	uint64_t	 off;
+	uint32_t	 len, got;
+	int		 state, err, inflight;
+	unsigned char	*data;
+};
+
+struct kread {
+	struct kread	*next;
+	fuse_req_t	 req;
+	uint64_t	 off;
+	size_t		 size;
+};
+
+struct ofile {
+	char		*path;
+	size_t		 pathlen;
+	int		 has_handle, released, inflight;
+	unsigned char	 h[SFTP_MAX_HANDLE];
+	size_t		 hlen;
+	uint64_t	 size, eof, ra_end, window, last_end;
+	struct chunk	*chunks;
+	struct kread	*waiters;
+	fuse_req_t	 open_req;
+	struct fuse_file_info open_fi;
+};
+
+enum { PF_OPENING, PF_READING, PF_DONE, PF_FAILED };
+
+struct pfile {
+	struct hent	 he;
+	int		 state;
+	unsigned char	 h[SFTP_MAX_HANDLE];
+	size_t		 hlen;
+	uint64_t	 size;
+	uint32_t	 mtime;
+	unsigned char	*data;
+	size_t		 got;
+	double		 when;
+	fuse_req_t	 open_req;
+	struct fuse_file_info open_fi;
+	struct pfile	*prev, *next;	/* LRU of finished, unused ones */
+};
+
+static struct mr_opts opts;
+static struct node rootnode;
+static struct htab nodes, dlists, pfiles;
+static size_t dl_ents, dl_pf_inflight;
+static char *dl_queue[DL_QUEUE];
+static size_t dlq_head, dlq_len;
+static struct dlist *dl_lru_head, *dl_lru_tail;
+static size_t ra_bytes;
+static size_t pf_inflight, pf_bytes;
+static struct pfile *pf_lru_head, *pf_lru_tail;
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* FNV-1a, 64 bits: the table hash and the stable inode number. */
+static uint64_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct hent *
+ht_find(struct htab *t, const char *key, size_t klen, uint64_t h)
+{
+	struct hent *e;
+
+	if (t->nb == 0)
+		return NULL;
+	for (e = t->b[h & (t->nb - 1)]; e != NULL; e = e->next)
+		if (e->h == h && e->klen == klen &&
+		    memcmp(e->key, key, klen) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+ht_add(struct htab *t, struct hent *e)
+{
+	struct hent **nb, *x, *next;
+	size_t i, n;
+
+	if (t->n >= t->nb) {
+		n = t->nb ? t->nb * 2 : 1024;
+		nb = xcalloc(n, sizeof(*nb));
+		for (i = 0; i < t->nb; i++)
+			for (x = t->b[i]; x != NULL; x = next) {
+				next = x->next;
+				x->next = nb[x->h & (n - 1)];
+				nb[x->h & (n - 1)] = x;
+			}
+		free(t->b);
+		t->b = nb;
+		t->nb = n;
+	}
+	e->next = t->b[e->h & (t->nb - 1)];
+	t->b[e->h & (t->nb - 1)] = e;
+	t->n++;
+}
+
+static void
+ht_del(struct htab *t, struct hent *e)
+{
+	struct hent **pp;
+
+	for (pp = &t->b[e->h & (t->nb - 1)]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			t->n--;
+			return;
+		}
+}
+
+static void
+he_init(struct hent *e, char *key, size_t klen)
+{
+	e->key = key;
+	e->klen = klen;
+	e->h = hash(key, klen);
+}
+
+/* dir + "/" + name as a new NUL-terminated string. */
+static char *
+join(const char *dir, size_t dl, const char *name, size_t nl, size_t *len)
+{
+	char *p;
+	size_t n;
+
+	if (dl == 1 && dir[0] == '/')
+		dl = 0;
+	if (size_add(&n, dl, nl) == -1 || size_add(&n, n, 2) == -1)
+		n = SIZE_MAX;		/* xmalloc dies */
+	p = xmalloc(n);
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nl);
+	p[dl + 1 + nl] = '\0';
+	*len = dl + 1 + nl;
+	return p;
+}
+
+void
+attr_to_stat(const struct sftp_attrs *a, const char *path, size_t len,
+    struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = hash(path, len);
+	if (st->st_ino <= 1)
+		st->st_ino += 2;
+	st->st_mode = a->flags & SSH_FILEXFER_ATTR_PERMISSIONS ?
+	    (mode_t)a->mode : S_IFREG | 0444;
+	if ((st->st_mode & S_IFMT) == 0)
+		st->st_mode |= S_IFREG;
+	st->st_nlink = 1;
+	if (a->flags & SSH_FILEXFER_ATTR_UIDGID) {
+		st->st_uid = a->uid;
+		st->st_gid = a->gid;
+	}
+	if (a->flags & SSH_FILEXFER_ATTR_SIZE)
+		st->st_size = a->size > INT64_MAX ? INT64_MAX : (off_t)a->size;
+	if (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) {
+		st->st_atime = a->atime;
+		st->st_mtime = a->mtime;
+		st->st_ctime = a->mtime;
+	}
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+}
+
+static int
+a_isdir(const struct sftp_attrs *a)
+{
+	return a->flags & SSH_FILEXFER_ATTR_PERMISSIONS && S_ISDIR(a->mode);
+}
+
+static int
+a_isreg(const struct sftp_attrs *a)
+{
+	return a->flags & SSH_FILEXFER_ATTR_PERMISSIONS && S_ISREG(a->mode);
+}
+
+/* A reply of a type the request cannot get: the peer is not trusted again. */
+static void
+bad(struct sftp_reply *r, const char *req)
+{
+	conn_fail("unexpected %s reply to %s", sftp_type_name(r->type), req);
+}
+
+/*
+ * Nodes.
+ */
+static struct node *
+ino_node(fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &rootnode : (struct node *)(uintptr_t)ino;
+}
+
+static fuse_ino_t
+node_ino(struct node *n)
+{
+	return n == &rootnode ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+/* The node for path (taking ownership of path), new or existing. */
+static struct node *
+node_get(char *path, size_t len)
+{
+	struct node *n;
+	struct hent *e;
+
+	e = ht_find(&nodes, path, len, hash(path, len));
+	if (e != NULL) {
+		free(path);
+		return (struct node *)e;
+	}
+	n = xcalloc(1, sizeof(*n));
+	he_init(&n->he, path, len);
+	ht_add(&nodes, &n->he);
+	return n;
+}
+
+static void
+node_unref(struct node *n, uint64_t count)
+{
+	if (n == &rootnode)
+		return;
+	n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
+	if (n->nlookup > 0)
+		return;
+	ht_del(&nodes, &n->he);
+	free(n->he.key);
+	free(n);
+}
+
+static void
+node_set(struct node *n, const struct sftp_attrs *a)
+{
+	attr_to_stat(a, n->he.key, n->he.klen, &n->st);
+	n->st_time = mono();
+}
+
+static void
+reply_entry(fuse_req_t req, struct node *n)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = node_ino(n);
+	e.attr = n->st;
+	e.attr_timeout = e.entry_timeout = opts.cache_timeout;
+	n->nlookup++;
+	if (fuse_reply_entry(req, &e) != 0)
+		node_unref(n, 1);
+}
+
+static void
+reply_noent(fuse_req_t req)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = opts.neg_timeout;
+	fuse_reply_entry(req, &e);
+}
+
+void
+fs_init(const struct mr_opts *o, const struct sftp_attrs *a)
+{
+	size_t len = strlen(o->root);
+
+	opts = *o;
+	he_init(&rootnode.he, xstrdup(o->root), len);
+	ht_add(&nodes, &rootnode.he);
+	rootnode.nlookup = 1;
+	node_set(&rootnode, a);
+}
+
+/*
+ * LOOKUP and GETATTR through LSTAT.
+ */
+struct lk {
+	fuse_req_t	 req;
+	char		*path;
+	size_t		 len;
+	struct node	*node;		/* GETATTR: the node to refresh */
+};
+
+static void
+lstat_cb(void *arg, struct sftp_reply *r)
+{
+	struct lk *lk = arg;
+	struct node *n;
+	int e;
+
+	if (r == NULL)
+		fuse_reply_err(lk->req, EIO);
+	else if (r->type == SSH_FXP_STATUS) {
+		e = sftp_errno(r->code);
+		if (e == 0)
+			e = EIO;
+		if (e == ENOENT && lk->node == NULL)
+			reply_noent(lk->req);
+		else
+			fuse_reply_err(lk->req, e);
+	} else if (r->type == SSH_FXP_ATTRS) {
+		if (lk->node != NULL) {
+			node_set(lk->node, &r->attrs);
+			fuse_reply_attr(lk->req, &lk->node->st,
+			    opts.cache_timeout);
+		} else {
+			n = node_get(lk->path, lk->len);
+			lk->path = NULL;
+			node_set(n, &r->attrs);
+			reply_entry(lk->req, n);
+		}
+	} else {
+		bad(r, "LSTAT");
+		fuse_reply_err(lk->req, EIO);
+	}
+	free(lk->path);
+	free(lk);
+}
+
+static void
+send_lstat(fuse_req_t req, char *path, size_t len, struct node *n)
+{
+	struct lk *lk = xcalloc(1, sizeof(*lk));
+
+	lk->req = req;
+	lk->path = path;
+	lk->len = len;
+	lk->node = n;
+	if (conn_path(SSH_FXP_LSTAT, n ? n->he.key : path, n ? n->he.klen : len,
+	    lstat_cb, lk) == -1) {
+		fuse_reply_err(req, errno);
+		free(lk->path);
+		free(lk);
+	}
+}
+
+/*
+ * Directory listings.
+ */
+static struct dlist *
+dl_find(const char *path, size_t len)
+{
+	return (struct dlist *)ht_find(&dlists, path, len, hash(path, len));
+}
+
+static void
+lru_del(struct dlist *d)
+{
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else if (dl_lru_head == d)
+		dl_lru_head = d->next;
+	else
+		return;		/* not in the list */
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	else
+		dl_lru_tail = d->prev;
+	d->prev = d->next = NULL;
+}
+
+static void
+dl_free(struct dlist *d)
+{
+	size_t i;
+
+	lru_del(d);
+	if (d->hashed)
+		ht_del(&dlists, &d->he);
+	for (i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	dl_ents -= d->n;
+	free(d->ents);
+	free(d->idx);
+	free(d->he.key);
+	free(d);
+}
+
+static void
+dl_unhash(struct dlist *d)
+{
+	if (!d->hashed)
+		return;
+	ht_del(&dlists, &d->he);
+	d->hashed = 0;
+	if (d->refs == 0 && !d->loading)
+		dl_free(d);
+}
+
+static void
+dl_evict(void)
+{
+	while (dl_ents > DL_MAX_ENTS && dl_lru_head != NULL)
+		dl_free(dl_lru_head);
+}
+
+/* Drop a use; an unused finished listing goes to the LRU or away. */
+static void
+dl_unref(struct dlist *d)
+{
+	if (d->refs > 0)
+		d->refs--;
+	if (d->refs > 0 || d->loading)
+		return;
+	if (!d->hashed || d->state != DL_DONE) {
+		dl_free(d);
+		return;
+	}
+	d->prev = dl_lru_tail;
+	d->next = NULL;
+	if (dl_lru_tail != NULL)
+		dl_lru_tail->next = d;
+	else
+		dl_lru_head = d;
+	dl_lru_tail = d;
+	dl_evict();
+}
+
+static void
+dl_ref(struct dlist *d)
+{
+	lru_del(d);
+	d->refs++;
+}
+
+static void
+dl_index(struct dlist *d)
+{
+	size_t i, j, size = 16;
+
+	while (size < d->n * 2)
+		size *= 2;
+	d->idx = xcalloc(size, sizeof(*d->idx));
+	d->idxsize = size;
+	for (i = 0; i < d->n; i++) {
+		j = hash(d->ents[i].name, d->ents[i].namelen) & (size - 1);
+		while (d->idx[j] != 0)
+			j = (j + 1) & (size - 1);
+		d->idx[j] = (uint32_t)i + 1;
+	}
+}
+
+/* Index of name in a finished listing, or -1. */
+static long
+dl_lookup(struct dlist *d, const char *name, size_t len)
+{
+	size_t j;
+	struct dent *e;
+
+	if (d->idx == NULL)
+		return -1;
+	j = hash(name, len) & (d->idxsize - 1);
+	for (; d->idx[j] != 0; j = (j + 1) & (d->idxsize - 1)) {
+		e = &d->ents[d->idx[j] - 1];
+		if (e->namelen == len && memcmp(e->name, name, len) == 0)
+			return (long)d->idx[j] - 1;
+	}
+	return -1;
+}
+
+static void dl_serve(struct dlist *);
+static void dl_pump(void);
+static void dl_prefetch_children(struct dlist *);
+
+/* Loading is over (done or failed): answer the waiters, release the handle. */
+static void
+dl_finish(struct dlist *d, int state, int err)
+{
+	if (d->loading == 0)
+		return;
+	if (d->state == DL_DONE || d->state == DL_FAILED)
+		return;
+	d->state = state;
+	d->err = err;
+	if (state == DL_DONE) {
+		d->loaded = mono();
+		dl_index(d);
+	}
+	if (d->prefetch) {
+		d->prefetch = 0;
+		dl_pf_inflight--;
+	}
+	dl_serve(d);
+	if (state == DL_FAILED)
+		dl_unhash(d);
+	else if (d->kernel)
+		dl_prefetch_children(d);
+	dl_pump();
+}
+
+/* The last READDIR (or OPENDIR) came back: close and drop the loading use. */
+static void
+dl_settle(struct dlist *d)
+{
+	if (d->reads > 0 || !d->loading)
+		return;
+	if (d->hlen > 0 && !conn_dead())
+		conn_close_handle(d->h, d->hlen);
+	d->loading = 0;
+	d->refs++;
+	dl_unref(d);
+}
+
+static void dl_readdir_cb(void *, struct sftp_reply *);
+
+static void
+dl_send_readdir(struct dlist *d)
+{
+	if (conn_handle(SSH_FXP_READDIR, d->h, d->hlen, dl_readdir_cb, d) ==
+	    -1) {
+		dl_finish(d, DL_FAILED, errno);
+		return;
+	}
+	d->reads++;
+}
+
+static int
+dl_add(struct dlist *d, struct sftp_name *nm)
+{
+	struct dent *e;
+
+	if (nm->namelen == 0 || memchr(nm->name, '/', nm->namelen) != NULL ||
+	    memchr(nm->name, '\0', nm->namelen) != NULL)
+		return -1;
+	if ((nm->namelen == 1 && nm->name[0] == '.') ||
+	    (nm->namelen == 2 && nm->name[0] == '.' && nm->name[1] == '.'))
+		return 0;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 64;
+		d->ents = xreallocarray(d->ents, d->cap, sizeof(*d->ents));
+	}
+	e = &d->ents[d->n++];
+	e->name = xmalloc(nm->namelen + 1);
+	memcpy(e->name, nm->name, nm->namelen);
+	e->name[nm->namelen] = '\0';
+	e->namelen = nm->namelen;
+	e->a = nm->attrs;
+	dl_ents++;
+	return 0;
+}
+
+static void
+dl_readdir_cb(void *arg, struct sftp_reply *r)
+{
+	struct dlist *d = arg;
+	struct sftp_name nm;
+	int rc;
+
+	d->reads--;
+	if (r == NULL)
+		dl_finish(d, DL_FAILED, EIO);
+	else if (d->state != DL_READING)
+		;	/* already failed: just collect the replies */
+	else if (r->type == SSH_FXP_STATUS) {
+		if (r->code == SSH_FX_EOF) {
+			d->eof = 1;
+			if (d->reads == 0)
+				dl_finish(d, DL_DONE, 0);
+		} else
+			dl_finish(d, DL_FAILED, sftp_errno(r->code) ?
+			    sftp_errno(r->code) : EIO);
+	} else if (r->type == SSH_FXP_NAME) {
+		while ((rc = sftp_name_next(r, &nm)) == 1)
+			if (dl_add(d, &nm) == -1) {
+				rc = -1;
+				break;
+			}
+		if (rc == -1) {
+			conn_fail("malformed directory entry in NAME reply");
+			dl_finish(d, DL_FAILED, EIO);
+		} else if (!d->eof)
+			dl_send_readdir(d);
+		else if (d->reads == 0)
+			dl_finish(d, DL_DONE, 0);
+	} else {
+		bad(r, "READDIR");
+		dl_finish(d, DL_FAILED, EIO);
+	}
+	dl_settle(d);
+}
+
+static void
+dl_opendir_cb(void *arg, struct sftp_reply *r)
+{
+	struct dlist *d = arg;
+	int i;
+
+	d->reads--;
+	if (r == NULL)
+		dl_finish(d, DL_FAILED, EIO);
+	else if (r->type == SSH_FXP_STATUS)
+		dl_finish(d, DL_FAILED, sftp_errno(r->code) ?
+		    sftp_errno(r->code) : EIO);
+	else if (r->type == SSH_FXP_HANDLE) {
+		memcpy(d->h, r->data, r->datalen);
+		d->hlen = r->datalen;
+		d->state = DL_READING;
+		for (i = 0; i < DL_READDIRS && d->state == DL_READING; i++)
+			dl_send_readdir(d);
+		dl_serve(d);	/* opendir can be answered now */
+	} else {
+		bad(r, "OPENDIR");
+		dl_finish(d, DL_FAILED, EIO);
+	}
+	dl_settle(d);
+}
+
+/* Start loading the listing of path (ownership taken); NULL with errno. */
+static struct dlist *
+dl_load(char *path, size_t len, int prefetch)
+{
+	struct dlist *d = xcalloc(1, sizeof(*d));
+
+	he_init(&d->he, path, len);
+	d->state = DL_OPENING;
+	if (conn_path(SSH_FXP_OPENDIR, path, len, dl_opendir_cb, d) == -1) {
+		int e = errno;
+
+		free(d->he.key);
+		free(d);
+		errno = e;
+		return NULL;
+	}
+	d->reads = 1;
+	d->loading = 1;
+	d->hashed = 1;
+	ht_add(&dlists, &d->he);
+	if (prefetch) {
+		d->prefetch = 1;
+		dl_pf_inflight++;
+	}
+	return d;
+}
+
+/* A usable listing for path: cached and fresh, loading, or started now. */
+static struct dlist *
+dl_get(const char *path, size_t len)
+{
+	struct dlist *d = dl_find(path, len);
+
+	if (d != NULL && d->state == DL_DONE &&
+	    mono() - d->loaded > opts.cache_timeout) {
+		dl_unhash(d);
+		d = NULL;
+	}
+	if (d != NULL)
+		return d;
+	return dl_load(xmemdup(path, len + 1), len, 0);
+}
+
+static void
+dl_pump(void)
+{
+	char *path;
+	size_t len;
+
+	while (dlq_len > 0 && dl_pf_inflight < DL_PREFETCH &&
+	    dl_ents < DL_MAX_ENTS / 4 * 3 && !conn_dead()) {
+		path = dl_queue[dlq_head];
+		dlq_head = (dlq_head + 1) % DL_QUEUE;
+		dlq_len--;
+		len = strlen(path);
+		if (dl_find(path, len) != NULL) {
+			free(path);
+			continue;
+		}
+		(void)dl_load(path, len, 1);
+	}
+}
+
+/* The kernel opened d: list its subdirectories ahead of time. */
+static void
+dl_prefetch_children(struct dlist *d)
+{
+	size_t i, len;
+	char *p;
+
+	if (d->prefetched || d->state != DL_DONE)
+		return;
+	d->prefetched = 1;
+	for (i = 0; i < d->n && dlq_len < DL_QUEUE; i++) {
+		if (!a_isdir(&d->ents[i].a))
+			continue;
+		p = join(d->he.key, d->he.klen, d->ents[i].name,
+		    d->ents[i].namelen, &len);
+		if (dl_find(p, len) != NULL) {
+			free(p);
+			continue;
+		}
+		dl_queue[(dlq_head + dlq_len) % DL_QUEUE] = p;
+		dlq_len++;
+	}
+	dl_pump();
+}
+
+/* Fill one READDIR(PLUS) answer from a finished listing. */
+static void
+dl_fill(struct dlist *d, fuse_req_t req, size_t size, off_t off, int plus)
+{
+	struct fuse_entry_param e;
+	struct node *n, *dn;
+	char *buf, *path;
+	const char *name;
+	size_t pos = 0, sz, len;
+	long i;
+
+	buf = xmalloc(size);
+	dn = (struct node *)ht_find(&nodes, d->he.key, d->he.klen,
+	    d->he.h);
+	for (i = off; i < (long)d->n + 2; i++) {
+		memset(&e, 0, sizeof(e));
+		n = NULL;
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			e.attr.st_mode = S_IFDIR;
+			e.attr.st_ino = i == 0 && dn ? dn->st.st_ino : 1;
+		} else {
+			name = d->ents[i - 2].name;
+			if (plus) {
+				path = join(d->he.key, d->he.klen, name,
+				    d->ents[i - 2].namelen, &len);
+				n = node_get(path, len);
+				node_set(n, &d->ents[i - 2].a);
+				e.ino = node_ino(n);
+				e.attr = n->st;
+				e.attr_timeout = e.entry_timeout =
+				    opts.cache_timeout;
+			} else {
+				path = join(d->he.key, d->he.klen, name,
+				    d->ents[i - 2].namelen, &len);
+				attr_to_stat(&d->ents[i - 2].a, path, len,
+				    &e.attr);
+				free(path);
+			}
+		}
+		if (plus)
+			sz = fuse_add_direntry_plus(req, buf + pos, size - pos,
+			    name, &e, i + 1);
+		else
+			sz = fuse_add_direntry(req, buf + pos, size - pos,
+			    name, &e.attr, i + 1);
+		if (sz > size - pos) {
+			if (n != NULL && n->nlookup == 0)
+				node_unref(n, 0);
+			break;
+		}
+		if (n != NULL)
+			n->nlookup++;
+		pos += sz;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void
+dl_serve(struct dlist *d)
+{
+	struct dwait *w, **pp = &d->waiters;
+
+	while ((w = *pp) != NULL) {
+		if (d->state == DL_OPENING ||
+		    (w->kind != 0 && d->state == DL_READING)) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (d->state == DL_FAILED) {
+			fuse_reply_err(w->req, d->err);
+			if (w->kind == 0)
+				dl_unref(d);
+		} else if (w->kind == 0) {
+			w->fi.fh = (uint64_t)(uintptr_t)d;
+			if (fuse_reply_open(w->req, &w->fi) != 0)
+				dl_unref(d);
+		} else
+			dl_fill(d, w->req, w->size, w->off, w->kind == 2);
+		free(w);
+	}
+}
+
+static void
+dl_wait(struct dlist *d, fuse_req_t req, int kind, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct dwait *w = xcalloc(1, sizeof(*w));
+
+	w->req = req;
+	w->kind = kind;
+	w->size = size;
+	w->off = off;
+	if (fi != NULL)
+		w->fi = *fi;
+	w->next = d->waiters;
+	d->waiters = w;
+}
+
+/*
+ * Small-file prefetch.
+ */
+static void
+pf_lru_del(struct pfile *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else if (pf_lru_head == p)
+		pf_lru_head = p->next;
+	else
+		return;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	else
+		pf_lru_tail = p->prev;
+	p->prev = p->next = NULL;
+}
+
+static void
+pf_free(struct pfile *p)
+{
+	pf_lru_del(p);
+	ht_del(&pfiles, &p->he);
+	if (p->data != NULL)
+		pf_bytes -= p->size;
+	free(p->data);
+	free(p->he.key);
+	free(p);
+}
+
+static struct ofile *of_new(const char *, size_t, uint64_t);
+static void of_reply_open(struct ofile *, fuse_req_t, struct fuse_file_info *);
+static void of_start_open(fuse_req_t, struct fuse_file_info *, struct node *);
+
+/* A prefetched file becomes an open file without a remote handle. */
+static struct ofile *
+of_from_pf(struct pfile *p)
+{
+	struct ofile *of = of_new(p->he.key, p->he.klen, p->size);
+	struct chunk *c;
+
+	if (p->got > 0) {
+		c = xcalloc(1, sizeof(*c));
+		c->off = 0;
+		c->len = c->got = (uint32_t)p->got;
+		c->state = CH_DONE;
+		c->data = p->data;
+		ra_bytes += p->got;
+		of->chunks = c;
+		pf_bytes -= p->size;
+		p->data = NULL;
+	}
+	of->eof = p->got;
+	return of;
+}
+
+/* Prefetch finished (done or failed): hand it to a waiting open. */
+static void
+pf_end(struct pfile *p, int state)
+{
+	fuse_req_t req = p->open_req;
+	struct fuse_file_info fi = p->open_fi;
+	struct node *n;
+
+	if (p->hlen > 0 && !conn_dead())
+		conn_close_handle(p->h, p->hlen);
+	p->hlen = 0;
+	p->state = state;
+	pf_inflight--;
+	if (req == NULL) {
+		if (state == PF_DONE) {
+			p->prev = pf_lru_tail;
+			p->next = NULL;
+			if (pf_lru_tail != NULL)
+				pf_lru_tail->next = p;
+			else
+				pf_lru_head = p;
+			pf_lru_tail = p;
+			while (pf_bytes > PF_MAX_BYTES && pf_lru_head != NULL)
+				pf_free(pf_lru_head);
+		} else
+			pf_free(p);
+		return;
+	}
+	p->open_req = NULL;
+	if (state == PF_DONE) {
+		of_reply_open(of_from_pf(p), req, &fi);
+		pf_free(p);
+		return;
+	}
+	n = (struct node *)ht_find(&nodes, p->he.key, p->he.klen, p->he.h);
+	pf_free(p);
+	if (conn_dead() || n == NULL)
+		fuse_reply_err(req, EIO);
+	else
+		of_start_open(req, &fi, n);
+}
+
+static void
+pf_read_cb(void *arg, struct sftp_reply *r)
+{
+	struct pfile *p = arg;
+
+	if (r == NULL)
+		pf_end(p, PF_FAILED);
+	else if (r->type == SSH_FXP_STATUS)
+		pf_end(p, r->code == SSH_FX_EOF ? PF_DONE : PF_FAILED);
+	else if (r->type == SSH_FXP_DATA) {
+		if (r->datalen > p->size - p->got) {
+			conn_fail("DATA reply longer than requested");
+			pf_end(p, PF_FAILED);
+			return;
+		}
+		memcpy(p->data + p->got, r->data, r->datalen);
+		p->got += r->datalen;
+		if (p->got == p->size || r->datalen == 0)
+			pf_end(p, PF_DONE);
+		else if (conn_read(p->h, p->hlen, p->got,
+		    (uint32_t)(p->size - p->got), pf_read_cb, p) == -1)
+			pf_end(p, PF_FAILED);
+	} else {
+		bad(r, "READ");
+		pf_end(p, PF_FAILED);
+	}
+}
+
+static void
+pf_open_cb(void *arg, struct sftp_reply *r)
+{
+	struct pfile *p = arg;
+
+	if (r == NULL || r->type == SSH_FXP_STATUS)
+		pf_end(p, PF_FAILED);
+	else if (r->type == SSH_FXP_HANDLE) {
+		memcpy(p->h, r->data, r->datalen);
+		p->hlen = r->datalen;
+		p->state = PF_READING;
+		if (p->size == 0)
+			pf_end(p, PF_DONE);
+		else if (conn_read(p->h, p->hlen, 0, (uint32_t)p->size,
+		    pf_read_cb, p) == -1)
+			pf_end(p, PF_FAILED);
+	} else {
+		bad(r, "OPEN");
+		pf_end(p, PF_FAILED);
+	}
+}
+
+static void
+pf_start(char *path, size_t len, const struct sftp_attrs *a)
+{
+	struct pfile *p = xcalloc(1, sizeof(*p));
+
+	he_init(&p->he, path, len);
+	p->size = a->size;
+	p->mtime = a->mtime;
+	p->when = mono();
+	if (p->size > 0)
+		p->data = xmalloc(p->size);
+	if (conn_open(path, len, pf_open_cb, p) == -1) {
+		free(p->data);
+		free(path);
+		free(p);
+		return;
+	}
+	pf_bytes += p->size;
+	pf_inflight++;
+	ht_add(&pfiles, &p->he);
+}
+
+/*
+ * Make sure the small regular files of listing d from index i on are
+ * being fetched, until *ahead of them have been seen.
+ */
+static void
+pf_dir(struct dlist *d, long i, long *ahead)
+{
+	struct dent *e;
+	size_t plen;
+	long j;
+	char *p;
+
+	for (j = i; j < (long)d->n && *ahead < PF_AHEAD &&
+	    j - i < 4 * PF_AHEAD; j++) {
+		e = &d->ents[j];
+		if (!a_isreg(&e->a) || !(e->a.flags & SSH_FILEXFER_ATTR_SIZE) ||
+		    e->a.size > conn_info.readlen)
+			continue;
+		(*ahead)++;
+		p = join(d->he.key, d->he.klen, e->name, e->namelen, &plen);
+		if (ht_find(&pfiles, p, plen, hash(p, plen)) != NULL ||
+		    pf_inflight >= PF_INFLIGHT ||
+		    pf_bytes + e->a.size > PF_MAX_BYTES) {
+			free(p);
+			continue;
+		}
+		pf_start(p, plen, &e->a);
+	}
+}
+
+/* The finished listing of the directory holding path[0..len), or NULL. */
+static struct dlist *
+dl_parent(const char *path, size_t len, const char **name, size_t *namelen)
+{
+	const char *slash;
+	struct dlist *d;
+
+	for (slash = path + len; slash > path && slash[-1] != '/'; slash--)
+		;
+	if (slash == path)
+		return NULL;
+	*name = slash;
+	*namelen = len - (size_t)(slash - path);
+	slash--;
+	d = dl_find(path, slash == path ? 1 : (size_t)(slash - path));
+	return d != NULL && d->state == DL_DONE ? d : NULL;
+}
+
+/*
+ * The file at path was opened: make sure the small regular files that
+ * follow it in its directory's listing are being fetched, and near the
+ * end of the directory those at the start of the next sibling
+ * directories (the order in which find(1) and tar(1) walk).
+ */
+static void
+pf_after(const char *path, size_t len)
+{
+	struct dlist *d, *pd, *sd;
+	const char *name;
+	size_t namelen, plen;
+	long i, k, dirs, ahead = 0;
+	char *p;
+
+	if ((d = dl_parent(path, len, &name, &namelen)) == NULL ||
+	    (i = dl_lookup(d, name, namelen)) == -1)
+		return;
+	pf_dir(d, i + 1, &ahead);
+	if (ahead >= PF_AHEAD ||
+	    (pd = dl_parent(d->he.key, d->he.klen, &name, &namelen)) == NULL ||
+	    (i = dl_lookup(pd, name, namelen)) == -1)
+		return;
+	for (k = i + 1, dirs = 0; k < (long)pd->n && ahead < PF_AHEAD &&
+	    dirs < 4; k++) {
+		if (!a_isdir(&pd->ents[k].a))
+			continue;
+		dirs++;
+		p = join(pd->he.key, pd->he.klen, pd->ents[k].name,
+		    pd->ents[k].namelen, &plen);
+		sd = dl_find(p, plen);
+		free(p);
+		if (sd != NULL && sd->state == DL_DONE)
+			pf_dir(sd, 0, &ahead);
+	}
+}
+
+/*
+ * Open files and reading.
+ */
+static struct ofile *
+of_new(const char *path, size_t len, uint64_t size)
+{
+	struct ofile *of = xcalloc(1, sizeof(*of));
+
+	of->path = xmemdup(path, len + 1);
+	of->pathlen = len;
+	of->size = size;
+	of->eof = UINT64_MAX;
+	return of;
+}
+
+static void
+chunk_free(struct ofile *of, struct chunk **pp)
+{
+	struct chunk *c = *pp;
+
+	*pp = c->next;
+	ra_bytes -= c->len;
+	free(c->data);
+	free(c);
+}
+
+static void
+of_free(struct ofile *of)
+{
+	while (of->chunks != NULL)
+		chunk_free(of, &of->chunks);
+	free(of->path);
+	free(of);
+}
+
+static void
+of_reply_open(struct ofile *of, fuse_req_t req, struct fuse_file_info *fi)
+{
+	fi->fh = (uint64_t)(uintptr_t)of;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		if (of->has_handle)
+			conn_close_handle(of->h, of->hlen);
+		of->released = 1;
+		if (of->inflight == 0)
+			of_free(of);
+	}
+}
+
+static void
+of_open_cb(void *arg, struct sftp_reply *r)
+{
+	struct ofile *of = arg;
+	fuse_req_t req = of->open_req;
+
+	of->open_req = NULL;
+	if (r == NULL)
+		fuse_reply_err(req, EIO);
+	else if (r->type == SSH_FXP_STATUS)
+		fuse_reply_err(req, sftp_errno(r->code) ? sftp_errno(r->code) :
+		    EIO);
+	else if (r->type == SSH_FXP_HANDLE) {
+		memcpy(of->h, r->data, r->datalen);
+		of->hlen = r->datalen;
+		of->has_handle = 1;
+		of_reply_open(of, req, &of->open_fi);
+		return;
+	} else {
+		bad(r, "OPEN");
+		fuse_reply_err(req, EIO);
+	}
+	of_free(of);
+}
+
+static void
+of_start_open(fuse_req_t req, struct fuse_file_info *fi, struct node *n)
+{
+	struct ofile *of;
+
+	of = of_new(n->he.key, n->he.klen, (uint64_t)n->st.st_size);
+	of->open_req = req;
+	of->open_fi = *fi;
+	if (conn_open(of->path, of->pathlen, of_open_cb, of) == -1) {
+		fuse_reply_err(req, errno);
+		of_free(of);
+	}
+}
+
+struct rd {
+	struct ofile	*of;
+	struct chunk	*c;
+	uint32_t	 len;
+};
+
+static void of_progress(struct ofile *);
+static void rd_cb(void *, struct sftp_reply *);
+
+/* Ask for the rest of chunk c. */
+static void
+chunk_send(struct ofile *of, struct chunk *c)
+{
+	struct rd *rd = xmalloc(sizeof(*rd));
+
+	rd->of = of;
+	rd->c = c;
+	rd->len = c->len - c->got;
+	if (conn_read(of->h, of->hlen, c->off + c->got, rd->len, rd_cb, rd) ==
+	    -1) {
+		c->state = CH_ERR;
+		c->err = errno;
+		free(rd);
+		return;
+	}
+	c->inflight++;
+	of->inflight++;
+}
+
+static void
+rd_cb(void *arg, struct sftp_reply *r)
+{
+	struct rd *rd = arg;
+	struct ofile *of = rd->of;
+	struct chunk *c = rd->c;
+
+	free(rd);
+	c->inflight--;
+	of->inflight--;
+	if (r == NULL) {
+		c->state = CH_ERR;
+		c->err = EIO;
+	} else if (r->type == SSH_FXP_STATUS) {
+		if (r->code == SSH_FX_EOF) {
+			c->state = CH_DONE;
+			if (c->off + c->got < of->eof)
+				of->eof = c->off + c->got;
+		} else {
+			c->state = CH_ERR;
+			c->err = sftp_errno(r->code) ? sftp_errno(r->code) : EIO;
+		}
+	} else if (r->type == SSH_FXP_DATA) {
+		if (r->datalen > c->len - c->got) {
+			conn_fail("DATA reply longer than requested");
+			c->state = CH_ERR;
+			c->err = EIO;
+		} else {
+			memcpy(c->data + c->got, r->data, r->datalen);
+			c->got += (uint32_t)r->datalen;
+			if (c->got == c->len)
+				c->state = CH_DONE;
+			else if (r->datalen == 0) {
+				c->state = CH_DONE;
+				if (c->off + c->got < of->eof)
+					of->eof = c->off + c->got;
+			} else if (!of->released)
+				chunk_send(of, c);
+		}
+	} else {
+		bad(r, "READ");
+		c->state = CH_ERR;
+		c->err = EIO;
+	}
+	if (of->released) {
+		if (of->inflight == 0)
+			of_free(of);
+		return;
+	}
+	of_progress(of);
+}
+
+/* Make sure chunks cover [from, to); new ones are requested at once. */
+static void
+of_cover(struct ofile *of, uint64_t from, uint64_t to)
+{
+	struct chunk **pp = &of->chunks, *c;
+	uint64_t p = from, cend, grid = conn_info.readlen;
+
+	while (p < to) {
+		while (*pp != NULL && (*pp)->off + (*pp)->len <= p)
+			pp = &(*pp)->next;
+		if (*pp != NULL && (*pp)->off <= p) {
+			p = (*pp)->off + (*pp)->len;
+			continue;
+		}
+		cend = (p / grid + 1) * grid;
+		if (*pp != NULL && (*pp)->off < cend)
+			cend = (*pp)->off;
+		if (p < of->size && cend > of->size)
+			cend = of->size;
+		if (!of->has_handle) {
+			/* A prefetched file: nothing exists beyond its content. */
+			if (p < of->eof)
+				of->eof = p;
+			return;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->off = p;
+		c->len = (uint32_t)(cend - p);
+		c->data = xmalloc(c->len);
+		c->state = CH_PENDING;
+		c->next = *pp;
+		*pp = c;
+		ra_bytes += c->len;
+		chunk_send(of, c);
+		p = cend;
+	}
+}
+
+/*
+ * Answer a kernel read from the chunks: 1 when answered (data, end of
+ * file or error), 0 when it has to wait.
+ */
+static int
+of_try(struct ofile *of, fuse_req_t req, uint64_t off, size_t size)
+{
+	struct iovec *iov;
+	struct chunk *c;
+	uint64_t end, pos, avail;
+	size_t n = 0, max;
+
+	end = off + size;
+	if (off < of->size && end > of->size)
+		end = of->size;
+	if (end > of->eof)
+		end = of->eof;
+	if (off >= end) {
+		fuse_reply_buf(req, NULL, 0);
+		return 1;
+	}
+	of_cover(of, off, end);
+	if (end > of->eof)
+		end = of->eof;
+	max = 16;
+	iov = xreallocarray(NULL, max, sizeof(*iov));
+	pos = off;
+	for (c = of->chunks; c != NULL && pos < end; c = c->next) {
+		if (c->off + c->len <= pos)
+			continue;
+		if (c->off > pos)
+			break;
+		if (n == max) {
+			max *= 2;
+			iov = xreallocarray(iov, max, sizeof(*iov));
+		}
+		if (c->state == CH_ERR) {
+			fuse_reply_err(req, c->err);
+			free(iov);
+			return 1;
+		}
+		if (c->state == CH_PENDING) {
+			free(iov);
+			return 0;
+		}
+		avail = c->off + c->got;
+		if (avail > end)
+			avail = end;
+		if (pos < avail) {
+			iov[n].iov_base = c->data + (pos - c->off);
+			iov[n].iov_len = avail - pos;
+			n++;
+			pos = avail;
+		}
+		if (c->got < c->len)
+			break;		/* end of file inside this chunk */
+	}
+	fuse_reply_iov(req, iov, (int)n);
+	free(iov);
+	return 1;
+}
+
+/* Answer the reads that can be, free what is behind them, read ahead. */
+static void
+of_progress(struct ofile *of)
+{
+	struct kread *k, **kp = &of->waiters;
+	struct chunk **pp;
+	uint64_t low = of->last_end, target;
+
+	while ((k = *kp) != NULL) {
+		if (of_try(of, k->req, k->off, k->size)) {
+			*kp = k->next;
+			free(k);
+		} else {
+			if (k->off < low)
+				low = k->off;
+			kp = &k->next;
+		}
+	}
+	for (pp = &of->chunks; *pp != NULL; ) {
+		if ((*pp)->off + (*pp)->len <= low && (*pp)->inflight == 0 &&
+		    (*pp)->state != CH_PENDING && (*pp)->off + (*pp)->len +
+		    conn_info.readlen <= of->last_end)
+			chunk_free(of, pp);
+		else
+			pp = &(*pp)->next;
+	}
+	if (of->window == 0 || !of->has_handle)
+		return;
+	target = of->last_end + of->window;
+	if (target > of->size)
+		target = of->size;
+	if (target > of->eof)
+		target = of->eof;
+	if (of->ra_end < of->last_end)
+		of->ra_end = of->last_end;
+	while (of->ra_end < target && ra_bytes < RA_GLOBAL) {
+		uint64_t to = of->ra_end + conn_info.readlen;
+
+		if (to > target)
+			to = target;
+		of_cover(of, of->ra_end, to);
+		of->ra_end = to;
+	}
+}
+
+/*
+ * Operations.
+ */
+static void
+op_init(void *data, struct fuse_conn_info *conn)
+{
+	conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_ASYNC_READ;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_POSIX_LOCKS |
+	    FUSE_CAP_FLOCK_LOCKS);
+	conn->time_gran = 1000000000;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+}
+
+static void
+op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node *p = ino_node(parent), *n;
+	struct dlist *d;
+	char *path;
+	size_t len, nl = strlen(name);
+	long i;
+
+	pthread_mutex_lock(&mr_lock);
+	path = join(p->he.key, p->he.klen, name, nl, &len);
+	d = dl_find(p->he.key, p->he.klen);
+	if (d != NULL && d->state == DL_DONE &&
+	    mono() - d->loaded <= opts.cache_timeout) {
+		if ((i = dl_lookup(d, name, nl)) == -1) {
+			free(path);
+			reply_noent(req);
+		} else {
+			n = node_get(path, len);
+			node_set(n, &d->ents[i].a);
+			reply_entry(req, n);
+		}
+	} else
+		send_lstat(req, path, len, NULL);
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	pthread_mutex_lock(&mr_lock);
+	node_unref(ino_node(ino), nlookup);
+	pthread_mutex_unlock(&mr_lock);
+	fuse_reply_none(req);
+}
+
+static void
+op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mr_lock);
+	for (i = 0; i < count; i++)
+		node_unref(ino_node(f[i].ino), f[i].nlookup);
+	pthread_mutex_unlock(&mr_lock);
+	fuse_reply_none(req);
+}
+
+static void
+op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = ino_node(ino);
+
+	pthread_mutex_lock(&mr_lock);
+	if (n->st_time > 0 && mono() - n->st_time <= opts.cache_timeout)
+		fuse_reply_attr(req, &n->st, opts.cache_timeout);
+	else
+		send_lstat(req, NULL, 0, n);
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+readlink_cb(void *arg, struct sftp_reply *r)
+{
+	fuse_req_t req = arg;
+	struct sftp_name nm;
+	char *s;
+
+	if (r == NULL)
+		fuse_reply_err(req, EIO);
+	else if (r->type == SSH_FXP_STATUS)
+		fuse_reply_err(req, sftp_errno(r->code) ? sftp_errno(r->code) :
+		    EIO);
+	else if (r->type == SSH_FXP_NAME && r->count == 1 &&
+	    sftp_name_next(r, &nm) == 1 && nm.namelen > 0 &&
+	    memchr(nm.name, '\0', nm.namelen) == NULL) {
+		s = xmalloc(nm.namelen + 1);
+		memcpy(s, nm.name, nm.namelen);
+		s[nm.namelen] = '\0';
+		fuse_reply_readlink(req, s);
+		free(s);
+	} else {
+		bad(r, "READLINK");
+		fuse_reply_err(req, EIO);
+	}
+}
+
+static void
+op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n = ino_node(ino);
+
+	pthread_mutex_lock(&mr_lock);
+	if (conn_path(SSH_FXP_READLINK, n->he.key, n->he.klen, readlink_cb,
+	    req) == -1)
+		fuse_reply_err(req, errno);
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = ino_node(ino);
+	struct dlist *d;
+
+	pthread_mutex_lock(&mr_lock);
+	if ((d = dl_get(n->he.key, n->he.klen)) == NULL) {
+		fuse_reply_err(req, errno);
+		goto out;
+	}
+	dl_ref(d);
+	d->kernel = 1;
+	if (d->state == DL_OPENING)
+		dl_wait(d, req, 0, 0, 0, fi);
+	else if (d->state == DL_FAILED) {
+		fuse_reply_err(req, d->err);
+		dl_unref(d);
+	} else {
+		fi->fh = (uint64_t)(uintptr_t)d;
+		if (fuse_reply_open(req, fi) != 0)
+			dl_unref(d);
+		else
+			dl_prefetch_children(d);
+	}
+out:
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+readdir_any(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+    int plus)
+{
+	struct dlist *d = (struct dlist *)(uintptr_t)fi->fh;
+
+	pthread_mutex_lock(&mr_lock);
+	if (d->state == DL_FAILED)
+		fuse_reply_err(req, d->err);
+	else if (d->state != DL_DONE)
+		dl_wait(d, req, plus ? 2 : 1, size, off, NULL);
+	else
+		dl_fill(d, req, size, off, plus);
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	readdir_any(req, size, off, fi, 0);
+}
+
+static void
+op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	readdir_any(req, size, off, fi, 1);
+}
+
+static void
+op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	pthread_mutex_lock(&mr_lock);
+	dl_unref((struct dlist *)(uintptr_t)fi->fh);
+	pthread_mutex_unlock(&mr_lock);
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = ino_node(ino);
+	struct pfile *p;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY ||
+	    fi->flags & (O_TRUNC | O_APPEND | O_CREAT)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	pthread_mutex_lock(&mr_lock);
+	if (n->st_time > 0 && !S_ISREG(n->st.st_mode)) {
+		fuse_reply_err(req, S_ISDIR(n->st.st_mode) ? EISDIR : EACCES);
+		goto out;
+	}
+	p = (struct pfile *)ht_find(&pfiles, n->he.key, n->he.klen, n->he.h);
+	if (p != NULL && (p->size != (uint64_t)n->st.st_size ||
+	    p->mtime != (uint32_t)n->st.st_mtime ||
+	    mono() - p->when > opts.cache_timeout || p->open_req != NULL)) {
+		if (p->state == PF_DONE)
+			pf_free(p);
+		p = NULL;
+	}
+	if (p == NULL)
+		of_start_open(req, fi, n);
+	else if (p->state == PF_DONE) {
+		of_reply_open(of_from_pf(p), req, fi);
+		pf_free(p);
+	} else {
+		p->open_req = req;
+		p->open_fi = *fi;
+	}
+	pf_after(n->he.key, n->he.klen);
+out:
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	struct kread *k;
+	uint64_t o = (uint64_t)off, end = o + size;
+
+	pthread_mutex_lock(&mr_lock);
+	/* Sequential (within what was read ahead) grows the window. */
+	if (o <= of->ra_end && end >= of->last_end) {
+		if (o > 0 || of->last_end > 0 || size >= 65536)
+			of->window = of->window ? of->window * 2 :
+			    2 * (uint64_t)conn_info.readlen;
+		if (of->window > RA_MAX)
+			of->window = RA_MAX;
+	} else if (end + RA_MAX < of->last_end || o > of->ra_end)
+		of->window = 0;
+	if (end > of->last_end || of->window == 0)
+		of->last_end = end;
+	if (!of_try(of, req, o, size)) {
+		k = xmalloc(sizeof(*k));
+		k->req = req;
+		k->off = o;
+		k->size = size;
+		k->next = of->waiters;
+		of->waiters = k;
+	}
+	of_progress(of);
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static void
+op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+
+	pthread_mutex_lock(&mr_lock);
+	of->released = 1;
+	if (of->has_handle && !conn_dead())
+		conn_close_handle(of->h, of->hlen);
+	while (of->waiters != NULL) {	/* cannot happen: reads finish first */
+		struct kread *k = of->waiters;
+
+		of->waiters = k->next;
+		fuse_reply_err(k->req, EIO);
+		free(k);
+	}
+	if (of->inflight == 0)
+		of_free(of);
+	pthread_mutex_unlock(&mr_lock);
+	fuse_reply_err(req, 0);
+}
+
+static void
+statvfs_cb(void *arg, struct sftp_reply *r)
+{
+	fuse_req_t req = arg;
+	struct sftp_statvfs s;
+	struct statvfs st;
+
+	if (r == NULL)
+		fuse_reply_err(req, EIO);
+	else if (r->type == SSH_FXP_STATUS)
+		fuse_reply_err(req, sftp_errno(r->code) ? sftp_errno(r->code) :
+		    EIO);
+	else if (sftp_parse_statvfs(r, &s) == 0) {
+		memset(&st, 0, sizeof(st));
+		st.f_bsize = s.bsize;
+		st.f_frsize = s.frsize;
+		st.f_blocks = s.blocks;
+		st.f_bfree = s.bfree;
+		st.f_bavail = s.bavail;
+		st.f_files = s.files;
+		st.f_ffree = s.ffree;
+		st.f_favail = s.favail;
+		st.f_namemax = s.namemax;
+		st.f_flag = ST_RDONLY | ST_NOSUID;
+		fuse_reply_statfs(req, &st);
+	} else {
+		bad(r, "statvfs@openssh.com");
+		fuse_reply_err(req, EIO);
+	}
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+
+	pthread_mutex_lock(&mr_lock);
+	if (conn_info.has_statvfs) {
+		if (conn_ext("statvfs@openssh.com", rootnode.he.key,
+		    rootnode.he.klen, statvfs_cb, req) == -1)
+			fuse_reply_err(req, errno);
+	} else {
+		memset(&st, 0, sizeof(st));
+		st.f_bsize = st.f_frsize = 4096;
+		st.f_namemax = 255;
+		fuse_reply_statfs(req, &st);
+	}
+	pthread_mutex_unlock(&mr_lock);
+}
+
+/* Every write-class operation: the file system is read-only. */
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, int set,
+    struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t p, const char *name, mode_t m, dev_t d)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_mkdir(fuse_req_t req, fuse_ino_t p, const char *name, mode_t m)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t p, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_symlink(fuse_req_t req, const char *link, fuse_ino_t p, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_rename(fuse_req_t req, fuse_ino_t p, const char *name, fuse_ino_t np,
+    const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t np, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t p, const char *name, mode_t m,
+    struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+    const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+    struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops mr_ops = {
+	.init		= op_init,
+	.lookup		= op_lookup,
+	.forget		= op_forget,
+	.forget_multi	= op_forget_multi,
+	.getattr	= op_getattr,
+	.readlink	= op_readlink,
+	.opendir	= op_opendir,
+	.readdir	= op_readdir,
+	.readdirplus	= op_readdirplus,
+	.releasedir	= op_releasedir,
+	.open		= op_open,
+	.read		= op_read,
+	.release	= op_release,
+	.statfs		= op_statfs,
+	.setattr	= op_setattr,
+	.mknod		= op_mknod,
+	.mkdir		= op_mkdir,
+	.unlink		= op_unlink,
+	.rmdir		= op_unlink,
+	.symlink	= op_symlink,
+	.rename		= op_rename,
+	.link		= op_link,
+	.write		= op_write,
+	.create		= op_create,
+	.setxattr	= op_setxattr,
+	.removexattr	= op_unlink,
+	.fallocate	= op_fallocate,
+};
