@@ -116,12 +116,17 @@ rec_same(const struct rec *a, const struct rec *b)
 	return a->has_mtime == b->has_mtime && a->mtime == b->mtime;
 }
 
+int
+rtype_of_mode(mode_t m)
+{
+	return S_ISREG(m) ? RT_REG : S_ISDIR(m) ? RT_DIR : S_ISLNK(m) ? RT_SYM :
+	    S_ISFIFO(m) ? RT_FIFO : S_ISSOCK(m) ? RT_SOCK : RT_DEV;
+}
+
 void
 rec_from_stat(struct rec *r, const struct stat *st)
 {
-	r->type = S_ISREG(st->st_mode) ? RT_REG : S_ISDIR(st->st_mode) ? RT_DIR :
-	    S_ISLNK(st->st_mode) ? RT_SYM : S_ISFIFO(st->st_mode) ? RT_FIFO :
-	    S_ISSOCK(st->st_mode) ? RT_SOCK : RT_DEV;
+	r->type = rtype_of_mode(st->st_mode);
 	r->perms = st->st_mode & 07777;
 	r->uid = st->st_uid;
 	r->gid = st->st_gid;

@@ -70,5 +70,7 @@ void	rec_free(struct rec *);
 /* Fill type, size, mtime, owner, permissions, ... from a stat. */
 void	rec_from_stat(struct rec *, const struct stat *);
 const char *rtype_name(int);
+/* The record type of a stat mode. */
+int	rtype_of_mode(mode_t);
 
 #endif

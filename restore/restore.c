@@ -29,6 +29,7 @@
 #include "exitcode.h"
 #include "io.h"
 #include "meta.h"
+#include "pathname.h"
 #include "progress.h"
 #include "rebuild.h"
 #include "repo.h"
@@ -56,7 +57,6 @@ static struct dir	*stack;
 static size_t		 depth, cap;
 static struct incdir	 longincs;
 static int		 longfd = -1;
-static unsigned		 tmpcount;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
 
@@ -77,32 +77,6 @@ usage(void)
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n");
 	exit(EXIT_USAGE);
-}
-
-/* Render a path for messages: control bytes escaped, root as ".". */
-static const char *
-shown(const char *path)
-{
-	static char *buf;
-	static size_t bcap;
-	size_t n = strlen(path), i, j;
-	const unsigned char *p = (const unsigned char *)path;
-
-	if (n == 0)
-		return ".";
-	if (bcap < n * 4 + 1) {
-		bcap = n * 4 + 1;
-		buf = xrealloc(buf, bcap);
-	}
-	for (i = j = 0; i < n; i++) {
-		if (p[i] < ' ' || p[i] == 0x7f) {
-			snprintf(buf + j, 5, "\\%03o", p[i]);
-			j += 4;
-		} else
-			buf[j++] = (char)p[i];
-	}
-	buf[j] = '\0';
-	return buf;
 }
 
 /* A damaged or unrestorable entry: named, counted, and the run goes on. */
@@ -198,14 +172,6 @@ top(void)
 	return depth ? &stack[depth - 1] : NULL;
 }
 
-static int
-subdir(int fd, const char *name)
-{
-	if (fd == -1)
-		return -1;
-	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
 /* Where a record's increments are: its directory's listing, or long names. */
 static const struct incent *
 incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
@@ -284,15 +250,6 @@ set_attrs(int fd, const struct rec *r, const char *path)
 	if (r->has_mtime && futimens(fd, (struct timespec[2]){
 	    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } }) == -1)
 		bad("set mtime of", path, strerror(errno));
-}
-
-static char *
-tmpname(void)
-{
-	char *s = xmalloc(40);
-
-	snprintf(s, 40, "rdiff-backup.tmp.%u", ++tmpcount);
-	return s;
 }
 
 /* Put temp entry tmp in place of name in dirfd, whatever is there. */
@@ -382,27 +339,6 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 		return -1;
 	}
 	return 0;
-}
-
-/* The directory holding target path tpath (relative to base), opened. */
-static int
-open_target_parent(int base, const char *tpath, const char **name)
-{
-	const char *p, *slash;
-	char *comp;
-	int fd = dup(base), next;
-
-	for (p = tpath; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
-		comp = xmemdup(p, (size_t)(slash - p) + 1);
-		comp[slash - p] = '\0';
-		next = subdir(fd, comp);
-		free(comp);
-		close(fd);
-		if ((fd = next) == -1)
-			return -1;
-	}
-	*name = p;
-	return fd;
 }
 
 static void
@@ -507,8 +443,8 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 			l = ladd(r);
 		else if (l->tpath != NULL && tfd != -1) {
 			/* a later member of a restored group: link it */
-			tmp = tmpname();
-			if ((lfd = open_target_parent(base, l->tpath, &lname)) == -1 ||
+			tmp = tmp_name();
+			if ((lfd = open_parent(base, l->tpath, &lname)) == -1 ||
 			    linkat(lfd, lname, tfd, tmp, 0) == -1 ||
 			    put_in_place(tfd, tmp, name) == -1)
 				bad("link", r->path, strerror(errno));
@@ -524,7 +460,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 			content(r, rname, -1, tmpdirfd, "verify");
 		return;
 	}
-	tmp = tmpname();
+	tmp = tmp_name();
 	switch (r->type) {
 	case RT_REG:
 		fd = openat(tfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -635,6 +571,20 @@ push_base(const char *prefix, int tfd)
 		bad("list increments of", prefix, strerror(errno));
 }
 
+/* The next good record (1) or the end (0); damaged ones are reported. */
+static int
+next_record(struct meta_at *m, struct rec **r)
+{
+	int rv;
+
+	while ((rv = meta_at_next(m, r)) == -1) {
+		bad("metadata", "", meta_at_error(m));
+		if (meta_at_failed(m))
+			return 0;
+	}
+	return rv;
+}
+
 /* The metadata of session `at`, or an exit naming what is wrong. */
 static struct meta_at *
 open_meta(void)
@@ -666,7 +616,7 @@ run(const char *prefix, const char *target)
 	struct stat st;
 	size_t plen = strlen(prefix), n = 0, skip;
 	char *tdir = NULL, *tname = NULL, *slash, *tpath = NULL;
-	int base = -1, rv, exists;
+	int base = -1, exists;
 
 	m = open_meta();
 	if (target != NULL) {
@@ -709,13 +659,7 @@ run(const char *prefix, const char *target)
 			err(EXIT_TEMP, "%s", tdir);
 	}
 	push_base(prefix, base);
-	while ((rv = meta_at_next(m, &r)) != 0) {
-		if (rv == -1) {
-			bad("metadata", "", meta_at_error(m));
-			if (meta_at_failed(m))
-				break;
-			continue;
-		}
+	while (next_record(m, &r)) {
 		if (!within(r->path, r->pathlen, prefix, plen)) {
 			if (pathcmp(r->path, r->pathlen, prefix, plen) > 0)
 				break;
@@ -777,16 +721,9 @@ list_files(const char *prefix)
 	struct meta_at *m;
 	struct rec *r;
 	size_t plen = strlen(prefix);
-	int rv;
 
 	m = open_meta();
-	while ((rv = meta_at_next(m, &r)) != 0) {
-		if (rv == -1) {
-			bad("metadata", "", meta_at_error(m));
-			if (meta_at_failed(m))
-				break;
-			continue;
-		}
+	while (next_record(m, &r)) {
 		if (within(r->path, r->pathlen, prefix, plen))
 			printf("%s\n", shown(r->path));
 		else if (pathcmp(r->path, r->pathlen, prefix, plen) > 0)

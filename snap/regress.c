@@ -30,6 +30,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "pathname.h"
 #include "rebuild.h"
 #include "repo.h"
 #include "snap.h"
@@ -60,7 +61,6 @@ static int64_t		 R;		/* the session rolled back to */
 static struct incdir	 longincs;
 static int		 longfd = -1;
 static struct group	*groups[256];
-static unsigned		 ntmp;
 
 static void
 fatal(const char *what, const char *path)
@@ -72,14 +72,6 @@ static struct rframe *
 top(void)
 {
 	return &fr[nfr - 1];
-}
-
-static int
-subdir(int fd, const char *name)
-{
-	if (fd == -1)
-		return -1;
-	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 static void
@@ -188,36 +180,6 @@ group_of(const struct rec *r)
 	return g;
 }
 
-/* Open the mirror directory holding a repo-relative path. */
-static int
-open_parent(const char *path, const char **base)
-{
-	const char *p, *slash;
-	char *comp;
-	int fd = dup(S->repofd), next;
-
-	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
-		comp = xmemdup(p, (size_t)(slash - p) + 1);
-		comp[slash - p] = '\0';
-		next = subdir(fd, comp);
-		free(comp);
-		close(fd);
-		if ((fd = next) == -1)
-			return -1;
-	}
-	*base = p;
-	return fd;
-}
-
-static char *
-tmpname(void)
-{
-	char *s = xmalloc(48);
-
-	snprintf(s, 48, "rdiff-backup.tmp.r%u", ++ntmp);
-	return s;
-}
-
 /*
  * Make the mirror entry `name` (in the directory on top) what record r
  * says it was at R.  present: the mirror holds an entry of the same type.
@@ -246,7 +208,7 @@ settle(const struct rec *r, const char *name, int present)
 		}
 		/* a later member: linked to the first one, as snap made it */
 		if (g != NULL && g->path != NULL) {
-			if ((gfd = open_parent(g->path, &gbase)) == -1 ||
+			if ((gfd = open_parent(S->repofd, g->path, &gbase)) == -1 ||
 			    fstatat(gfd, gbase, &gst, AT_SYMLINK_NOFOLLOW) == -1)
 				fatal("find first hard link of", r->path);
 			if (present && fstatat(f->mfd, name, &st,
@@ -255,7 +217,7 @@ settle(const struct rec *r, const char *name, int present)
 				close(gfd);
 				return;
 			}
-			tmp = tmpname();
+			tmp = tmp_name();
 			if (linkat(gfd, gbase, f->mfd, tmp, 0) == -1 ||
 			    renameat(f->mfd, tmp, f->mfd, name) == -1)
 				fatal("relink", r->path);
@@ -285,7 +247,7 @@ settle(const struct rec *r, const char *name, int present)
 				goto done;
 			}
 		}
-		tmp = tmpname();
+		tmp = tmp_name();
 		fd = openat(f->mfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd == -1)
 			fatal("create", r->path);
@@ -321,7 +283,7 @@ settle(const struct rec *r, const char *name, int present)
 				free(target);
 			}
 		}
-		tmp = tmpname();
+		tmp = tmp_name();
 		if (symlinkat(r->symdata, f->mfd, tmp) == -1 ||
 		    renameat(f->mfd, tmp, f->mfd, name) == -1)
 			fatal("recreate symlink", r->path);
@@ -337,7 +299,7 @@ settle(const struct rec *r, const char *name, int present)
 			goto special_attrs;
 		type = r->type == RT_FIFO ? S_IFIFO : r->type == RT_SOCK ?
 		    S_IFSOCK : r->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		tmp = tmpname();
+		tmp = tmp_name();
 		if (mknodat(f->mfd, tmp, type | 0600, r->type == RT_DEV ?
 		    makedev(r->major, r->minor) : 0) == -1 &&
 		    (fd = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
@@ -360,13 +322,6 @@ special_attrs:
 done:
 	if (g != NULL && g->path == NULL)
 		g->path = xstrdup(r->path);
-}
-
-static int
-rtype_of(mode_t m)
-{
-	return S_ISREG(m) ? RT_REG : S_ISDIR(m) ? RT_DIR : S_ISLNK(m) ? RT_SYM :
-	    S_ISFIFO(m) ? RT_FIFO : S_ISSOCK(m) ? RT_SOCK : RT_DEV;
 }
 
 /* The next mirror entry, past the data dir; NULL at the end. */
@@ -429,7 +384,7 @@ reconcile(const char *repopath, int snapfd)
 		c = e == NULL ? 1 : o == NULL ? -1 :
 		    pathcmp(e->path, e->pathlen, o->path, o->pathlen);
 		unwind(c <= 0 ? e->path : o->path, c <= 0 ? e->pathlen : o->pathlen);
-		if (c < 0 || (c == 0 && rtype_of(e->st.st_mode) != o->type)) {
+		if (c < 0 || (c == 0 && rtype_of_mode(e->st.st_mode) != o->type)) {
 			/* added by the failed session, a temp file, or the wrong
 			 * type now: remove it */
 			if (S_ISDIR(e->st.st_mode))

@@ -52,7 +52,5 @@ void	regress(struct session *, struct repo *, const char *);
 int	tree_run(struct session *);
 /* Report a failed source entry: stderr and the error log. */
 void	report(struct session *, const char *, const char *, int);
-/* Render a path for messages: control bytes escaped, root as ".". */
-const char *shown(const char *);
 
 #endif

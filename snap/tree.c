@@ -28,6 +28,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "pathname.h"
 #include "progress.h"
 #include "repo.h"
 #include "select.h"
@@ -65,21 +66,11 @@ static struct hlink	*links[4096];
 static int		 longfd = -1;
 static uint64_t		 nextfree;	/* 0: not read yet */
 static int		 nextfree_dirty;
-static unsigned		 tmpcount;
 
 static void
 fatal(const char *what, const char *path)
 {
 	err(EXIT_TEMP, "%s %s", what, shown(path));
-}
-
-static char *
-tmpname(void)
-{
-	char *s = xmalloc(40);
-
-	snprintf(s, 40, "rdiff-backup.tmp.%u", ++tmpcount);
-	return s;
 }
 
 /* User and group names, cached; NULL for ids without a usable name. */
@@ -541,28 +532,6 @@ hadd(uint64_t dev, uint64_t ino, const char *path)
 	links[k] = h;
 }
 
-/* Open the directory holding repo-relative path; *base is its last name. */
-static int
-open_parent(const char *path, const char **base)
-{
-	const char *p, *slash;
-	char *comp;
-	int fd = dup(S->repofd), next;
-
-	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
-		comp = xmemdup(p, (size_t)(slash - p) + 1);
-		comp[slash - p] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		free(comp);
-		close(fd);
-		if ((fd = next) == -1)
-			return -1;
-	}
-	*base = p;
-	return fd;
-}
-
 /*
  * Bring a new version of regular file S into the mirror of frame f as a
  * temp file: read from the source once (hashing, and making a signature
@@ -578,12 +547,12 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	struct hlink *h = NULL;
 	struct stat st;
 	const char *base;
-	char *tmp = tmpname();
+	char *tmp = tmp_name();
 	int in, out, werr, pfd;
 
 	*sigp = wantsig ? sig_begin(n->size) : NULL;
 	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
-		if ((pfd = open_parent(h->path, &base)) == -1 ||
+		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
 		    linkat(pfd, base, f->mfd, tmp, 0) == -1)
 			fatal("link mirror file to", h->path);
 		if (*sigp != NULL) {
@@ -645,7 +614,7 @@ fail:
 static char *
 bring_node(struct frame *f, struct walk_ent *e, struct rec *n)
 {
-	char *tmp = tmpname();
+	char *tmp = tmp_name();
 	mode_t type;
 	int fd;
 
@@ -967,31 +936,6 @@ report(struct session *s, const char *what, const char *path, int e)
 	    strerror(e));
 	if (s->errfd != -1)
 		write_full(s->errfd, line, strlen(line));
-}
-
-const char *
-shown(const char *path)
-{
-	static char *buf;
-	static size_t cap;
-	size_t n = strlen(path), i, j;
-	const unsigned char *p = (const unsigned char *)path;
-
-	if (n == 0)
-		return ".";
-	if (cap < n * 4 + 1) {
-		cap = n * 4 + 1;
-		buf = xrealloc(buf, cap);
-	}
-	for (i = j = 0; i < n; i++) {
-		if (p[i] < ' ' || p[i] == 0x7f) {
-			snprintf(buf + j, 5, "\\%03o", p[i]);
-			j += 4;
-		} else
-			buf[j++] = (char)p[i];
-	}
-	buf[j] = '\0';
-	return buf;
 }
 
 /* The next source entry to merge, skipping what is never backed up. */

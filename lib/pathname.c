@@ -1,0 +1,73 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pathname.h"
+#include "xalloc.h"
+
+const char *
+shown(const char *path)
+{
+	static char *buf;
+	static size_t cap;
+	size_t n = strlen(path), i, j;
+	const unsigned char *p = (const unsigned char *)path;
+
+	if (n == 0)
+		return ".";
+	if (cap < n * 4 + 1) {
+		cap = n * 4 + 1;
+		buf = xrealloc(buf, cap);
+	}
+	for (i = j = 0; i < n; i++) {
+		if (p[i] < ' ' || p[i] == 0x7f) {
+			snprintf(buf + j, 5, "\\%03o", p[i]);
+			j += 4;
+		} else
+			buf[j++] = (char)p[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+int
+subdir(int fd, const char *name)
+{
+	if (fd == -1)
+		return -1;
+	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+open_parent(int root, const char *path, const char **base)
+{
+	const char *p, *slash;
+	char *comp;
+	int fd, next;
+
+	if ((fd = dup(root)) == -1)
+		return -1;
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		comp = xmemdup(p, (size_t)(slash - p) + 1);
+		comp[slash - p] = '\0';
+		next = subdir(fd, comp);
+		free(comp);
+		close(fd);
+		if ((fd = next) == -1)
+			return -1;
+	}
+	*base = p;
+	return fd;
+}
+
+char *
+tmp_name(void)
+{
+	static unsigned n;
+	char *s = xmalloc(40);
+
+	snprintf(s, 40, "rdiff-backup.tmp.%u", ++n);
+	return s;
+}

@@ -1,0 +1,22 @@
+/*
+ * Paths in messages, and paths walked with *at() calls: a directory
+ * opened below another without following symlinks, the directory that
+ * holds a relative path of any length, and the temp names that a
+ * rollback recognises as leftovers.
+ */
+#ifndef PATHNAME_H
+#define PATHNAME_H
+
+/* A path for messages: control bytes as \ooo, the root "" as ".". */
+const char	*shown(const char *);
+/* openat(fd, name) as a directory, never through a symlink; fd -1: -1. */
+int		 subdir(int, const char *);
+/*
+ * The directory holding relative path below root (opened component by
+ * component, so any length works); *base is the last component.
+ */
+int		 open_parent(int, const char *, const char **);
+/* A new name "rdiff-backup.tmp.<n>", unique within this process. */
+char		*tmp_name(void);
+
+#endif
