@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,7 @@ static struct hlink	*links[4096];
 static int		 longfd = -1;
 static uint64_t		 nextfree;	/* 0: not read yet */
 static int		 nextfree_dirty;
+static int		 eio_streak;	/* I/O errors since a file was read whole */
 
 static void
 fatal(const char *what, const char *path)
@@ -599,6 +601,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	memcpy(n->sha1, cr.sha1, sizeof n->sha1);
 	S->st.bytesread += cr.bytes;
 	S->st.byteswritten += cr.bytes;
+	eio_streak = 0;
 	mirror_attrs(out, n, 0);
 	if (close(out) == -1)
 		fatal("write mirror file for", e->path);
@@ -924,11 +927,37 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	return n;
 }
 
+/* Can the source root still be listed?  (Its stat may come from a cache.) */
+static int
+source_gone(const char *src)
+{
+	DIR *d;
+	int gone;
+
+	if ((d = opendir(src)) == NULL)
+		return 1;
+	errno = 0;
+	gone = readdir(d) == NULL && errno != 0;
+	closedir(d);
+	return gone;
+}
+
 void
 report(struct session *s, const char *what, const char *path, int e)
 {
 	char line[512];
 
+	/*
+	 * An I/O error may mean the whole source went away (a dead mount):
+	 * then stop with one line, leaving the session to be rolled back,
+	 * rather than report every remaining file.
+	 */
+	if ((e == EIO || e == ENOTCONN || e == ESTALE) &&
+	    (++eio_streak >= 5 || source_gone(s->src))) {
+		progress_clear();
+		errx(EXIT_TEMP, "%s: source no longer readable (%s); session "
+		    "abandoned, the next run rolls it back", s->src, strerror(e));
+	}
 	s->st.errors++;
 	progress_clear();
 	warnx("%s %s: %s", what, shown(path), strerror(e));
@@ -956,10 +985,11 @@ next_src(struct walk *w)
 			continue;
 		}
 		if (e->error) {
+			/* reported, and merged: an old version is kept */
 			report(S, "stat", e->path, e->error);
 			if (e->pathlen == 0)
 				return NULL;
-			continue;
+			return e;
 		}
 		if (e->depth == 1 && strcmp(e->name, DATADIR) == 0) {
 			walk_skip(w);
@@ -1017,6 +1047,27 @@ tree_run(struct session *s)
 		if (c > 0 && depth == 0)
 			errx(EXIT_PERM, "previous metadata: %s outside the tree",
 			    shown(o->path));
+		if (c <= 0 && e->error) {
+			/* unreadable now (a dying mount, a race): keep what we had */
+			if (c == 0) {
+				if (o->type == RT_DIR) {
+					struct frame *f = top();
+
+					push(o->path, o->pathlen, open_mirror_dir(f,
+					    strrchr(o->path, '/') ? strrchr(o->path,
+					    '/') + 1 : o->path, o->path), o, o);
+					top()->keepold = 1;
+				}
+				put_snap(o);
+				if ((r = meta_next(m, &o)) == -1)
+					errx(EXIT_PERM, "previous metadata: %s",
+					    meta_error(m));
+				if (r == 0)
+					o = NULL;
+			}
+			e = next_src(w);
+			continue;
+		}
 		out = process(c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
 		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top() == NULL ||
 		    top()->pathlen != e->pathlen || top()->deleted))

@@ -27,33 +27,33 @@ t_notok() {
 }
 
 t() {
-	_d=$1; shift
+	_t_desc=$1; shift
 	: >"$T_LOG"
-	if "$@" >>"$T_LOG" 2>&1; then t_ok "$_d"; else t_notok "$_d"; fi
+	if "$@" >>"$T_LOG" 2>&1; then t_ok "$_t_desc"; else t_notok "$_t_desc"; fi
 }
 
 t_exit() {
-	_n=$1 _d=$2; shift 2
+	_t_n=$1 _t_desc=$2; shift 2
 	: >"$T_LOG"
 	"$@" >>"$T_LOG" 2>&1
-	_rc=$?
-	if [ "$_rc" -eq "$_n" ]; then
-		t_ok "$_d"
+	_t_rc=$?
+	if [ "$_t_rc" -eq "$_t_n" ]; then
+		t_ok "$_t_desc"
 	else
-		echo "exit $_rc, expected $_n" >>"$T_LOG"
-		t_notok "$_d"
+		echo "exit $_t_rc, expected $_t_n" >>"$T_LOG"
+		t_notok "$_t_desc"
 	fi
 }
 
 t_out() {
-	_d=$1 _want=$2; shift 2
+	_t_desc=$1 _t_want=$2; shift 2
 	: >"$T_LOG"
-	_got=$("$@" 2>>"$T_LOG")
-	if [ "$_got" = "$_want" ]; then
-		t_ok "$_d"
+	_t_got=$("$@" 2>>"$T_LOG")
+	if [ "$_t_got" = "$_t_want" ]; then
+		t_ok "$_t_desc"
 	else
-		printf 'got:      %s\nexpected: %s\n' "$_got" "$_want" >>"$T_LOG"
-		t_notok "$_d"
+		printf 'got:      %s\nexpected: %s\n' "$_t_got" "$_t_want" >>"$T_LOG"
+		t_notok "$_t_desc"
 	fi
 }
 

@@ -14,8 +14,11 @@
 #                 else the current user
 #   SSHD_PORT     the random loopback port sshd listens on
 #   SSHD_PID SSHD_AGENT_PID SSHD_AGENT_SOCK SSHD_KEY (user private key)
-# Only 127.0.0.1 is used.  Needs openssh-server and openssh-client; the
-# caller installs them (sh mk/need.sh).  Call sshd_stop from a trap.
+# Only 127.0.0.1 is used, unless the caller sets SSHD_NETNS (a network
+# namespace it made) and SSHD_ADDR (an address there) before sshd_start;
+# SSHD_SFTP_FLAGS are given to sftp-server (e.g. -R: read-only).  Needs
+# openssh-server and openssh-client; the caller installs them (sh
+# mk/need.sh).  Call sshd_stop from a trap.
 
 SSHD_PID= SSHD_AGENT_PID= SSHD_MADE_USER=
 
@@ -52,7 +55,7 @@ sshd_start() {
 		SSHD_PORT=$(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
 		cat >"$_d/sshd/sshd_config" <<-EOC
 		Port $SSHD_PORT
-		ListenAddress 127.0.0.1
+		ListenAddress ${SSHD_ADDR:-127.0.0.1}
 		HostKey $_d/sshd/host_key
 		PidFile $_d/sshd/sshd.pid
 		AuthorizedKeysFile $_d/sshd/authorized_keys
@@ -63,13 +66,14 @@ sshd_start() {
 		UsePAM no
 		PermitRootLogin no
 		AllowUsers $SSHD_USER
-		Subsystem sftp /usr/lib/openssh/sftp-server
+		Subsystem sftp /usr/lib/openssh/sftp-server ${SSHD_SFTP_FLAGS:-}
 		LogLevel INFO
 		MaxStartups 100
 		EOC
 		/usr/sbin/sshd -t -f "$_d/sshd/sshd_config" || return 1
 		: >"$_d/sshd/sshd.log"
-		/usr/sbin/sshd -D -f "$_d/sshd/sshd_config" -E "$_d/sshd/sshd.log" &
+		${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} \
+		    /usr/sbin/sshd -D -f "$_d/sshd/sshd_config" -E "$_d/sshd/sshd.log" &
 		SSHD_PID=$!
 		_i=0
 		while [ $_i -lt 50 ]; do
@@ -83,7 +87,7 @@ sshd_start() {
 		wait "$SSHD_PID" 2>/dev/null
 		SSHD_PID=
 	done
-	echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$_d/sshd/host_key.pub")" \
+	echo "[${SSHD_ADDR:-127.0.0.1}]:$SSHD_PORT $(cut -d' ' -f1,2 "$_d/sshd/host_key.pub")" \
 	    >"$_d/client/known_hosts"
 	SSHD_AGENT_SOCK=$_d/client/agent.sock
 	rm -f "$SSHD_AGENT_SOCK"
@@ -91,7 +95,7 @@ sshd_start() {
 	SSHD_HOST=bk-loop
 	cat >"$SSHD_CONFIG" <<-EOC
 	Host $SSHD_HOST
-	  HostName 127.0.0.1
+	  HostName ${SSHD_ADDR:-127.0.0.1}
 	  Port $SSHD_PORT
 	  User $SSHD_USER
 	  BatchMode yes
