@@ -24,7 +24,10 @@
 
 #include "atomic.h"
 #include "exitcode.h"
+#include "gz.h"
 #include "io.h"
+#include "meta.h"
+#include "pathname.h"
 #include "repo.h"
 #include "timespec.h"
 #include "xalloc.h"
@@ -104,6 +107,32 @@ sweep(int dirfd, int64_t cut, const char *what)
 	return !left;
 }
 
+/* One directory, not below: delete increments before cut; 1 if empty. */
+static int
+shallow(int dirfd, int64_t cut, const char *what)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t base;
+	int64_t t;
+	int type, fd, left = 0;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		err(EXIT_TEMP, "list %s", what);
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (stamped(de->d_name, &t, &type, &base) && type != INC_DATA &&
+		    t < cut)
+			gone(dirfd, de->d_name);
+		else
+			left = 1;
+	}
+	closedir(d);
+	return !left;
+}
+
 /* Data-dir files of removed sessions (one kind, by prefix) before cut. */
 static void
 drop_data(int datafd, int64_t cut, const char **prefixes)
@@ -128,6 +157,89 @@ drop_data(int datafd, int64_t cut, const char **prefixes)
 			gone(datafd, de->d_name);
 	}
 	closedir(d);
+}
+
+/* Directories of the increments tree that removed sessions touched. */
+static char	**dirs;
+static size_t	  ndirs, capdirs;
+
+static void
+add_dir(const char *path, size_t len)
+{
+	if (ndirs == capdirs) {
+		capdirs = capdirs ? capdirs * 2 : 64;
+		dirs = xreallocarray(dirs, capdirs, sizeof *dirs);
+	}
+	dirs[ndirs] = xmalloc(len + 1);
+	memcpy(dirs[ndirs], path, len);
+	dirs[ndirs++][len] = '\0';
+}
+
+/*
+ * The reverse metadata diff of a session names every path whose state
+ * at that session differs from the next: exactly the paths with an
+ * increment stamped with it.  Collect their directories (and all above,
+ * for the directory increments).  Returns -1 when the session has no
+ * usable diff (a snapshot, or damage): then the whole tree is swept.
+ */
+static int
+collect_dirs(int datafd, const struct metafile *mf)
+{
+	struct meta_reader *m;
+	struct rec *r;
+	size_t i;
+	int fd, rv;
+
+	if (mf->snapshot)
+		return -1;
+	if ((fd = openat(datafd, mf->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	m = meta_open(gzr_open(fd));
+	add_dir("", 0);
+	while ((rv = meta_next(m, &r)) == 1)
+		for (i = 0; i < r->pathlen; i++)
+			if (r->path[i] == '/')
+				add_dir(r->path, i);
+	meta_close(m);
+	return rv;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Delete the increments stamped before cut in the collected directories,
+ * deepest first so that directories left empty go too.
+ */
+static void
+sweep_dirs(int incfd, int64_t cut)
+{
+	const char *base;
+	size_t i;
+	int pfd, fd;
+
+	if (ndirs == 0)
+		return;
+	qsort(dirs, ndirs, sizeof *dirs, cmpstr);
+	for (i = ndirs; i-- > 0; ) {
+		if (i + 1 < ndirs && strcmp(dirs[i], dirs[i + 1]) == 0)
+			continue;
+		if (dirs[i][0] == '\0') {
+			shallow(incfd, cut, DATADIR "/increments");
+			continue;
+		}
+		if ((pfd = open_parent(incfd, dirs[i], &base)) == -1)
+			continue;	/* gone already */
+		if ((fd = subdir(pfd, base)) != -1) {
+			if (shallow(fd, cut, dirs[i]))
+				unlinkat(pfd, base, AT_REMOVEDIR);
+			close(fd);
+		}
+		close(pfd);
+	}
 }
 
 /* Leftovers of a killed prune: data-dir files older than every session. */
@@ -186,7 +298,7 @@ main(int argc, char *argv[])
 	long long keep = -1;
 	int64_t cut, oldest;
 	size_t i, nrm;
-	int ch, dry = 0, wait = 0, lock, fd, orphans;
+	int ch, dry = 0, wait = 0, lock, fd, orphans, fullsweep = 0;
 
 	while ((ch = getopt_long(argc, argv, "k:nVvw", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -254,11 +366,18 @@ main(int argc, char *argv[])
 		return EXIT_OK;
 	}
 
-	orphans = has_orphans(r.datafd, oldest);
+	orphans = has_orphans(r.datafd, r.ntimes ? r.times[0] : oldest);
 	if (nrm == 0 && !orphans) {
 		repo_unlock(lock);
 		return EXIT_OK;
 	}
+
+	/* where their increments are, from their metadata diffs */
+	for (i = 0; i < r.nmeta && r.meta[i].t < oldest && !fullsweep; i++)
+		if (collect_dirs(r.datafd, &r.meta[i]) == -1)
+			fullsweep = 1;
+	if (orphans)
+		fullsweep = 1;	/* a killed prune: where things are is unknown */
 
 	/*
 	 * 1: the sessions disappear, oldest first; a session is listed while
@@ -271,9 +390,11 @@ main(int argc, char *argv[])
 			err(EXIT_TEMP, "sync %s", DATADIR);
 	}
 	/* 2: their increments */
-	if ((fd = openat(r.datafd, "increments", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		sweep(fd, oldest, DATADIR "/increments");
+	if ((fd = subdir(r.datafd, "increments")) != -1) {
+		if (fullsweep)
+			sweep(fd, oldest, DATADIR "/increments");
+		else
+			sweep_dirs(fd, oldest);
 		close(fd);
 	}
 	if ((fd = openat(r.datafd, "long_filename_data", O_RDONLY |

@@ -63,6 +63,21 @@ done
 t_exit 0 "prune of a repository rdiff-backup made" $PRUNE -k 1 rbrepo
 t "  ... rdiff-backup still verifies it" $RB verify rbrepo
 
+# the work follows what is removed: a session that changed one file costs
+# a look into that file's directories, not into the whole history
+rm -rf wide && mkdir wide && for d in $(seq 1 60); do mkdir wide/d$d && echo 0 >wide/d$d/f; done
+$SNAP --current-time "$(day 1)" wide widerepo
+echo 1 >wide/d7/f
+$SNAP --current-time "$(day 2)" wide widerepo
+for d in $(seq 1 60); do echo 2 >wide/d$d/f; done
+$SNAP --current-time "$(day 3)" wide widerepo
+strace -f -e trace=openat -o prune.trace $PRUNE "$(day 2)" widerepo
+n=$(grep -c 'openat(.*"d[0-9]*",' prune.trace)
+t "pruning a one-file session opens its directory, not all 60 ($n)" [ "$n" -le 2 ]
+t "  ... and removes its increments" sh -c \
+    "! ls widerepo/rdiff-backup-data/increments/d7 | grep -q 2023-11-15T"
+t "  ... the rest restores" sh -c "$RESTORE -r $(day 2) widerepo wide.2 && grep -qx 1 wide.2/d7/f"
+
 # killed at many points: what remains is always whole
 kills=0 bad=
 calls="unlinkat getdents64 openat newfstatat fsync close"
