@@ -217,6 +217,20 @@ walk_next(struct walk *w, struct walk_ent **entp)
 	return 1;
 }
 
+const char *
+walk_peek(struct walk *w, size_t k, int *dirfd)
+{
+	struct frame *f;
+
+	if (w->depth == 0)
+		return NULL;
+	f = &w->stack[w->depth - 1];
+	if (k >= f->n - f->next)
+		return NULL;
+	*dirfd = f->fd;
+	return f->sorted[f->next + k];
+}
+
 void
 walk_skip(struct walk *w)
 {

@@ -31,6 +31,12 @@ struct walk	*walk_open(const char *);
  * An entry with error set is reported and the walk goes on.
  */
 int		 walk_next(struct walk *, struct walk_ent **);
+/*
+ * The k-th name after the entry just returned, in the same directory
+ * (k = 0: the next one), and that directory's descriptor; NULL when
+ * there is none.  For reading ahead: the walk itself does not move.
+ */
+const char	*walk_peek(struct walk *, size_t, int *);
 /* Do not descend into the directory walk_next just returned. */
 void		 walk_skip(struct walk *);
 void		 walk_close(struct walk *);

@@ -26,6 +26,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "prefetch.h"
 #include "progress.h"
 #include "repo.h"
 #include "select.h"
@@ -497,7 +498,9 @@ main(int argc, char *argv[])
 	}
 
 	progress_init("snap");
+	prefetch_start(4);
 	tree_run(&s);
+	prefetch_stop();
 
 	if (gzw_close(s.snap, 1) == -1)
 		err(EXIT_TEMP, "write %s/mirror_metadata snapshot", DATADIR);

@@ -30,6 +30,7 @@
 #include "io.h"
 #include "meta.h"
 #include "pathname.h"
+#include "prefetch.h"
 #include "progress.h"
 #include "repo.h"
 #include "select.h"
@@ -68,6 +69,12 @@ static int		 longfd = -1;
 static uint64_t		 nextfree;	/* 0: not read yet */
 static int		 nextfree_dirty;
 static int		 eio_streak;	/* I/O errors since a file was read whole */
+static struct walk	*W;		/* the source walk, to look ahead in */
+static int		 la_fd = -1;	/* read-ahead queued up to la_name in la_fd */
+static char		*la_name;
+
+#define LOOKAHEAD	256	/* names looked at ahead in the directory */
+#define INFLIGHT	8	/* files queued per look */
 
 static void
 fatal(const char *what, const char *path)
@@ -535,6 +542,37 @@ hadd(uint64_t dev, uint64_t ino, const char *path)
 }
 
 /*
+ * Before reading a source file, queue the next files of its directory
+ * that will likely be read too: all of them in a first session, else
+ * those modified since the last one (unchanged files are never read, so
+ * never prefetched).  Their attributes are cached by then on a remote
+ * mount, so looking far ahead costs no round trips.
+ */
+static void
+lookahead(void)
+{
+	struct stat st;
+	const char *name;
+	size_t k;
+	int dfd, queued = 0;
+
+	for (k = 0; k < LOOKAHEAD && queued < INFLIGHT &&
+	    (name = walk_peek(W, k, &dfd)) != NULL; k++) {
+		if (dfd == la_fd && strcmp(name, la_name) <= 0)
+			continue;	/* looked at already */
+		free(la_name);
+		la_name = xstrdup(name);
+		la_fd = dfd;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_size <= PREFETCH_MAX &&
+		    (S->first || (int64_t)st.st_mtime >= S->prev)) {
+			prefetch_file(dfd, name);
+			queued++;
+		}
+	}
+}
+
+/*
  * Bring a new version of regular file S into the mirror of frame f as a
  * temp file: read from the source once (hashing, and making a signature
  * when an old version will be diffed), or linked to the mirror copy of an
@@ -567,6 +605,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
+	lookahead();
 	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
 	if (in == -1 && errno == EPERM)
@@ -1023,6 +1062,7 @@ tree_run(struct session *s)
 	memset(&n, 0, sizeof n);
 	if ((w = walk_open(s->src)) == NULL)
 		err(EXIT_TEMP, "walk %s", s->src);
+	W = w;
 	e = next_src(w);
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
