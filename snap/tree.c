@@ -492,6 +492,60 @@ inc_diff(struct frame *f, const char *name, const struct rec *o,
 	free(fname);
 }
 
+/*
+ * The diff increment of a file whose content did not change: a librsync
+ * delta that copies all of the newer version (as rdiff-backup writes for
+ * a change of attributes only).
+ */
+static void
+inc_trivial(struct frame *f, const char *name, const struct rec *o)
+{
+	unsigned char d[16] = { 'r', 's', 0x02, 0x36 };
+	size_t len = 4, i, w;
+	char *fname;
+	int dirfd, fd, gz = compressible(name);
+	struct gzw *g;
+
+	if (o->size > 0) {
+		/* COPY offset 0 (one byte), length in 1, 2, 4 or 8 bytes */
+		w = o->size < 1ULL << 8 ? 1 : o->size < 1ULL << 16 ? 2 :
+		    o->size < 1ULL << 32 ? 4 : 8;
+		d[len++] = (unsigned char)(0x45 + (w == 1 ? 0 : w == 2 ? 1 :
+		    w == 4 ? 2 : 3));
+		d[len++] = 0;
+		for (i = w; i-- > 0; )
+			d[len++] = (unsigned char)(o->size >> (8 * i));
+	}
+	d[len++] = 0;
+	dirfd = inc_create(f, name, o->altinc, INC_DIFF, gz, &fname);
+	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fatal("create increment", fname);
+	inc_attrs(fd, o);
+	g = gzw_open(dup(fd), gz ? 6 : 0);
+	if (gzw_write(g, d, len) == -1 || gzw_close(g, 0) == -1)
+		fatal("write increment", fname);
+	set_mtime(fd, o);
+	close(fd);
+	count_inc(dirfd, fname);
+	free(fname);
+}
+
+/* The signature of the new version, read back from its temp copy. */
+static struct sigmaker *
+sig_of(struct frame *f, const char *tmp, uint64_t size)
+{
+	struct sigmaker *sig = sig_begin(size);
+	struct copyres cr;
+	int fd, werr;
+
+	fd = openat(f->mfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || copy_fd(fd, -1, sig, &cr, &werr) == -1)
+		fatal("read back mirror copy", tmp);
+	close(fd);
+	return sig;
+}
+
 /* Mirror attributes of a new entry (not for symlinks). */
 static void
 mirror_attrs(int fd, const struct rec *n, int isdir)
@@ -574,9 +628,9 @@ lookahead(void)
 
 /*
  * Bring a new version of regular file S into the mirror of frame f as a
- * temp file: read from the source once (hashing, and making a signature
- * when an old version will be diffed), or linked to the mirror copy of an
- * earlier member of its hard-link group.  Fills n (size, SHA1).
+ * temp file: read from the source once (hashing), or linked to the
+ * mirror copy of an earlier member of its hard-link group (then with the
+ * signature an old version is diffed against).  Fills n (size, SHA1).
  * Returns the temp name, or NULL when the source failed (reported).
  */
 static char *
@@ -590,8 +644,9 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	char *tmp = tmp_name();
 	int in, out, werr, pfd;
 
-	*sigp = wantsig ? sig_begin(n->size) : NULL;
+	*sigp = NULL;
 	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
+		*sigp = wantsig ? sig_begin(n->size) : NULL;
 		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
 		    linkat(pfd, base, f->mfd, tmp, 0) == -1)
 			fatal("link mirror file to", h->path);
@@ -822,6 +877,28 @@ read_symlink(struct walk_ent *e, struct rec *n)
 }
 
 /*
+ * A regular file whose content is what the mirror holds: the mirror file
+ * only takes the new attributes, and the increment is a trivial diff.
+ */
+static const struct rec *
+same_content(struct frame *f, const char *name, const char *path,
+    const struct rec *o, struct rec *n)
+{
+	int fd;
+
+	S->st.chgfiles++;
+	fd = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		report(S, "mirror file missing", path, errno);
+		return o;
+	}
+	inc_trivial(f, name, o);
+	mirror_attrs(fd, n, 0);
+	close(fd);
+	return n;
+}
+
+/*
  * One path: old record o (NULL if new), source entry e (NULL if gone).
  * Returns the record for the new snapshot (NULL: the path is gone).
  */
@@ -877,8 +954,9 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	if (n->type == RT_SYM && read_symlink(e, n) == -1)
 		return o;	/* keep what we had */
 
+	/* modified in or after the last session's first second: re-read */
+	racy = o != NULL && o->type == RT_REG && o->mtime >= S->prev;
 	if (o != NULL && rec_same(o, n)) {
-		racy = o->type == RT_REG && o->mtime >= S->prev;
 		if (!racy) {
 			if (o->type == RT_DIR)
 				push(path, pathlen, open_mirror_dir(f, name, path),
@@ -912,6 +990,17 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		return n;
 	}
 
+	/*
+	 * Only permissions or owner changed (same size and mtime, not racy,
+	 * no hard links): the content is not read, the mirror file keeps it.
+	 */
+	if (o != NULL && o->type == RT_REG && n->type == RT_REG && !racy &&
+	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
+	    o->mtime == n->mtime) {
+		memcpy(n->sha1, o->sha1, sizeof n->sha1);
+		return same_content(f, name, path, o, n);
+	}
+
 	/* a non-directory: get the new version into a temp name first */
 	if (n->type == RT_REG)
 		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG);
@@ -925,7 +1014,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		}
 		return o;
 	}
-	if (racy && strcmp(o->sha1, n->sha1) == 0) {
+	if (racy && rec_same(o, n) && strcmp(o->sha1, n->sha1) == 0) {
 		/* rewritten in the same second as the last run, but the same */
 		unlinkat(f->mfd, tmp, 0);
 		sig_free(sig);
@@ -933,6 +1022,14 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		if (o->nlink > 1 && hfind(o->devloc, o->ino) == NULL)
 			hadd(o->devloc, o->ino, path);
 		return o;
+	}
+	if (o != NULL && o->type == RT_REG && n->type == RT_REG &&
+	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
+	    o->sha1[0] != '\0' && strcmp(o->sha1, n->sha1) == 0) {
+		/* touched, or rewritten with the same bytes: keep the copy */
+		unlinkat(f->mfd, tmp, 0);
+		free(tmp);
+		return same_content(f, name, path, o, n);
 	}
 	if (n->type == RT_REG && n->nlink > 1 && hfind(n->devloc, n->ino) == NULL)
 		hadd(n->devloc, n->ino, path);
@@ -954,9 +1051,11 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 			sig_free(sig);
 			return n;
 		}
-		if (o->type == RT_REG && n->type == RT_REG)
+		if (o->type == RT_REG && n->type == RT_REG) {
+			if (sig == NULL)
+				sig = sig_of(f, tmp, n->size);
 			inc_diff(f, name, o, sig);
-		else
+		} else
 			inc_snapshot(f, name, o);
 	}
 	sig_free(sig);

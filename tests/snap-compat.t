@@ -65,6 +65,17 @@ t_exit 0 "snap after a same-second, same-size rewrite" \
 t_out "  ... has the new content" "BBBB" cat racyrepo/f
 $RESTORE -r 1700000000 racyrepo/f racy.old
 t_out "  ... and keeps the old one as an increment" "AAAA" cat racy.old
+printf 'CCCC\n' >racy/f && chmod 600 racy/f && touch -d @1700000001 racy/f
+t_exit 0 "snap after a same-second rewrite that also changed the mode" \
+    $SNAP --current-time 1700000002 racy racyrepo
+t_out "  ... has the new content" "CCCC" cat racyrepo/f
+t_out "  ... and the new mode" "600" stat -c %a racyrepo/f
+chmod 644 racy/f
+t_exit 0 "snap after a change of mode only" $SNAP --current-time 1700000003 racy racyrepo
+t_out "  ... keeps the content" "CCCC" cat racyrepo/f
+$RESTORE -r 1700000002 racyrepo/f racy.600
+t_out "  ... and restores the old mode from its increment" "600 CCCC" \
+    sh -c "echo \$(stat -c %a racy.600) \$(cat racy.600)"
 
 # -- an unchanged re-run opens no source file -----------------------------
 mkdir quiet && for i in 1 2 3 4 5; do echo "$i" >"quiet/file$i"; done
