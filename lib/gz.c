@@ -53,7 +53,7 @@ fill(struct gzr *r)
 }
 
 struct gzr *
-gzr_open(int fd)
+gzr_open(int fd, int gzip)
 {
 	struct gzr *r;
 
@@ -65,7 +65,7 @@ gzr_open(int fd)
 		gzr_close(r);
 		return NULL;
 	}
-	r->gzip = r->z.avail_in >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b;
+	r->gzip = gzip;
 	/* 15 + 32: gzip or zlib header, detected automatically */
 	if (r->gzip && inflateInit2(&r->z, 15 + 32) != Z_OK) {
 		r->gzip = 0;

@@ -1,7 +1,8 @@
 /*
  * Buffered readers and writers for the repository's files, which may be
- * gzip-compressed or plain: the reader detects gzip by its magic, the
- * writer compresses when given a level > 0.  Errors return -1 with errno
+ * gzip-compressed or plain: as the format says, only a ".gz" suffix of
+ * the name tells (a plain snapshot of a gzip file starts with gzip's
+ * magic), so callers say which; the writer compresses at a level > 0.  Errors return -1 with errno
  * set (EIO for corrupt or truncated gzip data).
  */
 #ifndef GZ_H
@@ -13,7 +14,7 @@ struct gzr;
 struct gzw;
 
 /* Both take ownership of fd and close it in *_close. */
-struct gzr	*gzr_open(int);
+struct gzr	*gzr_open(int, int);
 ssize_t		 gzr_read(struct gzr *, void *, size_t);
 /*
  * Next line without its "\n", NUL-terminated, valid until the next call:

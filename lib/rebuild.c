@@ -134,7 +134,7 @@ unpack(int idirfd, const struct incent *e, int tmpdirfd)
 		close(in);
 		return -1;
 	}
-	r = gzr_open(in);
+	r = gzr_open(in, e->gz);
 	while (r != NULL && (n = gzr_read(r, buf, sizeof buf)) > 0)
 		if (write_full(out, buf, (size_t)n) == -1)
 			break;
@@ -229,7 +229,7 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 		}
 		sha1_init(&tap.c);
 		tap.bytes = 0;
-		d = gzr_open(dfd);
+		d = gzr_open(dfd, incs[i].gz);
 		*why = "apply diff increment";
 		if (d == NULL || patch_apply(basis, d, next,
 		    last_step ? hash_tap : NULL, &tap) == -1) {

@@ -163,6 +163,7 @@ repo_scan(struct repo *r)
 			r->meta = xreallocarray(r->meta, r->nmeta + 1, sizeof *r->meta);
 			r->meta[r->nmeta].t = t;
 			r->meta[r->nmeta].snapshot = type == INC_SNAPSHOT;
+			r->meta[r->nmeta].gz = gz;
 			r->meta[r->nmeta++].name = xstrdup(de->d_name);
 		}
 	}
@@ -303,7 +304,7 @@ meta_at_open(struct repo *r, int64_t t)
 		}
 		m->rd = xreallocarray(m->rd, m->n + 1, sizeof *m->rd);
 		m->head = xreallocarray(m->head, m->n + 1, sizeof *m->head);
-		m->rd[m->n] = meta_open(gzr_open(fd));
+		m->rd[m->n] = meta_open(gzr_open(fd, r->meta[i].gz));
 		m->head[m->n++] = NULL;
 		if (r->meta[i].snapshot)
 			break;

@@ -16,6 +16,7 @@ enum inctype { INC_SNAPSHOT, INC_DIFF, INC_MISSING, INC_DIR, INC_DATA };
 struct metafile {
 	int64_t	 t;
 	int	 snapshot;	/* 1: snapshot, 0: diff */
+	int	 gz;		/* the name ends in .gz */
 	char	*name;
 };
 

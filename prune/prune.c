@@ -194,7 +194,7 @@ collect_dirs(int datafd, const struct metafile *mf)
 		return -1;
 	if ((fd = openat(datafd, mf->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
-	m = meta_open(gzr_open(fd));
+	m = meta_open(gzr_open(fd, mf->gz));
 	add_dir("", 0);
 	while ((rv = meta_next(m, &r)) == 1)
 		for (i = 0; i < r->pathlen; i++)

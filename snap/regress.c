@@ -362,7 +362,7 @@ next_record(struct meta_reader *m)
  * pass over the mirror tree and the snapshot's records.
  */
 static void
-reconcile(const char *repopath, int snapfd)
+reconcile(const char *repopath, int snapfd, int gz)
 {
 	struct walk *w;
 	struct walk_ent *e;
@@ -373,7 +373,7 @@ reconcile(const char *repopath, int snapfd)
 
 	if ((w = walk_open(repopath)) == NULL)
 		fatal("walk", repopath);
-	m = meta_open(gzr_open(snapfd));
+	m = meta_open(gzr_open(snapfd, gz));
 	o = next_record(m);
 	if (walk_next(w, &e) != 1 || e->error || o == NULL || o->pathlen != 0)
 		errx(EXIT_PERM, "recover: %s: unusable mirror or metadata", repopath);
@@ -477,7 +477,7 @@ drop_session_files(void)
  * already have turned it into a diff against its own (complete) snapshot.
  */
 static int
-snapshot_at_r(struct repo *r)
+snapshot_at_r(struct repo *r, int *gz)
 {
 	struct meta_at *m;
 	struct rec *rec;
@@ -488,9 +488,12 @@ snapshot_at_r(struct repo *r)
 	int rv, fd;
 
 	for (i = 0; i < r->nmeta; i++)
-		if (r->meta[i].t == R && r->meta[i].snapshot)
+		if (r->meta[i].t == R && r->meta[i].snapshot) {
+			*gz = r->meta[i].gz;
 			return openat(S->datafd, r->meta[i].name, O_RDONLY |
 			    O_NOFOLLOW | O_CLOEXEC);
+		}
+	*gz = 1;
 	if ((m = meta_at_open(r, R)) == NULL)
 		errx(EXIT_PERM, "recover: no metadata for the last complete session");
 	name = incname_make("mirror_metadata", R, INC_SNAPSHOT, 1);
@@ -520,7 +523,7 @@ regress(struct session *s, struct repo *r, const char *repopath)
 {
 	char ts[TIMESTR_LEN];
 	size_t i;
-	int snapfd;
+	int snapfd, gz;
 
 	S = s;
 	R = r->markers[0];
@@ -528,10 +531,10 @@ regress(struct session *s, struct repo *r, const char *repopath)
 		timestr_format(R, ts);
 		fprintf(stderr, "snap: rolling back to session %s\n", ts);
 	}
-	if ((snapfd = snapshot_at_r(r)) == -1)
+	if ((snapfd = snapshot_at_r(r, &gz)) == -1)
 		fatal("open metadata of", "the last complete session");
 	drop_session_files();
-	reconcile(repopath, snapfd);
+	reconcile(repopath, snapfd, gz);
 	if ((snapfd = subdir(S->datafd, "increments")) != -1) {
 		drop_incs(snapfd, DATADIR "/increments");
 		close(snapfd);

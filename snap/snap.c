@@ -306,6 +306,7 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 	if (i == r->nmeta || !r->meta[i].snapshot)
 		errx(EXIT_PERM, "%s: no metadata snapshot for the last session",
 		    path);
+	s->oldmeta_gz = r->meta[i].gz;
 	if ((s->oldmeta = openat(s->datafd, r->meta[i].name, O_RDONLY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		err(EXIT_TEMP, "open %s/%s", DATADIR, r->meta[i].name);

@@ -32,6 +32,7 @@ struct session {
 	struct gzw	*snap;		/* new metadata snapshot */
 	struct gzw	*diff;		/* reverse diff for prev, or NULL */
 	int		 oldmeta;	/* previous snapshot, or -1 */
+	int		 oldmeta_gz;	/* ... named .gz */
 	int		 errfd;		/* error log */
 	int		 lockfd;	/* repository lock */
 	int		 root;		/* running as root: owners are kept */

@@ -1166,7 +1166,7 @@ tree_run(struct session *s)
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
 	if (s->oldmeta != -1) {
-		m = meta_open(gzr_open(s->oldmeta));
+		m = meta_open(gzr_open(s->oldmeta, s->oldmeta_gz));
 		if ((r = meta_next(m, &o)) == -1)
 			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 		if (r == 0)

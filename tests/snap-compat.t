@@ -77,6 +77,21 @@ $RESTORE -r 1700000002 racyrepo/f racy.600
 t_out "  ... and restores the old mode from its increment" "600 CCCC" \
     sh -c "echo \$(stat -c %a racy.600) \$(cat racy.600)"
 
+# -- files that are gzip themselves: their increments are stored plain,
+# and only the name says so (the content starts with gzip's magic)
+mkdir gzsrc && seq 1 3000 | gzip >gzsrc/data.gz && cp gzsrc/data.gz gz.1 &&
+    printf 'x' >>gzsrc/gone.gz && seq 1 10 | gzip >gzsrc/gone.gz && cp gzsrc/gone.gz gone.1
+$SNAP --current-time 1700000000 gzsrc gzrepo
+seq 1 3001 | gzip >gzsrc/data.gz && rm gzsrc/gone.gz
+$SNAP --current-time 1700000100 gzsrc gzrepo
+t "a .gz file's increment is plain, not compressed again" sh -c \
+    "ls gzrepo/rdiff-backup-data/increments | grep -q 'gone.gz.*snapshot\$'"
+t_exit 0 "restore the old versions of .gz files" $RESTORE -r 1700000000 gzrepo gz.out
+t "  ... byte for byte (changed and deleted)" sh -c \
+    "cmp -s gz.out/data.gz gz.1 && cmp -s gz.out/gone.gz gone.1"
+t "rdiff-backup restores them the same" sh -c \
+    "$RB restore --at 1700000000 gzrepo gz.rb && cmp -s gz.rb/data.gz gz.1 && cmp -s gz.rb/gone.gz gone.1"
+
 # -- an unchanged re-run opens no source file -----------------------------
 mkdir quiet && for i in 1 2 3 4 5; do echo "$i" >"quiet/file$i"; done
 touch -d @1600000000 quiet/* quiet

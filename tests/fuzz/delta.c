@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: applying a delta (rdiff-backup's .diff increments,
  * plain or gzip) to a basis.  The first byte splits the input into the
- * basis and the delta.
+ * basis and the delta and says whether the delta is gzip.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -31,7 +31,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	split = data[0] < size - 1 ? data[0] : size - 1;
+	/* low 7 bits: the basis length; the top bit: the delta is gzip */
+	split = (data[0] & 0x7f) < size - 1 ? (data[0] & 0x7f) : size - 1;
 	if ((b = mkstemp(bpath)) == -1 || (d = mkstemp(dpath)) == -1)
 		abort();
 	unlink(bpath);
@@ -39,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	write_full(b, data + 1, split);
 	write_full(d, data + 1 + split, size - 1 - split);
 	lseek(d, 0, SEEK_SET);
-	if ((r = gzr_open(d)) != NULL) {
+	if ((r = gzr_open(d, data[0] >> 7)) != NULL) {
 		patch_apply(b, r, -1, count, &out);
 		gzr_close(r);
 	} else
