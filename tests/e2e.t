@@ -8,8 +8,6 @@
 . tests/lib/history.sh
 . tests/lib/sshd.sh
 export LC_ALL=C
-: "${HELP:=build/musl/helpers}"
-case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
 SUM=$HELP/treesum
 TOP=$(pwd)
 

@@ -4,12 +4,14 @@
 #   t_out "desc" "expected" cmd... passes when cmd's stdout is expected
 #   skip "desc" "reason"
 #   t_done                       prints the summary, exits 1 on failure
-# Each file gets a fresh scratch directory $T (kept and named on failure).
+# Each file gets a fresh scratch directory $T (kept and named on failure),
+# and absolute $BIN (the tools) and $HELP (test helper programs).
 # Command output goes to $T/.log; a failing test shows its tail.
 
-: "${BIN:=build/musl/bin}"
+: "${BIN:=build/musl/bin}" "${HELP:=build/musl/helpers}"
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
-export BIN
+case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
+export BIN HELP
 T_NUM=0 T_PASS=0 T_FAIL=0 T_SKIP=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/test.XXXXXX") || exit 111
 T_LOG=$T/.log

@@ -4,8 +4,6 @@
 . tests/harness.sh
 . tests/lib/history.sh
 export LC_ALL=C TZ=UTC
-: "${HELP:=build/musl/helpers}"
-case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
 SNAP=$BIN/snap RESTORE=$BIN/restore SUM=$HELP/treesum
 cd "$T" || exit 111
 

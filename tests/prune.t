@@ -4,8 +4,6 @@
 . tests/lib/history.sh
 sh mk/need.sh rdiff-backup:rdiff-backup strace:strace || exit 111
 export LC_ALL=C TZ=UTC
-: "${HELP:=build/musl/helpers}"
-case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
 SNAP=$BIN/snap RESTORE=$BIN/restore PRUNE=$BIN/prune SUM=$HELP/treesum
 RB="rdiff-backup --terminal-verbosity 1"
 cd "$T" || exit 111

@@ -4,8 +4,6 @@
 . tests/harness.sh
 sh mk/need.sh rdiff-backup:rdiff-backup setpriv:util-linux || exit 111
 export LC_ALL=C TZ=UTC
-: "${HELP:=build/musl/helpers}"
-case $HELP in /*) ;; *) HELP=$(pwd)/$HELP ;; esac
 SNAP=$BIN/snap RESTORE=$BIN/restore SUM=$HELP/treesum
 RB="rdiff-backup --terminal-verbosity 1"
 cd "$T" || exit 111
