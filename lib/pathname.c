@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,27 @@ open_parent(int root, const char *path, const char **base)
 	}
 	*base = p;
 	return fd;
+}
+
+int
+dir_empty(int fd)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd, empty = 1;
+
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
 }
 
 char *

@@ -16,6 +16,8 @@ int		 subdir(int, const char *);
  * component, so any length works); *base is the last component.
  */
 int		 open_parent(int, const char *, const char **);
+/* 1 when directory fd holds no entries, 0 when it does, -1 on error. */
+int		 dir_empty(int);
 /* A new name "rdiff-backup.tmp.<n>", unique within this process. */
 char		*tmp_name(void);
 

@@ -626,16 +626,13 @@ run(const char *prefix, const char *target)
 		if (exists && !force && !S_ISDIR(st.st_mode))
 			errx(EXIT_PERM, "%s exists (use -f to overwrite)", target);
 		if (exists && !force && S_ISDIR(st.st_mode)) {
-			int fd = open(target, O_RDONLY | O_DIRECTORY);
-			DIR *d = fd == -1 ? NULL : fdopendir(fd);
-			struct dirent *de;
+			int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-			while (d != NULL && (de = readdir(d)) != NULL)
-				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-					errx(EXIT_PERM, "%s is not empty (use -f to "
-					    "restore into it)", target);
-			if (d != NULL)
-				closedir(d);
+			if (fd != -1 && dir_empty(fd) == 0)
+				errx(EXIT_PERM, "%s is not empty (use -f to "
+				    "restore into it)", target);
+			if (fd != -1)
+				close(fd);
 		}
 		tdir = xstrdup(target);
 		for (slash = tdir + strlen(tdir); slash > tdir + 1 &&

@@ -26,6 +26,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "pathname.h"
 #include "prefetch.h"
 #include "progress.h"
 #include "repo.h"
@@ -212,22 +213,6 @@ init_repo(struct session *s, const char *path)
 	s->oldmeta = -1;
 }
 
-static int
-is_empty_dir(int dirfd)
-{
-	DIR *d;
-	struct dirent *de;
-	int fd, empty = 1;
-
-	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			empty = 0;
-	closedir(d);
-	return empty;
-}
-
 /*
  * Open or create the repository and lock it; roll back an interrupted
  * session.  For a later session fills the previous session's time, the
@@ -256,7 +241,7 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 		if (errno != ENOENT)
 			err(EXIT_TEMP, "open %s/%s", path, DATADIR);
 		/* a new repository goes only into an empty directory */
-		if (recover || !is_empty_dir(s->repofd))
+		if (recover || dir_empty(s->repofd) != 1)
 			errx(EXIT_PERM, "%s: not a repository (no %s)%s", path,
 			    DATADIR, recover ? "" : " and not empty");
 		if ((mkdirat(s->repofd, DATADIR, 0700) == -1 && errno != EEXIST) ||
