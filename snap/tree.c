@@ -194,6 +194,7 @@ top(void)
 }
 
 static int	ensure_incdir(struct frame *);
+static int	mdir(struct frame *);
 static void	set_mtime(int, const struct rec *);
 static void	open_longdir(void);
 
@@ -406,7 +407,7 @@ inc_snapshot(struct frame *f, const char *name, const struct rec *o)
 	dirfd = inc_create(f, name, o->altinc, INC_SNAPSHOT, gz, &fname);
 	switch (o->type) {
 	case RT_REG:
-		in = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		in = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (in == -1) {
 			/* the mirror lost it: nothing to keep, say so */
 			report(S, "mirror file missing", name, errno);
@@ -472,7 +473,7 @@ inc_diff(struct frame *f, const char *name, const struct rec *o,
 	int dirfd, fd, in, gz = compressible(name);
 	struct gzw *w;
 
-	in = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	in = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in == -1) {
 		report(S, "mirror file missing", name, errno);
 		return;
@@ -539,27 +540,39 @@ sig_of(struct frame *f, const char *tmp, uint64_t size)
 	struct copyres cr;
 	int fd, werr;
 
-	fd = openat(f->mfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(mdir(f), tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || copy_fd(fd, -1, sig, &cr, &werr) == -1)
 		fatal("read back mirror copy", tmp);
 	close(fd);
 	return sig;
 }
 
-/* Mirror attributes of a new entry (not for symlinks). */
+/*
+ * Give a mirror entry (not a symlink) the attributes of n, changing only
+ * what differs: every change dirties the inode and costs a write later.
+ */
 static void
 mirror_attrs(int fd, const struct rec *n, int isdir)
 {
+	struct stat st;
 	mode_t mode = n->perms;
 
 	/* as non-root the backup user must keep reading its own mirror */
 	if (!S->root)
 		mode |= isdir ? 0700 : 0600;
-	if (S->root && fchown(fd, (uid_t)n->uid, (gid_t)n->gid) == -1)
-		warn("chown mirror entry");
-	fchmod(fd, mode);
-	if (n->has_mtime)
-		futimens(fd, (struct timespec[2]){ { 0, UTIME_NOW },
+	if (fstat(fd, &st) == -1)
+		fatal("stat mirror entry of", n->path);
+	if (S->root && (st.st_uid != (uid_t)n->uid ||
+	    st.st_gid != (gid_t)n->gid)) {
+		if (fchown(fd, (uid_t)n->uid, (gid_t)n->gid) == -1)
+			warn("chown mirror entry");
+		st.st_mode = 0;		/* chown may have cleared setuid */
+	}
+	if ((st.st_mode & 07777) != mode)
+		fchmod(fd, mode);
+	if (n->has_mtime && (st.st_mtim.tv_sec != (time_t)n->mtime ||
+	    st.st_mtim.tv_nsec != 0))
+		futimens(fd, (struct timespec[2]){ { 0, UTIME_OMIT },
 		    { (time_t)n->mtime, 0 } });
 }
 
@@ -648,7 +661,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
 		*sigp = wantsig ? sig_begin(n->size) : NULL;
 		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
-		    linkat(pfd, base, f->mfd, tmp, 0) == -1)
+		    linkat(pfd, base, mdir(f), tmp, 0) == -1)
 			fatal("link mirror file to", h->path);
 		if (*sigp != NULL) {
 			in = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -676,7 +689,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		close(in);
 		goto fail;
 	}
-	out = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	out = openat(mdir(f), tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out == -1)
 		fatal("create mirror file for", e->path);
 	if (copy_fd(in, out, *sigp, &cr, &werr) == -1) {
@@ -685,7 +698,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		report(S, "read", e->path, errno);
 		close(in);
 		close(out);
-		unlinkat(f->mfd, tmp, 0);
+		unlinkat(mdir(f), tmp, 0);
 		goto fail;
 	}
 	close(in);
@@ -717,40 +730,56 @@ bring_node(struct frame *f, struct walk_ent *e, struct rec *n)
 
 	switch (n->type) {
 	case RT_SYM:
-		if (symlinkat(n->symdata, f->mfd, tmp) == -1)
+		if (symlinkat(n->symdata, mdir(f), tmp) == -1)
 			fatal("create mirror symlink for", e->path);
 		if (S->root)
-			fchownat(f->mfd, tmp, (uid_t)n->uid, (gid_t)n->gid,
+			fchownat(mdir(f), tmp, (uid_t)n->uid, (gid_t)n->gid,
 			    AT_SYMLINK_NOFOLLOW);
 		return tmp;
 	default:
 		type = n->type == RT_FIFO ? S_IFIFO : n->type == RT_SOCK ?
 		    S_IFSOCK : n->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		if (mknodat(f->mfd, tmp, type | 0600, n->type == RT_DEV ?
+		if (mknodat(mdir(f), tmp, type | 0600, n->type == RT_DEV ?
 		    makedev(n->major, n->minor) : 0) == -1) {
 			if (errno != EPERM)
 				fatal("create mirror node for", e->path);
 			/* non-root: the metadata keeps the device, the mirror a file */
-			fd = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+			fd = openat(mdir(f), tmp, O_WRONLY | O_CREAT | O_EXCL |
 			    O_CLOEXEC, 0600);
 			if (fd == -1)
 				fatal("create mirror node for", e->path);
 			close(fd);
 		}
 		if (S->root)
-			fchownat(f->mfd, tmp, (uid_t)n->uid, (gid_t)n->gid,
+			fchownat(mdir(f), tmp, (uid_t)n->uid, (gid_t)n->gid,
 			    AT_SYMLINK_NOFOLLOW);
-		fchmodat(f->mfd, tmp, n->perms, 0);
+		fchmodat(mdir(f), tmp, n->perms, 0);
 		if (n->has_mtime)
-			utimensat(f->mfd, tmp, (struct timespec[2]){
+			utimensat(mdir(f), tmp, (struct timespec[2]){
 			    { 0, UTIME_NOW }, { (time_t)n->mtime, 0 } },
 			    AT_SYMLINK_NOFOLLOW);
 		return tmp;
 	}
 }
 
+/*
+ * The mirror directory of frame f, opened on first use: a directory in
+ * which nothing changes is never opened.
+ */
+static int
+mdir(struct frame *f)
+{
+	if (f->mfd == -1) {
+		f->mfd = openat(mdir(f - 1), f->name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (f->mfd == -1)
+			fatal("open mirror directory", f->path);
+	}
+	return f->mfd;
+}
+
 static void
-push(const char *path, size_t pathlen, int mfd, const struct rec *o,
+push(const char *path, size_t pathlen, const struct rec *o,
     const struct rec *n)
 {
 	struct frame *f, *parent = top();
@@ -765,7 +794,7 @@ push(const char *path, size_t pathlen, int mfd, const struct rec *o,
 	f->path = xmemdup(path, pathlen + 1);
 	f->pathlen = pathlen;
 	f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-	f->mfd = mfd;
+	f->mfd = depth == 1 ? S->repofd : -1;
 	f->ifd = -1;
 	f->keepold = parent ? parent->keepold : 0;
 	if ((f->has_old = o != NULL))
@@ -786,17 +815,20 @@ pop(void)
 	if (f->has_old && (!f->has_new || f->deleted || !rec_same(&f->old, &f->new)))
 		ensure_own(f);
 	if (f->deleted) {
-		close(f->mfd);
-		if (unlinkat(parent->mfd, f->name, AT_REMOVEDIR) == -1 &&
-		    rmtree_at(parent->mfd, f->name) == -1)
+		if (f->mfd != -1)
+			close(f->mfd);
+		if (unlinkat(mdir(parent), f->name, AT_REMOVEDIR) == -1 &&
+		    rmtree_at(mdir(parent), f->name) == -1)
 			fatal("remove mirror directory", f->path);
-		if (f->pending != NULL && renameat(parent->mfd, f->pending,
-		    parent->mfd, f->name) == -1)
+		if (f->pending != NULL && renameat(mdir(parent), f->pending,
+		    mdir(parent), f->name) == -1)
 			fatal("rename into mirror", f->path);
 	} else {
-		if (f->has_new)
-			mirror_attrs(f->mfd, &f->new, 1);
-		if (parent != NULL)
+		/* untouched and unchanged: its attributes are right already */
+		if (f->has_new && (f->mfd != -1 || !f->has_old ||
+		    !rec_same(&f->old, &f->new)))
+			mirror_attrs(mdir(f), &f->new, 1);
+		if (parent != NULL && f->mfd != -1)
 			close(f->mfd);
 	}
 	if (f->ifd != -1)
@@ -823,16 +855,6 @@ unwind(const char *path, size_t len)
 	}
 }
 
-static int
-open_mirror_dir(struct frame *f, const char *name, const char *path)
-{
-	int fd;
-
-	fd = openat(f->mfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		fatal("open mirror directory", path);
-	return fd;
-}
 
 /* The new record of source entry e, with names and long-name number. */
 static void
@@ -887,7 +909,7 @@ same_content(struct frame *f, const char *name, const char *path,
 	int fd;
 
 	S->st.chgfiles++;
-	fd = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		report(S, "mirror file missing", path, errno);
 		return o;
@@ -918,21 +940,19 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		/* gone from the source (or excluded now) */
 		if (f != NULL && f->keepold) {
 			if (o->type == RT_DIR)
-				push(o->path, o->pathlen, open_mirror_dir(f, name,
-				    o->path), o, o);
+				push(o->path, o->pathlen, o, o);
 			return o;
 		}
 		S->st.delfiles++;
 		if (o->type == RT_REG)
 			S->st.delsize += o->size;
 		if (o->type == RT_DIR) {
-			push(o->path, o->pathlen, open_mirror_dir(f, name, o->path),
-			    o, NULL);
+			push(o->path, o->pathlen, o, NULL);
 			top()->deleted = 1;
 			return NULL;
 		}
 		inc_snapshot(f, name, o);
-		if (unlinkat(f->mfd, name, 0) == -1 && errno != ENOENT)
+		if (unlinkat(mdir(f), name, 0) == -1 && errno != ENOENT)
 			fatal("remove mirror file", o->path);
 		return NULL;
 	}
@@ -941,7 +961,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		/* the root: always a directory (checked before) */
 		make_new(n, e, o);
 		S->st.srcfiles++;
-		push("", 0, S->repofd, o, n);
+		push("", 0, o, n);
 		if (o != NULL && !rec_same(o, n))
 			S->st.chgfiles++;
 		return n;
@@ -959,8 +979,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	if (o != NULL && rec_same(o, n)) {
 		if (!racy) {
 			if (o->type == RT_DIR)
-				push(path, pathlen, open_mirror_dir(f, name, path),
-				    o, o);
+				push(path, pathlen, o, o);
 			else if (o->type == RT_REG && o->nlink > 1 &&
 			    hfind(o->devloc, o->ino) == NULL)
 				hadd(o->devloc, o->ino, path);
@@ -972,7 +991,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		if (o != NULL && o->type == RT_DIR) {
 			/* attributes changed: the increment is made at pop */
 			S->st.chgfiles++;
-			push(path, pathlen, open_mirror_dir(f, name, path), o, n);
+			push(path, pathlen, o, n);
 			return n;
 		}
 		if (o == NULL) {
@@ -981,12 +1000,12 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		} else {
 			inc_snapshot(f, name, o);
 			S->st.chgfiles++;
-			if (unlinkat(f->mfd, name, 0) == -1 && errno != ENOENT)
+			if (unlinkat(mdir(f), name, 0) == -1 && errno != ENOENT)
 				fatal("remove mirror entry", path);
 		}
-		if (mkdirat(f->mfd, name, 0700) == -1)
+		if (mkdirat(mdir(f), name, 0700) == -1)
 			fatal("create mirror directory", path);
-		push(path, pathlen, open_mirror_dir(f, name, path), o, n);
+		push(path, pathlen, o, n);
 		return n;
 	}
 
@@ -1009,14 +1028,14 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	if (tmp == NULL) {
 		/* failed source: the old version stays; its children too */
 		if (o != NULL && o->type == RT_DIR) {
-			push(path, pathlen, open_mirror_dir(f, name, path), o, o);
+			push(path, pathlen, o, o);
 			top()->keepold = 1;
 		}
 		return o;
 	}
 	if (racy && rec_same(o, n) && strcmp(o->sha1, n->sha1) == 0) {
 		/* rewritten in the same second as the last run, but the same */
-		unlinkat(f->mfd, tmp, 0);
+		unlinkat(mdir(f), tmp, 0);
 		sig_free(sig);
 		free(tmp);
 		if (o->nlink > 1 && hfind(o->devloc, o->ino) == NULL)
@@ -1027,7 +1046,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
 	    o->sha1[0] != '\0' && strcmp(o->sha1, n->sha1) == 0) {
 		/* touched, or rewritten with the same bytes: keep the copy */
-		unlinkat(f->mfd, tmp, 0);
+		unlinkat(mdir(f), tmp, 0);
 		free(tmp);
 		return same_content(f, name, path, o, n);
 	}
@@ -1045,7 +1064,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 			S->st.chgmirrorsize += o->size;
 		if (o->type == RT_DIR) {
 			/* the directory and its contents go first, at pop */
-			push(path, pathlen, open_mirror_dir(f, name, path), o, NULL);
+			push(path, pathlen, o, NULL);
 			top()->deleted = 1;
 			top()->pending = tmp;
 			sig_free(sig);
@@ -1059,7 +1078,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 			inc_snapshot(f, name, o);
 	}
 	sig_free(sig);
-	if (renameat(f->mfd, tmp, f->mfd, name) == -1)
+	if (renameat(mdir(f), tmp, mdir(f), name) == -1)
 		fatal("rename into mirror", path);
 	free(tmp);
 	return n;
@@ -1190,11 +1209,8 @@ tree_run(struct session *s)
 			/* unreadable now (a dying mount, a race): keep what we had */
 			if (c == 0) {
 				if (o->type == RT_DIR) {
-					struct frame *f = top();
 
-					push(o->path, o->pathlen, open_mirror_dir(f,
-					    strrchr(o->path, '/') ? strrchr(o->path,
-					    '/') + 1 : o->path, o->path), o, o);
+					push(o->path, o->pathlen, o, o);
 					top()->keepold = 1;
 				}
 				put_snap(o);

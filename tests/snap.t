@@ -11,12 +11,19 @@ cd "$T" || exit 111
 N=7
 time_of() { echo $((1700000000 + ($1 - 1) * 86400)); }
 
+# the mirror (the repository without rdiff-backup-data) is the source
+mirror_is() {
+	$SUM repo | grep -v '^rdiff-backup-data' >mirror.sum
+	cmp -s mirror.sum "$1" || { diff "$1" mirror.sum | head -20; return 1; }
+}
+
 make_tree src
 for k in $(seq 1 $N); do
 	[ "$k" -gt 1 ] && mutate "$k" src
 	$SUM src >"sum.$k"
 	cp src/dir/middle "middle.$k" 2>/dev/null
 	t_exit 0 "snap session $k" $SNAP --current-time "$(time_of "$k")" src repo
+	t "  ... leaves a mirror equal to the source ($k)" mirror_is "sum.$k"
 	t_exit 0 "rdiff-backup session $k (for the reverse check)" \
 	    $RB --current-time "$(time_of "$k")" backup src rrepo
 done
