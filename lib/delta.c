@@ -175,7 +175,7 @@ sig_delta(struct sigmaker *s, int fd, struct gzw *w)
 		return -1;
 	if ((job = rs_delta_begin(s->sums)) == NULL)
 		return -1;
-	buf = xmalloc(CHUNK);
+	buf = xbuf_get(CHUNK);
 	for (;;) {
 		if ((n = read_full(fd, buf, CHUNK)) == -1)
 			goto out;
@@ -186,7 +186,7 @@ sig_delta(struct sigmaker *s, int fd, struct gzw *w)
 	}
 	rv = 0;
 out:
-	free(buf);
+	xbuf_put(buf, CHUNK);
 	rs_job_free(job);
 	return rv;
 }
@@ -263,7 +263,7 @@ patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
 		sparse_init(&c.sp, out);
 	if ((job = rs_patch_begin(copy_cb, &c)) == NULL)
 		return -1;
-	buf = xmalloc(CHUNK);
+	buf = xbuf_get(CHUNK);
 	for (;;) {
 		if ((n = gzr_read(d, buf, CHUNK)) == -1)
 			goto out;
@@ -274,7 +274,7 @@ patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
 	}
 	rv = out == -1 ? 0 : sparse_finish(&c.sp);
 out:
-	free(buf);
+	xbuf_put(buf, CHUNK);
 	rs_job_free(job);
 	return rv;
 }

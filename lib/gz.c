@@ -35,6 +35,34 @@ struct gzw {
 	off_t		 count;
 };
 
+/*
+ * zlib's allocator: its 64 KiB windows and tables come from the reuse
+ * cache.  A header keeps the size, which zfree is not told.
+ */
+static void *
+z_get(void *opaque, uInt items, uInt size)
+{
+	size_t n;
+	char *p;
+
+	(void)opaque;
+	if (size_mul(&n, items, size) == -1 || size_add(&n, n, 16) == -1)
+		return NULL;
+	p = xbuf_get(n);
+	memcpy(p, &n, sizeof n);
+	return p + 16;
+}
+
+static void
+z_put(void *opaque, void *p)
+{
+	size_t n;
+
+	(void)opaque;
+	memcpy(&n, (char *)p - 16, sizeof n);
+	xbuf_put((char *)p - 16, n);
+}
+
 static int
 fill(struct gzr *r)
 {
@@ -59,8 +87,10 @@ gzr_open(int fd, int gzip)
 
 	r = xcalloc(1, sizeof *r);
 	r->fd = fd;
-	r->in = xmalloc(BUFSZ);
-	r->out = xmalloc(BUFSZ);
+	r->in = xbuf_get(BUFSZ);
+	r->out = xbuf_get(BUFSZ);
+	r->z.zalloc = z_get;
+	r->z.zfree = z_put;
 	if (fill(r) == -1) {
 		gzr_close(r);
 		return NULL;
@@ -189,8 +219,8 @@ gzr_close(struct gzr *r)
 		inflateEnd(&r->z);
 	if (r->fd != -1 && close(r->fd) == -1)
 		rv = -1;
-	free(r->in);
-	free(r->out);
+	xbuf_put(r->in, BUFSZ);
+	xbuf_put(r->out, BUFSZ);
 	free(r->line);
 	free(r);
 	return rv;
@@ -203,13 +233,15 @@ gzw_open(int fd, int level)
 
 	w = xcalloc(1, sizeof *w);
 	w->fd = fd;
-	w->buf = xmalloc(BUFSZ);
+	w->buf = xbuf_get(BUFSZ);
+	w->z.zalloc = z_get;
+	w->z.zfree = z_put;
 	if (level > 0) {
 		w->gzip = 1;
 		/* 15 + 16: gzip wrapper */
 		if (deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8,
 		    Z_DEFAULT_STRATEGY) != Z_OK) {
-			free(w->buf);
+			xbuf_put(w->buf, BUFSZ);
 			free(w);
 			errno = ENOMEM;
 			return NULL;
@@ -306,7 +338,7 @@ gzw_close(struct gzw *w, int sync)
 		rv = -1, saved = errno;
 	if (close(w->fd) == -1 && rv == 0)
 		rv = -1, saved = errno;
-	free(w->buf);
+	xbuf_put(w->buf, BUFSZ);
 	free(w);
 	if (rv == -1)
 		errno = saved;

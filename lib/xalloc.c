@@ -1,4 +1,5 @@
 #include <err.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,4 +82,48 @@ xmemdup(const void *s, size_t n)
 	p = xmalloc(n);
 	memcpy(p, s, n);
 	return p;
+}
+
+#define NKEEP	16
+
+static struct {
+	void	*p;
+	size_t	 n;
+} kept[NKEEP];
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void *
+xbuf_get(size_t n)
+{
+	void *p = NULL;
+	int i;
+
+	pthread_mutex_lock(&kept_mu);
+	for (i = 0; i < NKEEP; i++)
+		if (kept[i].p != NULL && kept[i].n == n) {
+			p = kept[i].p;
+			kept[i].p = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&kept_mu);
+	return p != NULL ? p : xmalloc(n);
+}
+
+void
+xbuf_put(void *p, size_t n)
+{
+	int i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&kept_mu);
+	for (i = 0; i < NKEEP; i++)
+		if (kept[i].p == NULL) {
+			kept[i].p = p;
+			kept[i].n = n;
+			p = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&kept_mu);
+	free(p);
 }

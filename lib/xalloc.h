@@ -15,6 +15,15 @@ void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 char	*xmemdup(const void *, size_t);
 
+/*
+ * Large scratch buffers, kept for reuse after xbuf_put: a few per size,
+ * so the 64 KiB buffers of every copy, delta and gzip stream are not
+ * mapped and unmapped again for each of thousands of small files.
+ * Thread-safe.
+ */
+void	*xbuf_get(size_t);
+void	 xbuf_put(void *, size_t);
+
 /* Overflow-checked size arithmetic: 0 on success, -1 (errno EOVERFLOW). */
 int	size_add(size_t *, size_t, size_t);
 int	size_mul(size_t *, size_t, size_t);
