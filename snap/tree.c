@@ -30,6 +30,7 @@
 #include "io.h"
 #include "meta.h"
 #include "pathname.h"
+#include "incq.h"
 #include "prefetch.h"
 #include "progress.h"
 #include "repo.h"
@@ -53,6 +54,7 @@ struct frame {
 	int		 has_old, has_new;
 	struct rec	 old, new;
 	char		*pending;	/* new entry to rename over the dir */
+	int		 queued;	/* background work changes the dir */
 };
 
 struct hlink {
@@ -387,18 +389,31 @@ inc_missing(struct frame *f, const char *name, const char *altinc)
 	free(fname);
 }
 
+/* Put tmp in place of mirror entry name, or remove name (tmp NULL). */
+static void
+replace_now(struct frame *f, const char *name, const char *tmp,
+    const char *path)
+{
+	if (tmp != NULL) {
+		if (renameat(mdir(f), tmp, mdir(f), name) == -1)
+			fatal("rename into mirror", path);
+	} else if (unlinkat(mdir(f), name, 0) == -1 && errno != ENOENT)
+		fatal("remove mirror entry", path);
+}
+
 /*
- * Snapshot increment of the old mirror entry `name` (a non-directory):
- * regular files as their (gzip) content, others recreated as nodes.
+ * Keep the old mirror entry `name` (a non-directory, record o) as a
+ * snapshot increment, regular files as their (gzip) content, others
+ * recreated as nodes; then replace it by tmp, or remove it (tmp NULL).
+ * A regular file's increment is written in the background, and the
+ * replacement follows it there.
  */
 static void
-inc_snapshot(struct frame *f, const char *name, const struct rec *o)
+replace_old(struct frame *f, const char *name, const struct rec *o,
+    const char *tmp, const char *path)
 {
-	static char buf[65536];
 	char *fname;
 	int dirfd, fd, in, gz = 0;
-	struct gzw *w;
-	ssize_t n;
 	dev_t dev;
 	mode_t type;
 
@@ -410,8 +425,9 @@ inc_snapshot(struct frame *f, const char *name, const struct rec *o)
 		in = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (in == -1) {
 			/* the mirror lost it: nothing to keep, say so */
-			report(S, "mirror file missing", name, errno);
+			report(S, "mirror file missing", path, errno);
 			free(fname);
+			replace_now(f, name, tmp, path);
 			return;
 		}
 		fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL |
@@ -419,22 +435,12 @@ inc_snapshot(struct frame *f, const char *name, const struct rec *o)
 		if (fd == -1)
 			fatal("create increment", fname);
 		inc_attrs(fd, o);
-		w = gzw_open(dup(fd), gz ? 6 : 0);
-		for (;;) {
-			n = read_full(in, buf, sizeof buf);
-			if (n == -1)
-				fatal("read mirror file", name);
-			if (n == 0)
-				break;
-			if (gzw_write(w, buf, (size_t)n) == -1)
-				fatal("write increment", fname);
-		}
-		close(in);
-		if (gzw_close(w, 0) == -1)
-			fatal("write increment", fname);
-		set_mtime(fd, o);
-		close(fd);
-		break;
+		incq_inc(in, fd, gz ? 6 : 0, NULL, o->mtime, mdir(f), tmp, name,
+		    path);
+		f->queued = 1;
+		S->st.incfiles++;
+		free(fname);
+		return;
 	case RT_SYM:
 		if (symlinkat(o->symdata, dirfd, fname) == -1)
 			fatal("create increment", fname);
@@ -462,20 +468,26 @@ inc_snapshot(struct frame *f, const char *name, const struct rec *o)
 	}
 	count_inc(dirfd, fname);
 	free(fname);
+	replace_now(f, name, tmp, path);
 }
 
-/* Diff increment: the old mirror file as a delta against the new data. */
+/*
+ * Keep the old mirror file `name` as a delta against the new version
+ * (signature sig, which this takes), then put tmp in its place: both in
+ * the background.
+ */
 static void
-inc_diff(struct frame *f, const char *name, const struct rec *o,
-    struct sigmaker *sig)
+replace_diff(struct frame *f, const char *name, const struct rec *o,
+    struct sigmaker *sig, const char *tmp, const char *path)
 {
 	char *fname;
 	int dirfd, fd, in, gz = compressible(name);
-	struct gzw *w;
 
 	in = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in == -1) {
-		report(S, "mirror file missing", name, errno);
+		report(S, "mirror file missing", path, errno);
+		sig_free(sig);
+		replace_now(f, name, tmp, path);
 		return;
 	}
 	dirfd = inc_create(f, name, o->altinc, INC_DIFF, gz, &fname);
@@ -483,13 +495,9 @@ inc_diff(struct frame *f, const char *name, const struct rec *o,
 	if (fd == -1)
 		fatal("create increment", fname);
 	inc_attrs(fd, o);
-	w = gzw_open(dup(fd), gz ? 6 : 0);
-	if (sig_delta(sig, in, w) == -1 || gzw_close(w, 0) == -1)
-		fatal("write increment", fname);
-	close(in);
-	set_mtime(fd, o);
-	close(fd);
-	count_inc(dirfd, fname);
+	incq_inc(in, fd, gz ? 6 : 0, sig, o->mtime, mdir(f), tmp, name, path);
+	f->queued = 1;
+	S->st.incfiles++;
 	free(fname);
 }
 
@@ -547,33 +555,12 @@ sig_of(struct frame *f, const char *tmp, uint64_t size)
 	return sig;
 }
 
-/*
- * Give a mirror entry (not a symlink) the attributes of n, changing only
- * what differs: every change dirties the inode and costs a write later.
- */
+/* Mirror attributes of an entry (not a symlink), what differs only. */
 static void
 mirror_attrs(int fd, const struct rec *n, int isdir)
 {
-	struct stat st;
-	mode_t mode = n->perms;
-
-	/* as non-root the backup user must keep reading its own mirror */
-	if (!S->root)
-		mode |= isdir ? 0700 : 0600;
-	if (fstat(fd, &st) == -1)
+	if (mirror_fix(fd, n, S->root, isdir) == -1)
 		fatal("stat mirror entry of", n->path);
-	if (S->root && (st.st_uid != (uid_t)n->uid ||
-	    st.st_gid != (gid_t)n->gid)) {
-		if (fchown(fd, (uid_t)n->uid, (gid_t)n->gid) == -1)
-			warn("chown mirror entry");
-		st.st_mode = 0;		/* chown may have cleared setuid */
-	}
-	if ((st.st_mode & 07777) != mode)
-		fchmod(fd, mode);
-	if (n->has_mtime && (st.st_mtim.tv_sec != (time_t)n->mtime ||
-	    st.st_mtim.tv_nsec != 0))
-		futimens(fd, (struct timespec[2]){ { 0, UTIME_OMIT },
-		    { (time_t)n->mtime, 0 } });
 }
 
 static unsigned
@@ -659,6 +646,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 
 	*sigp = NULL;
 	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
+		incq_drain();	/* the first member may still be on its way */
 		*sigp = wantsig ? sig_begin(n->size) : NULL;
 		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
 		    linkat(pfd, base, mdir(f), tmp, 0) == -1)
@@ -814,18 +802,26 @@ pop(void)
 
 	if (f->has_old && (!f->has_new || f->deleted || !rec_same(&f->old, &f->new)))
 		ensure_own(f);
+	/* after work queued on its entries, the directory's turn is queued */
 	if (f->deleted) {
 		if (f->mfd != -1)
 			close(f->mfd);
-		if (unlinkat(mdir(parent), f->name, AT_REMOVEDIR) == -1 &&
-		    rmtree_at(mdir(parent), f->name) == -1)
-			fatal("remove mirror directory", f->path);
-		if (f->pending != NULL && renameat(mdir(parent), f->pending,
-		    mdir(parent), f->name) == -1)
-			fatal("rename into mirror", f->path);
+		if (f->queued) {
+			incq_rmdir(mdir(parent), f->name, f->pending, f->path);
+			parent->queued = 1;
+		} else {
+			if (unlinkat(mdir(parent), f->name, AT_REMOVEDIR) == -1 &&
+			    rmtree_at(mdir(parent), f->name) == -1)
+				fatal("remove mirror directory", f->path);
+			if (f->pending != NULL && renameat(mdir(parent),
+			    f->pending, mdir(parent), f->name) == -1)
+				fatal("rename into mirror", f->path);
+		}
 	} else {
 		/* untouched and unchanged: its attributes are right already */
-		if (f->has_new && (f->mfd != -1 || !f->has_old ||
+		if (f->has_new && f->queued)
+			incq_dir(mdir(f), &f->new, S->root);
+		else if (f->has_new && (f->mfd != -1 || !f->has_old ||
 		    !rec_same(&f->old, &f->new)))
 			mirror_attrs(mdir(f), &f->new, 1);
 		if (parent != NULL && f->mfd != -1)
@@ -951,9 +947,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 			top()->deleted = 1;
 			return NULL;
 		}
-		inc_snapshot(f, name, o);
-		if (unlinkat(mdir(f), name, 0) == -1 && errno != ENOENT)
-			fatal("remove mirror file", o->path);
+		replace_old(f, name, o, NULL, o->path);
 		return NULL;
 	}
 
@@ -998,10 +992,10 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 			inc_missing(f, name, n->altinc);
 			S->st.newfiles++;
 		} else {
-			inc_snapshot(f, name, o);
+			replace_old(f, name, o, NULL, path);
 			S->st.chgfiles++;
-			if (unlinkat(mdir(f), name, 0) == -1 && errno != ENOENT)
-				fatal("remove mirror entry", path);
+			if (f->queued)
+				incq_drain();	/* the name must be free now */
 		}
 		if (mkdirat(mdir(f), name, 0700) == -1)
 			fatal("create mirror directory", path);
@@ -1073,13 +1067,16 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		if (o->type == RT_REG && n->type == RT_REG) {
 			if (sig == NULL)
 				sig = sig_of(f, tmp, n->size);
-			inc_diff(f, name, o, sig);
-		} else
-			inc_snapshot(f, name, o);
+			replace_diff(f, name, o, sig, tmp, path);
+		} else {
+			sig_free(sig);
+			replace_old(f, name, o, tmp, path);
+		}
+		free(tmp);
+		return n;
 	}
 	sig_free(sig);
-	if (renameat(mdir(f), tmp, mdir(f), name) == -1)
-		fatal("rename into mirror", path);
+	replace_now(f, name, tmp, path);
 	free(tmp);
 	return n;
 }
@@ -1174,6 +1171,7 @@ tree_run(struct session *s)
 	struct meta_reader *m = NULL;
 	struct rec *o = NULL, n;
 	const struct rec *out;
+	const char *msg;
 	int c, r;
 
 	S = s;
@@ -1191,7 +1189,10 @@ tree_run(struct session *s)
 		if (r == 0)
 			o = NULL;
 	}
+	incq_start(1);
 	while (e != NULL || o != NULL) {
+		if ((msg = incq_error()) != NULL)
+			errx(EXIT_TEMP, "%s", msg);
 		if (e == NULL)
 			c = 1;
 		else if (o == NULL)
@@ -1243,6 +1244,9 @@ tree_run(struct session *s)
 	}
 	while (depth > 0)
 		pop();
+	S->st.incsize += incq_finish();
+	if ((msg = incq_error()) != NULL)
+		errx(EXIT_TEMP, "%s", msg);
 	progress_clear();
 	finish_longnames();
 	walk_close(w);

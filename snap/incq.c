@@ -1,0 +1,331 @@
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "delta.h"
+#include "exitcode.h"
+#include "gz.h"
+#include "incq.h"
+#include "io.h"
+#include "meta.h"
+#include "pathname.h"
+#include "xalloc.h"
+
+#define QLEN	16
+#define BUFSZ	65536
+
+enum { J_INC, J_DIR, J_RMDIR };
+
+struct job {
+	int		 kind;
+	int		 in, fd, gz;	/* J_INC */
+	struct sigmaker	*sig;
+	int64_t		 mtime;
+	int		 dirfd;		/* the mirror directory (owned) */
+	char		*tmp, *name;
+	char		*path;		/* for messages, as shown() made it */
+	struct rec	 r;		/* J_DIR */
+	int		 root;
+};
+
+static struct job	 q[QLEN];
+static size_t		 head, count;
+static int		 busy, stopping, running;
+static pthread_t	 thread;
+static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 more = PTHREAD_COND_INITIALIZER;	/* a job queued */
+static pthread_cond_t	 room = PTHREAD_COND_INITIALIZER;	/* a job done */
+static char		*failure;
+static uint64_t		 written;
+
+int
+mirror_fix(int fd, const struct rec *r, int root, int isdir)
+{
+	struct stat st;
+	mode_t mode = r->perms;
+
+	/* as non-root the backup user must keep reading its own mirror */
+	if (!root)
+		mode |= isdir ? 0700 : 0600;
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (root && (st.st_uid != (uid_t)r->uid || st.st_gid != (gid_t)r->gid)) {
+		fchown(fd, (uid_t)r->uid, (gid_t)r->gid);
+		st.st_mode = 0;		/* chown may have cleared setuid */
+	}
+	if ((st.st_mode & 07777) != mode)
+		fchmod(fd, mode);
+	if (r->has_mtime && (st.st_mtim.tv_sec != (time_t)r->mtime ||
+	    st.st_mtim.tv_nsec != 0))
+		futimens(fd, (struct timespec[2]){ { 0, UTIME_OMIT },
+		    { (time_t)r->mtime, 0 } });
+	return 0;
+}
+
+/* Copy (or delta) the old version into the increment; -1 with errno. */
+static int
+write_inc(const struct job *j, const char **what)
+{
+	struct gzw *w;
+	char *buf;
+	ssize_t n;
+	int dfd;
+
+	*what = "write increment for";
+	if ((dfd = dup(j->fd)) == -1 || (w = gzw_open(dfd, j->gz)) == NULL)
+		return -1;
+	if (j->sig != NULL) {
+		if (sig_delta(j->sig, j->in, w) == -1) {
+			gzw_close(w, 0);
+			return -1;
+		}
+	} else {
+		buf = xbuf_get(BUFSZ);
+		while ((n = read_full(j->in, buf, BUFSZ)) > 0)
+			if (gzw_write(w, buf, (size_t)n) == -1)
+				break;
+		xbuf_put(buf, BUFSZ);
+		if (n != 0) {
+			if (n == -1)
+				*what = "read mirror file";
+			gzw_close(w, 0);
+			return -1;
+		}
+	}
+	if (gzw_close(w, 0) == -1)
+		return -1;
+	*what = "replace mirror file";
+	return 0;
+}
+
+/* One job; -1 with errno and *what on failure. */
+static int
+do_job(struct job *j, const char **what)
+{
+	struct stat st;
+
+	switch (j->kind) {
+	case J_INC:
+		if (write_inc(j, what) == -1)
+			return -1;
+		futimens(j->fd, (struct timespec[2]){ { 0, UTIME_NOW },
+		    { (time_t)j->mtime, 0 } });
+		if (fstat(j->fd, &st) == 0) {
+			pthread_mutex_lock(&mu);
+			written += (uint64_t)st.st_size;
+			pthread_mutex_unlock(&mu);
+		}
+		if (j->name == NULL)
+			return 0;
+		if (j->tmp != NULL)
+			return renameat(j->dirfd, j->tmp, j->dirfd, j->name);
+		*what = "remove mirror file";
+		if (unlinkat(j->dirfd, j->name, 0) == -1 && errno != ENOENT)
+			return -1;
+		return 0;
+	case J_DIR:
+		*what = "set attributes of mirror directory";
+		return mirror_fix(j->dirfd, &j->r, j->root, 1);
+	default:
+		*what = "remove mirror directory";
+		if (unlinkat(j->dirfd, j->name, AT_REMOVEDIR) == -1 &&
+		    rmtree_at(j->dirfd, j->name) == -1)
+			return -1;
+		*what = "rename into mirror";
+		if (j->tmp != NULL &&
+		    renameat(j->dirfd, j->tmp, j->dirfd, j->name) == -1)
+			return -1;
+		return 0;
+	}
+}
+
+static void
+run(struct job *j)
+{
+	const char *what;
+	char *msg;
+	int e;
+
+	pthread_mutex_lock(&mu);
+	e = failure != NULL;
+	pthread_mutex_unlock(&mu);
+	/* after a failure the rest is not done: the session is abandoned */
+	if (!e && do_job(j, &what) == -1) {
+		e = errno;
+		if (asprintf(&msg, "%s %s: %s", what, j->path, strerror(e)) == -1)
+			msg = NULL;
+		pthread_mutex_lock(&mu);
+		if (failure == NULL)
+			failure = msg ? msg : xstrdup("increment failed");
+		else
+			free(msg);
+		pthread_mutex_unlock(&mu);
+	}
+	sig_free(j->sig);
+	if (j->in != -1)
+		close(j->in);
+	if (j->fd != -1)
+		close(j->fd);
+	if (j->dirfd != -1)
+		close(j->dirfd);
+	free(j->tmp);
+	free(j->name);
+	free(j->path);
+	rec_free(&j->r);
+}
+
+static void *
+worker(void *arg)
+{
+	struct job j;
+
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		while (count == 0 && !stopping)
+			pthread_cond_wait(&more, &mu);
+		if (count == 0)
+			break;
+		j = q[head];
+		head = (head + 1) % QLEN;
+		count--;
+		busy = 1;
+		pthread_mutex_unlock(&mu);
+		run(&j);
+		pthread_mutex_lock(&mu);
+		busy = 0;
+		pthread_cond_broadcast(&room);
+	}
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+void
+incq_start(int n)
+{
+	pthread_attr_t a;
+
+	if (n < 1 || running)
+		return;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 512 << 10);	/* librsync's buffers */
+	running = pthread_create(&thread, &a, worker, NULL) == 0;
+	pthread_attr_destroy(&a);
+}
+
+static void
+add(struct job *j)
+{
+	if (!running) {
+		run(j);
+		return;
+	}
+	pthread_mutex_lock(&mu);
+	while (count == QLEN)
+		pthread_cond_wait(&room, &mu);
+	q[(head + count) % QLEN] = *j;
+	count++;
+	pthread_cond_signal(&more);
+	pthread_mutex_unlock(&mu);
+}
+
+static int
+dupdir(int fd)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (d == -1)
+		err(EXIT_TEMP, "dup");
+	return d;
+}
+
+void
+incq_inc(int in, int fd, int gz, struct sigmaker *sig, int64_t mtime,
+    int dirfd, const char *tmp, const char *name, const char *path)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof j);
+	j.kind = J_INC;
+	j.in = in;
+	j.fd = fd;
+	j.gz = gz;
+	j.sig = sig;
+	j.mtime = mtime;
+	j.dirfd = name != NULL ? dupdir(dirfd) : -1;
+	j.tmp = tmp ? xstrdup(tmp) : NULL;
+	j.name = name ? xstrdup(name) : NULL;
+	j.path = xstrdup(shown(path));
+	add(&j);
+}
+
+void
+incq_dir(int dirfd, const struct rec *r, int root)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof j);
+	j.kind = J_DIR;
+	j.in = j.fd = -1;
+	j.dirfd = dupdir(dirfd);
+	rec_copy(&j.r, r);
+	j.root = root;
+	j.path = xstrdup(shown(r->path));
+	add(&j);
+}
+
+void
+incq_rmdir(int dirfd, const char *name, const char *tmp, const char *path)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof j);
+	j.kind = J_RMDIR;
+	j.in = j.fd = -1;
+	j.dirfd = dupdir(dirfd);
+	j.name = xstrdup(name);
+	j.tmp = tmp ? xstrdup(tmp) : NULL;
+	j.path = xstrdup(shown(path));
+	add(&j);
+}
+
+void
+incq_drain(void)
+{
+	pthread_mutex_lock(&mu);
+	while (count > 0 || busy)
+		pthread_cond_wait(&room, &mu);
+	pthread_mutex_unlock(&mu);
+}
+
+const char *
+incq_error(void)
+{
+	const char *s;
+
+	pthread_mutex_lock(&mu);
+	s = failure;
+	pthread_mutex_unlock(&mu);
+	return s;
+}
+
+uint64_t
+incq_finish(void)
+{
+	if (running) {
+		pthread_mutex_lock(&mu);
+		stopping = 1;
+		pthread_cond_broadcast(&more);
+		pthread_mutex_unlock(&mu);
+		pthread_join(thread, NULL);
+		running = stopping = 0;
+	}
+	return written;
+}
