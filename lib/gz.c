@@ -190,6 +190,14 @@ gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 			errno = EFBIG;
 			return -1;
 		}
+		if (nl != NULL && len == 0) {
+			/* whole in the buffer: handed out in place */
+			*nl = '\0';
+			*linep = r->out + r->outpos;
+			*lenp = take;
+			r->outpos += take + 1;
+			return 1;
+		}
 		if (len + take + 1 > r->linecap) {
 			r->linecap = (len + take + 1) * 2;
 			r->line = xrealloc(r->line, r->linecap);

@@ -17,7 +17,8 @@
 struct meta_reader {
 	struct gzr	*in;
 	char		*pending;	/* the "File " line read ahead */
-	size_t		 pendlen;
+	size_t		 pendlen, pendcap;
+	int		 haspend;
 	char		*text;		/* the record being collected */
 	size_t		 textlen, textcap;
 	unsigned long	 lineno, recline;
@@ -525,11 +526,10 @@ meta_next(struct meta_reader *m, struct rec **recp)
 		return -1;
 	}
 	m->textlen = 0;
-	if (m->pending != NULL) {
+	if (m->haspend) {
 		put(&m->text, &m->textlen, &m->textcap, m->pending, m->pendlen);
 		put(&m->text, &m->textlen, &m->textcap, "\n", 1);
-		free(m->pending);
-		m->pending = NULL;
+		m->haspend = 0;
 	} else if (m->eof)
 		return 0;
 	m->recline = m->lineno;
@@ -548,8 +548,9 @@ meta_next(struct meta_reader *m, struct rec **recp)
 		m->lineno++;
 		if (len >= 5 && memcmp(line, "File ", 5) == 0) {
 			if (m->textlen > 0) {
-				m->pending = xmemdup(line, len + 1);
-				m->pendlen = len;
+				m->pendlen = 0;
+				put(&m->pending, &m->pendlen, &m->pendcap, line, len);
+				m->haspend = 1;
 				break;
 			}
 			m->recline = m->lineno;
@@ -570,6 +571,13 @@ meta_next(struct meta_reader *m, struct rec **recp)
 	}
 	*recp = &m->rec;
 	return 1;
+}
+
+const char *
+meta_text(struct meta_reader *m, size_t *len)
+{
+	*len = m->textlen;
+	return m->text;
 }
 
 int

@@ -64,6 +64,8 @@ struct hlink {
 };
 
 static struct session	*S;
+static struct meta_reader *M;		/* the previous snapshot */
+static const struct rec	*Mrec;		/* its record read last */
 static struct frame	*stack;
 static size_t		 depth, stackcap;
 static struct hlink	*links[4096];
@@ -137,10 +139,24 @@ identical(const struct rec *a, const struct rec *b)
 	    b->altinc != NULL && strcmp(a->altinc, b->altinc) == 0);
 }
 
+/*
+ * A record of the new snapshot.  The old record, unchanged, is copied as
+ * it was read: most records of most runs, and formatting them again
+ * cost more than parsing them.
+ */
 static void
 put_snap(const struct rec *r)
 {
-	if (meta_write(S->snap, r) == -1)
+	const char *text;
+	size_t len;
+	int rv;
+
+	if (M != NULL && r == Mrec) {
+		text = meta_text(M, &len);
+		rv = gzw_write(S->snap, text, len);
+	} else
+		rv = meta_write(S->snap, r);
+	if (rv == -1)
 		fatal("write", "mirror_metadata snapshot");
 }
 
@@ -1183,11 +1199,12 @@ tree_run(struct session *s)
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
 	if (s->oldmeta != -1) {
-		m = meta_open(gzr_open(s->oldmeta, s->oldmeta_gz));
+		M = m = meta_open(gzr_open(s->oldmeta, s->oldmeta_gz));
 		if ((r = meta_next(m, &o)) == -1)
 			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 		if (r == 0)
 			o = NULL;
+		Mrec = o;
 	}
 	incq_start(1);
 	while (e != NULL || o != NULL) {
@@ -1220,6 +1237,7 @@ tree_run(struct session *s)
 					    meta_error(m));
 				if (r == 0)
 					o = NULL;
+				Mrec = o;
 			}
 			e = next_src(w);
 			continue;
@@ -1240,6 +1258,7 @@ tree_run(struct session *s)
 				errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 			if (r == 0)
 				o = NULL;
+			Mrec = o;
 		}
 	}
 	while (depth > 0)
@@ -1251,6 +1270,8 @@ tree_run(struct session *s)
 	finish_longnames();
 	walk_close(w);
 	meta_close(m);
+	M = NULL;
+	Mrec = NULL;
 	rec_free(&n);
 	return 0;
 }

@@ -94,11 +94,21 @@ t "rdiff-backup restores them the same" sh -c \
 mkdir quiet && for i in 1 2 3 4 5; do echo "$i" >"quiet/file$i"; done
 touch -d @1600000000 quiet/* quiet
 $SNAP --current-time 1700000000 quiet quietrepo
+zcat quietrepo/rdiff-backup-data/mirror_metadata.*.snapshot.gz >meta.1
 strace -f -e trace=open,openat -o trace.out $SNAP --current-time 1700000100 \
     quiet quietrepo >/dev/null 2>&1
 t "an unchanged re-run opens no source file" sh -c \
     "! grep -q 'quiet/file\\|\"file[0-9]' trace.out"
 t "  ... nor any mirror file" sh -c "! grep -q 'quietrepo/file' trace.out"
+t "  ... and writes the same metadata again" sh -c \
+    "zcat quietrepo/rdiff-backup-data/mirror_metadata.*.snapshot.gz | cmp -s - meta.1"
+# records rdiff-backup wrote are kept as they are, fields and all
+$RB --current-time 1700000000 backup quiet rbquiet
+zcat -f rbquiet/rdiff-backup-data/mirror_metadata.*.snapshot* >meta.rb
+echo 6 >quiet/file6 && touch -d @1600000000 quiet/file6 quiet
+$SNAP --current-time 1700000100 quiet rbquiet
+t "snap after rdiff-backup keeps its unchanged records as written" sh -c \
+    "zcat -f rbquiet/rdiff-backup-data/mirror_metadata.*.snapshot* | awk '/^File /{n=\$2!=\"file6\"} n' | cmp -s - meta.rb"
 
 # two runs in the same second: the second waits, both are sessions
 mkdir twice && echo 1 >twice/f
