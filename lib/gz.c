@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,23 @@
 #include "xalloc.h"
 
 #define BUFSZ	65536
+#define CHUNK	(256 * 1024)	/* handed between threads in background mode */
+
+/*
+ * Background mode: a second thread does the (de)compression while the
+ * caller works on the other of two chunks.
+ */
+struct bg {
+	pthread_t	 t;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	char		*buf[2];	/* the caller's and the thread's */
+	size_t		 len;		/* of the thread's chunk */
+	int		 busy;		/* the thread holds its chunk */
+	int		 stop, err;
+	int		 done;		/* reader: the thread has ended */
+	ssize_t		 got;		/* reader: bytes decoded, -1 error */
+};
 
 struct gzr {
 	int		 fd;
@@ -23,6 +41,7 @@ struct gzr {
 	size_t		 outpos, outlen;
 	char		*line;
 	size_t		 linecap;
+	struct bg	*bg;
 };
 
 struct gzw {
@@ -33,6 +52,8 @@ struct gzw {
 	unsigned char	*buf;
 	size_t		 buflen;
 	off_t		 count;
+	struct bg	*bg;
+	size_t		 curlen;	/* filled part of bg->buf[0] */
 };
 
 /*
@@ -164,6 +185,118 @@ gzr_read(struct gzr *r, void *buf, size_t n)
 	return (ssize_t)(n - r->z.avail_out);
 }
 
+static void
+bg_init(struct bg *b)
+{
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->buf[0] = xbuf_get(CHUNK);
+	b->buf[1] = xbuf_get(CHUNK);
+}
+
+static void
+bg_free(struct bg *b)
+{
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+	xbuf_put(b->buf[0], CHUNK);
+	xbuf_put(b->buf[1], CHUNK);
+	free(b);
+}
+
+/* Reader thread: decode a chunk whenever the caller gave one back. */
+static void *
+bg_reader(void *arg)
+{
+	struct gzr *r = arg;
+	struct bg *b = r->bg;
+	size_t len;
+	ssize_t n;
+	int e = 0;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		while (b->busy == 0 && !b->stop)
+			pthread_cond_wait(&b->cv, &b->mu);
+		if (b->stop)
+			break;
+		pthread_mutex_unlock(&b->mu);
+		len = 0;
+		do {
+			n = gzr_read(r, b->buf[1] + len, CHUNK - len);
+			if (n > 0)
+				len += (size_t)n;
+		} while (n > 0 && len < CHUNK);
+		if (n == -1)
+			e = errno;
+		pthread_mutex_lock(&b->mu);
+		b->got = n == -1 && len == 0 ? -1 : (ssize_t)len;
+		b->err = n == -1 ? e : 0;
+		b->done = n <= 0;
+		b->busy = 0;	/* filled: the caller's to take */
+		pthread_cond_broadcast(&b->cv);
+		if (n <= 0)
+			break;	/* end or error: nothing more to decode */
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/*
+ * The next decoded chunk becomes r->out; the one read gives the thread
+ * room.  An error after some bytes is reported at the following call.
+ */
+static ssize_t
+bg_take(struct gzr *r)
+{
+	struct bg *b = r->bg;
+	ssize_t got;
+	char *t;
+
+	pthread_mutex_lock(&b->mu);
+	while (b->busy)
+		pthread_cond_wait(&b->cv, &b->mu);
+	got = b->got;
+	if (got > 0) {
+		t = b->buf[1];
+		b->buf[1] = r->out;
+		r->out = t;
+		if (b->done)
+			b->got = b->err ? -1 : 0;	/* for the next call */
+		else {
+			b->got = 0;
+			b->busy = 1;
+			pthread_cond_broadcast(&b->cv);
+		}
+	} else if (got == -1) {
+		errno = b->err ? b->err : EIO;
+	}
+	pthread_mutex_unlock(&b->mu);
+	return got;
+}
+
+int
+gzr_background(struct gzr *r)
+{
+	struct bg *b = xcalloc(1, sizeof *b);
+
+	bg_init(b);
+	/* gzr_line's buffer takes the size of a chunk */
+	xbuf_put(r->out, BUFSZ);
+	r->out = b->buf[0];
+	b->buf[0] = NULL;
+	b->busy = 1;
+	r->bg = b;
+	if (pthread_create(&b->t, NULL, bg_reader, r) != 0) {
+		r->bg = NULL;
+		b->buf[0] = r->out;
+		r->out = xbuf_get(BUFSZ);
+		bg_free(b);
+		return -1;
+	}
+	return 0;
+}
+
 int
 gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 {
@@ -173,7 +306,8 @@ gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 
 	for (;;) {
 		if (r->outpos == r->outlen) {
-			if ((n = gzr_read(r, r->out, BUFSZ)) == -1)
+			if ((n = r->bg ? bg_take(r) : gzr_read(r, r->out,
+			    BUFSZ)) == -1)
 				return -1;
 			r->outpos = 0;
 			r->outlen = (size_t)n;
@@ -223,6 +357,16 @@ gzr_close(struct gzr *r)
 
 	if (r == NULL)
 		return 0;
+	if (r->bg != NULL) {
+		pthread_mutex_lock(&r->bg->mu);
+		r->bg->stop = 1;
+		pthread_cond_broadcast(&r->bg->cv);
+		pthread_mutex_unlock(&r->bg->mu);
+		pthread_join(r->bg->t, NULL);
+		r->bg->buf[0] = r->out;
+		r->out = NULL;
+		bg_free(r->bg);
+	}
 	if (r->gzip)
 		inflateEnd(&r->z);
 	if (r->fd != -1 && close(r->fd) == -1)
@@ -277,14 +421,140 @@ deflate_out(struct gzw *w, int flush)
 	return 0;
 }
 
+/* Compress p into the stream (not in background mode). */
+static int
+deflate_in(struct gzw *w, const void *p, size_t n)
+{
+	while (n > 0) {
+		uInt chunk = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
+
+		w->z.next_in = (unsigned char *)(uintptr_t)p;
+		w->z.avail_in = chunk;
+		if (deflate_out(w, Z_NO_FLUSH) == -1)
+			return -1;
+		p = (const char *)p + chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+/* Writer thread: compress each chunk the caller hands over. */
+static void *
+bg_writer(void *arg)
+{
+	struct gzw *w = arg;
+	struct bg *b = w->bg;
+	int e;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		while (!b->busy && !b->stop)
+			pthread_cond_wait(&b->cv, &b->mu);
+		if (!b->busy)
+			break;
+		pthread_mutex_unlock(&b->mu);
+		e = b->err == 0 && deflate_in(w, b->buf[1], b->len) == -1 ?
+		    errno : 0;
+		pthread_mutex_lock(&b->mu);
+		if (e && b->err == 0)
+			b->err = e;
+		b->busy = 0;
+		pthread_cond_broadcast(&b->cv);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/* Hand the filled chunk to the thread once it is free; -1 on its error. */
+static int
+bg_hand(struct gzw *w)
+{
+	struct bg *b = w->bg;
+	char *t;
+	int e;
+
+	pthread_mutex_lock(&b->mu);
+	while (b->busy)
+		pthread_cond_wait(&b->cv, &b->mu);
+	if ((e = b->err) == 0 && w->curlen > 0) {
+		t = b->buf[1];
+		b->buf[1] = b->buf[0];
+		b->buf[0] = t;
+		b->len = w->curlen;
+		w->curlen = 0;
+		b->busy = 1;
+		pthread_cond_broadcast(&b->cv);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+gzw_background(struct gzw *w)
+{
+	struct bg *b;
+
+	if (!w->gzip)
+		return 0;	/* nothing to take off the caller */
+	b = xcalloc(1, sizeof *b);
+	bg_init(b);
+	w->bg = b;
+	if (pthread_create(&b->t, NULL, bg_writer, w) != 0) {
+		w->bg = NULL;
+		bg_free(b);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stop the thread after the last chunk; -1 with errno on its error. */
+static int
+bg_stop(struct gzw *w)
+{
+	struct bg *b = w->bg;
+	int rv;
+
+	rv = bg_hand(w);
+	pthread_mutex_lock(&b->mu);
+	b->stop = 1;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	pthread_join(b->t, NULL);
+	if (rv == 0 && b->err) {
+		errno = b->err;
+		rv = -1;
+	}
+	w->bg = NULL;
+	bg_free(b);
+	return rv;
+}
+
 int
 gzw_write(struct gzw *w, const void *p, size_t n)
 {
+	size_t k;
+
 	if (w->err) {
 		errno = w->err;
 		return -1;
 	}
 	w->count += (off_t)n;
+	if (w->bg != NULL) {
+		while (n > 0) {
+			k = CHUNK - w->curlen < n ? CHUNK - w->curlen : n;
+			memcpy(w->bg->buf[0] + w->curlen, p, k);
+			w->curlen += k;
+			p = (const char *)p + k;
+			n -= k;
+			if (w->curlen == CHUNK && bg_hand(w) == -1)
+				goto fail;
+		}
+		return 0;
+	}
 	if (!w->gzip) {
 		if (n >= BUFSZ - w->buflen) {
 			if (write_full(w->fd, w->buf, w->buflen) == -1 ||
@@ -297,16 +567,8 @@ gzw_write(struct gzw *w, const void *p, size_t n)
 		w->buflen += n;
 		return 0;
 	}
-	while (n > 0) {
-		uInt chunk = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
-
-		w->z.next_in = (unsigned char *)(uintptr_t)p;
-		w->z.avail_in = chunk;
-		if (deflate_out(w, Z_NO_FLUSH) == -1)
-			goto fail;
-		p = (const char *)p + chunk;
-		n -= chunk;
-	}
+	if (deflate_in(w, p, n) == -1)
+		goto fail;
 	return 0;
 fail:
 	w->err = errno;
@@ -330,6 +592,8 @@ gzw_close(struct gzw *w, int sync)
 {
 	int rv = 0, saved = 0;
 
+	if (w->bg != NULL && bg_stop(w) == -1 && !w->err)
+		w->err = errno;
 	if (w->err) {
 		saved = w->err;
 		rv = -1;

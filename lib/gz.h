@@ -23,6 +23,13 @@ ssize_t		 gzr_read(struct gzr *, void *, size_t);
  */
 int		 gzr_line(struct gzr *, char **, size_t *, size_t);
 int		 gzr_close(struct gzr *);
+/*
+ * Background mode: a thread decodes (or compresses) ahead, so the caller
+ * only parses (or formats).  A reader in it is read by gzr_line only.
+ * -1 when no thread could be started (the stream works as before).
+ */
+int		 gzr_background(struct gzr *);
+int		 gzw_background(struct gzw *);
 
 struct gzw	*gzw_open(int, int);
 int		 gzw_write(struct gzw *, const void *, size_t);

@@ -151,6 +151,7 @@ run(struct job *j)
 {
 	const char *what;
 	char *msg;
+	size_t len;
 	int e;
 
 	pthread_mutex_lock(&mu);
@@ -159,11 +160,12 @@ run(struct job *j)
 	/* after a failure the rest is not done: the session is abandoned */
 	if (!e && do_job(j, &what) == -1) {
 		e = errno;
-		if (asprintf(&msg, "%s %s: %s", what, j->path, strerror(e)) == -1)
-			msg = NULL;
+		len = strlen(what) + strlen(j->path) + strlen(strerror(e)) + 4;
+		msg = xmalloc(len);
+		snprintf(msg, len, "%s %s: %s", what, j->path, strerror(e));
 		pthread_mutex_lock(&mu);
 		if (failure == NULL)
-			failure = msg ? msg : xstrdup("increment failed");
+			failure = msg;
 		else
 			free(msg);
 		pthread_mutex_unlock(&mu);

@@ -478,9 +478,11 @@ main(int argc, char *argv[])
 		write_marker(s.datafd, s.now);
 	fd = create_stamped(s.datafd, "mirror_metadata", s.now, INC_SNAPSHOT, 1);
 	s.snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
+	gzw_background(s.snap);
 	if (!s.first && !keep) {
 		fd = create_stamped(s.datafd, "mirror_metadata", s.prev, INC_DIFF, 1);
 		s.diff = gzw_open(fd, 1);
+		gzw_background(s.diff);
 	}
 
 	progress_init("snap");

@@ -1199,7 +1199,12 @@ tree_run(struct session *s)
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
 	if (s->oldmeta != -1) {
-		M = m = meta_open(gzr_open(s->oldmeta, s->oldmeta_gz));
+		struct gzr *in = gzr_open(s->oldmeta, s->oldmeta_gz);
+
+		if (in == NULL)
+			err(EXIT_TEMP, "read previous metadata");
+		gzr_background(in);
+		M = m = meta_open(in);
 		if ((r = meta_next(m, &o)) == -1)
 			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 		if (r == 0)
