@@ -47,6 +47,7 @@ struct dir {
 	struct incdir	 incs;
 	struct rec	 rec;
 	int		 made;		/* created (or reused) in the target */
+	int		 fresh;		/* created empty by this run */
 };
 
 static struct repo	 R;
@@ -410,7 +411,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	struct link *l = NULL;
 	const char *lname;
 	char *tmp;
-	int fd, mfd, ifd, lfd;
+	int fd, mfd, ifd, lfd, made = 0, direct;
 	uid_t uid;
 	gid_t gid;
 	mode_t type;
@@ -425,7 +426,10 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 		}
 		fd = -1;
 		if (tfd != -1) {
-			if (mkdirat(tfd, name, 0700) == -1 && errno != EEXIST) {
+			if ((made = mkdirat(tfd, name, 0700) == 0)) {
+				if ((fd = subdir(tfd, name)) == -1)
+					bad("mkdir", r->path, strerror(errno));
+			} else if (errno != EEXIST) {
 				bad("mkdir", r->path, strerror(errno));
 			} else if ((fd = subdir(tfd, name)) == -1 &&
 			    (!force && !isroot_entry)) {
@@ -436,6 +440,8 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 				bad("mkdir", r->path, strerror(errno));
 		}
 		push(r, fd, mfd, ifd);
+		/* a checked empty target is as good as a new one */
+		top()->fresh = fd != -1 && (made || (isroot_entry && !force));
 		return;
 	}
 	if (r->type == RT_REG && r->nlink > 1) {
@@ -463,19 +469,27 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	tmp = tmp_name();
 	switch (r->type) {
 	case RT_REG:
-		fd = openat(tfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		/* in a directory made by this run, no temp name is needed */
+		fd = -1;
+		if ((direct = parent != NULL && parent->fresh &&
+		    tfd == parent->tfd) && (fd = openat(tfd, name, O_RDWR |
+		    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+			direct = 0;	/* e.g. a name twice in the metadata */
+		if (!direct)
+			fd = openat(tfd, tmp, O_RDWR | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0600);
 		if (fd == -1) {
 			bad("create", r->path, strerror(errno));
 			break;
 		}
 		if (content(r, rname, fd, tfd, "restore") == -1) {
 			close(fd);
-			unlinkat(tfd, tmp, 0);
+			unlinkat(tfd, direct ? name : tmp, 0);
 			break;
 		}
 		set_attrs(fd, r, r->path);
 		close(fd);
-		if (put_in_place(tfd, tmp, name) == -1)
+		if (!direct && put_in_place(tfd, tmp, name) == -1)
 			bad("rename", r->path, strerror(errno));
 		else if (l != NULL)
 			l->tpath = xstrdup(tpath);
