@@ -292,6 +292,8 @@ bench_remote() {
 			remote_row "$_sec" "$_wl" "$_k" "$_r" \
 			    sh -c 'find "$1" -type f -exec cat {} + >/dev/null' sh "$_m/tree"
 		done
+
+		bench_workflow "$_r"	# changes the tree: last
 	done
 }
 

@@ -53,12 +53,13 @@ RES=$W/results
 . "$BENCH_SRC/corpus.sh"
 . "$BENCH_SRC/local.sh"
 . "$BENCH_SRC/remote.sh"
+. "$BENCH_SRC/workflow.sh"
 
 # ---- knobs ----------------------------------------------------------
 isnum() {
 	case $1 in ''|*[!0-9]*) return 1 ;; esac
 }
-case $BENCH in all|local|remote) ;; *) die "BENCH must be all, local or remote, not '$BENCH'" ;; esac
+case $BENCH in all|local|remote|workflow) ;; *) die "BENCH must be all, local, remote or workflow, not '$BENCH'" ;; esac
 case $CACHE in warm|cold) ;; *) die "CACHE must be warm or cold" ;; esac
 for _v in RUNS BIG_MIB REMOTE_FILES REMOTE_DIRS TIMEOUT BENCH_PORT; do
 	eval "_x=\$$_v"
@@ -73,7 +74,7 @@ case $W in
 *) die "BENCH_DIR must be an absolute path below a directory, not '$W'" ;;
 esac
 case $W in *[!A-Za-z0-9/._-]*) die "BENCH_DIR may hold only [A-Za-z0-9/._-]: '$W'" ;; esac
-case $BENCH in remote) CORPUS= ;; esac
+case $BENCH in remote|workflow) CORPUS= ;; esac
 for _t in snap restore prune mount-remote; do
 	[ -x "$BIN/$_t" ] || die "$BIN/$_t missing: run make first"
 done
@@ -82,7 +83,7 @@ done
 [ "$(id -u)" = 0 ] || die "run as root: the bench starts sshd, mounts FUSE and may drop caches"
 _need="rdiff-backup:rdiff-backup /usr/bin/time:time timeout:coreutils cp:coreutils"
 _need="$_need find:findutils awk:mawk xargs:findutils"
-case $BENCH in all|remote)
+case $BENCH in all|remote|workflow)
 	_need="$_need sshfs:sshfs fusermount3:fuse3 /usr/sbin/sshd:openssh-server"
 	_need="$_need ssh:openssh-client ssh-agent:openssh-client ss:iproute2"
 	_need="$_need cc:gcc useradd:passwd" ;;
@@ -113,7 +114,7 @@ for _k in $CORPUS; do
 		done ;;
 	esac
 done
-case $BENCH in all|remote)
+case $BENCH in all|remote|workflow)
 	_need_kib=$((_need_kib + BIG_MIB * 1024 + REMOTE_FILES * 8 + 4096)) ;;
 esac
 _need_kib=$((_need_kib + 1048576))	# 1 GiB to spare
@@ -196,7 +197,7 @@ describe() {
 say "scratch $W; BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE"
 describe >"$W/head.md"
 case $BENCH in all|local) bench_local ;; esac
-case $BENCH in all|remote) bench_remote ;; esac
+case $BENCH in all|remote) bench_remote ;; workflow) bench_workflows ;; esac
 cleanup_remote
 
 {
