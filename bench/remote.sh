@@ -101,6 +101,7 @@ setup_remote() {
 	wait_until 15 ssh -F "$_s/config" bkb-0 true ||
 	    die "cannot log in to the bench sshd (see $W/log/sshd.log)"
 
+	[ -s "$W/pool" ] || mk_pool
 	say "remote data: $BIG_MIB MiB file, $REMOTE_FILES files in $REMOTE_DIRS dirs"
 	_d=$W/remote/data
 	mkdir -p "$_d/probe/sub"
