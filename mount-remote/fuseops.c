@@ -47,6 +47,9 @@ struct node {
 	uint64_t	 nlookup;
 	struct stat	 st;
 	double		 st_time;	/* when st was fetched */
+	double		 cached;	/* when the kernel last read all of it */
+	off_t		 csize;		/* its size and mtime then */
+	time_t		 cmtime;
 };
 
 enum { DL_OPENING, DL_READING, DL_DONE, DL_FAILED };
@@ -102,6 +105,7 @@ struct ofile {
 	char		*path;
 	size_t		 pathlen;
 	int		 has_handle, released, inflight;
+	int		 lazy, opening, lazy_err;	/* opened on first miss */
 	unsigned char	 h[SFTP_MAX_HANDLE];
 	size_t		 hlen;
 	uint64_t	 size, eof, ra_end, window, last_end;
@@ -1250,6 +1254,7 @@ struct rd {
 
 static void of_progress(struct ofile *);
 static void rd_cb(void *, struct sftp_reply *);
+static void lazy_open(struct ofile *);
 
 /* Ask for the rest of chunk c. */
 static void
@@ -1323,6 +1328,48 @@ rd_cb(void *arg, struct sftp_reply *r)
 	of_progress(of);
 }
 
+static void
+lazy_cb(void *arg, struct sftp_reply *r)
+{
+	struct ofile *of = arg;
+
+	of->opening = 0;
+	of->inflight--;
+	if (r != NULL && r->type == SSH_FXP_HANDLE) {
+		memcpy(of->h, r->data, r->datalen);
+		of->hlen = r->datalen;
+		of->has_handle = 1;
+		if (of->released && !conn_dead())
+			conn_close_handle(of->h, of->hlen);
+	} else if (r != NULL && r->type == SSH_FXP_STATUS)
+		of->lazy_err = sftp_errno(r->code) ? sftp_errno(r->code) : EIO;
+	else {
+		if (r != NULL)
+			bad(r, "OPEN");
+		of->lazy_err = EIO;
+	}
+	if (of->released) {
+		if (of->inflight == 0)
+			of_free(of);
+		return;
+	}
+	of_progress(of);
+}
+
+/* A read the kernel's cache could not answer: get the handle now. */
+static void
+lazy_open(struct ofile *of)
+{
+	if (of->opening || of->lazy_err)
+		return;
+	if (conn_open(of->path, of->pathlen, lazy_cb, of) == -1) {
+		of->lazy_err = errno ? errno : EIO;
+		return;
+	}
+	of->opening = 1;
+	of->inflight++;
+}
+
 /* Make sure chunks cover [from, to); new ones are requested at once. */
 static void
 of_cover(struct ofile *of, uint64_t from, uint64_t to)
@@ -1342,6 +1389,10 @@ of_cover(struct ofile *of, uint64_t from, uint64_t to)
 			cend = (*pp)->off;
 		if (p < of->size && cend > of->size)
 			cend = of->size;
+		if (!of->has_handle && of->lazy) {
+			lazy_open(of);
+			return;
+		}
 		if (!of->has_handle) {
 			/* A prefetched file: nothing exists beyond its content. */
 			if (p < of->eof)
@@ -1383,6 +1434,12 @@ of_try(struct ofile *of, fuse_req_t req, uint64_t off, size_t size)
 		return 1;
 	}
 	of_cover(of, off, end);
+	if (of->lazy && !of->has_handle) {
+		if (!of->lazy_err)
+			return 0;
+		fuse_reply_err(req, of->lazy_err);
+		return 1;
+	}
 	if (end > of->eof)
 		end = of->eof;
 	max = 16;
@@ -1668,6 +1725,22 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, S_ISDIR(n->st.st_mode) ? EISDIR : EACCES);
 		goto out;
 	}
+	/*
+	 * Read to the end since the attributes last changed: the kernel
+	 * keeps the pages (keep_cache), so the remote open waits until a
+	 * read misses them.  Saves a round trip per re-opened file, e.g.
+	 * when snap opens a file its read-ahead threads just read.
+	 */
+	if (n->cached > 0 && n->st_time > 0 &&
+	    mono() - n->cached <= opts.cache_timeout &&
+	    n->csize == n->st.st_size && n->cmtime == n->st.st_mtime) {
+		struct ofile *of = of_new(n->he.key, n->he.klen,
+		    (uint64_t)n->st.st_size);
+
+		of->lazy = 1;
+		of_reply_open(of, req, fi);
+		goto out;
+	}
 	p = (struct pfile *)ht_find(&pfiles, n->he.key, n->he.klen, n->he.h);
 	if (p != NULL && (p->size != (uint64_t)n->st.st_size ||
 	    p->mtime != (uint32_t)n->st.st_mtime ||
@@ -1726,9 +1799,18 @@ static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	struct node *n;
 
 	pthread_mutex_lock(&mr_lock);
 	of->released = 1;
+	if (of->last_end >= of->size && of->eof >= of->size &&
+	    (n = (struct node *)ht_find(&nodes, of->path, of->pathlen,
+	    hash(of->path, of->pathlen))) != NULL && n->st_time > 0 &&
+	    (uint64_t)n->st.st_size == of->size) {
+		n->cached = mono();
+		n->csize = n->st.st_size;
+		n->cmtime = n->st.st_mtime;
+	}
 	if (of->has_handle && !conn_dead())
 		conn_close_handle(of->h, of->hlen);
 	while (of->waiters != NULL) {	/* cannot happen: reads finish first */

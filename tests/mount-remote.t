@@ -148,6 +148,19 @@ t "a 4 KiB read at an offset in a big file" sh -c \
     "dd if='$M/big2' bs=4096 skip=1000 count=1 2>/dev/null | cmp - \
     '$S/big2' -i 0:4096000 -n 4096"
 t "df works (statvfs@openssh.com)" df "$M"
+# A file read to the end is opened again without asking the server (its
+# pages are cached); the server is asked when a read misses them.
+t "a file read again is the same" sh -c \
+    "cat '$M/medium' >/dev/null && cmp '$M/medium' '$S/medium'"
+t "  ... and after the kernel dropped its pages" sh -c \
+    "sync && echo 3 >/proc/sys/vm/drop_caches && cmp '$M/medium' '$S/medium'"
+mkdir -p "$T/lz" "$T/m3" && cp "$S/medium" "$T/lz/f" && chmod -R a+rX "$T/lz"
+cat >"$T/lazy.sh" <<'EOS'
+cat "$1/f" >/dev/null && rm "$2/f" && sync && echo 3 >/proc/sys/vm/drop_caches &&
+    ! cat "$1/f" >/dev/null 2>&1
+EOS
+t "  ... but not once the server's file is gone (an error, not old data)" \
+    timeout 60 "$MR" $SSHF "$REMOTE:$T/lz" "$T/m3" -- sh "$T/lazy.sh" "$T/m3" "$T/lz"
 # Random reads (odd sizes and offsets) and parallel readers on a second,
 # fresh mount, so nothing comes from the page cache.
 cat >"$T/reads.sh" <<'EOS'
