@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include "prefetch.h"
+#include "walk.h"
 #include "xalloc.h"
 
-#define QLEN	16
-#define MAXT	8
+#define QLEN	32
+#define MAXT	16
+#define AHEAD_FILES	128		/* the scout's lead over snap */
+#define AHEAD_BYTES	(256 << 20)
 
 struct job {
 	int	 dirfd;
@@ -23,7 +26,19 @@ static size_t		 head, count;
 static int		 stopping, nthreads;
 static pthread_t	 threads[MAXT];
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 cv = PTHREAD_COND_INITIALIZER;	/* a job queued */
+static pthread_cond_t	 room = PTHREAD_COND_INITIALIZER; /* a job taken, or
+						    snap passed a file */
+
+/* The scout, when there is one. */
+static pthread_t	 scout;
+static int		 scouting;
+static char		*s_src;
+static int		(*s_keep)(struct walk_ent *, void *);
+static void		*s_arg;
+static int64_t		 s_since;
+static int		 s_all;
+static uint64_t		 s_queued, s_passed, s_qbytes, s_pbytes;
 
 /* Read one file to the end, only for the page cache's sake. */
 static void
@@ -62,6 +77,7 @@ worker(void *arg)
 		j = q[head];
 		head = (head + 1) % QLEN;
 		count--;
+		pthread_cond_broadcast(&room);
 		pthread_mutex_unlock(&mu);
 		warm(&j, buf, 65536);
 		close(j.dirfd);
@@ -106,6 +122,111 @@ prefetch_file(int dirfd, const char *name)
 	pthread_mutex_unlock(&mu);
 }
 
+int
+prefetch_wanted(const struct stat *st, int64_t since, int all)
+{
+	return S_ISREG(st->st_mode) && st->st_size <= PREFETCH_MAX &&
+	    (all || (int64_t)st->st_mtime >= since);
+}
+
+/* Queue a job, waiting for room; 0 when stopping instead. */
+static int
+queue_wait(int dirfd, const char *name)
+{
+	size_t len = strlen(name);
+	int fd;
+
+	if (len >= sizeof q[0].name ||
+	    (fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return 1;
+	pthread_mutex_lock(&mu);
+	while (count == QLEN && !stopping)
+		pthread_cond_wait(&room, &mu);
+	if (stopping) {
+		pthread_mutex_unlock(&mu);
+		close(fd);
+		return 0;
+	}
+	q[(head + count) % QLEN].dirfd = fd;
+	memcpy(q[(head + count) % QLEN].name, name, len + 1);
+	count++;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+	return 1;
+}
+
+/*
+ * The scout walks the source on its own, in snap's order, and queues
+ * every file snap will likely read, staying at most AHEAD_FILES files
+ * and AHEAD_BYTES ahead of the files snap has passed.  On a remote mount
+ * that keeps many files in flight across directories, where a look
+ * ahead within one directory finds one or two.  Errors are snap's to
+ * report: the scout just goes on.
+ */
+static void *
+scout_main(void *arg)
+{
+	struct walk *w;
+	struct walk_ent *e;
+	int go = 1, behind;
+
+	(void)arg;
+	if ((w = walk_open(s_src)) == NULL)
+		return NULL;
+	while (go && walk_next(w, &e) == 1) {
+		if (e->error)
+			continue;
+		if (!s_keep(e, s_arg)) {
+			if (S_ISDIR(e->st.st_mode))
+				walk_skip(w);
+			continue;
+		}
+		if (!prefetch_wanted(&e->st, s_since, s_all))
+			continue;
+		pthread_mutex_lock(&mu);
+		while (!stopping && (s_queued >= s_passed + AHEAD_FILES ||
+		    s_qbytes >= s_pbytes + AHEAD_BYTES))
+			pthread_cond_wait(&room, &mu);
+		/* a file snap has passed already is not worth reading */
+		behind = s_queued < s_passed;
+		s_queued++;
+		s_qbytes += (uint64_t)e->st.st_size;
+		go = !stopping;
+		pthread_mutex_unlock(&mu);
+		if (go && !behind)
+			go = queue_wait(e->dirfd, e->name);
+	}
+	walk_close(w);
+	return NULL;
+}
+
+int
+prefetch_scout(const char *src, int (*keep)(struct walk_ent *, void *),
+    void *arg, int64_t since, int all)
+{
+	if (nthreads == 0)
+		return 0;
+	s_src = xstrdup(src);
+	s_keep = keep;
+	s_arg = arg;
+	s_since = since;
+	s_all = all;
+	scouting = pthread_create(&scout, NULL, scout_main, NULL) == 0;
+	return scouting;
+}
+
+void
+prefetch_passed(const struct stat *st)
+{
+	if (!scouting)
+		return;
+	pthread_mutex_lock(&mu);
+	s_passed++;
+	s_pbytes += (uint64_t)st->st_size;
+	pthread_cond_broadcast(&room);
+	pthread_mutex_unlock(&mu);
+}
+
 void
 prefetch_stop(void)
 {
@@ -113,6 +234,14 @@ prefetch_stop(void)
 
 	pthread_mutex_lock(&mu);
 	stopping = 1;
+	pthread_cond_broadcast(&room);
+	pthread_mutex_unlock(&mu);
+	if (scouting) {
+		pthread_join(scout, NULL);
+		scouting = 0;
+		free(s_src);
+	}
+	pthread_mutex_lock(&mu);
 	while (count > 0) {	/* what was not started is not needed now */
 		close(q[head].dirfd);
 		head = (head + 1) % QLEN;

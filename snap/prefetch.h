@@ -10,9 +10,25 @@
 
 #define PREFETCH_MAX	(16 << 20)
 
+#include <sys/stat.h>
+#include <stdint.h>
+
+struct walk_ent;
+
 void	prefetch_start(int);
 /* Queue dirfd/name (the descriptor is duplicated); dropped when full. */
 void	prefetch_file(int, const char *);
+/* Would snap read a file like st: regular, small enough, changed? */
+int	prefetch_wanted(const struct stat *, int64_t since, int all);
+/*
+ * Start the scout over src: keep() says which entries snap backs up
+ * (directories it refuses are not entered); files that prefetch_wanted
+ * are queued ahead.  1 when it runs.  snap calls prefetch_passed for
+ * each wanted file it reaches, which lets the scout go on.
+ */
+int	prefetch_scout(const char *, int (*)(struct walk_ent *, void *),
+	    void *, int64_t since, int all);
+void	prefetch_passed(const struct stat *);
 void	prefetch_stop(void);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE	/* syncfs: Linux, not POSIX */
 #include <sys/stat.h>
+#include <sys/vfs.h>		/* statfs: Linux */
 
 #include <dirent.h>
 #include <err.h>
@@ -86,6 +87,33 @@ static void
 empty_stamped(int datafd, const char *prefix, int64_t t, int type)
 {
 	close(create_stamped(datafd, prefix, t, type, 0));
+}
+
+/*
+ * Is path on a network or FUSE filesystem, where every open costs a round
+ * trip?  Then snap reads ahead across directories (the scout).
+ */
+static int
+remote_fs(const char *path)
+{
+	static const unsigned long magic[] = {
+		0x65735546,	/* FUSE: mount-remote, sshfs */
+		0x6969,		/* NFS */
+		0xff534d42,	/* CIFS */
+		0xfe534d42,	/* SMB2 */
+		0x517b,		/* SMB */
+		0x00c36400,	/* Ceph */
+		0x01021997,	/* 9P */
+	};
+	struct statfs sf;
+	size_t i;
+
+	if (statfs(path, &sf) == -1)
+		return 0;
+	for (i = 0; i < sizeof magic / sizeof magic[0]; i++)
+		if ((unsigned long)sf.f_type == magic[i])
+			return 1;
+	return 0;
 }
 
 static const char *
@@ -449,6 +477,11 @@ main(int argc, char *argv[])
 	for (i = 0; i < nrules; i++)
 		if (select_add(s.sel, kinds[i], pats[i], msg, sizeof msg) == -1)
 			errx(EXIT_USAGE, "%s", msg);
+	if (remote_fs(s.src)) {
+		s.scoutsel = select_new(s.src, st.st_dev);
+		for (i = 0; i < nrules; i++)
+			select_add(s.scoutsel, kinds[i], pats[i], msg, sizeof msg);
+	}
 
 	open_repo(&s, argv[1], &r, &keep, wait, 0);
 	if (fstat(s.repofd, &st) == -1)
@@ -486,7 +519,8 @@ main(int argc, char *argv[])
 	}
 
 	progress_init("snap");
-	prefetch_start(4);
+	/* on a remote mount many small files in flight hide the latency */
+	prefetch_start(s.scoutsel != NULL ? 16 : 4);
 	tree_run(&s);
 	prefetch_stop();
 

@@ -37,6 +37,8 @@ struct session {
 	int		 lockfd;	/* repository lock */
 	int		 root;		/* running as root: owners are kept */
 	struct select	*sel;		/* include/exclude rules */
+	struct select	*scoutsel;	/* the same, for the prefetch scout;
+					   NULL: no scout (a local source) */
 	int		 verbose;
 	int		 nosync;	/* --no-fsync */
 	dev_t		 srcdev;	/* the source root's filesystem */

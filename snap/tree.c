@@ -65,6 +65,7 @@ struct hlink {
 
 static struct session	*S;
 static struct meta_reader *M;		/* the previous snapshot */
+static int		 scouting;	/* the prefetch scout runs */
 static const struct rec	*Mrec;		/* its record read last */
 static struct frame	*stack;
 static size_t		 depth, stackcap;
@@ -677,7 +678,8 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
-	lookahead();
+	if (!scouting)
+		lookahead();
 	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
 	if (in == -1 && errno == EPERM)
@@ -1138,6 +1140,26 @@ report(struct session *s, const char *what, const char *path, int e)
 }
 
 /* The next source entry to merge, skipping what is never backed up. */
+/* Is source entry e backed up?  Never rdiff-backup-data nor the repo. */
+static int
+backed_up(struct walk_ent *e, struct select *sel)
+{
+	if (e->depth == 1 && strcmp(e->name, DATADIR) == 0)
+		return 0;
+	if (S_ISDIR(e->st.st_mode) && e->st.st_dev == S->repodev &&
+	    e->st.st_ino == S->repoino)
+		return 0;
+	return select_test(sel, e->path, e->pathlen, S_ISDIR(e->st.st_mode),
+	    e->st.st_dev, e->dirfd, e->name);
+}
+
+/* The scout's test, with its own copy of the rules (they keep state). */
+static int
+scout_keep(struct walk_ent *e, void *sel)
+{
+	return backed_up(e, sel);
+}
+
 static struct walk_ent *
 next_src(struct walk *w)
 {
@@ -1161,17 +1183,7 @@ next_src(struct walk *w)
 				return NULL;
 			return e;
 		}
-		if (e->depth == 1 && strcmp(e->name, DATADIR) == 0) {
-			walk_skip(w);
-			continue;
-		}
-		if (S_ISDIR(e->st.st_mode) && e->st.st_dev == S->repodev &&
-		    e->st.st_ino == S->repoino) {
-			walk_skip(w);
-			continue;
-		}
-		if (!select_test(S->sel, e->path, e->pathlen,
-		    S_ISDIR(e->st.st_mode), e->st.st_dev, e->dirfd, e->name)) {
+		if (!backed_up(e, S->sel)) {
 			walk_skip(w);
 			continue;
 		}
@@ -1212,6 +1224,9 @@ tree_run(struct session *s)
 		Mrec = o;
 	}
 	incq_start(1);
+	if (s->scoutsel != NULL)
+		scouting = prefetch_scout(s->src, scout_keep, s->scoutsel,
+		    s->prev, s->first);
 	while (e != NULL || o != NULL) {
 		if ((msg = incq_error()) != NULL)
 			errx(EXIT_TEMP, "%s", msg);
@@ -1247,6 +1262,9 @@ tree_run(struct session *s)
 			e = next_src(w);
 			continue;
 		}
+		if (c <= 0 && scouting && prefetch_wanted(&e->st, s->prev,
+		    s->first))
+			prefetch_passed(&e->st);
 		out = process(c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
 		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top() == NULL ||
 		    top()->pathlen != e->pathlen || top()->deleted))
