@@ -1254,6 +1254,18 @@ struct rd {
 
 static void of_progress(struct ofile *);
 static void rd_cb(void *, struct sftp_reply *);
+
+/* After a reply for of: free it once released and idle, else go on. */
+static void
+of_continue(struct ofile *of)
+{
+	if (of->released) {
+		if (of->inflight == 0)
+			of_free(of);
+		return;
+	}
+	of_progress(of);
+}
 static void lazy_open(struct ofile *);
 
 /* Ask for the rest of chunk c. */
@@ -1320,12 +1332,7 @@ rd_cb(void *arg, struct sftp_reply *r)
 		c->state = CH_ERR;
 		c->err = EIO;
 	}
-	if (of->released) {
-		if (of->inflight == 0)
-			of_free(of);
-		return;
-	}
-	of_progress(of);
+	of_continue(of);
 }
 
 static void
@@ -1348,12 +1355,7 @@ lazy_cb(void *arg, struct sftp_reply *r)
 			bad(r, "OPEN");
 		of->lazy_err = EIO;
 	}
-	if (of->released) {
-		if (of->inflight == 0)
-			of_free(of);
-		return;
-	}
-	of_progress(of);
+	of_continue(of);
 }
 
 /* A read the kernel's cache could not answer: get the handle now. */
