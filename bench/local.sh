@@ -161,26 +161,27 @@ bench_corpus() {
 		_snap= _repo_note=" (on rdiff-backup's repo)"
 	fi
 
-	# Floors: cp -a and a stat walk.
+	# Initial backup, the floor (cp -a) and both tools taking turns, so
+	# that a disk whose speed drifts during the run (this VM's does)
+	# weighs on all three alike.  A fresh target each run; the last
+	# repositories stay.
+	[ -n "$_snap" ] || record_na "$_c" "initial backup" snap "not available (probe failed)"
 	for _i in $(seq "$RUNS"); do
 		fresh "$_d/cp"
-		timed "$_c" "initial backup" "cp -a (floor)" cp -a "$_src" "$_d/cp" || break
+		failed "$_c" "initial backup" "cp -a (floor)" ||
+		    timed "$_c" "initial backup" "cp -a (floor)" cp -a "$_src" "$_d/cp"
+		fresh "$_d/cp"
+		fresh "$_d/rb"
+		failed "$_c" "initial backup" rdiff-backup ||
+		    timed "$_c" "initial backup" rdiff-backup $RB backup "$_src" "$_d/rb"
+		if [ -n "$_snap" ] && ! failed "$_c" "initial backup" snap; then
+			fresh "$_d/snap"
+			timed "$_c" "initial backup" snap $(our_cmd "$SNAP_CMD" src="$_src" repo="$_d/snap")
+		fi
 	done
-	fresh "$_d/cp"
 	for _i in $(seq "$RUNS"); do
 		timed "$_c" "unchanged re-run" "find stat walk (floor)" \
 		    sh -c 'find "$1" -printf "%y %m %s %T@ %U %G\n" >/dev/null' sh "$_src" || break
-	done
-
-	# Initial backup: a fresh repo each run; the last one stays.
-	for _i in $(seq "$RUNS"); do
-		fresh "$_d/rb"
-		timed "$_c" "initial backup" rdiff-backup $RB backup "$_src" "$_d/rb" || break
-	done
-	for _i in $(seq "$RUNS"); do
-		[ -n "$_snap" ] || { record_na "$_c" "initial backup" snap "not available (probe failed)"; break; }
-		fresh "$_d/snap"
-		timed "$_c" "initial backup" snap $(our_cmd "$SNAP_CMD" src="$_src" repo="$_d/snap") || break
 	done
 
 	# Unchanged re-runs: each run is one more session on the same repo.
@@ -219,14 +220,15 @@ bench_corpus() {
 	for _at in now "$RESTORE_OLD"; do
 		_wl="restore newest"
 		[ "$_at" = now ] || _wl="restore $_at (older)"
+		# taking turns, as for the initial backup
+		available restore || record_na "$_c" "$_wl" restore "not available (probe failed)"
 		for _i in $(seq "$RUNS"); do
 			fresh "$_d/t"
-			timed "$_c" "$_wl" rdiff-backup $RB restore --at "$_at" "$_d/rb" "$_d/t" || break
-		done
-		for _i in $(seq "$RUNS"); do
-			available restore || { record_na "$_c" "$_wl" restore "not available (probe failed)"; break; }
+			failed "$_c" "$_wl" rdiff-backup ||
+			    timed "$_c" "$_wl" rdiff-backup $RB restore --at "$_at" "$_d/rb" "$_d/t"
 			fresh "$_d/t"
-			timed "$_c" "$_wl" "restore$_repo_note" $(our_cmd "$RESTORE_CMD" time="$_at" repo="$_ours" target="$_d/t") || break
+			available restore && ! failed "$_c" "$_wl" "restore$_repo_note" &&
+			    timed "$_c" "$_wl" "restore$_repo_note" $(our_cmd "$RESTORE_CMD" time="$_at" repo="$_ours" target="$_d/t")
 		done
 		fresh "$_d/t"
 	done
