@@ -102,24 +102,36 @@ prefetch_start(int n)
 	pthread_attr_destroy(&a);
 }
 
-void
-prefetch_file(int dirfd, const char *name)
+/*
+ * Queue dirfd/name for a worker.  With wait, wait for room, else drop
+ * the job when the queue is full.  0 when stopping, else 1.
+ */
+static int
+enqueue(int dirfd, const char *name, int wait)
 {
-	struct job *j;
 	size_t len = strlen(name);
 	int fd;
 
 	if (nthreads == 0 || len >= sizeof q[0].name)
-		return;
+		return 1;
 	pthread_mutex_lock(&mu);
-	if (count < QLEN && (fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) != -1) {
-		j = &q[(head + count) % QLEN];
-		j->dirfd = fd;
-		memcpy(j->name, name, len + 1);
+	while (wait && count == QLEN && !stopping)
+		pthread_cond_wait(&room, &mu);
+	if (!stopping && count < QLEN &&
+	    (fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) != -1) {
+		q[(head + count) % QLEN].dirfd = fd;
+		memcpy(q[(head + count) % QLEN].name, name, len + 1);
 		count++;
 		pthread_cond_signal(&cv);
 	}
 	pthread_mutex_unlock(&mu);
+	return !stopping;
+}
+
+void
+prefetch_file(int dirfd, const char *name)
+{
+	enqueue(dirfd, name, 0);
 }
 
 int
@@ -127,32 +139,6 @@ prefetch_wanted(const struct stat *st, int64_t since, int all)
 {
 	return S_ISREG(st->st_mode) && st->st_size <= PREFETCH_MAX &&
 	    (all || (int64_t)st->st_mtime >= since);
-}
-
-/* Queue a job, waiting for room; 0 when stopping instead. */
-static int
-queue_wait(int dirfd, const char *name)
-{
-	size_t len = strlen(name);
-	int fd;
-
-	if (len >= sizeof q[0].name ||
-	    (fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
-		return 1;
-	pthread_mutex_lock(&mu);
-	while (count == QLEN && !stopping)
-		pthread_cond_wait(&room, &mu);
-	if (stopping) {
-		pthread_mutex_unlock(&mu);
-		close(fd);
-		return 0;
-	}
-	q[(head + count) % QLEN].dirfd = fd;
-	memcpy(q[(head + count) % QLEN].name, name, len + 1);
-	count++;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-	return 1;
 }
 
 /*
@@ -194,7 +180,7 @@ scout_main(void *arg)
 		go = !stopping;
 		pthread_mutex_unlock(&mu);
 		if (go && !behind)
-			go = queue_wait(e->dirfd, e->name);
+			go = enqueue(e->dirfd, e->name, 1);
 	}
 	walk_close(w);
 	return NULL;
