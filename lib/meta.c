@@ -574,8 +574,10 @@ meta_next(struct meta_reader *m, struct rec **recp)
 }
 
 const char *
-meta_text(struct meta_reader *m, size_t *len)
+meta_text(struct meta_reader *m, const struct rec *r, size_t *len)
 {
+	if (r != &m->rec || m->textlen == 0)
+		return NULL;
 	*len = m->textlen;
 	return m->text;
 }

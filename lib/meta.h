@@ -51,11 +51,13 @@ const char		*meta_error(struct meta_reader *);
 /* 1 when the reader hit a read error (every later call fails too). */
 int			 meta_ioerror(struct meta_reader *);
 /*
- * The text of the record meta_next returned last, as it was read (lines
- * ending in "\n"): what meta_write would write for an unchanged record,
- * or more (fields of other rdiff-backup versions), so it is copied as is.
+ * The text of record r as it was read (lines ending in "\n"), when r is
+ * the record meta_next returned last, else NULL: what meta_write would
+ * write for it unchanged, or more (fields of other rdiff-backup
+ * versions), so it is copied as is.
  */
-const char		*meta_text(struct meta_reader *, size_t *);
+const char		*meta_text(struct meta_reader *, const struct rec *,
+			    size_t *);
 int			 meta_close(struct meta_reader *);
 
 /*

@@ -210,11 +210,11 @@ worker(void *arg)
 }
 
 void
-incq_start(int n)
+incq_start(void)
 {
 	pthread_attr_t a;
 
-	if (n < 1 || running)
+	if (running)
 		return;
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, 512 << 10);	/* librsync's buffers */

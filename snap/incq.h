@@ -18,8 +18,8 @@
 struct rec;
 struct sigmaker;
 
-/* Start the worker (none: every job runs at once, in the caller). */
-void	incq_start(int);
+/* Start the worker (without one, every job runs at once, in the caller). */
+void	incq_start(void);
 /*
  * Write increment fd (gzip at level gz, or plain when 0) from the old
  * mirror file in: its content (sig NULL) or a delta against sig, which

@@ -66,7 +66,6 @@ struct hlink {
 static struct session	*S;
 static struct meta_reader *M;		/* the previous snapshot */
 static int		 scouting;	/* the prefetch scout runs */
-static const struct rec	*Mrec;		/* its record read last */
 static struct frame	*stack;
 static size_t		 depth, stackcap;
 static struct hlink	*links[4096];
@@ -152,10 +151,9 @@ put_snap(const struct rec *r)
 	size_t len;
 	int rv;
 
-	if (M != NULL && r == Mrec) {
-		text = meta_text(M, &len);
+	if (M != NULL && (text = meta_text(M, r, &len)) != NULL)
 		rv = gzw_write(S->snap, text, len);
-	} else
+	else
 		rv = meta_write(S->snap, r);
 	if (rv == -1)
 		fatal("write", "mirror_metadata snapshot");
@@ -869,7 +867,6 @@ unwind(const char *path, size_t len)
 	}
 }
 
-
 /* The new record of source entry e, with names and long-name number. */
 static void
 make_new(struct rec *n, struct walk_ent *e, const struct rec *o)
@@ -1221,9 +1218,8 @@ tree_run(struct session *s)
 			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 		if (r == 0)
 			o = NULL;
-		Mrec = o;
 	}
-	incq_start(1);
+	incq_start();
 	if (s->scoutsel != NULL)
 		scouting = prefetch_scout(s->src, scout_keep, s->scoutsel,
 		    s->prev, s->first);
@@ -1257,7 +1253,6 @@ tree_run(struct session *s)
 					    meta_error(m));
 				if (r == 0)
 					o = NULL;
-				Mrec = o;
 			}
 			e = next_src(w);
 			continue;
@@ -1281,7 +1276,6 @@ tree_run(struct session *s)
 				errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 			if (r == 0)
 				o = NULL;
-			Mrec = o;
 		}
 	}
 	while (depth > 0)
@@ -1294,7 +1288,6 @@ tree_run(struct session *s)
 	walk_close(w);
 	meta_close(m);
 	M = NULL;
-	Mrec = NULL;
 	rec_free(&n);
 	return 0;
 }
