@@ -166,16 +166,16 @@ bench_corpus() {
 	# weighs on all three alike.  A fresh target each run; the last
 	# repositories stay.
 	[ -n "$_snap" ] || record_na "$_c" "initial backup" snap "not available (probe failed)"
+	# The previous run's repositories go first, so that at most three
+	# copies of the corpus exist at any time (1M files on a tmpfs).
 	for _i in $(seq "$RUNS"); do
-		fresh "$_d/cp"
+		fresh "$_d/cp" "$_d/rb" "$_d/snap"
 		failed "$_c" "initial backup" "cp -a (floor)" ||
 		    timed "$_c" "initial backup" "cp -a (floor)" cp -a "$_src" "$_d/cp"
 		fresh "$_d/cp"
-		fresh "$_d/rb"
 		failed "$_c" "initial backup" rdiff-backup ||
 		    timed "$_c" "initial backup" rdiff-backup $RB backup "$_src" "$_d/rb"
 		if [ -n "$_snap" ] && ! failed "$_c" "initial backup" snap; then
-			fresh "$_d/snap"
 			timed "$_c" "initial backup" snap $(our_cmd "$SNAP_CMD" src="$_src" repo="$_d/snap")
 		fi
 	done
