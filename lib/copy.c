@@ -126,9 +126,14 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 	res->bytes = 0;
 	if (out != -1)
 		sparse_init(&sp, out);
-	pos = lseek(in, 0, SEEK_CUR);
-	/* where the filesystem tells holes, skip them (pipes: pos is -1) */
-	if (pos != -1 && fstat(in, &st) == 0 && S_ISREG(st.st_mode))
+	/*
+	 * Where a regular file has fewer blocks than bytes, ask the
+	 * filesystem for its holes and skip them; others are read through.
+	 */
+	pos = 0;
+	if (fstat(in, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_blocks < st.st_size / 512 &&
+	    (pos = lseek(in, 0, SEEK_CUR)) != -1)
 		end = st.st_size;
 	for (;;) {
 		hole = -1;
