@@ -55,6 +55,7 @@ struct frame {
 	struct rec	 old, new;
 	char		*pending;	/* new entry to rename over the dir */
 	int		 queued;	/* background work changes the dir */
+	int		 fresh;		/* created empty by this session */
 };
 
 struct hlink {
@@ -642,37 +643,89 @@ lookahead(void)
 }
 
 /*
- * Bring a new version of regular file S into the mirror of frame f as a
- * temp file: read from the source once (hashing), or linked to the
- * mirror copy of an earlier member of its hard-link group (then with the
- * signature an old version is diffed against).  Fills n (size, SHA1).
- * Returns the temp name, or NULL when the source failed (reported).
+ * The name under which a new entry is made in the mirror of frame f: a
+ * temp name, renamed over `name` later; or, when *direct is set (f was
+ * created by this session, so nothing there can be lost and a crash is
+ * undone by regress), `name` itself.  mk makes the entry, failing with
+ * EEXIST when the name is taken; then a temp name is used after all.
+ */
+static char *
+new_entry(struct frame *f, const char *name, int *direct,
+    int (*mk)(int, const char *, void *), void *arg)
+{
+	char *tmp;
+
+	if (*direct) {
+		if (mk(mdir(f), name, arg) == 0)
+			return xstrdup(name);
+		if (errno != EEXIST)
+			return NULL;
+		*direct = 0;
+	}
+	tmp = tmp_name();
+	if (mk(mdir(f), tmp, arg) == 0)
+		return tmp;
+	free(tmp);
+	return NULL;
+}
+
+struct linkarg {
+	int		 pfd;
+	const char	*base;
+};
+
+static int
+mk_link(int dirfd, const char *name, void *arg)
+{
+	struct linkarg *l = arg;
+
+	return linkat(l->pfd, l->base, dirfd, name, 0);
+}
+
+static int
+mk_file(int dirfd, const char *name, void *arg)
+{
+	int *fd = arg;
+
+	*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	return *fd == -1 ? -1 : 0;
+}
+
+/*
+ * Bring a new version of regular file S into the mirror of frame f: read
+ * from the source once (hashing), or linked to the mirror copy of an
+ * earlier member of its hard-link group (then with the signature an old
+ * version is diffed against).  Fills n (size, SHA1).  Returns the name
+ * it has in the mirror (see new_entry), or NULL when the source failed
+ * (reported).
  */
 static char *
 bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
-    struct sigmaker **sigp, int wantsig)
+    struct sigmaker **sigp, int wantsig, int *direct)
 {
 	struct copyres cr;
 	struct hlink *h = NULL;
+	struct linkarg la;
 	struct stat st;
-	const char *base;
-	char *tmp = tmp_name();
-	int in, out, werr, pfd;
+	char *tmp;
+	int in, out, werr;
 
 	*sigp = NULL;
 	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
 		incq_drain();	/* the first member may still be on its way */
 		*sigp = wantsig ? sig_begin(n->size) : NULL;
-		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
-		    linkat(pfd, base, mdir(f), tmp, 0) == -1)
+		if ((la.pfd = open_parent(S->repofd, h->path, &la.base)) == -1 ||
+		    (tmp = new_entry(f, e->name, direct, mk_link, &la)) == NULL)
 			fatal("link mirror file to", h->path);
 		if (*sigp != NULL) {
-			in = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			in = openat(la.pfd, la.base, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC);
 			if (in == -1 || copy_fd(in, -1, *sigp, &cr, &werr) == -1)
 				fatal("read mirror file", h->path);
 			close(in);
 		}
-		close(pfd);
+		close(la.pfd);
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
@@ -685,16 +738,15 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (in == -1) {
 		report(S, "open", e->path, errno);
-		goto fail;
+		return NULL;
 	}
 	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev) {
 		report(S, "open", e->path, errno ? errno : ESTALE);
 		close(in);
-		goto fail;
+		return NULL;
 	}
-	out = openat(mdir(f), tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out == -1)
+	if ((tmp = new_entry(f, e->name, direct, mk_file, &out)) == NULL)
 		fatal("create mirror file for", e->path);
 	if (copy_fd(in, out, *sigp, &cr, &werr) == -1) {
 		if (werr)
@@ -703,7 +755,8 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		close(in);
 		close(out);
 		unlinkat(mdir(f), tmp, 0);
-		goto fail;
+		free(tmp);
+		return NULL;
 	}
 	close(in);
 	/* what was read is what is recorded; a later change shows by mtime */
@@ -717,53 +770,59 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	if (close(out) == -1)
 		fatal("write mirror file for", e->path);
 	return tmp;
-fail:
-	sig_free(*sigp);
-	*sigp = NULL;
-	free(tmp);
-	return NULL;
 }
 
-/* A new non-regular, non-directory entry as a temp name in the mirror. */
-static char *
-bring_node(struct frame *f, struct walk_ent *e, struct rec *n)
+static int
+mk_symlink(int dirfd, const char *name, void *arg)
 {
-	char *tmp = tmp_name();
+	return symlinkat(((struct rec *)arg)->symdata, dirfd, name);
+}
+
+/* A device, FIFO or socket; a plain file when mknod is not allowed. */
+static int
+mk_node(int dirfd, const char *name, void *arg)
+{
+	struct rec *n = arg;
 	mode_t type;
 	int fd;
 
-	switch (n->type) {
-	case RT_SYM:
-		if (symlinkat(n->symdata, mdir(f), tmp) == -1)
+	type = n->type == RT_FIFO ? S_IFIFO : n->type == RT_SOCK ?
+	    S_IFSOCK : n->devtype == 'b' ? S_IFBLK : S_IFCHR;
+	if (mknodat(dirfd, name, type | 0600, n->type == RT_DEV ?
+	    makedev(n->major, n->minor) : 0) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	/* non-root: the metadata keeps the device, the mirror a file */
+	if ((fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* A new non-regular, non-directory entry in the mirror (see new_entry). */
+static char *
+bring_node(struct frame *f, struct walk_ent *e, struct rec *n, int *direct)
+{
+	char *tmp;
+
+	if (n->type == RT_SYM) {
+		if ((tmp = new_entry(f, e->name, direct, mk_symlink, n)) == NULL)
 			fatal("create mirror symlink for", e->path);
-		if (S->root)
-			fchownat(mdir(f), tmp, (uid_t)n->uid, (gid_t)n->gid,
-			    AT_SYMLINK_NOFOLLOW);
+	} else if ((tmp = new_entry(f, e->name, direct, mk_node, n)) == NULL)
+		fatal("create mirror node for", e->path);
+	if (S->root)
+		fchownat(mdir(f), tmp, (uid_t)n->uid, (gid_t)n->gid,
+		    AT_SYMLINK_NOFOLLOW);
+	if (n->type == RT_SYM)
 		return tmp;
-	default:
-		type = n->type == RT_FIFO ? S_IFIFO : n->type == RT_SOCK ?
-		    S_IFSOCK : n->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		if (mknodat(mdir(f), tmp, type | 0600, n->type == RT_DEV ?
-		    makedev(n->major, n->minor) : 0) == -1) {
-			if (errno != EPERM)
-				fatal("create mirror node for", e->path);
-			/* non-root: the metadata keeps the device, the mirror a file */
-			fd = openat(mdir(f), tmp, O_WRONLY | O_CREAT | O_EXCL |
-			    O_CLOEXEC, 0600);
-			if (fd == -1)
-				fatal("create mirror node for", e->path);
-			close(fd);
-		}
-		if (S->root)
-			fchownat(mdir(f), tmp, (uid_t)n->uid, (gid_t)n->gid,
-			    AT_SYMLINK_NOFOLLOW);
-		fchmodat(mdir(f), tmp, n->perms, 0);
-		if (n->has_mtime)
-			utimensat(mdir(f), tmp, (struct timespec[2]){
-			    { 0, UTIME_NOW }, { (time_t)n->mtime, 0 } },
-			    AT_SYMLINK_NOFOLLOW);
-		return tmp;
-	}
+	fchmodat(mdir(f), tmp, n->perms, 0);
+	if (n->has_mtime)
+		utimensat(mdir(f), tmp, (struct timespec[2]){
+		    { 0, UTIME_NOW }, { (time_t)n->mtime, 0 } },
+		    AT_SYMLINK_NOFOLLOW);
+	return tmp;
 }
 
 /*
@@ -808,6 +867,8 @@ push(const char *path, size_t pathlen, const struct rec *o,
 	/* a directory that did not exist, or was no directory, has its
 	 * increment (.missing, .snapshot) already */
 	f->own = o == NULL || o->type != RT_DIR;
+	f->fresh = depth == 1 ? S->first : n != NULL && (o == NULL ||
+	    o->type != RT_DIR);
 }
 
 /* Finish the directory on top: attributes after children, or removal. */
@@ -945,7 +1006,7 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	size_t pathlen = e ? e->pathlen : o->pathlen;
 	struct sigmaker *sig = NULL;
 	char *tmp = NULL;
-	int racy = 0;
+	int racy = 0, direct;
 
 	if (e == NULL) {
 		/* gone from the source (or excluded now) */
@@ -1029,11 +1090,13 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		return same_content(f, name, path, o, n);
 	}
 
-	/* a non-directory: get the new version into a temp name first */
+	/* a non-directory: the new version goes to a temp name first */
+	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
-		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG);
+		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG,
+		    &direct);
 	else
-		tmp = bring_node(f, e, n);
+		tmp = bring_node(f, e, n, &direct);
 	if (tmp == NULL) {
 		/* failed source: the old version stays; its children too */
 		if (o != NULL && o->type == RT_DIR) {
@@ -1091,7 +1154,8 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		return n;
 	}
 	sig_free(sig);
-	replace_now(f, name, tmp, path);
+	if (!direct)
+		replace_now(f, name, tmp, path);
 	free(tmp);
 	return n;
 }

@@ -70,7 +70,7 @@ t "rdiff-backup verify passes at every session (${bad:-all})" [ -z "$bad" ]
 # rdiff-backup rolls back what snap left
 cp -a repo rbrepo
 churn 99 src
-strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:signal=KILL:when=2 \
+strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:signal=KILL:when=1 \
     $SNAP --current-time $((t + 60)) src rbrepo >/dev/null 2>&1
 t_out "a killed snap leaves two markers" 2 sh -c "ls rbrepo/rdiff-backup-data | grep -c current_mirror"
 t_exit 111 "restore refuses the interrupted repository" $RESTORE rbrepo rbout
@@ -83,6 +83,39 @@ t_exit 0 "restore reads the rolled-back repository" $RESTORE rbrepo rbout
 t "  ... as of the last complete session" sh -c "$SUM rbout | cmp -s - sum.$t"
 t_exit 0 "snap continues after rdiff-backup's regress" \
     $SNAP --current-time $((t + 120)) src rbrepo
+
+# Files in directories a session creates are written under their final
+# names (no temp name): a kill there is undone like any other.  Old
+# mtimes: no file is re-read as racy, so the n-th pwrite is the n-th new
+# file.
+old_mtimes() { find "$1" -exec touch -h -d @1690000000 {} +; }
+make_flat first 150 && old_mtimes first
+$SUM first >first.sum1
+strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=40 \
+    $SNAP --current-time 1700000000 first firstrepo >/dev/null 2>&1
+t_out "a first session killed midway exits by the signal" 137 echo $?
+t_exit 0 "  ... the next snap starts the repository afresh" \
+    $SNAP --current-time 1700000060 first firstrepo
+t_exit 0 "  ... and it restores exactly" sh -c \
+    "$RESTORE firstrepo first.out && $SUM first.out | cmp -s - first.sum1"
+mkdir first/newdir && for n in $(seq 1 30); do blob "$n" 3 >"first/newdir/f$n"; done
+old_mtimes first
+$SUM first >first.sum2
+strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=20 \
+    $SNAP --current-time 1700000120 first firstrepo >/dev/null 2>&1
+t_out "a session killed inside a new directory exits by the signal" 137 echo $?
+cp -a firstrepo rbfirst
+t "  ... with part of the new directory in the mirror" sh -c \
+    "n=\$(ls firstrepo/newdir 2>/dev/null | wc -l); [ \$n -ge 15 ] && [ \$n -lt 30 ]"
+t "  ... rdiff-backup regress rolls it back" sh -c \
+    "$RB regress rbfirst; [ \$? -le 2 ] && $RESTORE rbfirst first.rb &&
+     $SUM first.rb | cmp -s - first.sum1"
+t_exit 0 "  ... the next snap rolls it back and completes" \
+    $SNAP --current-time 1700000180 first firstrepo
+t_exit 0 "  ... the new directory restores exactly" sh -c \
+    "$RESTORE firstrepo first.out2 && $SUM first.out2 | cmp -s - first.sum2"
+t_exit 0 "  ... and so does the session before it" sh -c \
+    "$RESTORE -r 1700000060 firstrepo first.out3 && $SUM first.out3 | cmp -s - first.sum1"
 
 # locking: one of two snaps runs, the other is refused at once
 cp -a repo lockrepo
