@@ -1090,7 +1090,8 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 		return same_content(f, name, path, o, n);
 	}
 
-	/* a non-directory: the new version goes to a temp name first */
+	/* a non-directory: the new version goes to a temp name first,
+	 * or straight to its name in a directory this session made */
 	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
 		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG,
