@@ -132,3 +132,10 @@ rmtree_at(int at, const char *name)
 	}
 	return 0;
 }
+
+int
+errno_transient(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EROFS || e == ENOMEM ||
+	    e == EMFILE || e == ENFILE;
+}

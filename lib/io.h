@@ -19,4 +19,11 @@ int	read_file_at(int, const char *, char **, size_t *, size_t);
  */
 int	rmtree_at(int, const char *);
 
+/*
+ * Is e a failure of the system that a later retry may cure (a full disk
+ * or quota, a read-only filesystem, no memory or descriptors), rather
+ * than one of the data?
+ */
+int	errno_transient(int);
+
 #endif

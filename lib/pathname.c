@@ -93,3 +93,19 @@ tmp_name(void)
 	snprintf(s, 40, "rdiff-backup.tmp.%u", ++n);
 	return s;
 }
+
+int
+tmp_named(const char *name)
+{
+	static const char prefix[] = "rdiff-backup.tmp.";
+	const char *p;
+
+	if (strncmp(name, prefix, sizeof prefix - 1) != 0)
+		return 0;
+	p = name + sizeof prefix - 1;
+	if (*p == '\0')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == '\0';
+}

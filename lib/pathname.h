@@ -20,5 +20,7 @@ int		 open_parent(int, const char *, const char **);
 int		 dir_empty(int);
 /* A new name "rdiff-backup.tmp.<n>", unique within this process. */
 char		*tmp_name(void);
+/* 1 when name is of the form tmp_name() makes, else 0. */
+int		 tmp_named(const char *);
 
 #endif

@@ -44,7 +44,7 @@ frame_fill(struct frame *f)
 {
 	DIR *d;
 	struct dirent *de;
-	size_t len = 0, cap = 0, nlen, i, off;
+	size_t len = 0, cap = 0, nlen, i, j, off;
 	int fd, saved;
 
 	f->names = NULL;
@@ -89,6 +89,11 @@ frame_fill(struct frame *f)
 		off += strlen(f->names + off) + 1;
 	}
 	qsort(f->sorted, f->n, sizeof *f->sorted, namecmp);
+	/* a name listed twice (a lying server) is one entry */
+	for (i = j = 0; i < f->n; i++)
+		if (j == 0 || strcmp(f->sorted[i], f->sorted[j - 1]) != 0)
+			f->sorted[j++] = f->sorted[i];
+	f->n = j;
 	return 0;
 }
 

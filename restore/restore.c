@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "exitcode.h"
 #include "io.h"
 #include "meta.h"
+#include "node.h"
 #include "pathname.h"
 #include "progress.h"
 #include "rebuild.h"
@@ -48,6 +50,8 @@ struct dir {
 	struct rec	 rec;
 	int		 made;		/* created (or reused) in the target */
 	int		 fresh;		/* created empty by this run */
+	char		**tmpnamed;	/* children restored with temp-like names */
+	size_t		 ntmpnamed;
 };
 
 static struct repo	 R;
@@ -238,31 +242,90 @@ owner_of(const struct rec *r, uid_t *uid, gid_t *gid)
 static void
 set_attrs(int fd, const struct rec *r, const char *path)
 {
-	uid_t uid;
-	gid_t gid;
+	const char *what;
+	uid_t uid = 0;
+	gid_t gid = 0;
 
-	if (isroot) {
+	if (isroot)
 		owner_of(r, &uid, &gid);
-		if (fchown(fd, uid, gid) == -1)
-			bad("chown", path, strerror(errno));
-	}
-	if (fchmod(fd, r->perms) == -1)
-		bad("chmod", path, strerror(errno));
-	if (r->has_mtime && futimens(fd, (struct timespec[2]){
-	    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } }) == -1)
-		bad("set mtime of", path, strerror(errno));
+	if (node_attrs(fd, r, isroot ? ATTR_OWNER : 0, uid, gid, &what) == -1)
+		bad(what, path, strerror(errno));
 }
 
-/* Put temp entry tmp in place of name in dirfd, whatever is there. */
-static int
-put_in_place(int dirfd, const char *tmp, const char *name)
+/*
+ * The entry being written (dirfd/name): removed when restore is stopped
+ * by a signal or a full disk, so no partial file is left behind.
+ */
+static volatile sig_atomic_t partial_fd = -1;
+static char partial[NAME_MAX + 1];
+
+static void
+partial_set(int dirfd, const char *name)
 {
-	if (renameat(dirfd, tmp, dirfd, name) == 0)
+	partial_fd = -1;
+	snprintf(partial, sizeof partial, "%s", name);
+	partial_fd = dirfd;
+}
+
+static void
+partial_drop(void)
+{
+	if (partial_fd != -1)
+		unlinkat(partial_fd, partial, 0);
+	partial_fd = -1;
+}
+
+static void
+on_signal(int sig)
+{
+	static const char msg[] = "restore: interrupted; the entry being "
+	    "written was removed\n";
+
+	if (partial_fd != -1)
+		unlinkat(partial_fd, partial, 0);
+	write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(EXIT_TEMP);
+}
+
+static void
+stop_target(const char *what, const char *path, int e)
+{
+	partial_drop();
+	progress_clear();
+	errx(EXIT_TEMP, "%s %s: %s", what, shown(path), strerror(e));
+}
+
+/*
+ * Put temp entry tmp (node fd) in place of name in dirfd, whatever is
+ * there, and report when it did not work.  Returns 0 or -1.
+ */
+static int
+place(int dirfd, const char *tmp, const char *name, int fd, const char *path)
+{
+	if (node_place(dirfd, tmp, name, fd) == 0)
 		return 0;
-	if ((errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) &&
-	    rmtree_at(dirfd, name) == 0 && renameat(dirfd, tmp, dirfd, name) == 0)
-		return 0;
+	if (errno == ESTALE)
+		bad("restore", path, "its temp entry was replaced by someone "
+		    "else; left as found");
+	else if (errno_transient(errno))
+		stop_target("rename", tmp, errno);
+	else
+		bad("rename", tmp, strerror(errno));
 	return -1;
+}
+
+/* Report a temp entry that could not be made for path. */
+static void
+bad_tmp(const char *tmp, const char *path, int e)
+{
+	char *what;
+
+	if (errno_transient(e))
+		stop_target("create", tmp ? tmp : "temp entry", e);
+	what = xmalloc(strlen(tmp ? tmp : "temp entry") + 16);
+	sprintf(what, "create %s for", tmp ? tmp : "temp entry");
+	bad(what, path, strerror(e));
+	free(what);
 }
 
 static unsigned
@@ -320,6 +383,8 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 		mdirfd = top() ? top()->mfd : -1;
 	if (rebuild(mdirfd, mname, idirfd, incs, n, at, repo_current(&R),
 	    tmpfd, outfd, &res, &why) == -1) {
+		if (errno_transient(errno))
+			stop_target(why, r->path, errno);
 		bad(what, r->path, errno == EBADMSG ? why : strerror(errno));
 		return -1;
 	}
@@ -365,11 +430,49 @@ push(const struct rec *r, int tfd, int mfd, int ifd)
 		bad("list increments of", r->path, strerror(errno));
 }
 
+/*
+ * With -f, remove what an interrupted restore left in directory d: temp
+ * entries that are not the session's own.
+ */
+static void
+drop_stale(struct dir *d)
+{
+	DIR *dir;
+	struct dirent *de;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if ((fd = dup(d->tfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (!tmp_named(de->d_name) || fstatat(d->tfd, de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISDIR(st.st_mode))
+			continue;
+		for (i = 0; i < d->ntmpnamed; i++)
+			if (strcmp(d->tmpnamed[i], de->d_name) == 0)
+				break;
+		if (i == d->ntmpnamed)
+			unlinkat(d->tfd, de->d_name, 0);
+	}
+	closedir(dir);
+}
+
 /* Finish the directory on top: its attributes come after its contents. */
 static void
 pop(void)
 {
 	struct dir *d = &stack[--depth];
+	size_t i;
+
+	if (force && d->tfd != -1 && !d->fresh)
+		drop_stale(d);
+	for (i = 0; i < d->ntmpnamed; i++)
+		free(d->tmpnamed[i]);
+	free(d->tmpnamed);
 
 	if (d->tfd != -1 && d->rpath != NULL)
 		set_attrs(d->tfd, &d->rec, d->rpath);
@@ -412,9 +515,6 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	const char *lname;
 	char *tmp;
 	int fd, mfd, ifd, lfd, made = 0, direct;
-	uid_t uid;
-	gid_t gid;
-	mode_t type;
 
 	if (r->type == RT_DIR) {
 		if (r->pathlen == 0) {
@@ -426,9 +526,8 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 		}
 		fd = -1;
 		if (tfd != -1) {
-			if ((made = mkdirat(tfd, name, 0700) == 0)) {
-				if ((fd = subdir(tfd, name)) == -1)
-					bad("mkdir", r->path, strerror(errno));
+			if ((fd = node_make(tfd, name, r, 0)) != -1) {
+				made = 1;
 			} else if (errno != EEXIST) {
 				bad("mkdir", r->path, strerror(errno));
 			} else if ((fd = subdir(tfd, name)) == -1 &&
@@ -449,11 +548,12 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 			l = ladd(r);
 		else if (l->tpath != NULL && tfd != -1) {
 			/* a later member of a restored group: link it */
-			tmp = tmp_name();
-			if ((lfd = open_parent(base, l->tpath, &lname)) == -1 ||
-			    linkat(lfd, lname, tfd, tmp, 0) == -1 ||
-			    put_in_place(tfd, tmp, name) == -1)
+			if ((lfd = open_parent(base, l->tpath, &lname)) == -1)
 				bad("link", r->path, strerror(errno));
+			else if (link_tmp(lfd, lname, tfd, &tmp) == -1)
+				bad_tmp(tmp, r->path, errno);
+			else
+				place(tfd, tmp, name, -1, r->path);
 			if (lfd != -1)
 				close(lfd);
 			free(tmp);
@@ -466,69 +566,31 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 			content(r, rname, -1, tmpdirfd, "verify");
 		return;
 	}
-	tmp = tmp_name();
-	switch (r->type) {
-	case RT_REG:
-		/* in a directory made by this run, no temp name is needed */
-		fd = -1;
-		if ((direct = parent != NULL && parent->fresh &&
-		    tfd == parent->tfd) && (fd = openat(tfd, name, O_RDWR |
-		    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
-			direct = 0;	/* e.g. a name twice in the metadata */
-		if (!direct)
-			fd = openat(tfd, tmp, O_RDWR | O_CREAT | O_EXCL |
-			    O_CLOEXEC, 0600);
-		if (fd == -1) {
-			bad("create", r->path, strerror(errno));
-			break;
-		}
-		if (content(r, rname, fd, tfd, "restore") == -1) {
-			close(fd);
-			unlinkat(tfd, direct ? name : tmp, 0);
-			break;
-		}
-		set_attrs(fd, r, r->path);
-		close(fd);
-		if (!direct && put_in_place(tfd, tmp, name) == -1)
-			bad("rename", r->path, strerror(errno));
-		else if (l != NULL)
-			l->tpath = xstrdup(tpath);
-		break;
-	case RT_SYM:
-		if (symlinkat(r->symdata, tfd, tmp) == -1) {
-			bad("symlink", r->path, strerror(errno));
-			break;
-		}
-		if (isroot) {
-			owner_of(r, &uid, &gid);
-			fchownat(tfd, tmp, uid, gid, AT_SYMLINK_NOFOLLOW);
-		}
-		if (put_in_place(tfd, tmp, name) == -1)
-			bad("rename", r->path, strerror(errno));
-		break;
-	default:
-		type = r->type == RT_FIFO ? S_IFIFO : r->type == RT_SOCK ?
-		    S_IFSOCK : r->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		if (mknodat(tfd, tmp, type | 0600, r->type == RT_DEV ?
-		    makedev(r->major, r->minor) : 0) == -1) {
-			bad("mknod", r->path, strerror(errno));
-			break;
-		}
-		if (isroot) {
-			owner_of(r, &uid, &gid);
-			if (fchownat(tfd, tmp, uid, gid, AT_SYMLINK_NOFOLLOW) == -1)
-				bad("chown", r->path, strerror(errno));
-		}
-		if (fchmodat(tfd, tmp, r->perms, 0) == -1)
-			bad("chmod", r->path, strerror(errno));
-		if (r->has_mtime && utimensat(tfd, tmp, (struct timespec[2]){
-		    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } },
-		    AT_SYMLINK_NOFOLLOW) == -1)
-			bad("set mtime of", r->path, strerror(errno));
-		if (put_in_place(tfd, tmp, name) == -1)
-			bad("rename", r->path, strerror(errno));
-		break;
+	/* in a directory made by this run, a file needs no temp name */
+	tmp = NULL;
+	fd = -1;
+	if ((direct = r->type == RT_REG && parent != NULL && parent->fresh &&
+	    tfd == parent->tfd) && (fd = node_make(tfd, name, r, 0)) == -1)
+		direct = 0;	/* e.g. a name twice in the metadata */
+	if (!direct && (fd = node_tmp(tfd, r, 0, &tmp)) == -1) {
+		bad_tmp(tmp, r->path, errno);
+		free(tmp);
+		return;
 	}
+	partial_set(tfd, direct ? name : tmp);
+	if (r->type == RT_REG && content(r, rname, fd, tfd, "restore") == -1) {
+		close(fd);
+		partial_drop();
+		free(tmp);
+		return;
+	}
+	set_attrs(fd, r, r->path);
+	if (direct || place(tfd, tmp, name, fd, r->path) == 0) {
+		if (l != NULL)
+			l->tpath = xstrdup(tpath);
+	}
+	partial_fd = -1;
+	close(fd);
 	free(tmp);
 }
 
@@ -693,6 +755,15 @@ run(const char *prefix, const char *target)
 			tpath = xmalloc(strlen(tname ? tname : "") + r->pathlen + 2);
 			sprintf(tpath, "%s/%s", tname ? tname : "", r->path + skip);
 		}
+		if (force && r->pathlen > plen &&
+		    tmp_named(strrchr(tpath, '/') + 1)) {
+			struct dir *d = top();
+
+			d->tmpnamed = xreallocarray(d->tmpnamed,
+			    d->ntmpnamed + 1, sizeof *d->tmpnamed);
+			d->tmpnamed[d->ntmpnamed++] =
+			    xstrdup(strrchr(tpath, '/') + 1);
+		}
 		entry(r, r->pathlen == 0 ? "" : strrchr(r->path, '/') ?
 		    strrchr(r->path, '/') + 1 : r->path,
 		    r->pathlen == plen ? (tname ? tname : "") :
@@ -827,6 +898,9 @@ main(int argc, char *argv[])
 	case RESTORE:
 		at = resolve(spec);
 		umask(0);
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
 		if (run(path, argv[1]) == 0 && rval == EXIT_OK)
 			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
 		break;

@@ -15,6 +15,7 @@
 #include "incq.h"
 #include "io.h"
 #include "meta.h"
+#include "node.h"
 #include "pathname.h"
 #include "xalloc.h"
 
@@ -46,26 +47,15 @@ static char		*failure;
 static uint64_t		 written;
 
 int
-mirror_fix(int fd, const struct rec *r, int root, int isdir)
+mirror_fix(int fd, const struct rec *r, int root)
 {
-	struct stat st;
-	mode_t mode = r->perms;
+	const char *what;
 
 	/* as non-root the backup user must keep reading its own mirror */
-	if (!root)
-		mode |= isdir ? 0700 : 0600;
-	if (fstat(fd, &st) == -1)
+	if (node_attrs(fd, r, ATTR_CHANGED | (root ? ATTR_OWNER :
+	    ATTR_KEEPREAD), (uid_t)r->uid, (gid_t)r->gid, &what) == -1 &&
+	    strcmp(what, "stat") == 0)
 		return -1;
-	if (root && (st.st_uid != (uid_t)r->uid || st.st_gid != (gid_t)r->gid)) {
-		fchown(fd, (uid_t)r->uid, (gid_t)r->gid);
-		st.st_mode = 0;		/* chown may have cleared setuid */
-	}
-	if ((st.st_mode & 07777) != mode)
-		fchmod(fd, mode);
-	if (r->has_mtime && (st.st_mtim.tv_sec != (time_t)r->mtime ||
-	    st.st_mtim.tv_nsec != 0))
-		futimens(fd, (struct timespec[2]){ { 0, UTIME_OMIT },
-		    { (time_t)r->mtime, 0 } });
 	return 0;
 }
 
@@ -132,7 +122,7 @@ do_job(struct job *j, const char **what)
 		return 0;
 	case J_DIR:
 		*what = "set attributes of mirror directory";
-		return mirror_fix(j->dirfd, &j->r, j->root, 1);
+		return mirror_fix(j->dirfd, &j->r, j->root);
 	default:
 		*what = "remove mirror directory";
 		if (unlinkat(j->dirfd, j->name, AT_REMOVEDIR) == -1 &&

@@ -46,6 +46,6 @@ uint64_t incq_finish(void);
  * Give mirror entry fd (not a symlink) r's attributes, changing only
  * what differs.  -1 when fd cannot be examined.
  */
-int	mirror_fix(int fd, const struct rec *r, int root, int isdir);
+int	mirror_fix(int fd, const struct rec *r, int root);
 
 #endif

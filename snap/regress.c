@@ -30,6 +30,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "node.h"
 #include "pathname.h"
 #include "rebuild.h"
 #include "repo.h"
@@ -130,20 +131,18 @@ unwind(const char *path, size_t len)
 	}
 }
 
+/* Give mirror entry fd record r's attributes, reporting what failed. */
 static void
 mirror_attrs(int fd, const struct rec *r, const char *path)
 {
-	mode_t mode = r->perms;
+	const char *what;
+	char msg[64];
 
-	if (!S->root)
-		mode |= r->type == RT_DIR ? 0700 : 0600;
-	if (S->root && fchown(fd, (uid_t)r->uid, (gid_t)r->gid) == -1)
-		report(S, "recover: chown", path, errno);
-	if (fchmod(fd, mode) == -1)
-		report(S, "recover: chmod", path, errno);
-	if (r->has_mtime)
-		futimens(fd, (struct timespec[2]){ { 0, UTIME_NOW },
-		    { (time_t)r->mtime, 0 } });
+	if (node_attrs(fd, r, ATTR_CHANGED | (S->root ? ATTR_OWNER :
+	    ATTR_KEEPREAD), (uid_t)r->uid, (gid_t)r->gid, &what) == -1) {
+		snprintf(msg, sizeof msg, "recover: %s", what);
+		report(S, msg, path, errno);
+	}
 }
 
 static const struct incent *
@@ -181,6 +180,94 @@ group_of(const struct rec *r)
 }
 
 /*
+ * Put the new node tmp (open at fd, -1 for a hard link) in place of
+ * mirror entry name; exits when it cannot.
+ */
+static void
+put(const char *tmp, const char *name, int fd, const char *path)
+{
+	if (node_place(top()->mfd, tmp, name, fd) == -1)
+		fatal(errno == ESTALE ? "replaced while made:" : "rename", path);
+}
+
+/* A new node for r in the directory on top, under a temp name. */
+static int
+make_tmp(const struct rec *r, char **tmp)
+{
+	int fd;
+
+	if ((fd = node_tmp(top()->mfd, r, NODE_FILE_IF_EPERM, tmp)) == -1)
+		err(EXIT_TEMP, "recover: create %s for %s", *tmp ? *tmp :
+		    "temp entry", shown(r->path));
+	return fd;
+}
+
+/*
+ * Is mirror entry name (present: of r's type) already r's regular file?
+ * With a digest, by content; without, by size and mtime.
+ */
+static int
+same_file(const struct rec *r, const char *name, const char *want)
+{
+	struct copyres res;
+	struct stat st;
+	int in, werr, same;
+
+	if (want[0] == '\0')
+		return fstatat(top()->mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (uint64_t)st.st_size == r->size && st.st_mtime == r->mtime;
+	in = openat(top()->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in == -1 || copy_fd(in, -1, NULL, &res, &werr) == -1)
+		fatal("read mirror file", r->path);
+	same = strcmp(res.sha1, want) == 0 && res.bytes == r->size;
+	if (same && want == r->sha1)
+		/* the crash came before the new version was in place */
+		mirror_attrs(in, r, r->path);
+	close(in);
+	return same;
+}
+
+/*
+ * Rebuild regular file r as of R into the mirror entry name.  A failure
+ * of the system (a full disk, an I/O error) stops the rollback: the
+ * repository stays interrupted, with every increment, and the next run
+ * tries again.  Only a damaged increment, which no retry can mend, is
+ * reported and passed over.
+ */
+static void
+rebuild_file(const struct rec *r, const char *name, int present,
+    const struct incent *incs, size_t n, int idirfd, const char *want)
+{
+	struct copyres res;
+	const char *why;
+	char *tmp;
+	int fd, e;
+
+	fd = make_tmp(r, &tmp);
+	errno = EBADMSG;
+	if (rebuild(present ? top()->mfd : -1, name, idirfd, incs, n, R, R + 1,
+	    top()->mfd, fd, &res, &why) == -1 || (want[0] != '\0' &&
+	    strcmp(res.sha1, want) != 0 && (errno = EBADMSG))) {
+		e = errno;
+		close(fd);
+		unlinkat(top()->mfd, tmp, 0);
+		free(tmp);
+		if (errno_transient(e)) {
+			errno = e;
+			err(EXIT_TEMP, "recover: %s %s (the repository stays "
+			    "interrupted; run again once that is fixed)", why,
+			    shown(r->path));
+		}
+		report(S, "recover: cannot rebuild", r->path, e);
+		return;
+	}
+	mirror_attrs(fd, r, r->path);
+	put(tmp, name, fd, r->path);
+	close(fd);
+	free(tmp);
+}
+
+/*
  * Make the mirror entry `name` (in the directory on top) what record r
  * says it was at R.  present: the mirror holds an entry of the same type.
  */
@@ -189,15 +276,13 @@ settle(const struct rec *r, const char *name, int present)
 {
 	struct rframe *f = top();
 	const struct incent *incs;
-	struct copyres res;
 	struct group *g = NULL;
 	struct stat st, gst;
-	const char *why, *want = r->sha1, *gbase;
+	const char *want = r->sha1, *gbase;
 	char *tmp, *target;
 	size_t n;
 	ssize_t len;
-	int idirfd, fd, in, werr, gfd;
-	mode_t type;
+	int idirfd, fd, gfd;
 
 	switch (r->type) {
 	case RT_REG:
@@ -217,111 +302,52 @@ settle(const struct rec *r, const char *name, int present)
 				close(gfd);
 				return;
 			}
-			tmp = tmp_name();
-			if (linkat(gfd, gbase, f->mfd, tmp, 0) == -1 ||
-			    renameat(f->mfd, tmp, f->mfd, name) == -1)
+			if (link_tmp(gfd, gbase, f->mfd, &tmp) == -1)
 				fatal("relink", r->path);
+			put(tmp, name, -1, r->path);
 			close(gfd);
 			free(tmp);
 			return;
 		}
 		incs = incs_of(r, name, &idirfd, &n);
-		if (present && n == 0)
-			goto done;	/* the failed session did not touch it */
-		if (present && want[0] == '\0' && fstatat(f->mfd, name, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t)st.st_size == r->size &&
-		    st.st_mtime == r->mtime)
-			goto done;	/* no digest: size and mtime must do */
-		if (present && want[0] != '\0') {
-			in = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (in == -1 || copy_fd(in, -1, NULL, &res, &werr) == -1)
-				fatal("read mirror file", r->path);
-			close(in);
-			if (strcmp(res.sha1, want) == 0 && res.bytes == r->size) {
-				/* the crash came before the new version was in place */
-				if ((fd = openat(f->mfd, name, O_RDONLY | O_NOFOLLOW |
-				    O_CLOEXEC)) != -1) {
-					mirror_attrs(fd, r, r->path);
-					close(fd);
-				}
-				goto done;
-			}
-		}
-		tmp = tmp_name();
-		fd = openat(f->mfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd == -1)
-			fatal("create", r->path);
-		if (rebuild(present ? f->mfd : -1, name, idirfd, incs, n, R, R + 1,
-		    f->mfd, fd, &res, &why) == -1 || (want[0] != '\0' &&
-		    strcmp(res.sha1, want) != 0)) {
-			report(S, "recover: cannot rebuild", r->path,
-			    errno ? errno : EBADMSG);
-			close(fd);
-			unlinkat(f->mfd, tmp, 0);
-			free(tmp);
-			goto done;
-		}
-		mirror_attrs(fd, r, r->path);
-		close(fd);
-		if (renameat(f->mfd, tmp, f->mfd, name) == -1)
-			fatal("rename", r->path);
-		free(tmp);
-		break;
+		/* untouched by the failed session, or not replaced yet */
+		if (!present || (n > 0 && !same_file(r, name, want)))
+			rebuild_file(r, name, present, incs, n, idirfd, want);
+		if (g != NULL && g->path == NULL)
+			g->path = xstrdup(r->path);
+		return;
 	case RT_SYM:
 		if (present) {
 			target = xmalloc(r->symlen + 2);
 			len = readlinkat(f->mfd, name, target, r->symlen + 1);
-			free(target);
-			if (len == (ssize_t)r->symlen) {
-				target = xmalloc(r->symlen + 1);
-				len = readlinkat(f->mfd, name, target, r->symlen);
-				if (len == (ssize_t)r->symlen &&
-				    memcmp(target, r->symdata, r->symlen) == 0) {
-					free(target);
-					return;
-				}
+			if (len == (ssize_t)r->symlen &&
+			    memcmp(target, r->symdata, r->symlen) == 0) {
 				free(target);
+				return;
 			}
+			free(target);
 		}
-		tmp = tmp_name();
-		if (symlinkat(r->symdata, f->mfd, tmp) == -1 ||
-		    renameat(f->mfd, tmp, f->mfd, name) == -1)
-			fatal("recreate symlink", r->path);
-		if (S->root)
-			fchownat(f->mfd, name, (uid_t)r->uid, (gid_t)r->gid,
-			    AT_SYMLINK_NOFOLLOW);
-		free(tmp);
-		return;
+		break;
 	default:
-		if (present && fstatat(f->mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    (r->type != RT_DEV || (major(st.st_rdev) == r->major &&
-		    minor(st.st_rdev) == r->minor)))
-			goto special_attrs;
-		type = r->type == RT_FIFO ? S_IFIFO : r->type == RT_SOCK ?
-		    S_IFSOCK : r->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		tmp = tmp_name();
-		if (mknodat(f->mfd, tmp, type | 0600, r->type == RT_DEV ?
-		    makedev(r->major, r->minor) : 0) == -1 &&
-		    (fd = openat(f->mfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0600)) != -1)
+		if (present && (fd = openat(f->mfd, name, O_PATH | O_NOFOLLOW |
+		    O_CLOEXEC)) != -1) {
+			if (fstat(fd, &st) == 0 && rtype_of_mode(st.st_mode) ==
+			    r->type && (r->type != RT_DEV ||
+			    (major(st.st_rdev) == r->major &&
+			    minor(st.st_rdev) == r->minor))) {
+				mirror_attrs(fd, r, r->path);
+				close(fd);
+				return;
+			}
 			close(fd);
-		if (renameat(f->mfd, tmp, f->mfd, name) == -1)
-			fatal("recreate", r->path);
-		free(tmp);
-special_attrs:
-		if (S->root)
-			fchownat(f->mfd, name, (uid_t)r->uid, (gid_t)r->gid,
-			    AT_SYMLINK_NOFOLLOW);
-		fchmodat(f->mfd, name, r->perms, 0);
-		if (r->has_mtime)
-			utimensat(f->mfd, name, (struct timespec[2]){
-			    { 0, UTIME_NOW }, { (time_t)r->mtime, 0 } },
-			    AT_SYMLINK_NOFOLLOW);
-		return;
+		}
+		break;
 	}
-done:
-	if (g != NULL && g->path == NULL)
-		g->path = xstrdup(r->path);
+	fd = make_tmp(r, &tmp);
+	mirror_attrs(fd, r, r->path);
+	put(tmp, name, fd, r->path);
+	close(fd);
+	free(tmp);
 }
 
 /* The next mirror entry, past the data dir; NULL at the end. */

@@ -29,6 +29,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "node.h"
 #include "pathname.h"
 #include "incq.h"
 #include "prefetch.h"
@@ -428,10 +429,9 @@ static void
 replace_old(struct frame *f, const char *name, const struct rec *o,
     const char *tmp, const char *path)
 {
+	const char *what;
 	char *fname;
 	int dirfd, fd, in, gz = 0;
-	dev_t dev;
-	mode_t type;
 
 	if (o->type == RT_REG)
 		gz = compressible(name);
@@ -457,29 +457,13 @@ replace_old(struct frame *f, const char *name, const struct rec *o,
 		S->st.incfiles++;
 		free(fname);
 		return;
-	case RT_SYM:
-		if (symlinkat(o->symdata, dirfd, fname) == -1)
-			fatal("create increment", fname);
-		if (S->root)
-			fchownat(dirfd, fname, (uid_t)o->uid, (gid_t)o->gid,
-			    AT_SYMLINK_NOFOLLOW);
-		break;
 	default:
-		type = o->type == RT_FIFO ? S_IFIFO : o->type == RT_SOCK ?
-		    S_IFSOCK : o->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		dev = o->type == RT_DEV ? makedev(o->major, o->minor) : 0;
-		if (mknodat(dirfd, fname, type | 0600, dev) == -1) {
-			/* as non-root a device cannot be made: an empty file */
-			fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL |
-			    O_CLOEXEC, 0600);
-			if (fd == -1)
-				fatal("create increment", fname);
-			close(fd);
-		}
-		fchmodat(dirfd, fname, o->perms, 0);
-		if (S->root)
-			fchownat(dirfd, fname, (uid_t)o->uid, (gid_t)o->gid,
-			    AT_SYMLINK_NOFOLLOW);
+		/* as non-root a device cannot be made: an empty file */
+		if ((fd = node_make(dirfd, fname, o, NODE_FILE_IF_EPERM)) == -1)
+			fatal("create increment", fname);
+		node_attrs(fd, o, S->root ? ATTR_OWNER : 0, (uid_t)o->uid,
+		    (gid_t)o->gid, &what);
+		close(fd);
 		break;
 	}
 	count_inc(dirfd, fname);
@@ -573,9 +557,9 @@ sig_of(struct frame *f, const char *tmp, uint64_t size)
 
 /* Mirror attributes of an entry (not a symlink), what differs only. */
 static void
-mirror_attrs(int fd, const struct rec *n, int isdir)
+mirror_attrs(int fd, const struct rec *n)
 {
-	if (mirror_fix(fd, n, S->root, isdir) == -1)
+	if (mirror_fix(fd, n, S->root) == -1)
 		fatal("stat mirror entry of", n->path);
 }
 
@@ -643,53 +627,49 @@ lookahead(void)
 }
 
 /*
- * The name under which a new entry is made in the mirror of frame f: a
- * temp name, renamed over `name` later; or, when *direct is set (f was
- * created by this session, so nothing there can be lost and a crash is
- * undone by regress), `name` itself.  mk makes the entry, failing with
- * EEXIST when the name is taken; then a temp name is used after all.
+ * Make the new mirror entry for record n in frame f: under a temp name,
+ * renamed over `name` later; or, when *direct is set (f was created by
+ * this session, so nothing there can be lost and a crash is undone by
+ * regress), under `name` itself, unless it is taken.  Returns the name
+ * it has (to free) with a descriptor on it in *fd, or NULL with errno.
  */
 static char *
-new_entry(struct frame *f, const char *name, int *direct,
-    int (*mk)(int, const char *, void *), void *arg)
+new_entry(struct frame *f, const char *name, const struct rec *n,
+    int *direct, int *fd)
 {
 	char *tmp;
 
 	if (*direct) {
-		if (mk(mdir(f), name, arg) == 0)
+		if ((*fd = node_make(mdir(f), name, n, NODE_FILE_IF_EPERM)) != -1)
 			return xstrdup(name);
 		if (errno != EEXIST)
 			return NULL;
 		*direct = 0;
 	}
-	tmp = tmp_name();
-	if (mk(mdir(f), tmp, arg) == 0)
+	if ((*fd = node_tmp(mdir(f), n, NODE_FILE_IF_EPERM, &tmp)) != -1)
 		return tmp;
 	free(tmp);
 	return NULL;
 }
 
-struct linkarg {
-	int		 pfd;
-	const char	*base;
-};
-
-static int
-mk_link(int dirfd, const char *name, void *arg)
+/* The same for a new hard link to pfd/base (see new_entry). */
+static char *
+new_link(struct frame *f, const char *name, int pfd, const char *base,
+    int *direct)
 {
-	struct linkarg *l = arg;
+	char *tmp;
 
-	return linkat(l->pfd, l->base, dirfd, name, 0);
-}
-
-static int
-mk_file(int dirfd, const char *name, void *arg)
-{
-	int *fd = arg;
-
-	*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600);
-	return *fd == -1 ? -1 : 0;
+	if (*direct) {
+		if (linkat(pfd, base, mdir(f), name, 0) == 0)
+			return xstrdup(name);
+		if (errno != EEXIST)
+			return NULL;
+		*direct = 0;
+	}
+	if (link_tmp(pfd, base, mdir(f), &tmp) == 0)
+		return tmp;
+	free(tmp);
+	return NULL;
 }
 
 /*
@@ -702,30 +682,29 @@ mk_file(int dirfd, const char *name, void *arg)
  */
 static char *
 bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
-    struct sigmaker **sigp, int wantsig, int *direct)
+    struct sigmaker **sigp, int wantsig, int *direct, int *gone)
 {
 	struct copyres cr;
 	struct hlink *h = NULL;
-	struct linkarg la;
 	struct stat st;
+	const char *base;
 	char *tmp;
-	int in, out, werr;
+	int in, out, werr, pfd;
 
 	*sigp = NULL;
 	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
 		incq_drain();	/* the first member may still be on its way */
 		*sigp = wantsig ? sig_begin(n->size) : NULL;
-		if ((la.pfd = open_parent(S->repofd, h->path, &la.base)) == -1 ||
-		    (tmp = new_entry(f, e->name, direct, mk_link, &la)) == NULL)
+		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
+		    (tmp = new_link(f, e->name, pfd, base, direct)) == NULL)
 			fatal("link mirror file to", h->path);
 		if (*sigp != NULL) {
-			in = openat(la.pfd, la.base, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
+			in = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (in == -1 || copy_fd(in, -1, *sigp, &cr, &werr) == -1)
 				fatal("read mirror file", h->path);
 			close(in);
 		}
-		close(la.pfd);
+		close(pfd);
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
@@ -737,16 +716,20 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW |
 		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (in == -1) {
-		report(S, "open", e->path, errno);
+		/* deleted since it was listed: a deletion, not an error */
+		if (errno == ENOENT)
+			*gone = 1;
+		else
+			report(S, "open", e->path, errno);
 		return NULL;
 	}
-	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev) {
+	/* replaced since: the file read now is the one recorded */
+	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode)) {
 		report(S, "open", e->path, errno ? errno : ESTALE);
 		close(in);
 		return NULL;
 	}
-	if ((tmp = new_entry(f, e->name, direct, mk_file, &out)) == NULL)
+	if ((tmp = new_entry(f, e->name, n, direct, &out)) == NULL)
 		fatal("create mirror file for", e->path);
 	if (copy_fd(in, out, *sigp, &cr, &werr) == -1) {
 		if (werr)
@@ -766,62 +749,26 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	S->st.bytesread += cr.bytes;
 	S->st.byteswritten += cr.bytes;
 	eio_streak = 0;
-	mirror_attrs(out, n, 0);
+	mirror_attrs(out, n);
 	if (close(out) == -1)
 		fatal("write mirror file for", e->path);
 	return tmp;
-}
-
-static int
-mk_symlink(int dirfd, const char *name, void *arg)
-{
-	return symlinkat(((struct rec *)arg)->symdata, dirfd, name);
-}
-
-/* A device, FIFO or socket; a plain file when mknod is not allowed. */
-static int
-mk_node(int dirfd, const char *name, void *arg)
-{
-	struct rec *n = arg;
-	mode_t type;
-	int fd;
-
-	type = n->type == RT_FIFO ? S_IFIFO : n->type == RT_SOCK ?
-	    S_IFSOCK : n->devtype == 'b' ? S_IFBLK : S_IFCHR;
-	if (mknodat(dirfd, name, type | 0600, n->type == RT_DEV ?
-	    makedev(n->major, n->minor) : 0) == 0)
-		return 0;
-	if (errno != EPERM)
-		return -1;
-	/* non-root: the metadata keeps the device, the mirror a file */
-	if ((fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0600)) == -1)
-		return -1;
-	close(fd);
-	return 0;
 }
 
 /* A new non-regular, non-directory entry in the mirror (see new_entry). */
 static char *
 bring_node(struct frame *f, struct walk_ent *e, struct rec *n, int *direct)
 {
+	const char *what;
 	char *tmp;
+	int fd;
 
-	if (n->type == RT_SYM) {
-		if ((tmp = new_entry(f, e->name, direct, mk_symlink, n)) == NULL)
-			fatal("create mirror symlink for", e->path);
-	} else if ((tmp = new_entry(f, e->name, direct, mk_node, n)) == NULL)
-		fatal("create mirror node for", e->path);
-	if (S->root)
-		fchownat(mdir(f), tmp, (uid_t)n->uid, (gid_t)n->gid,
-		    AT_SYMLINK_NOFOLLOW);
-	if (n->type == RT_SYM)
-		return tmp;
-	fchmodat(mdir(f), tmp, n->perms, 0);
-	if (n->has_mtime)
-		utimensat(mdir(f), tmp, (struct timespec[2]){
-		    { 0, UTIME_NOW }, { (time_t)n->mtime, 0 } },
-		    AT_SYMLINK_NOFOLLOW);
+	if ((tmp = new_entry(f, e->name, n, direct, &fd)) == NULL)
+		fatal(n->type == RT_SYM ? "create mirror symlink for" :
+		    "create mirror node for", e->path);
+	node_attrs(fd, n, S->root ? ATTR_OWNER : 0, (uid_t)n->uid,
+	    (gid_t)n->gid, &what);
+	close(fd);
 	return tmp;
 }
 
@@ -900,7 +847,7 @@ pop(void)
 			incq_dir(mdir(f), &f->new, S->root);
 		else if (f->has_new && (f->mfd != -1 || !f->has_old ||
 		    !rec_same(&f->old, &f->new)))
-			mirror_attrs(mdir(f), &f->new, 1);
+			mirror_attrs(mdir(f), &f->new);
 		if (parent != NULL && f->mfd != -1)
 			close(f->mfd);
 	}
@@ -951,15 +898,20 @@ make_new(struct rec *n, struct walk_ent *e, const struct rec *o)
 		n->altinc = new_altname();
 }
 
+/* 0, or -1 with *gone set when the symlink was deleted since listed. */
 static int
-read_symlink(struct walk_ent *e, struct rec *n)
+read_symlink(struct walk_ent *e, struct rec *n, int *gone)
 {
 	char *target = xmalloc((size_t)e->st.st_size + 2);
 	ssize_t len;
 
 	len = readlinkat(e->dirfd, e->name, target, (size_t)e->st.st_size + 1);
 	if (len == -1 || len > e->st.st_size) {
-		report(S, "readlink", e->path, len == -1 ? errno : ESTALE);
+		if (len == -1 && errno == ENOENT)
+			*gone = 1;
+		else
+			report(S, "readlink", e->path, len == -1 ? errno :
+			    ESTALE);
 		free(target);
 		return -1;
 	}
@@ -987,9 +939,65 @@ same_content(struct frame *f, const char *name, const char *path,
 		return o;
 	}
 	inc_trivial(f, name, o);
-	mirror_attrs(fd, n, 0);
+	mirror_attrs(fd, n);
 	close(fd);
 	return n;
+}
+
+/*
+ * Path o is gone from the source: keep its last version as an increment
+ * and take it out of the mirror (a directory at pop, after its
+ * contents).  Returns NULL, the new snapshot's record for it.
+ */
+static const struct rec *
+gone_from_source(struct frame *f, const char *name, const struct rec *o)
+{
+	if (o == NULL)
+		return NULL;
+	S->st.delfiles++;
+	if (o->type == RT_REG)
+		S->st.delsize += o->size;
+	if (o->type == RT_DIR) {
+		push(o->path, o->pathlen, o, NULL);
+		top()->deleted = 1;
+		return NULL;
+	}
+	replace_old(f, name, o, NULL, o->path);
+	return NULL;
+}
+
+/*
+ * The new state of a path could not be read (reported): its old record
+ * stays, and for a directory, everything below it, in the metadata as
+ * in the mirror, so no later session finds one without the other.
+ */
+static const struct rec *
+keep_old(const struct rec *o)
+{
+	if (o != NULL && o->type == RT_DIR) {
+		push(o->path, o->pathlen, o, o);
+		top()->keepold = 1;
+	}
+	return o;
+}
+
+/*
+ * Source entry e was deleted between its listing and its reading: that
+ * is its state now, as if it had not been listed (quiet but for -v).
+ */
+static const struct rec *
+vanished(struct frame *f, const char *name, struct walk_ent *e,
+    const struct rec *o, const struct rec *n)
+{
+	if (S->verbose) {
+		progress_clear();
+		fprintf(stderr, "snap: %s: deleted during the backup\n",
+		    shown(e->path));
+	}
+	S->st.srcfiles--;
+	if (n->type == RT_REG)
+		S->st.srcsize -= n->size;
+	return gone_from_source(f, name, o);
 }
 
 /*
@@ -1006,25 +1014,13 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	size_t pathlen = e ? e->pathlen : o->pathlen;
 	struct sigmaker *sig = NULL;
 	char *tmp = NULL;
-	int racy = 0, direct;
+	int racy = 0, direct, gone = 0;
 
 	if (e == NULL) {
 		/* gone from the source (or excluded now) */
-		if (f != NULL && f->keepold) {
-			if (o->type == RT_DIR)
-				push(o->path, o->pathlen, o, o);
-			return o;
-		}
-		S->st.delfiles++;
-		if (o->type == RT_REG)
-			S->st.delsize += o->size;
-		if (o->type == RT_DIR) {
-			push(o->path, o->pathlen, o, NULL);
-			top()->deleted = 1;
-			return NULL;
-		}
-		replace_old(f, name, o, NULL, o->path);
-		return NULL;
+		if (f != NULL && f->keepold)
+			return keep_old(o);
+		return gone_from_source(f, name, o);
 	}
 
 	if (e->pathlen == 0) {
@@ -1041,8 +1037,8 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	S->st.srcfiles++;
 	if (n->type == RT_REG)
 		S->st.srcsize += n->size;
-	if (n->type == RT_SYM && read_symlink(e, n) == -1)
-		return o;	/* keep what we had */
+	if (n->type == RT_SYM && read_symlink(e, n, &gone) == -1)
+		return gone ? vanished(f, name, e, o, n) : keep_old(o);
 
 	/* modified in or after the last session's first second: re-read */
 	racy = o != NULL && o->type == RT_REG && o->mtime >= S->prev;
@@ -1095,17 +1091,11 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
 		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG,
-		    &direct);
+		    &direct, &gone);
 	else
 		tmp = bring_node(f, e, n, &direct);
-	if (tmp == NULL) {
-		/* failed source: the old version stays; its children too */
-		if (o != NULL && o->type == RT_DIR) {
-			push(path, pathlen, o, o);
-			top()->keepold = 1;
-		}
-		return o;
-	}
+	if (tmp == NULL)
+		return gone ? vanished(f, name, e, o, n) : keep_old(o);
 	if (racy && rec_same(o, n) && strcmp(o->sha1, n->sha1) == 0) {
 		/* rewritten in the same second as the last run, but the same */
 		unlinkat(mdir(f), tmp, 0);
@@ -1231,6 +1221,8 @@ next_src(struct walk *w)
 	for (;;) {
 		if (walk_next(w, &e) != 1)
 			return NULL;
+		if (e->listerr && e->error == ENOENT)
+			continue;	/* deleted since: its contents are gone */
 		if (e->listerr) {
 			report(S, "list", e->path, e->error);
 			if ((f = top()) != NULL && f->pathlen == e->pathlen &&
@@ -1238,6 +1230,8 @@ next_src(struct walk *w)
 				f->keepold = 1;
 			continue;
 		}
+		if (e->error == ENOENT && e->pathlen > 0)
+			continue;	/* deleted since it was listed */
 		if (e->error) {
 			/* reported, and merged: an old version is kept */
 			report(S, "stat", e->path, e->error);
@@ -1253,6 +1247,43 @@ next_src(struct walk *w)
 	}
 }
 
+/*
+ * The record after prev (NULL at the start) in the previous metadata, or
+ * NULL at its end.  A record out of order, such as a second record for a
+ * path (an earlier snap let a server's duplicate names through), is
+ * passed over: merged twice it would delete the path from the mirror
+ * while the metadata kept it.
+ */
+static struct rec *
+next_old(struct meta_reader *m, struct rec *prev)
+{
+	static char *last;
+	static size_t lastlen, cap;
+	struct rec *o;
+	int r;
+
+	if (prev != NULL) {
+		if (cap < prev->pathlen + 1) {
+			cap = prev->pathlen + 1;
+			last = xrealloc(last, cap);
+		}
+		memcpy(last, prev->path, prev->pathlen + 1);
+		lastlen = prev->pathlen;
+	}
+	for (;;) {
+		if ((r = meta_next(m, &o)) == -1)
+			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
+		if (r == 0)
+			return NULL;
+		if (prev == NULL || pathcmp(o->path, o->pathlen, last,
+		    lastlen) > 0)
+			return o;
+		if (S->verbose)
+			warnx("previous metadata: %s listed twice or out of "
+			    "order; the first record is kept", shown(o->path));
+	}
+}
+
 int
 tree_run(struct session *s)
 {
@@ -1262,7 +1293,7 @@ tree_run(struct session *s)
 	struct rec *o = NULL, n;
 	const struct rec *out;
 	const char *msg;
-	int c, r;
+	int c;
 
 	S = s;
 	memset(&n, 0, sizeof n);
@@ -1279,10 +1310,7 @@ tree_run(struct session *s)
 			err(EXIT_TEMP, "read previous metadata");
 		gzr_background(in);
 		M = m = meta_open(in);
-		if ((r = meta_next(m, &o)) == -1)
-			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
-		if (r == 0)
-			o = NULL;
+		o = next_old(m, NULL);
 	}
 	incq_start();
 	if (s->scoutsel != NULL)
@@ -1307,17 +1335,8 @@ tree_run(struct session *s)
 		if (c <= 0 && e->error) {
 			/* unreadable now (a dying mount, a race): keep what we had */
 			if (c == 0) {
-				if (o->type == RT_DIR) {
-
-					push(o->path, o->pathlen, o, o);
-					top()->keepold = 1;
-				}
-				put_snap(o);
-				if ((r = meta_next(m, &o)) == -1)
-					errx(EXIT_PERM, "previous metadata: %s",
-					    meta_error(m));
-				if (r == 0)
-					o = NULL;
+				put_snap(keep_old(o));
+				o = next_old(m, o);
 			}
 			e = next_src(w);
 			continue;
@@ -1336,12 +1355,8 @@ tree_run(struct session *s)
 		    c <= 0 ? e->pathlen : o->pathlen);
 		if (c <= 0)
 			e = next_src(w);
-		if (c >= 0) {
-			if ((r = meta_next(m, &o)) == -1)
-				errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
-			if (r == 0)
-				o = NULL;
-		}
+		if (c >= 0)
+			o = next_old(m, o);
 	}
 	while (depth > 0)
 		pop();
