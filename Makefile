@@ -94,6 +94,10 @@ check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
 
+# Long kill -9 loops over snap, its rollback and prune (KILLS=300).
+torture: all $(HELPBIN)
+	@BIN=$(BIN) HELP=$(O)/helpers sh tests/run.sh tests/torture.sh
+
 # Knobs (BENCH, N, RUNS, ...) are listed in bench/README.
 bench: all
 	@BIN=$(BIN) sh bench/run.sh
@@ -125,4 +129,4 @@ clean:
 distclean:
 	rm -rf build
 
-.PHONY: all check demo bench fuzz install dist clean distclean
+.PHONY: all check demo bench fuzz install dist clean distclean torture
