@@ -424,7 +424,12 @@ repo_lock(int datafd, int exclusive, int wait, const char *cmd)
 		timestr_format((int64_t)time(NULL), ts);
 		n = snprintf(buf, sizeof buf, "cmd: %s\nhostname: %s\npid: %ld\n"
 		    "timestamp: '%s'\n", cmd, host, (long)getpid(), ts);
-		if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		/*
+		 * Who holds the lock is only informative: on a full disk
+		 * (when prune is most needed) the lock goes on without it.
+		 */
+		if ((ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) &&
+		    errno != ENOSPC && errno != EDQUOT) {
 			saved = errno;
 			close(fd);
 			errno = saved;

@@ -237,4 +237,19 @@ for at in $times; do
 done
 t_out "  ... and restores the same as rdiff-backup's restore" 0 echo $bad
 
+# --- 12. prune works on a full disk
+if [ "$(id -u)" = 0 ] && mkdir pfull && mount -t tmpfs -o size=4m tmpfs pfull; then
+	mkdir pfull/src && blob 1 100 >pfull/src/a
+	$SNAP --current-time $T1 pfull/src pfull/repo
+	blob 2 100 >pfull/src/a && $SNAP --current-time $T2 pfull/src pfull/repo
+	blob 3 100 >pfull/src/a && $SNAP --current-time $T3 pfull/src pfull/repo
+	: >pfull/repo/rdiff-backup-data/lock.yml
+	dd if=/dev/zero of=pfull/fill bs=64k 2>/dev/null
+	t_exit 0 "prune on a full disk succeeds" $PRUNE -k 1 pfull/repo
+	t_out "  ... leaving one session" 1 sh -c "$RESTORE -l pfull/repo | wc -l"
+	umount pfull
+else
+	skip "prune on a full disk" "needs root and tmpfs"
+fi
+
 t_done
