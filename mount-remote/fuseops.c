@@ -9,15 +9,19 @@
  */
 #include <sys/statvfs.h>
 #include <sys/uio.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "conn.h"
 #include "mr.h"
+#include "pathname.h"
 #include "xalloc.h"
 
 #define DL_MAX_ENTS	(256 * 1024)	/* cached directory entries */
@@ -466,19 +470,29 @@ lru_del(struct dlist *d)
 	d->prev = d->next = NULL;
 }
 
+/* Free the entries (a failed listing serves none: at once). */
 static void
-dl_free(struct dlist *d)
+dl_drop_ents(struct dlist *d)
 {
 	size_t i;
 
-	lru_del(d);
-	if (d->hashed)
-		ht_del(&dlists, &d->he);
 	for (i = 0; i < d->n; i++)
 		free(d->ents[i].name);
 	dl_ents -= d->n;
 	free(d->ents);
 	free(d->idx);
+	d->ents = NULL;
+	d->idx = NULL;
+	d->n = d->cap = d->idxsize = 0;
+}
+
+static void
+dl_free(struct dlist *d)
+{
+	lru_del(d);
+	if (d->hashed)
+		ht_del(&dlists, &d->he);
+	dl_drop_ents(d);
 	free(d->he.key);
 	free(d);
 }
@@ -530,21 +544,47 @@ dl_ref(struct dlist *d)
 	d->refs++;
 }
 
-static void
-dl_index(struct dlist *d)
+/*
+ * Index the names of a complete listing.  Returns 0, or -1 when a name
+ * is listed twice (*dup: its second entry), which no directory can hold.
+ */
+static int
+dl_index(struct dlist *d, size_t *dup)
 {
 	size_t i, j, size = 16;
+	struct dent *e, *o;
 
 	while (size < d->n * 2)
 		size *= 2;
 	d->idx = xcalloc(size, sizeof(*d->idx));
 	d->idxsize = size;
 	for (i = 0; i < d->n; i++) {
-		j = hash(d->ents[i].name, d->ents[i].namelen) & (size - 1);
-		while (d->idx[j] != 0)
-			j = (j + 1) & (size - 1);
+		e = &d->ents[i];
+		j = hash(e->name, e->namelen) & (size - 1);
+		for (; d->idx[j] != 0; j = (j + 1) & (size - 1)) {
+			o = &d->ents[d->idx[j] - 1];
+			if (o->namelen == e->namelen &&
+			    memcmp(o->name, e->name, e->namelen) == 0) {
+				*dup = i;
+				return -1;
+			}
+		}
 		d->idx[j] = (uint32_t)i + 1;
 	}
+	return 0;
+}
+
+/* Say on stderr, in one line, why the server's listing d is refused. */
+static void
+dl_warn(struct dlist *d, const char *fmt, ...)
+{
+	char why[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	warnx("list %s: %s", shown(d->he.key), why);
 }
 
 /* Index of name in a finished listing, or -1. */
@@ -569,20 +609,30 @@ static void dl_serve(struct dlist *);
 static void dl_pump(void);
 static void dl_prefetch_children(struct dlist *);
 
-/* Loading is over (done or failed): answer the waiters, release the handle. */
+/*
+ * Loading is over (done or failed): answer the waiters, release the
+ * handle.  A complete listing that names an entry twice fails with EIO.
+ */
 static void
 dl_finish(struct dlist *d, int state, int err)
 {
+	size_t dup;
+
 	if (d->loading == 0)
 		return;
 	if (d->state == DL_DONE || d->state == DL_FAILED)
 		return;
+	if (state == DL_DONE && dl_index(d, &dup) == -1) {
+		dl_warn(d, "\"%s\" listed twice", shown(d->ents[dup].name));
+		state = DL_FAILED;
+		err = EIO;
+	}
 	d->state = state;
 	d->err = err;
-	if (state == DL_DONE) {
+	if (state == DL_DONE)
 		d->loaded = mono();
-		dl_index(d);
-	}
+	else
+		dl_drop_ents(d);
 	if (d->prefetch) {
 		d->prefetch = 0;
 		dl_pf_inflight--;
