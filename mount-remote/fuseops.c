@@ -34,6 +34,18 @@
 #define PF_INFLIGHT	64
 #define PF_MAX_BYTES	(32u << 20)
 
+/*
+ * Bounds on one directory listing, so that a server that never ends one
+ * costs an EIO rather than all memory and readers stuck for good: far
+ * above any real directory, yet reached within seconds by a fast server.
+ * The time runs from OPENDIR and is checked as replies arrive (silence
+ * is the -t watchdog's business).
+ */
+#define DL_LIST_ENTS	(2u << 20)		/* 2,097,152 entries */
+#define DL_LIST_BYTES	((size_t)256 << 20)	/* names + a struct dent each */
+#define DL_LIST_SECS	600			/* or DL_LIST_TIMEOUTS x -t */
+#define DL_LIST_TIMEOUTS 10
+
 struct hent {
 	struct hent	*next;
 	uint64_t	 h;
@@ -80,6 +92,8 @@ struct dlist {
 	size_t		 hlen;
 	struct dent	*ents;
 	size_t		 n, cap;
+	size_t		 bytes;		/* what the entries take, for the bound */
+	double		 started;	/* when OPENDIR was sent */
 	uint32_t	*idx;		/* open addressing: entry index + 1 */
 	size_t		 idxsize;
 	int		 reads, eof, refs, loading, kernel, prefetched, prefetch;
@@ -671,10 +685,16 @@ dl_send_readdir(struct dlist *d)
 	d->reads++;
 }
 
+/*
+ * Add entry nm to listing d.  Returns 0; 1 when d failed instead, having
+ * grown past a bound; -1 for an entry no server may send (empty name,
+ * '/' or NUL in it), after which the connection is not trusted.
+ */
 static int
 dl_add(struct dlist *d, struct sftp_name *nm)
 {
 	struct dent *e;
+	size_t cost = sizeof(*e) + nm->namelen + 1;
 
 	if (nm->namelen == 0 || memchr(nm->name, '/', nm->namelen) != NULL ||
 	    memchr(nm->name, '\0', nm->namelen) != NULL)
@@ -682,6 +702,16 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 	if ((nm->namelen == 1 && nm->name[0] == '.') ||
 	    (nm->namelen == 2 && nm->name[0] == '.' && nm->name[1] == '.'))
 		return 0;
+	if (d->n >= DL_LIST_ENTS || d->bytes + cost > DL_LIST_BYTES) {
+		if (d->n >= DL_LIST_ENTS)
+			dl_warn(d, "more than %u entries", DL_LIST_ENTS);
+		else
+			dl_warn(d, "more than %zu MiB of entries",
+			    DL_LIST_BYTES >> 20);
+		dl_finish(d, DL_FAILED, EIO);
+		return 1;
+	}
+	d->bytes += cost;
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 64;
 		d->ents = xreallocarray(d->ents, d->cap, sizeof(*d->ents));
@@ -694,6 +724,21 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 	e->a = nm->attrs;
 	dl_ents++;
 	return 0;
+}
+
+/* Has listing d taken longer than any may?  Then it failed: 1. */
+static int
+dl_overdue(struct dlist *d)
+{
+	double limit = DL_LIST_TIMEOUTS * (double)opts.timeout;
+
+	if (limit < DL_LIST_SECS)
+		limit = DL_LIST_SECS;
+	if (mono() - d->started <= limit)
+		return 0;
+	dl_warn(d, "not complete after %.0f seconds", limit);
+	dl_finish(d, DL_FAILED, EIO);
+	return 1;
 }
 
 static void
@@ -717,15 +762,15 @@ dl_readdir_cb(void *arg, struct sftp_reply *r)
 			dl_finish(d, DL_FAILED, sftp_errno(r->code) ?
 			    sftp_errno(r->code) : EIO);
 	} else if (r->type == SSH_FXP_NAME) {
-		while ((rc = sftp_name_next(r, &nm)) == 1)
-			if (dl_add(d, &nm) == -1) {
-				rc = -1;
-				break;
-			}
+		while ((rc = sftp_name_next(r, &nm)) == 1 &&
+		    (rc = dl_add(d, &nm)) == 0)
+			;
 		if (rc == -1) {
 			conn_fail("malformed directory entry in NAME reply");
 			dl_finish(d, DL_FAILED, EIO);
-		} else if (!d->eof)
+		} else if (rc == 1 || dl_overdue(d))
+			;	/* failed: more than a listing may be */
+		else if (!d->eof)
 			dl_send_readdir(d);
 		else if (d->reads == 0)
 			dl_finish(d, DL_DONE, 0);
@@ -770,6 +815,7 @@ dl_load(char *path, size_t len, int prefetch)
 
 	he_init(&d->he, path, len);
 	d->state = DL_OPENING;
+	d->started = mono();
 	if (conn_path(SSH_FXP_OPENDIR, path, len, dl_opendir_cb, d) == -1) {
 		int e = errno;
 

@@ -119,4 +119,28 @@ t "  ... a line for each failure names the directory" \
 t "  ... and nothing else is printed" own_lines
 t "  ... unmounts cleanly" unserve
 
+# --- A listing that never ends is cut off (entries, bytes; the time
+# bound is 10 minutes) with EIO, and its memory is given back.
+t "mount through a server whose listing of big/ never ends" \
+    hostile endless big
+s0=$(date +%s)
+t "an endless listing fails with EIO" \
+    fails_with 'Input/output error' timeout 20 ls "$M/big"
+took=$(( $(date +%s) - s0 ))
+t "  ... within seconds (took ${took}s)" [ "$took" -le 20 ]
+t "  ... saying why" says_some "^mount-remote: list $D/big: more than 2097152 entries"
+# rss PID: resident KiB.
+rss() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status; }
+t "  ... the memory is given back (RSS $(rss "$MRPID") KiB)" \
+    [ "$(rss "$MRPID")" -lt 65536 ]
+t "  ... the mount still works" cat "$M/d/small"
+t "  ... nothing else is printed" own_lines
+t "  ... unmounts cleanly" unserve
+t "mount through a server whose never-ending names are long" \
+    hostile endless big 255
+t "an endless listing of long names fails with EIO" \
+    fails_with 'Input/output error' timeout 20 ls "$M/big"
+t "  ... at the byte limit" says_some "^mount-remote: list $D/big: more than 256 MiB"
+t "  ... unmounts cleanly" unserve
+
 t_done
