@@ -12,6 +12,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,13 @@
 #define DL_LIST_BYTES	((size_t)256 << 20)	/* names + a struct dent each */
 #define DL_LIST_SECS	600			/* or DL_LIST_TIMEOUTS x -t */
 #define DL_LIST_TIMEOUTS 10
+
+/*
+ * What the kernel takes back (more makes it refuse the reply and libfuse
+ * complain on stderr): a link target of a page less its NUL, a name in a
+ * listing of NAME_MAX bytes (longer ones could never be looked up).
+ */
+#define LINK_MAX_TARGET	(PATH_MAX - 1)
 
 struct hent {
 	struct hent	*next;
@@ -686,9 +694,10 @@ dl_send_readdir(struct dlist *d)
 }
 
 /*
- * Add entry nm to listing d.  Returns 0; 1 when d failed instead, having
- * grown past a bound; -1 for an entry no server may send (empty name,
- * '/' or NUL in it), after which the connection is not trusted.
+ * Add entry nm to listing d.  Returns 0; 1 when d failed instead (a name
+ * longer than NAME_MAX, or grown past a bound); -1 for an entry no server
+ * may send (empty name, '/' or NUL in it), after which the connection is
+ * not trusted.
  */
 static int
 dl_add(struct dlist *d, struct sftp_name *nm)
@@ -702,8 +711,12 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 	if ((nm->namelen == 1 && nm->name[0] == '.') ||
 	    (nm->namelen == 2 && nm->name[0] == '.' && nm->name[1] == '.'))
 		return 0;
-	if (d->n >= DL_LIST_ENTS || d->bytes + cost > DL_LIST_BYTES) {
-		if (d->n >= DL_LIST_ENTS)
+	if (nm->namelen > NAME_MAX || d->n >= DL_LIST_ENTS ||
+	    d->bytes + cost > DL_LIST_BYTES) {
+		if (nm->namelen > NAME_MAX)
+			dl_warn(d, "a name of %zu bytes, more than %d",
+			    nm->namelen, NAME_MAX);
+		else if (d->n >= DL_LIST_ENTS)
 			dl_warn(d, "more than %u entries", DL_LIST_ENTS);
 		else
 			dl_warn(d, "more than %zu MiB of entries",
@@ -1701,10 +1714,16 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&mr_lock);
 }
 
+struct rl {
+	fuse_req_t	 req;
+	char		*path;		/* for the message */
+};
+
 static void
 readlink_cb(void *arg, struct sftp_reply *r)
 {
-	fuse_req_t req = arg;
+	struct rl *rl = arg;
+	fuse_req_t req = rl->req;
 	struct sftp_name nm;
 	char *s;
 
@@ -1716,26 +1735,40 @@ readlink_cb(void *arg, struct sftp_reply *r)
 	else if (r->type == SSH_FXP_NAME && r->count == 1 &&
 	    sftp_name_next(r, &nm) == 1 && nm.namelen > 0 &&
 	    memchr(nm.name, '\0', nm.namelen) == NULL) {
-		s = xmalloc(nm.namelen + 1);
-		memcpy(s, nm.name, nm.namelen);
-		s[nm.namelen] = '\0';
-		fuse_reply_readlink(req, s);
-		free(s);
+		if (nm.namelen > LINK_MAX_TARGET) {
+			warnx("readlink %s: target of %zu bytes, more than %d",
+			    shown(rl->path), nm.namelen, LINK_MAX_TARGET);
+			fuse_reply_err(req, ENAMETOOLONG);
+		} else {
+			s = xmalloc(nm.namelen + 1);
+			memcpy(s, nm.name, nm.namelen);
+			s[nm.namelen] = '\0';
+			fuse_reply_readlink(req, s);
+			free(s);
+		}
 	} else {
 		bad(r, "READLINK");
 		fuse_reply_err(req, EIO);
 	}
+	free(rl->path);
+	free(rl);
 }
 
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct node *n = ino_node(ino);
+	struct rl *rl = xmalloc(sizeof(*rl));
 
 	pthread_mutex_lock(&mr_lock);
+	rl->req = req;
+	rl->path = xmemdup(n->he.key, n->he.klen + 1);
 	if (conn_path(SSH_FXP_READLINK, n->he.key, n->he.klen, readlink_cb,
-	    req) == -1)
+	    rl) == -1) {
 		fuse_reply_err(req, errno);
+		free(rl->path);
+		free(rl);
+	}
 	pthread_mutex_unlock(&mr_lock);
 }
 

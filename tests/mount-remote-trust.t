@@ -143,4 +143,34 @@ t "an endless listing of long names fails with EIO" \
 t "  ... at the byte limit" says_some "^mount-remote: list $D/big: more than 256 MiB"
 t "  ... unmounts cleanly" unserve
 
+# --- Replies bigger than the kernel takes: a link target of 4096 bytes
+# or more, a name of more than 255 bytes.  Errors, no libfuse lines.
+t "mount through a server with a 100000-byte link target" \
+    hostile longlink lnk 100000
+t "readlink of a 100000-byte target fails with ENAMETOOLONG" \
+    fails_with 'File name too long' readlink -v "$M/d/lnk"
+t "  ... saying so in one line" says "^mount-remote: readlink $D/d/lnk: "
+t "  ... without a line from libfuse" own_lines
+t "  ... unmounts cleanly" unserve
+t "mount through a server with a 4095-byte link target" \
+    hostile longlink lnk 4095
+t_out "a 4095-byte target is returned whole" 4095 \
+    sh -c "readlink '$M/d/lnk' | tr -d '\n' | wc -c"
+t "  ... unmounts cleanly" unserve
+t "mount through a server with a 4096-byte link target" \
+    hostile longlink lnk 4096
+t "a 4096-byte target fails with ENAMETOOLONG" \
+    fails_with 'File name too long' readlink -v "$M/d/lnk"
+t "  ... without a line from libfuse" own_lines
+t "  ... unmounts cleanly" unserve
+for n in 256 5000; do
+	t "mount through a server that lists a $n-byte name" \
+	    hostile longname small $n
+	t "a listing with a $n-byte name fails with EIO" \
+	    fails_with 'Input/output error' ls "$M/d"
+	t "  ... saying so" says_some "^mount-remote: list $D/d: "
+	t "  ... without a line from libfuse" own_lines
+	t "  ... unmounts cleanly" unserve
+done
+
 t_done
