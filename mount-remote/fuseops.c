@@ -9,15 +9,20 @@
  */
 #include <sys/statvfs.h>
 #include <sys/uio.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "conn.h"
 #include "mr.h"
+#include "pathname.h"
 #include "xalloc.h"
 
 #define DL_MAX_ENTS	(256 * 1024)	/* cached directory entries */
@@ -29,6 +34,25 @@
 #define PF_AHEAD	32		/* small files prefetched after an open */
 #define PF_INFLIGHT	64
 #define PF_MAX_BYTES	(32u << 20)
+
+/*
+ * Bounds on one directory listing, so that a server that never ends one
+ * costs an EIO rather than all memory and readers stuck for good: far
+ * above any real directory, yet reached within seconds by a fast server.
+ * The time runs from OPENDIR and is checked as replies arrive (silence
+ * is the -t watchdog's business).
+ */
+#define DL_LIST_ENTS	(2u << 20)		/* 2,097,152 entries */
+#define DL_LIST_BYTES	((size_t)256 << 20)	/* names + a struct dent each */
+#define DL_LIST_SECS	600			/* or DL_LIST_TIMEOUTS x -t */
+#define DL_LIST_TIMEOUTS 10
+
+/*
+ * What the kernel takes back (more makes it refuse the reply and libfuse
+ * complain on stderr): a link target of a page less its NUL, a name in a
+ * listing of NAME_MAX bytes (longer ones could never be looked up).
+ */
+#define LINK_MAX_TARGET	(PATH_MAX - 1)
 
 struct hent {
 	struct hent	*next;
@@ -76,6 +100,8 @@ struct dlist {
 	size_t		 hlen;
 	struct dent	*ents;
 	size_t		 n, cap;
+	size_t		 bytes;		/* what the entries take, for the bound */
+	double		 started;	/* when OPENDIR was sent */
 	uint32_t	*idx;		/* open addressing: entry index + 1 */
 	size_t		 idxsize;
 	int		 reads, eof, refs, loading, kernel, prefetched, prefetch;
@@ -466,19 +492,29 @@ lru_del(struct dlist *d)
 	d->prev = d->next = NULL;
 }
 
+/* Free the entries (a failed listing serves none: at once). */
 static void
-dl_free(struct dlist *d)
+dl_drop_ents(struct dlist *d)
 {
 	size_t i;
 
-	lru_del(d);
-	if (d->hashed)
-		ht_del(&dlists, &d->he);
 	for (i = 0; i < d->n; i++)
 		free(d->ents[i].name);
 	dl_ents -= d->n;
 	free(d->ents);
 	free(d->idx);
+	d->ents = NULL;
+	d->idx = NULL;
+	d->n = d->cap = d->idxsize = 0;
+}
+
+static void
+dl_free(struct dlist *d)
+{
+	lru_del(d);
+	if (d->hashed)
+		ht_del(&dlists, &d->he);
+	dl_drop_ents(d);
 	free(d->he.key);
 	free(d);
 }
@@ -530,21 +566,47 @@ dl_ref(struct dlist *d)
 	d->refs++;
 }
 
-static void
-dl_index(struct dlist *d)
+/*
+ * Index the names of a complete listing.  Returns 0, or -1 when a name
+ * is listed twice (*dup: its second entry), which no directory can hold.
+ */
+static int
+dl_index(struct dlist *d, size_t *dup)
 {
 	size_t i, j, size = 16;
+	struct dent *e, *o;
 
 	while (size < d->n * 2)
 		size *= 2;
 	d->idx = xcalloc(size, sizeof(*d->idx));
 	d->idxsize = size;
 	for (i = 0; i < d->n; i++) {
-		j = hash(d->ents[i].name, d->ents[i].namelen) & (size - 1);
-		while (d->idx[j] != 0)
-			j = (j + 1) & (size - 1);
+		e = &d->ents[i];
+		j = hash(e->name, e->namelen) & (size - 1);
+		for (; d->idx[j] != 0; j = (j + 1) & (size - 1)) {
+			o = &d->ents[d->idx[j] - 1];
+			if (o->namelen == e->namelen &&
+			    memcmp(o->name, e->name, e->namelen) == 0) {
+				*dup = i;
+				return -1;
+			}
+		}
 		d->idx[j] = (uint32_t)i + 1;
 	}
+	return 0;
+}
+
+/* Say on stderr, in one line, why the server's listing d is refused. */
+static void
+dl_warn(struct dlist *d, const char *fmt, ...)
+{
+	char why[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	warnx("list %s: %s", shown(d->he.key), why);
 }
 
 /* Index of name in a finished listing, or -1. */
@@ -569,20 +631,30 @@ static void dl_serve(struct dlist *);
 static void dl_pump(void);
 static void dl_prefetch_children(struct dlist *);
 
-/* Loading is over (done or failed): answer the waiters, release the handle. */
+/*
+ * Loading is over (done or failed): answer the waiters, release the
+ * handle.  A complete listing that names an entry twice fails with EIO.
+ */
 static void
 dl_finish(struct dlist *d, int state, int err)
 {
+	size_t dup;
+
 	if (d->loading == 0)
 		return;
 	if (d->state == DL_DONE || d->state == DL_FAILED)
 		return;
+	if (state == DL_DONE && dl_index(d, &dup) == -1) {
+		dl_warn(d, "\"%s\" listed twice", shown(d->ents[dup].name));
+		state = DL_FAILED;
+		err = EIO;
+	}
 	d->state = state;
 	d->err = err;
-	if (state == DL_DONE) {
+	if (state == DL_DONE)
 		d->loaded = mono();
-		dl_index(d);
-	}
+	else
+		dl_drop_ents(d);
 	if (d->prefetch) {
 		d->prefetch = 0;
 		dl_pf_inflight--;
@@ -621,10 +693,17 @@ dl_send_readdir(struct dlist *d)
 	d->reads++;
 }
 
+/*
+ * Add entry nm to listing d.  Returns 0; 1 when d failed instead (a name
+ * longer than NAME_MAX, or grown past a bound); -1 for an entry no server
+ * may send (empty name, '/' or NUL in it), after which the connection is
+ * not trusted.
+ */
 static int
 dl_add(struct dlist *d, struct sftp_name *nm)
 {
 	struct dent *e;
+	size_t cost = sizeof(*e) + nm->namelen + 1;
 
 	if (nm->namelen == 0 || memchr(nm->name, '/', nm->namelen) != NULL ||
 	    memchr(nm->name, '\0', nm->namelen) != NULL)
@@ -632,6 +711,20 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 	if ((nm->namelen == 1 && nm->name[0] == '.') ||
 	    (nm->namelen == 2 && nm->name[0] == '.' && nm->name[1] == '.'))
 		return 0;
+	if (nm->namelen > NAME_MAX || d->n >= DL_LIST_ENTS ||
+	    d->bytes + cost > DL_LIST_BYTES) {
+		if (nm->namelen > NAME_MAX)
+			dl_warn(d, "a name of %zu bytes, more than %d",
+			    nm->namelen, NAME_MAX);
+		else if (d->n >= DL_LIST_ENTS)
+			dl_warn(d, "more than %u entries", DL_LIST_ENTS);
+		else
+			dl_warn(d, "more than %zu MiB of entries",
+			    DL_LIST_BYTES >> 20);
+		dl_finish(d, DL_FAILED, EIO);
+		return 1;
+	}
+	d->bytes += cost;
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 64;
 		d->ents = xreallocarray(d->ents, d->cap, sizeof(*d->ents));
@@ -644,6 +737,21 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 	e->a = nm->attrs;
 	dl_ents++;
 	return 0;
+}
+
+/* Has listing d taken longer than any may?  Then it failed: 1. */
+static int
+dl_overdue(struct dlist *d)
+{
+	double limit = DL_LIST_TIMEOUTS * (double)opts.timeout;
+
+	if (limit < DL_LIST_SECS)
+		limit = DL_LIST_SECS;
+	if (mono() - d->started <= limit)
+		return 0;
+	dl_warn(d, "not complete after %.0f seconds", limit);
+	dl_finish(d, DL_FAILED, EIO);
+	return 1;
 }
 
 static void
@@ -667,15 +775,15 @@ dl_readdir_cb(void *arg, struct sftp_reply *r)
 			dl_finish(d, DL_FAILED, sftp_errno(r->code) ?
 			    sftp_errno(r->code) : EIO);
 	} else if (r->type == SSH_FXP_NAME) {
-		while ((rc = sftp_name_next(r, &nm)) == 1)
-			if (dl_add(d, &nm) == -1) {
-				rc = -1;
-				break;
-			}
+		while ((rc = sftp_name_next(r, &nm)) == 1 &&
+		    (rc = dl_add(d, &nm)) == 0)
+			;
 		if (rc == -1) {
 			conn_fail("malformed directory entry in NAME reply");
 			dl_finish(d, DL_FAILED, EIO);
-		} else if (!d->eof)
+		} else if (rc == 1 || dl_overdue(d))
+			;	/* failed: more than a listing may be */
+		else if (!d->eof)
 			dl_send_readdir(d);
 		else if (d->reads == 0)
 			dl_finish(d, DL_DONE, 0);
@@ -720,6 +828,7 @@ dl_load(char *path, size_t len, int prefetch)
 
 	he_init(&d->he, path, len);
 	d->state = DL_OPENING;
+	d->started = mono();
 	if (conn_path(SSH_FXP_OPENDIR, path, len, dl_opendir_cb, d) == -1) {
 		int e = errno;
 
@@ -1605,10 +1714,16 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&mr_lock);
 }
 
+struct rl {
+	fuse_req_t	 req;
+	char		*path;		/* for the message */
+};
+
 static void
 readlink_cb(void *arg, struct sftp_reply *r)
 {
-	fuse_req_t req = arg;
+	struct rl *rl = arg;
+	fuse_req_t req = rl->req;
 	struct sftp_name nm;
 	char *s;
 
@@ -1620,26 +1735,40 @@ readlink_cb(void *arg, struct sftp_reply *r)
 	else if (r->type == SSH_FXP_NAME && r->count == 1 &&
 	    sftp_name_next(r, &nm) == 1 && nm.namelen > 0 &&
 	    memchr(nm.name, '\0', nm.namelen) == NULL) {
-		s = xmalloc(nm.namelen + 1);
-		memcpy(s, nm.name, nm.namelen);
-		s[nm.namelen] = '\0';
-		fuse_reply_readlink(req, s);
-		free(s);
+		if (nm.namelen > LINK_MAX_TARGET) {
+			warnx("readlink %s: target of %zu bytes, more than %d",
+			    shown(rl->path), nm.namelen, LINK_MAX_TARGET);
+			fuse_reply_err(req, ENAMETOOLONG);
+		} else {
+			s = xmalloc(nm.namelen + 1);
+			memcpy(s, nm.name, nm.namelen);
+			s[nm.namelen] = '\0';
+			fuse_reply_readlink(req, s);
+			free(s);
+		}
 	} else {
 		bad(r, "READLINK");
 		fuse_reply_err(req, EIO);
 	}
+	free(rl->path);
+	free(rl);
 }
 
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct node *n = ino_node(ino);
+	struct rl *rl = xmalloc(sizeof(*rl));
 
 	pthread_mutex_lock(&mr_lock);
+	rl->req = req;
+	rl->path = xmemdup(n->he.key, n->he.klen + 1);
 	if (conn_path(SSH_FXP_READLINK, n->he.key, n->he.klen, readlink_cb,
-	    req) == -1)
+	    rl) == -1) {
 		fuse_reply_err(req, errno);
+		free(rl->path);
+		free(rl);
+	}
 	pthread_mutex_unlock(&mr_lock);
 }
 

@@ -678,6 +678,7 @@ serve(struct args *ssh, const struct conf *c)
 	mo.root = root;
 	mo.cache_timeout = 60;
 	mo.neg_timeout = 10;
+	mo.timeout = c->timeout;
 	fs_init(&mo, &rootattrs);
 	args_add(&fargs, "mount-remote");
 	args_add(&fargs, "-o");

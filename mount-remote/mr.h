@@ -17,6 +17,7 @@ struct mr_opts {
 	const char	*root;		/* absolute remote path of the mount root */
 	double		 cache_timeout;	/* entry and attribute validity, seconds */
 	double		 neg_timeout;	/* validity of "no such file" answers */
+	int		 timeout;	/* -t: seconds of silence that kill */
 };
 
 extern const struct fuse_lowlevel_ops mr_ops;
