@@ -468,7 +468,8 @@ pop(void)
 	struct dir *d = &stack[--depth];
 	size_t i;
 
-	if (force && d->tfd != -1 && !d->fresh)
+	/* not the base frame: that is TARGET's parent, not ours */
+	if (force && d->tfd != -1 && !d->fresh && d->rpath != NULL)
 		drop_stale(d);
 	for (i = 0; i < d->ntmpnamed; i++)
 		free(d->tmpnamed[i]);

@@ -134,6 +134,9 @@ strace -f -qq -o /dev/null -e trace=openat -e inject=openat:signal=TERM:when=40 
     $RESTORE -f rrepo rt >/dev/null 2>rterm.err
 t_out "restore -f stopped by SIGTERM exits 111" 111 echo $?
 t_out "  ... leaving no temp entry behind" "" sh -c "ls rt/d | grep -v '^f[0-9]*$'"
+echo mine >rdiff-backup.tmp.7
+t "  ... and -f removes none outside TARGET" sh -c "$RESTORE -f rrepo rt &&
+    grep -q mine rdiff-backup.tmp.7"
 
 # --- 3. a directory whose new state cannot be read keeps its subtree
 mkdir dsrc dsrc/d dsrc/e
