@@ -173,4 +173,38 @@ for n in 256 5000; do
 	t "  ... unmounts cleanly" unserve
 done
 
+# --- A file that shrinks while it is read: once a read ends early, the
+# next stat, listing and open see the new size, not the cached one.
+head -c 20000000 /dev/urandom >"$D/shrink/f"
+head -c 300000 /dev/urandom >"$D/shrink/g"
+cat >"$T/shrink.sh" <<'EOS'
+M=$1 D=$2
+ls -l "$M/shrink" >/dev/null	# the listing and attributes are cached
+exec 3<"$M/shrink/f"
+dd bs=4096 count=1 <&3 >/dev/null 2>&1
+truncate -s 1000 "$D/shrink/f"
+cat <&3 >/dev/null
+exec 3<&-
+EOS
+t "mount with sftp-server" serve "$SFTP"
+t "a file shrinks while it is read" sh "$T/shrink.sh" "$M" "$D"
+t_out "  ... stat then shows its new size" 1000 stat -c %s "$M/shrink/f"
+t_out "  ... so does a listing" 1000 sh -c \
+    "ls -l '$M/shrink' | awk '\$NF == \"f\" { print \$5 }'"
+t_out "  ... and a lookup after the kernel forgot it" 1000 sh -c \
+    "echo 2 >/proc/sys/vm/drop_caches; stat -c %s '$M/shrink/f'"
+t_out "  ... a new open reads the new end" 1000 sh -c "cat '$M/shrink/f' | wc -c"
+# A file read whole is re-opened without the server while its pages are
+# cached; once a read of it ends early, that shortcut goes too.
+t_out "a file read whole" 300000 sh -c "cat '$M/shrink/g' | wc -c"
+truncate -s 2000 "$D/shrink/g"
+t_out "  ... shrinks, and the kernel drops its pages: a new read ends early" \
+    2000 sh -c "echo 1 >/proc/sys/vm/drop_caches; cat '$M/shrink/g' | wc -c"
+t_out "  ... stat shows the new size" 2000 stat -c %s "$M/shrink/g"
+t_out "  ... so does a listing" 2000 sh -c \
+    "ls -l '$M/shrink' | awk '\$NF == \"g\" { print \$5 }'"
+t_out "  ... and the next open reads it" 2000 sh -c "cat '$M/shrink/g' | wc -c"
+t "  ... nothing is printed" sh -c "cat '$T/mr.err'; ! [ -s '$T/mr.err' ]"
+t "  ... unmounts cleanly" unserve
+
 t_done
