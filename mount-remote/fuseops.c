@@ -296,7 +296,8 @@ attr_to_stat(const struct sftp_attrs *a, const char *path, size_t len,
 		st->st_ctime = a->mtime;
 	}
 	st->st_blksize = 4096;
-	st->st_blocks = (st->st_size + 511) / 512;
+	/* SFTP has no block count: size in 4 KiB blocks, as most disks use. */
+	st->st_blocks = (st->st_size / 4096 + (st->st_size % 4096 != 0)) * 8;
 }
 
 static int

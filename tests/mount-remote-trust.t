@@ -207,4 +207,20 @@ t_out "  ... and the next open reads it" 2000 sh -c "cat '$M/shrink/g' | wc -c"
 t "  ... nothing is printed" sh -c "cat '$T/mr.err'; ! [ -s '$T/mr.err' ]"
 t "  ... unmounts cleanly" unserve
 
+# --- Disk usage: st_blocks is the size rounded up to 4 KiB, as most
+# remote file systems allocate, so du is not below the truth.
+for n in 0 1 100 511 512 4095 4096 4097 10000 65537; do
+	head -c $n /dev/urandom >"$D/blk/f$n"
+done
+t "mount with sftp-server" serve "$SFTP"
+t "every file's blocks are its size rounded up to 4 KiB" sh -c \
+    "find '$M/blk' -type f -printf '%s %b\n' | awk '
+	{ w = int((\$1 + 4095) / 4096) * 8; print \$1, \$2, w; if (\$2 != w) bad = 1 }
+	END { exit bad }'"
+want=$(find "$D/blk" -type f -printf '%s\n' |
+    awk '{ s += int(($1 + 4095) / 4096) * 4096 } END { print s }')
+t "du is at least the size rounded up per file ($want bytes)" sh -c \
+    "got=\$(du -s -B1 '$M/blk' | cut -f1); echo \$got; [ \$got -ge $want ]"
+t "  ... unmounts cleanly" unserve
+
 t_done
