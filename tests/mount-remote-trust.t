@@ -207,6 +207,28 @@ t_out "  ... and the next open reads it" 2000 sh -c "cat '$M/shrink/g' | wc -c"
 t "  ... nothing is printed" sh -c "cat '$T/mr.err'; ! [ -s '$T/mr.err' ]"
 t "  ... unmounts cleanly" unserve
 
+# --- Symbolic links: the server is asked about a listed link only with
+# LSTAT and READLINK, never to follow it (OPEN, OPENDIR, STAT); the
+# kernel resolves links.  Paths are resolved by the server, though: a
+# directory swapped for a link after it was listed is followed there.
+mkdir -p "$D/sw/real" "$D/sw/other"
+printf 'real' >"$D/sw/real/f"
+printf 'swap' >"$D/sw/other/f"
+ln -s real "$D/sw/dirlnk"
+: >"$T/req.log"
+t "mount through a logging server" hostile log "$T/req.log"
+t "reading through links works" sh -c \
+    "cat '$M/d/lnk' && ls '$M/sw/dirlnk/' && stat -L '$M/sw/dirlnk/f'"
+t "  ... and no request but LSTAT and READLINK names a link" sh -c \
+    "grep -E '/(lnk|dirlnk)(/|\$)' '$T/req.log' | grep -Ev '^(LSTAT|READLINK) '; [ \$? = 1 ]"
+t "  ... and nothing is ever STATed after the mount" sh -c \
+    "[ \$(grep -c '^STAT ' '$T/req.log') = 1 ]"
+t_out "a listed directory" f ls "$M/sw/real"
+mv "$D/sw/real" "$D/sw/real.old" && ln -s other "$D/sw/real"
+t_out "  ... swapped for a link on the server is followed there" swap \
+    cat "$M/sw/real/f"
+t "  ... unmounts cleanly" unserve
+
 # --- Disk usage: st_blocks is the size rounded up to 4 KiB, as most
 # remote file systems allocate, so du is not below the truth.
 for n in 0 1 100 511 512 4095 4096 4097 10000 65537; do
