@@ -132,6 +132,7 @@ struct ofile {
 	size_t		 pathlen;
 	int		 has_handle, released, inflight;
 	int		 lazy, opening, lazy_err;	/* opened on first miss */
+	int		 shrunk;		/* a read ended before size */
 	unsigned char	 h[SFTP_MAX_HANDLE];
 	size_t		 hlen;
 	uint64_t	 size, eof, ra_end, window, last_end;
@@ -146,6 +147,7 @@ enum { PF_OPENING, PF_READING, PF_DONE, PF_FAILED };
 struct pfile {
 	struct hent	 he;
 	int		 state;
+	int		 stale;		/* the file changed: do not hand out */
 	unsigned char	 h[SFTP_MAX_HANDLE];
 	size_t		 hlen;
 	uint64_t	 size;
@@ -159,6 +161,7 @@ struct pfile {
 };
 
 static struct mr_opts opts;
+static struct fuse_session *session;	/* for notifications; NULL at the end */
 static struct node rootnode;
 static struct htab nodes, dlists, pfiles;
 static size_t dl_ents, dl_pf_inflight;
@@ -293,7 +296,8 @@ attr_to_stat(const struct sftp_attrs *a, const char *path, size_t len,
 		st->st_ctime = a->mtime;
 	}
 	st->st_blksize = 4096;
-	st->st_blocks = (st->st_size + 511) / 512;
+	/* SFTP has no block count: size in 4 KiB blocks, as most disks use. */
+	st->st_blocks = (st->st_size / 4096 + (st->st_size % 4096 != 0)) * 8;
 }
 
 static int
@@ -404,9 +408,19 @@ fs_init(const struct mr_opts *o, const struct sftp_attrs *a)
 	node_set(&rootnode, a);
 }
 
+void
+fs_session(struct fuse_session *se)
+{
+	pthread_mutex_lock(&mr_lock);
+	session = se;
+	pthread_mutex_unlock(&mr_lock);
+}
+
 /*
  * LOOKUP and GETATTR through LSTAT.
  */
+static void node_fresh(struct node *, const struct sftp_attrs *);
+
 struct lk {
 	fuse_req_t	 req;
 	char		*path;
@@ -433,13 +447,13 @@ lstat_cb(void *arg, struct sftp_reply *r)
 			fuse_reply_err(lk->req, e);
 	} else if (r->type == SSH_FXP_ATTRS) {
 		if (lk->node != NULL) {
-			node_set(lk->node, &r->attrs);
+			node_fresh(lk->node, &r->attrs);
 			fuse_reply_attr(lk->req, &lk->node->st,
 			    opts.cache_timeout);
 		} else {
 			n = node_get(lk->path, lk->len);
 			lk->path = NULL;
-			node_set(n, &r->attrs);
+			node_fresh(n, &r->attrs);
 			reply_entry(lk->req, n);
 		}
 	} else {
@@ -1078,6 +1092,8 @@ pf_end(struct pfile *p, int state)
 	if (p->hlen > 0 && !conn_dead())
 		conn_close_handle(p->h, p->hlen);
 	p->hlen = 0;
+	if (p->stale)
+		state = PF_FAILED;	/* a waiting open asks the server */
 	p->state = state;
 	pf_inflight--;
 	if (req == NULL) {
@@ -1109,6 +1125,8 @@ pf_end(struct pfile *p, int state)
 		of_start_open(req, &fi, n);
 }
 
+static void node_stale(const char *, size_t);
+
 static void
 pf_read_cb(void *arg, struct sftp_reply *r)
 {
@@ -1116,9 +1134,11 @@ pf_read_cb(void *arg, struct sftp_reply *r)
 
 	if (r == NULL)
 		pf_end(p, PF_FAILED);
-	else if (r->type == SSH_FXP_STATUS)
+	else if (r->type == SSH_FXP_STATUS) {
+		if (r->code == SSH_FX_EOF && p->got < p->size)
+			node_stale(p->he.key, p->he.klen);	/* it shrank */
 		pf_end(p, r->code == SSH_FX_EOF ? PF_DONE : PF_FAILED);
-	else if (r->type == SSH_FXP_DATA) {
+	} else if (r->type == SSH_FXP_DATA) {
 		if (r->datalen > p->size - p->got) {
 			conn_fail("DATA reply longer than requested");
 			pf_end(p, PF_FAILED);
@@ -1126,6 +1146,8 @@ pf_read_cb(void *arg, struct sftp_reply *r)
 		}
 		memcpy(p->data + p->got, r->data, r->datalen);
 		p->got += r->datalen;
+		if (r->datalen == 0 && p->got < p->size)
+			node_stale(p->he.key, p->he.klen);	/* it shrank */
 		if (p->got == p->size || r->datalen == 0)
 			pf_end(p, PF_DONE);
 		else if (conn_read(p->h, p->hlen, p->got,
@@ -1267,6 +1289,88 @@ pf_after(const char *path, size_t len)
 }
 
 /*
+ * When a file is not what we were told.
+ */
+
+/*
+ * Fresh attributes of n from the server, also for its entry in a cached
+ * listing of its directory, so that lookups and READDIRPLUS from that
+ * listing agree with stat.
+ */
+static void
+node_fresh(struct node *n, const struct sftp_attrs *a)
+{
+	struct dlist *d;
+	const char *name;
+	size_t namelen;
+	long i;
+
+	node_set(n, a);
+	if ((d = dl_parent(n->he.key, n->he.klen, &name, &namelen)) != NULL &&
+	    (i = dl_lookup(d, name, namelen)) != -1)
+		d->ents[i].a = *a;
+}
+
+/* Path changed: its prefetched copy goes (one still loading is not used). */
+static void
+pf_stale(const char *path, size_t len)
+{
+	struct pfile *p;
+
+	p = (struct pfile *)ht_find(&pfiles, path, len, hash(path, len));
+	if (p == NULL)
+		return;
+	if (p->state == PF_DONE)
+		pf_free(p);
+	else
+		p->stale = 1;
+}
+
+/*
+ * The size we knew of path is wrong (a read ended before it): forget its
+ * attributes, here and in the kernel, that the kernel holds all of it,
+ * and the listing of its directory, so that the next stat, listing and
+ * open ask the server.  The kernel keeps its pages (offset -1 only marks
+ * the attributes out of date), so this never waits for a read that only
+ * we can answer.
+ */
+static void
+node_stale(const char *path, size_t len)
+{
+	struct node *n;
+	struct dlist *d;
+	const char *name;
+	size_t namelen;
+
+	n = (struct node *)ht_find(&nodes, path, len, hash(path, len));
+	if (n != NULL) {
+		n->st_time = 0;
+		n->cached = 0;
+		if (session != NULL && n->nlookup > 0)
+			(void)fuse_lowlevel_notify_inval_inode(session,
+			    node_ino(n), -1, 0);
+	}
+	if ((d = dl_parent(path, len, &name, &namelen)) != NULL)
+		dl_unhash(d);
+}
+
+/*
+ * A read of of ended before its size: the file shrank since it was
+ * listed.  Said once the kernel's reads of it are answered: the short
+ * answers set the size the kernel keeps only when no notice that the
+ * attributes are out of date came before them.
+ */
+static void
+of_shrunk(struct ofile *of)
+{
+	if (of->shrunk || of->eof >= of->size || of->waiters != NULL)
+		return;
+	of->shrunk = 1;
+	node_stale(of->path, of->pathlen);
+	pf_stale(of->path, of->pathlen);
+}
+
+/*
  * Open files and reading.
  */
 static struct ofile *
@@ -1369,11 +1473,13 @@ static void
 of_continue(struct ofile *of)
 {
 	if (of->released) {
+		of_shrunk(of);
 		if (of->inflight == 0)
 			of_free(of);
 		return;
 	}
 	of_progress(of);
+	of_shrunk(of);
 }
 static void lazy_open(struct ofile *);
 
@@ -1899,7 +2005,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
-	struct kread *k;
+	struct kread *k, **kp;
 	uint64_t o = (uint64_t)off, end = o + size;
 
 	pthread_mutex_lock(&mr_lock);
@@ -1919,10 +2025,15 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		k->req = req;
 		k->off = o;
 		k->size = size;
-		k->next = of->waiters;
-		of->waiters = k;
+		/* In offset order, so that a short answer comes first. */
+		for (kp = &of->waiters; *kp != NULL && (*kp)->off < o;
+		    kp = &(*kp)->next)
+			;
+		k->next = *kp;
+		*kp = k;
 	}
 	of_progress(of);
+	of_shrunk(of);
 	pthread_mutex_unlock(&mr_lock);
 }
 
@@ -1951,6 +2062,7 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(k->req, EIO);
 		free(k);
 	}
+	of_shrunk(of);
 	if (of->inflight == 0)
 		of_free(of);
 	pthread_mutex_unlock(&mr_lock);

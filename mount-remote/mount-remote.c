@@ -698,6 +698,7 @@ serve(struct args *ssh, const struct conf *c)
 		errx(EXIT_TEMP, "mount %s: cannot start a FUSE session",
 		    c->spec);
 	}
+	fs_session(se);
 	if (fuse_session_mount(se, c->mnt) != 0) {
 		conn_stop();
 		errx(EXIT_TEMP, "mount %s on %s: failed", c->spec, c->mnt);
@@ -718,6 +719,7 @@ serve(struct args *ssh, const struct conf *c)
 		    c->command, environ);
 		posix_spawnattr_destroy(&sa);
 		if (rc != 0) {
+			fs_session(NULL);
 			unmount_and_wait(se, c->mnt, &set);
 			conn_stop();
 			errno = rc;
@@ -751,6 +753,7 @@ serve(struct args *ssh, const struct conf *c)
 			break;
 		}
 	}
+	fs_session(NULL);
 	unmount_and_wait(se, c->mnt, &set);
 	pthread_mutex_lock(&mr_lock);
 	if (ev_dead) {

@@ -24,6 +24,8 @@ extern const struct fuse_lowlevel_ops mr_ops;
 
 /* Set up the node table for the remote root whose attributes are given. */
 void	fs_init(const struct mr_opts *, const struct sftp_attrs *);
+/* The session to notify the kernel through; NULL before it goes away. */
+void	fs_session(struct fuse_session *);
 /* Turn SFTP attributes into a struct stat for path. */
 void	attr_to_stat(const struct sftp_attrs *, const char *, size_t,
 	    struct stat *);

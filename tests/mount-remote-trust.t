@@ -173,4 +173,76 @@ for n in 256 5000; do
 	t "  ... unmounts cleanly" unserve
 done
 
+# --- A file that shrinks while it is read: once a read ends early, the
+# next stat, listing and open see the new size, not the cached one.
+head -c 20000000 /dev/urandom >"$D/shrink/f"
+head -c 300000 /dev/urandom >"$D/shrink/g"
+cat >"$T/shrink.sh" <<'EOS'
+M=$1 D=$2
+ls -l "$M/shrink" >/dev/null	# the listing and attributes are cached
+exec 3<"$M/shrink/f"
+dd bs=4096 count=1 <&3 >/dev/null 2>&1
+truncate -s 1000 "$D/shrink/f"
+cat <&3 >/dev/null
+exec 3<&-
+EOS
+t "mount with sftp-server" serve "$SFTP"
+t "a file shrinks while it is read" sh "$T/shrink.sh" "$M" "$D"
+t_out "  ... stat then shows its new size" 1000 stat -c %s "$M/shrink/f"
+t_out "  ... so does a listing" 1000 sh -c \
+    "ls -l '$M/shrink' | awk '\$NF == \"f\" { print \$5 }'"
+t_out "  ... and a lookup after the kernel forgot it" 1000 sh -c \
+    "echo 2 >/proc/sys/vm/drop_caches; stat -c %s '$M/shrink/f'"
+t_out "  ... a new open reads the new end" 1000 sh -c "cat '$M/shrink/f' | wc -c"
+# A file read whole is re-opened without the server while its pages are
+# cached; once a read of it ends early, that shortcut goes too.
+t_out "a file read whole" 300000 sh -c "cat '$M/shrink/g' | wc -c"
+truncate -s 2000 "$D/shrink/g"
+t_out "  ... shrinks, and the kernel drops its pages: a new read ends early" \
+    2000 sh -c "echo 1 >/proc/sys/vm/drop_caches; cat '$M/shrink/g' | wc -c"
+t_out "  ... stat shows the new size" 2000 stat -c %s "$M/shrink/g"
+t_out "  ... so does a listing" 2000 sh -c \
+    "ls -l '$M/shrink' | awk '\$NF == \"g\" { print \$5 }'"
+t_out "  ... and the next open reads it" 2000 sh -c "cat '$M/shrink/g' | wc -c"
+t "  ... nothing is printed" sh -c "cat '$T/mr.err'; ! [ -s '$T/mr.err' ]"
+t "  ... unmounts cleanly" unserve
+
+# --- Symbolic links: the server is asked about a listed link only with
+# LSTAT and READLINK, never to follow it (OPEN, OPENDIR, STAT); the
+# kernel resolves links.  Paths are resolved by the server, though: a
+# directory swapped for a link after it was listed is followed there.
+mkdir -p "$D/sw/real" "$D/sw/other"
+printf 'real' >"$D/sw/real/f"
+printf 'swap' >"$D/sw/other/f"
+ln -s real "$D/sw/dirlnk"
+: >"$T/req.log"
+t "mount through a logging server" hostile log "$T/req.log"
+t "reading through links works" sh -c \
+    "cat '$M/d/lnk' && ls '$M/sw/dirlnk/' && stat -L '$M/sw/dirlnk/f'"
+t "  ... and no request but LSTAT and READLINK names a link" sh -c \
+    "grep -E '/(lnk|dirlnk)(/|\$)' '$T/req.log' | grep -Ev '^(LSTAT|READLINK) '; [ \$? = 1 ]"
+t "  ... and nothing is ever STATed after the mount" sh -c \
+    "[ \$(grep -c '^STAT ' '$T/req.log') = 1 ]"
+t_out "a listed directory" f ls "$M/sw/real"
+mv "$D/sw/real" "$D/sw/real.old" && ln -s other "$D/sw/real"
+t_out "  ... swapped for a link on the server is followed there" swap \
+    cat "$M/sw/real/f"
+t "  ... unmounts cleanly" unserve
+
+# --- Disk usage: st_blocks is the size rounded up to 4 KiB, as most
+# remote file systems allocate, so du is not below the truth.
+for n in 0 1 100 511 512 4095 4096 4097 10000 65537; do
+	head -c $n /dev/urandom >"$D/blk/f$n"
+done
+t "mount with sftp-server" serve "$SFTP"
+t "every file's blocks are its size rounded up to 4 KiB" sh -c \
+    "find '$M/blk' -type f -printf '%s %b\n' | awk '
+	{ w = int((\$1 + 4095) / 4096) * 8; print \$1, \$2, w; if (\$2 != w) bad = 1 }
+	END { exit bad }'"
+want=$(find "$D/blk" -type f -printf '%s\n' |
+    awk '{ s += int(($1 + 4095) / 4096) * 4096 } END { print s }')
+t "du is at least the size rounded up per file ($want bytes)" sh -c \
+    "got=\$(du -s -B1 '$M/blk' | cut -f1); echo \$got; [ \$got -ge $want ]"
+t "  ... unmounts cleanly" unserve
+
 t_done
