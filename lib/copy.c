@@ -108,6 +108,18 @@ zeros(struct sha1_ctx *c, struct sigmaker *sig, struct sparse *out,
 	return 0;
 }
 
+/*
+ * Does the file hold size bytes?  A size that a FUSE server or a sysfs
+ * file only claims has no byte at size - 1: reading stops short.
+ */
+static int
+holds(int fd, off_t size)
+{
+	char c;
+
+	return pread(fd, &c, 1, size - 1) == 1;
+}
+
 int
 copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 {
@@ -139,8 +151,13 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 		hole = -1;
 		if (end != -1 && pos < end) {
 			data = lseek(in, pos, SEEK_DATA);
-			if (data == -1 && errno == ENXIO)
-				data = end;		/* a hole up to the end */
+			if (data == -1 && errno == ENXIO) {
+				/* no data after pos: a hole up to the end, if
+				 * the file holds that size at all */
+				if (!holds(in, end))
+					break;
+				data = end;
+			}
 			if (data > pos) {
 				if (data > end)
 					data = end;
@@ -164,11 +181,8 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 			want = (size_t)(hole - pos);
 		if ((n = read_full(in, buf, want)) == -1)
 			return -1;
-		if (n == 0) {
-			if (end != -1 && pos < end)
-				continue;	/* the file shrank to a hole? re-probe */
-			break;
-		}
+		if (n == 0)
+			break;		/* the real end, whatever the size said */
 		sha1_update(&c, (size_t)n, (uint8_t *)buf);
 		if (sig != NULL && sig_update(sig, buf, (size_t)n) == -1) {
 			*werr = 1;

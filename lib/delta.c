@@ -208,6 +208,7 @@ struct patchctx {
 	int		 basis;
 	int		 out;
 	struct sparse	 sp;		/* the output, with holes for zeros */
+	uint64_t	 left;		/* output allowed before EFBIG */
 	patch_tap	*tap;
 	void		*arg;
 };
@@ -239,13 +240,19 @@ patch_out(void *arg, const char *p, size_t n)
 {
 	struct patchctx *c = arg;
 
+	if (n > c->left) {
+		errno = EFBIG;
+		return -1;
+	}
+	c->left -= n;
 	if (c->tap != NULL)
 		c->tap(c->arg, p, n);
 	return c->out == -1 ? 0 : sparse_write(&c->sp, p, n);
 }
 
 int
-patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
+patch_apply(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
+    void *arg)
 {
 	struct patchctx c;
 	rs_job_t *job;
@@ -257,6 +264,7 @@ patch_apply(int basis, struct gzr *d, int out, patch_tap *tap, void *arg)
 	memset(&c, 0, sizeof c);
 	c.basis = basis;
 	c.out = out;
+	c.left = limit;
 	c.tap = tap;
 	c.arg = arg;
 	if (out != -1)

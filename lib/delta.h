@@ -28,8 +28,11 @@ typedef void	 patch_tap(void *, const void *, size_t);
 /*
  * Apply the delta read from d to the basis file basisfd (read with
  * pread), writing the result to outfd when it is not -1 and handing it to
- * tap when that is not NULL.  Returns 0, or -1 (EIO for a bad delta).
+ * tap when that is not NULL.  Output past limit bytes stops it (EFBIG):
+ * a few bytes of delta can copy the basis over and over.  Returns 0, or
+ * -1 (EIO for a bad delta).
  */
-int		 patch_apply(int, struct gzr *, int, patch_tap *, void *);
+int		 patch_apply(int, struct gzr *, int, uint64_t, patch_tap *,
+		    void *);
 
 #endif

@@ -169,7 +169,7 @@ hash_tap(void *arg, const void *p, size_t n)
 
 int
 rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
-    size_t n, int64_t t, int64_t cur, int tmpdirfd, int outfd,
+    size_t n, int64_t t, int64_t cur, int tmpdirfd, int outfd, uint64_t limit,
     struct copyres *res, const char **why)
 {
 	size_t first, last, i;
@@ -232,9 +232,13 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 		d = gzr_open(dfd, incs[i].gz);
 		*why = "apply diff increment";
 		if (d == NULL || patch_apply(basis, d, next,
+		    last_step ? limit : UINT64_MAX,
 		    last_step ? hash_tap : NULL, &tap) == -1) {
 			int saved = errno;
 
+			if (saved == EFBIG)
+				*why = "diff increment makes more than the "
+				    "recorded size (damaged)";
 			gzr_close(d);
 			if (!last_step)
 				close(next);

@@ -36,10 +36,13 @@ const struct incent *incdir_find(const struct incdir *, const char *, size_t,
  * is mdirfd/mname (mdirfd -1 or the file missing: no mirror copy) and
  * whose increments, in idirfd, are incs[0..n).  cur is the mirror's
  * time; intermediate versions go to unlinked temp files in tmpdirfd.
- * The result is written to outfd (-1: only hashed) and described in res.
- * Returns 0, or -1 with errno set and *why naming the failing step.
+ * The result is written to outfd (-1: only hashed) and described in res;
+ * a last delta that makes more than limit bytes (the recorded size) is
+ * stopped with EFBIG.  Returns 0, or -1 with errno set and *why naming
+ * the failing step.
  */
 int	rebuild(int, const char *, int, const struct incent *, size_t,
-	    int64_t, int64_t, int, int, struct copyres *, const char **);
+	    int64_t, int64_t, int, int, uint64_t, struct copyres *,
+	    const char **);
 
 #endif

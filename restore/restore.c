@@ -382,10 +382,11 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 	else
 		mdirfd = top() ? top()->mfd : -1;
 	if (rebuild(mdirfd, mname, idirfd, incs, n, at, repo_current(&R),
-	    tmpfd, outfd, &res, &why) == -1) {
+	    tmpfd, outfd, r->size, &res, &why) == -1) {
 		if (errno_transient(errno))
 			stop_target(why, r->path, errno);
-		bad(what, r->path, errno == EBADMSG ? why : strerror(errno));
+		bad(what, r->path, errno == EBADMSG || errno == EFBIG ? why :
+		    strerror(errno));
 		return -1;
 	}
 	if (want[0] == '\0' && r->nlink > 1 && (l = lfind(r)) != NULL)

@@ -246,7 +246,7 @@ rebuild_file(const struct rec *r, const char *name, int present,
 	fd = make_tmp(r, &tmp);
 	errno = EBADMSG;
 	if (rebuild(present ? top()->mfd : -1, name, idirfd, incs, n, R, R + 1,
-	    top()->mfd, fd, &res, &why) == -1 || (want[0] != '\0' &&
+	    top()->mfd, fd, r->size, &res, &why) == -1 || (want[0] != '\0' &&
 	    strcmp(res.sha1, want) != 0 && (errno = EBADMSG))) {
 		e = errno;
 		close(fd);

@@ -255,4 +255,35 @@ else
 	skip "prune on a full disk" "needs root and tmpfs"
 fi
 
+# --- 10. a file that claims a size it does not hold is read to its end
+if [ "$(id -u)" = 0 ] && [ -f /sys/kernel/uevent_seqnum ]; then
+	mkdir ssrc && echo x >ssrc/a && : >ssrc/seq
+	mount --bind /sys/kernel/uevent_seqnum ssrc/seq
+	timeout 30 $SNAP --current-time $T1 ssrc srepo
+	t_out "a sysfs file (size 4096, a few bytes of data): snap exits 0" 0 echo $?
+	t "  ... recording what it read" sh -c "$RESTORE srepo sout &&
+	    [ \$(wc -c <sout/seq) -lt 100 ] && [ \$(wc -c <sout/seq) -gt 0 ]"
+	umount ssrc/seq
+else
+	skip "file with a claimed size" "needs root and sysfs"
+fi
+
+# --- 11. a delta that copies its basis over and over stops at the Size
+mkdir bsrc && blob 5 1024 >bsrc/f
+$SNAP --current-time $T1 bsrc brepo
+echo more >>bsrc/f && $SNAP --current-time $T2 bsrc brepo
+inc=$(ls brepo/rdiff-backup-data/increments/f.*.diff.gz)
+# 20000 COPY commands of the whole 1 MiB basis: 20 GiB from 120 KiB
+/usr/bin/python3 -c 'import struct, sys
+sys.stdout.buffer.write(b"rs\x026" + struct.pack(">BBI", 0x47, 0, 1048576) * 20000 + b"\0")' |
+    gzip >"$inc"
+timeout 60 $RESTORE -c -r $T1 brepo 2>bomb.err
+t_out "a delta bomb: restore -c exits 1 at once" 1 echo $?
+t "  ... naming the file and the recorded size" \
+    grep -q "verify f: .*recorded size" bomb.err
+timeout 60 $RESTORE -r $T1 brepo bout 2>bomb.err
+t_out "  ... restore exits 1" 1 echo $?
+t "  ... and writes no more than the file's size" \
+    sh -c "[ \$(du -sk bout | cut -f1) -lt 2048 ]"
+
 t_done

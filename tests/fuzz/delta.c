@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	write_full(d, data + 1 + split, size - 1 - split);
 	lseek(d, 0, SEEK_SET);
 	if ((r = gzr_open(d, data[0] >> 7)) != NULL) {
-		patch_apply(b, r, -1, count, &out);
+		patch_apply(b, r, -1, UINT64_MAX, count, &out);
 		gzr_close(r);
 	} else
 		close(d);
