@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +121,38 @@ tmpfile_at(int dirfd)
 	return fd;
 }
 
+/*
+ * Open the mirror copy of a regular file.  An entry of another type is a
+ * damaged repository (EBADMSG), and *why says which type it is.
+ */
+static int
+open_mirror_file(int dirfd, const char *name, const char **why)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ELOOP) {
+			*why = "mirror entry is a symlink, not a file";
+			errno = EBADMSG;
+		}
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = S_ISDIR(st.st_mode) ? "mirror entry is a directory, "
+		    "not a file" : "mirror entry is not a regular file";
+		close(fd);
+		errno = EBADMSG;
+		return -1;
+	}
+	return fd;
+}
+
 /* Decompress increment file idirfd/name (a snapshot) into a temp file. */
 static int
 unpack(int idirfd, const struct incent *e, int tmpdirfd)
@@ -190,7 +224,7 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 			errno = ENOENT;
 			return -1;
 		}
-		basis = openat(mdirfd, mname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		basis = open_mirror_file(mdirfd, mname, why);
 	} else if (incs[last].type == INC_SNAPSHOT) {
 		*why = "read snapshot increment";
 		basis = unpack(idirfd, &incs[last], tmpdirfd);

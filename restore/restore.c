@@ -524,6 +524,12 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 			ifd = subdir(R.datafd, "increments");
 		} else {
 			mfd = subdir(parent->mfd, rname);
+			/* older sessions may have had a directory there */
+			if (mfd == -1 && (errno == ENOTDIR || errno == ELOOP) &&
+			    at == repo_current(&R))
+				bad(verifying ? "verify" : "restore", r->path,
+				    "mirror entry is not a directory (damaged "
+				    "repository)");
 			ifd = subdir(parent->ifd, rname);
 		}
 		fd = -1;

@@ -782,6 +782,9 @@ mdir(struct frame *f)
 	if (f->mfd == -1) {
 		f->mfd = openat(mdir(f - 1), f->name, O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC);
+		if (f->mfd == -1 && (errno == ENOTDIR || errno == ELOOP))
+			errx(EXIT_PERM, "mirror entry %s is not a directory: "
+			    "damaged repository", shown(f->path));
 		if (f->mfd == -1)
 			fatal("open mirror directory", f->path);
 	}

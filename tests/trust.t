@@ -286,4 +286,33 @@ t_out "  ... restore exits 1" 1 echo $?
 t "  ... and writes no more than the file's size" \
     sh -c "[ \$(du -sk bout | cut -f1) -lt 2048 ]"
 
+# --- 12. a damaged repository is permanent (100) and named as such
+mkdir -p xsrc/d && echo 1 >xsrc/d/x && echo 2 >xsrc/f
+$SNAP --current-time $T1 xsrc xrepo
+mv xrepo/d xrepo/d.real && ln -s d.real xrepo/d
+rm xrepo/f && ln -s d.real/x xrepo/f
+$RESTORE -c xrepo 2>x.err
+t_out "mirror entries replaced by symlinks: restore -c exits 1" 1 echo $?
+t "  ... saying the file's entry is a symlink" \
+    grep -q "verify f: mirror entry is a symlink, not a file" x.err
+t "  ... and the directory's is no directory" \
+    grep -q "verify d: mirror entry is not a directory" x.err
+echo 3 >>xsrc/d/x
+$SNAP --current-time $T2 xsrc xrepo 2>x.err
+t_out "  ... snap exits 100" 100 echo $?
+t "  ... calling the repository damaged" grep -q "damaged repository" x.err
+
+# --- 12. restore into a full target is a temporary failure
+if [ "$(id -u)" = 0 ] && mkdir tfull && mount -t tmpfs -o size=512k tmpfs tfull; then
+	mkdir fsrc && blob 9 2048 >fsrc/big
+	$SNAP --current-time $T1 fsrc frepo
+	$RESTORE frepo tfull/out 2>tf.err
+	t_out "restore into a full target exits 111" 111 echo $?
+	t "  ... with one line" sh -c "[ \$(wc -l <tf.err) = 1 ]"
+	t_out "  ... leaving no partial file" "" ls tfull/out
+	umount tfull
+else
+	skip "restore into a full target" "needs root and tmpfs"
+fi
+
 t_done
