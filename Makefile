@@ -34,10 +34,13 @@ $(DEPS_STAMP):
 	@mkdir -p $(O) && touch $@
 endif
 
+# -MMD -MP: each object's headers are listed in a .d file beside it, so
+# touching a header rebuilds exactly what includes it.
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	-DVERSION='"$(VERSION)"' -Ilib $(DEPS_CFLAGS) $(WARN) $(CFLAGS)
+	-DVERSION='"$(VERSION)"' -Ilib $(DEPS_CFLAGS) $(WARN) -MMD -MP $(CFLAGS)
+-include $(wildcard $(O)/*/*.d $(O)/*/*/*.d)
 
-$(O)/lib/%.o: lib/%.c lib/*.h $(DEPS)
+$(O)/lib/%.o: lib/%.c $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -55,11 +58,11 @@ $(BIN)/$(1): $$($(1)_OBJ) $(LIBA)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool,$(t))))
 
-$(O)/%.o: %.c lib/*.h $(DEPS)
+$(O)/%.o: %.c $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
+$(O)/tests/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
 
@@ -74,18 +77,22 @@ $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBA) $(DEPS_LIBS)
 
+# The same targets linked with libFuzzer's main (make fuzz sets LDFLAGS).
+$(O)/libfuzz/%: tests/fuzz/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(DEPS_LIBS)
+
 FUZZ = meta
 FUZZ_RUNS = 1000000
 FUZZO = build/fuzz
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined
 fuzz:
-	@sh mk/need.sh /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
-	$(MAKE) CC=clang O=$(FUZZO) LDFLAGS= \
-	    CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' $(FUZZO)/libbk.a
-	clang -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -o $(FUZZO)/fuzz-$(FUZZ) \
-	    tests/fuzz/$(FUZZ).c $(FUZZO)/libbk.a -lfuse3 -lrsync -lnettle -lz -lpthread
+	@sh mk/need.sh clang:clang
+	@sh mk/need.sh "$$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$$(uname -m).a:libclang-rt-$$(clang -dumpversion | cut -d. -f1)-dev"
+	$(MAKE) CC=clang O=$(FUZZO) CFLAGS='$(FUZZ_CFLAGS)' \
+	    LDFLAGS=-fsanitize=fuzzer,address,undefined $(FUZZO)/libfuzz/$(FUZZ)
 	mkdir -p build/fuzz-corpus/$(FUZZ)
-	$(FUZZO)/fuzz-$(FUZZ) -runs=$(FUZZ_RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
+	$(FUZZO)/libfuzz/$(FUZZ) -runs=$(FUZZ_RUNS) build/fuzz-corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 	@sh mk/need.sh mandoc:mandoc file:file col:bsdextrautils strip:binutils

@@ -73,6 +73,17 @@ struct link {
 };
 static struct link	*links[1024];
 
+static void usage(void);
+
+/* One verb per run: a second, different one is a usage error. */
+static void
+set_verb(enum verb *verb, enum verb v)
+{
+	if (*verb != RESTORE && *verb != v)
+		usage();
+	*verb = v;
+}
+
 static void
 usage(void)
 {
@@ -846,16 +857,16 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "cfLlr:Vv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			verb = VERIFY;
+			set_verb(&verb, VERIFY);
 			break;
 		case 'f':
 			force = 1;
 			break;
 		case 'L':
-			verb = LIST_FILES;
+			set_verb(&verb, LIST_FILES);
 			break;
 		case 'l':
-			verb = LIST_SESSIONS;
+			set_verb(&verb, LIST_SESSIONS);
 			break;
 		case 'r':
 			spec = optarg;

@@ -20,6 +20,21 @@ usage_of() {
 static=no
 case $(file -L "$BIN/snap" 2>/dev/null) in *"statically linked"*|*"static-pie linked"*) static=yes ;; esac
 
+mkdir "$T/vsrc" && echo x >"$T/vsrc/x" && "$BIN/snap" "$T/vsrc" "$T/vrepo"
+t_exit 100 "restore -l -c (two verbs) exits 100" "$BIN/restore" -l -c "$T/vrepo"
+t_exit 100 "restore -L --verify (two verbs) exits 100" \
+    "$BIN/restore" -L --verify "$T/vrepo"
+
+# A tool's own header is a prerequisite of exactly the files that include
+# it (make -n -W: as if it had changed, without touching it).
+O=${BIN%/bin} && O=${O#"$(pwd)"/}
+for h in snap/*.h mount-remote/*.h; do
+	want=$(grep -l "#include \"${h#*/}\"" "${h%/*}"/*.c | sort | tr '\n' ' ')
+	t_out "touching $h rebuilds exactly its includers" "$want" sh -c \
+	    "make -n -W $h O=$O all 2>/dev/null | grep -o '[a-z/-]*\.c ' |
+	    sort | tr -d ' ' | tr '\n' ' '"
+done
+
 for tool in snap restore prune mount-remote; do
 	t_out "$tool -V prints its version" "$tool $version" "$BIN/$tool" -V
 	t_exit 100 "$tool with an unknown option exits 100" "$BIN/$tool" --no-such-option
