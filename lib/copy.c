@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "copy.h"
-#include "delta.h"
 #include "io.h"
 #include "progress.h"
+#include "sparse.h"
 #include "xalloc.h"
 
 #define BLOCK	(128 * 1024)
@@ -29,67 +29,9 @@ sha1_hex(struct sha1_ctx *c, char *out)
 	out[40] = '\0';
 }
 
-static int
-allzero(const char *p, size_t n)
-{
-	static const char zero[4096];
-	size_t k;
-
-	while (n > 0) {
-		k = n < sizeof zero ? n : sizeof zero;
-		if (memcmp(p, zero, k) != 0)
-			return 0;
-		p += k;
-		n -= k;
-	}
-	return 1;
-}
-
-void
-sparse_init(struct sparse *s, int fd)
-{
-	s->fd = fd;
-	s->pos = s->written = lseek(fd, 0, SEEK_CUR);
-	if (s->pos == -1)
-		s->pos = s->written = 0;
-}
-
-int
-sparse_write(struct sparse *s, const void *p, size_t n)
-{
-	const char *b = p;
-	ssize_t w;
-
-	if (n >= 512 && allzero(p, n)) {
-		s->pos += (off_t)n;
-		return 0;
-	}
-	while (n > 0) {
-		w = pwrite(s->fd, b, n, s->pos);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
-		s->pos += w;
-	}
-	s->written = s->pos;
-	return 0;
-}
-
-int
-sparse_finish(struct sparse *s)
-{
-	if (s->pos > s->written && ftruncate(s->fd, s->pos) == -1)
-		return -1;
-	return lseek(s->fd, s->pos, SEEK_SET) == -1 ? -1 : 0;
-}
-
 /* Account for n zero bytes of a hole: hashed and signed, never read. */
 static int
-zeros(struct sha1_ctx *c, struct sigmaker *sig, struct sparse *out,
+zeros(struct sha1_ctx *c, copy_tap *tap, void *arg, struct sparse *out,
     uint64_t n)
 {
 	static const char zero[65536];
@@ -101,7 +43,7 @@ zeros(struct sha1_ctx *c, struct sigmaker *sig, struct sparse *out,
 		k = n < sizeof zero ? (size_t)n : sizeof zero;
 		progress_add(0, k);
 		sha1_update(c, k, (const uint8_t *)zero);
-		if (sig != NULL && sig_update(sig, zero, k) == -1)
+		if (tap != NULL && tap(arg, zero, k) == -1)
 			return -1;
 		n -= k;
 	}
@@ -121,7 +63,8 @@ holds(int fd, off_t size)
 }
 
 int
-copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
+copy_fd(int in, int out, copy_tap *tap, void *arg, struct copyres *res,
+    int *werr)
 {
 	static char *buf;
 	struct sha1_ctx c;
@@ -161,7 +104,7 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 			if (data > pos) {
 				if (data > end)
 					data = end;
-				if (zeros(&c, sig, out != -1 ? &sp : NULL,
+				if (zeros(&c, tap, arg, out != -1 ? &sp : NULL,
 				    (uint64_t)(data - pos)) == -1) {
 					*werr = 1;
 					return -1;
@@ -184,7 +127,7 @@ copy_fd(int in, int out, struct sigmaker *sig, struct copyres *res, int *werr)
 		if (n == 0)
 			break;		/* the real end, whatever the size said */
 		sha1_update(&c, (size_t)n, (uint8_t *)buf);
-		if (sig != NULL && sig_update(sig, buf, (size_t)n) == -1) {
+		if (tap != NULL && tap(arg, buf, (size_t)n) == -1) {
 			*werr = 1;
 			return -1;
 		}

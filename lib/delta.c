@@ -5,10 +5,10 @@
 #include <unistd.h>
 #include <librsync.h>
 
-#include "copy.h"
 #include "delta.h"
 #include "gz.h"
 #include "io.h"
+#include "sparse.h"
 #include "xalloc.h"
 
 #define CHUNK	65536
@@ -128,6 +128,12 @@ sig_update(struct sigmaker *s, const void *p, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+int
+sig_tap(void *s, const void *p, size_t n)
+{
+	return sig_update(s, p, n);
 }
 
 /* Finish the signature stream and load it into a hash table. */

@@ -16,6 +16,8 @@ struct sigmaker;
 /* Start a signature for about size bytes of data. */
 struct sigmaker	*sig_begin(uint64_t);
 int		 sig_update(struct sigmaker *, const void *, size_t);
+/* sig_update for copy_fd's tap: sig_tap(sig, p, n). */
+int		 sig_tap(void *, const void *, size_t);
 /*
  * Delta of the file in fd (read from its current offset to the end)
  * against the signature, written to w.  Frees nothing; 0 or -1.

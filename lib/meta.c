@@ -147,14 +147,19 @@ rec_from_stat(struct rec *r, const struct stat *st)
 	}
 }
 
+/* Set by put() when a record would not fit in memory's size_t. */
+static int put_overflow;
+
 /* Append s[0..n) to a growing buffer. */
 static void
 put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
 	size_t need;
 
-	if (size_add(&need, *len, n + 1) == -1)
-		abort();
+	if (size_add(&need, *len, n) == -1 || size_add(&need, need, 1) == -1) {
+		put_overflow = 1;
+		return;
+	}
 	if (need > *cap) {
 		*cap = need * 2;
 		*buf = xrealloc(*buf, *cap);
@@ -180,6 +185,10 @@ quote(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	put(buf, len, cap, s + start, n - start);
 }
 
+/*
+ * Uses a static buffer: call it from one thread only (the tools call it
+ * from their main thread).
+ */
 int
 meta_write(struct gzw *w, const struct rec *r)
 {
@@ -187,6 +196,8 @@ meta_write(struct gzw *w, const struct rec *r)
 	static size_t cap;
 	size_t len = 0;
 	char num[128];
+
+	put_overflow = 0;
 
 	put(&buf, &len, &cap, "File ", 5);
 	if (r->pathlen == 0)
@@ -196,7 +207,7 @@ meta_write(struct gzw *w, const struct rec *r)
 	snprintf(num, sizeof num, "\n  Type %s\n", rtype_name(r->type));
 	put(&buf, &len, &cap, num, strlen(num));
 	if (r->type == RT_NONE)
-		return gzw_write(w, buf, len);
+		goto out;
 	if (r->type == RT_REG) {
 		snprintf(num, sizeof num, "  Size %" PRIu64 "\n", r->size);
 		put(&buf, &len, &cap, num, strlen(num));
@@ -239,6 +250,11 @@ meta_write(struct gzw *w, const struct rec *r)
 		put(&buf, &len, &cap, "  AlternateIncrementName ", 25);
 		put(&buf, &len, &cap, r->altinc, strlen(r->altinc));
 		put(&buf, &len, &cap, "\n", 1);
+	}
+out:
+	if (put_overflow) {
+		errno = EOVERFLOW;
+		return -1;
 	}
 	return gzw_write(w, buf, len);
 }

@@ -66,6 +66,10 @@ int			 meta_close(struct meta_reader *);
  */
 int			 meta_parse(const char *, size_t, struct rec *, char *, size_t);
 
+/*
+ * Write record r; 0, or -1 with errno (EOVERFLOW: too large to format).
+ * Formats into a static buffer: one thread only.
+ */
 int	meta_write(struct gzw *, const struct rec *);
 /* Compare two paths in rdiff-backup's order: by components, bytewise. */
 int	pathcmp(const char *, size_t, const char *, size_t);

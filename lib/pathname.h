@@ -7,7 +7,11 @@
 #ifndef PATHNAME_H
 #define PATHNAME_H
 
-/* A path for messages: control bytes as \ooo, the root "" as ".". */
+/*
+ * A path for messages: control bytes as \ooo, the root "" as ".".  The
+ * result is a static buffer, valid until the next call: one thread only
+ * (the tools' main thread), and never twice in one printf.
+ */
 const char	*shown(const char *);
 /* openat(fd, name) as a directory, never through a symlink; fd -1: -1. */
 int		 subdir(int, const char *);
@@ -18,7 +22,10 @@ int		 subdir(int, const char *);
 int		 open_parent(int, const char *, const char **);
 /* 1 when directory fd holds no entries, 0 when it does, -1 on error. */
 int		 dir_empty(int);
-/* A new name "rdiff-backup.tmp.<n>", unique within this process. */
+/*
+ * A new name "rdiff-backup.tmp.<n>", unique within this process (a
+ * static counter: one thread only).
+ */
 char		*tmp_name(void);
 /* 1 when name is of the form tmp_name() makes, else 0. */
 int		 tmp_named(const char *);

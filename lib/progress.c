@@ -1,11 +1,11 @@
 #include <stdio.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "progress.h"
 
 static const char	*prog;
-static int		 on, shown;
+static void		(*show)(const char *);
+static int		 shown;
 static double		 start, last;
 static uint64_t		 files, bytes;
 
@@ -19,10 +19,10 @@ now(void)
 }
 
 void
-progress_init(const char *name)
+progress_init(const char *name, void (*fn)(const char *))
 {
 	prog = name;
-	on = isatty(STDERR_FILENO);
+	show = fn;
 	start = last = now();
 }
 
@@ -30,19 +30,21 @@ void
 progress_add(uint64_t f, uint64_t b)
 {
 	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	char line[160];
 	double t, v, rate;
 	int u = 0;
 
 	files += f;
 	bytes += b;
-	if (!on || (t = now()) - last < 0.2)
+	if (show == NULL || (t = now()) - last < 0.2)
 		return;
 	last = t;
 	rate = (double)bytes / (t - start) / (1 << 20);
 	for (v = (double)bytes; v >= 1024 && u < 4; u++)
 		v /= 1024;
-	fprintf(stderr, "\r%s: %llu files, %.1f %s, %.1f MiB/s\033[K", prog,
+	snprintf(line, sizeof line, "%s: %llu files, %.1f %s, %.1f MiB/s", prog,
 	    (unsigned long long)files, v, unit[u], rate);
+	show(line);
 	shown = 1;
 }
 
@@ -50,7 +52,7 @@ void
 progress_clear(void)
 {
 	if (shown) {
-		fprintf(stderr, "\r\033[K");
+		show(NULL);
 		shown = 0;
 	}
 }

@@ -239,7 +239,7 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 		last = first;		/* no diffs to apply */
 	if (last == first) {
 		*why = "copy";
-		if (copy_fd(basis, outfd, NULL, res, &werr) == -1) {
+		if (copy_fd(basis, outfd, NULL, NULL, res, &werr) == -1) {
 			*why = werr ? "write" : "read";
 			close(basis);
 			return -1;

@@ -60,6 +60,12 @@ incname_parse(const char *s, size_t n, size_t *baselen, int64_t *t,
 	return 0;
 }
 
+int
+incname_is(const char *name, size_t len, const char *base)
+{
+	return strlen(base) == len && memcmp(name, base, len) == 0;
+}
+
 char *
 incname_make(const char *base, int64_t t, int type, int gz)
 {
@@ -152,13 +158,11 @@ repo_scan(struct repo *r)
 		n = strlen(de->d_name);
 		if (incname_parse(de->d_name, n, &base, &t, &type, &gz) == -1)
 			continue;
-		if (base == 14 && memcmp(de->d_name, "current_mirror", 14) == 0 &&
-		    type == INC_DATA)
+		if (incname_is(de->d_name, base, MARKER) && type == INC_DATA)
 			push64(&r->markers, &r->nmarkers, t);
-		else if (base == 10 && memcmp(de->d_name, "increments", 10) == 0 &&
-		    type == INC_DIR)
+		else if (incname_is(de->d_name, base, INCDIR) && type == INC_DIR)
 			push64(&r->incdirs, &r->nincdirs, t);
-		else if (base == 15 && memcmp(de->d_name, "mirror_metadata", 15) == 0 &&
+		else if (incname_is(de->d_name, base, METADATA) &&
 		    (type == INC_SNAPSHOT || type == INC_DIFF)) {
 			r->meta = xreallocarray(r->meta, r->nmeta + 1, sizeof *r->meta);
 			r->meta[r->nmeta].t = t;

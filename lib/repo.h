@@ -9,7 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATADIR	"rdiff-backup-data"
+/* The names of the format: the data dir, and what it holds. */
+#define DATADIR		"rdiff-backup-data"
+#define INCDIR		"increments"		/* also increments.<T>.dir */
+#define LONGDIR		"long_filename_data"
+#define MARKER		"current_mirror"	/* current_mirror.<T>.data */
+#define METADATA	"mirror_metadata"
 
 enum inctype { INC_SNAPSHOT, INC_DIFF, INC_MISSING, INC_DIR, INC_DATA };
 
@@ -41,6 +46,8 @@ struct repo {
  */
 int	incname_parse(const char *, size_t, size_t *, int64_t *, int *, int *);
 const char *inctype_name(int);
+/* Is the base of a parsed name (its first len bytes) the name base? */
+int	incname_is(const char *, size_t, const char *);
 /* "<base>.<time>.<type>[.gz]" in a new string. */
 char	*incname_make(const char *, int64_t, int, int);
 

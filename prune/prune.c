@@ -150,8 +150,7 @@ drop_data(int datafd, int64_t cut, const char **prefixes)
 		if (!stamped(de->d_name, &t, &type, &base) || t >= cut)
 			continue;
 		for (i = 0; prefixes[i] != NULL; i++)
-			if (strlen(prefixes[i]) == base &&
-			    memcmp(de->d_name, prefixes[i], base) == 0)
+			if (incname_is(de->d_name, base, prefixes[i]))
 				break;
 		if (prefixes[i] != NULL)
 			gone(datafd, de->d_name);
@@ -228,7 +227,7 @@ sweep_dirs(int incfd, int64_t cut)
 		if (i + 1 < ndirs && strcmp(dirs[i], dirs[i + 1]) == 0)
 			continue;
 		if (dirs[i][0] == '\0') {
-			shallow(incfd, cut, DATADIR "/increments");
+			shallow(incfd, cut, DATADIR "/" INCDIR);
 			continue;
 		}
 		if ((pfd = open_parent(incfd, dirs[i], &base)) == -1)
@@ -257,7 +256,7 @@ has_orphans(int datafd, int64_t oldest)
 	rewinddir(d);	/* the descriptor is shared with repo_scan's */
 	while ((de = readdir(d)) != NULL)
 		if (stamped(de->d_name, &t, &type, &base) && t < oldest &&
-		    !(base == 14 && memcmp(de->d_name, "current_mirror", 14) == 0))
+		    !incname_is(de->d_name, base, MARKER))
 			found = 1;
 	closedir(d);
 	return found;
@@ -287,8 +286,8 @@ main(int argc, char *argv[])
 		{ "wait",	no_argument,		NULL,	'w' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	static const char *incmark[] = { "increments", NULL };
-	static const char *metamark[] = { "mirror_metadata", NULL };
+	static const char *incmark[] = { INCDIR, NULL };
+	static const char *metamark[] = { METADATA, NULL };
 	static const char *rest[] = { "error_log", "session_statistics",
 	    "file_statistics", "extended_attributes", "access_control_lists",
 	    "win_access_control_lists", NULL };
@@ -390,16 +389,16 @@ main(int argc, char *argv[])
 			err(EXIT_TEMP, "sync %s", DATADIR);
 	}
 	/* 2: their increments */
-	if ((fd = subdir(r.datafd, "increments")) != -1) {
+	if ((fd = subdir(r.datafd, INCDIR)) != -1) {
 		if (fullsweep)
-			sweep(fd, oldest, DATADIR "/increments");
+			sweep(fd, oldest, DATADIR "/" INCDIR);
 		else
 			sweep_dirs(fd, oldest);
 		close(fd);
 	}
-	if ((fd = openat(r.datafd, "long_filename_data", O_RDONLY |
+	if ((fd = openat(r.datafd, LONGDIR, O_RDONLY |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		sweep(fd, oldest, DATADIR "/long_filename_data");
+		sweep(fd, oldest, DATADIR "/" LONGDIR);
 		close(fd);
 	}
 	/* 3: the rest of their files, last: they mark an unfinished prune */

@@ -28,6 +28,7 @@
 
 #include "copy.h"
 #include "exitcode.h"
+#include "hlink.h"
 #include "io.h"
 #include "meta.h"
 #include "node.h"
@@ -65,13 +66,8 @@ static int		 longfd = -1;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
 
-struct link {
-	struct link	*next;
-	uint64_t	 ino, dev;
-	char		*sha1;		/* the group's digest (first member) */
-	char		*tpath;		/* first member restored here, or NULL */
-};
-static struct link	*links[1024];
+static struct hlinks	*links;		/* hard-link groups: first member's
+					   target path and digest */
 
 static void usage(void);
 
@@ -93,6 +89,13 @@ usage(void)
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n");
 	exit(EXIT_USAGE);
+}
+
+/* The live counter's line on a terminal's standard error (NULL: erase). */
+static void
+show_progress(const char *line)
+{
+	fprintf(stderr, "\r%s\033[K", line != NULL ? line : "");
 }
 
 /* A damaged or unrestorable entry: named, counted, and the run goes on. */
@@ -196,7 +199,7 @@ incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
 
 	if (alt != NULL) {
 		if (longfd == -1) {
-			longfd = subdir(R.datafd, "long_filename_data");
+			longfd = subdir(R.datafd, LONGDIR);
 			incdir_read(longfd, &longincs);
 		}
 		*dirfd = longfd;
@@ -339,34 +342,22 @@ bad_tmp(const char *tmp, const char *path, int e)
 	free(what);
 }
 
-static unsigned
-lhash(uint64_t ino, uint64_t dev)
-{
-	return (unsigned)((ino * 0x9e3779b97f4a7c15ULL ^ dev) >> 54) % 1024;
-}
-
-static struct link *
+static struct hlink *
 lfind(const struct rec *r)
 {
-	struct link *l;
-
-	for (l = links[lhash(r->ino, r->devloc)]; l != NULL; l = l->next)
-		if (l->ino == r->ino && l->dev == r->devloc)
-			return l;
-	return NULL;
+	return links != NULL ? hl_find(links, r->devloc, r->ino) : NULL;
 }
 
-static struct link *
+/* A new group for r, with r's digest (rdiff-backup gives only the first). */
+static struct hlink *
 ladd(const struct rec *r)
 {
-	struct link *l = xcalloc(1, sizeof *l);
-	unsigned k = lhash(r->ino, r->devloc);
+	struct hlink *l;
 
-	l->ino = r->ino;
-	l->dev = r->devloc;
+	if (links == NULL)
+		links = hl_new();
+	l = hl_get(links, r->devloc, r->ino);
 	l->sha1 = xstrdup(r->sha1);
-	l->next = links[k];
-	links[k] = l;
 	return l;
 }
 
@@ -383,7 +374,7 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 	const struct incent *incs;
 	const char *why, *mname = r->altmirror ? r->altmirror : name;
 	const char *want = r->sha1;
-	struct link *l;
+	struct hlink *l;
 	size_t n;
 	int idirfd, mdirfd;
 
@@ -524,7 +515,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
     const char *tpath, int base, int isroot_entry)
 {
 	struct dir *parent = top();
-	struct link *l = NULL;
+	struct hlink *l = NULL;
 	const char *lname;
 	char *tmp;
 	int fd, mfd, ifd, lfd, made = 0, direct;
@@ -532,7 +523,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	if (r->type == RT_DIR) {
 		if (r->pathlen == 0) {
 			mfd = dup(R.fd);
-			ifd = subdir(R.datafd, "increments");
+			ifd = subdir(R.datafd, INCDIR);
 		} else {
 			mfd = subdir(parent->mfd, rname);
 			/* older sessions may have had a directory there */
@@ -565,9 +556,9 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	if (r->type == RT_REG && r->nlink > 1) {
 		if ((l = lfind(r)) == NULL)
 			l = ladd(r);
-		else if (l->tpath != NULL && tfd != -1) {
+		else if (l->path != NULL && tfd != -1) {
 			/* a later member of a restored group: link it */
-			if ((lfd = open_parent(base, l->tpath, &lname)) == -1)
+			if ((lfd = open_parent(base, l->path, &lname)) == -1)
 				bad("link", r->path, strerror(errno));
 			else if (link_tmp(lfd, lname, tfd, &tmp) == -1)
 				bad_tmp(tmp, r->path, errno);
@@ -606,7 +597,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	set_attrs(fd, r, r->path);
 	if (direct || place(tfd, tmp, name, fd, r->path) == 0) {
 		if (l != NULL)
-			l->tpath = xstrdup(tpath);
+			l->path = xstrdup(tpath);
 	}
 	partial_fd = -1;
 	close(fd);
@@ -646,7 +637,7 @@ push_base(const char *prefix, int tfd)
 	if (prefix[0] == '\0')
 		return;
 	mfd = dup(R.fd);
-	ifd = subdir(R.datafd, "increments");
+	ifd = subdir(R.datafd, INCDIR);
 	p = xstrdup(prefix);
 	for (comp = p; (slash = strchr(comp, '/')) != NULL; comp = slash + 1) {
 		*slash = '\0';
@@ -886,7 +877,8 @@ main(int argc, char *argv[])
 	if (argc != (verb == RESTORE ? 2 : 1))
 		usage();
 	isroot = geteuid() == 0;
-	progress_init("restore");
+	progress_init("restore", isatty(STDERR_FILENO) ? show_progress :
+	    NULL);
 	split_repo(argv[0], &repo, &path);
 	open_repo(repo);
 	switch (verb) {

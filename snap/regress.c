@@ -28,6 +28,7 @@
 #include "copy.h"
 #include "exitcode.h"
 #include "gz.h"
+#include "hlink.h"
 #include "io.h"
 #include "meta.h"
 #include "node.h"
@@ -48,20 +49,13 @@ struct rframe {
 	struct rec	 rec;
 };
 
-struct group {
-	struct group	*next;
-	uint64_t	 ino, dev;
-	char		*sha1;
-	char		*path;		/* mirror path of the first member */
-};
-
 static struct session	*S;
 static struct rframe	*fr;
 static size_t		 nfr, capfr;
 static int64_t		 R;		/* the session rolled back to */
 static struct incdir	 longincs;
 static int		 longfd = -1;
-static struct group	*groups[256];
+static struct hlinks	*groups;		/* hard-link groups met */
 
 static void
 fatal(const char *what, const char *path)
@@ -92,7 +86,7 @@ push(const struct rec *r, int mfd)
 	f->path = xmemdup(r->path, r->pathlen + 1);
 	f->len = r->pathlen;
 	f->mfd = mfd;
-	f->ifd = parent == NULL ? subdir(S->datafd, "increments") :
+	f->ifd = parent == NULL ? subdir(S->datafd, INCDIR) :
 	    subdir(parent->ifd, name);
 	rec_copy(&f->rec, r);
 	if (incdir_read(f->ifd, &f->incs) == -1)
@@ -150,9 +144,9 @@ incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
 {
 	if (r->altinc != NULL) {
 		if (longfd == -1) {
-			longfd = subdir(S->datafd, "long_filename_data");
+			longfd = subdir(S->datafd, LONGDIR);
 			if (incdir_read(longfd, &longincs) == -1)
-				fatal("list", DATADIR "/long_filename_data");
+				fatal("list", DATADIR "/" LONGDIR);
 		}
 		*dirfd = longfd;
 		return incdir_find(&longincs, r->altinc, strlen(r->altinc), n);
@@ -161,21 +155,17 @@ incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
 	return incdir_find(&top()->incs, name, strlen(name), n);
 }
 
-static struct group *
+/* The hard-link group of r, its digest taken from its first member. */
+static struct hlink *
 group_of(const struct rec *r)
 {
-	struct group *g;
-	unsigned k = (unsigned)((r->ino * 0x9e3779b97f4a7c15ULL ^ r->devloc) >> 56);
+	struct hlink *g;
 
-	for (g = groups[k]; g != NULL; g = g->next)
-		if (g->ino == r->ino && g->dev == r->devloc)
-			return g;
-	g = xcalloc(1, sizeof *g);
-	g->ino = r->ino;
-	g->dev = r->devloc;
-	g->sha1 = xstrdup(r->sha1);
-	g->next = groups[k];
-	groups[k] = g;
+	if (groups == NULL)
+		groups = hl_new();
+	g = hl_get(groups, r->devloc, r->ino);
+	if (g->sha1 == NULL)
+		g->sha1 = xstrdup(r->sha1);
 	return g;
 }
 
@@ -217,7 +207,7 @@ same_file(const struct rec *r, const char *name, const char *want)
 		return fstatat(top()->mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    (uint64_t)st.st_size == r->size && st.st_mtime == r->mtime;
 	in = openat(top()->mfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in == -1 || copy_fd(in, -1, NULL, &res, &werr) == -1)
+	if (in == -1 || copy_fd(in, -1, NULL, NULL, &res, &werr) == -1)
 		fatal("read mirror file", r->path);
 	same = strcmp(res.sha1, want) == 0 && res.bytes == r->size;
 	if (same)
@@ -276,7 +266,7 @@ settle(const struct rec *r, const char *name, int present)
 {
 	struct rframe *f = top();
 	const struct incent *incs;
-	struct group *g = NULL;
+	struct hlink *g = NULL;
 	struct stat st, gst;
 	const char *want = r->sha1, *gbase;
 	char *tmp, *target;
@@ -486,11 +476,10 @@ drop_session_files(void)
 		if (incname_parse(de->d_name, strlen(de->d_name), &base, &t,
 		    &type, &gz) == -1)
 			continue;
-		if (base == 14 && memcmp(de->d_name, "current_mirror", 14) == 0)
+		if (incname_is(de->d_name, base, MARKER))
 			continue;	/* markers go last */
-		if (t > R || (t == R && ((base == 10 &&
-		    memcmp(de->d_name, "increments", 10) == 0 && type == INC_DIR) ||
-		    (base == 15 && memcmp(de->d_name, "mirror_metadata", 15) == 0 &&
+		if (t > R || (t == R && ((incname_is(de->d_name, base, INCDIR) &&
+		    type == INC_DIR) || (incname_is(de->d_name, base, METADATA) &&
 		    type == INC_DIFF))))
 			if (unlinkat(S->datafd, de->d_name, 0) == -1)
 				fatal("remove", de->d_name);
@@ -522,7 +511,7 @@ snapshot_at_r(struct repo *r, int *gz)
 	*gz = 1;
 	if ((m = meta_at_open(r, R)) == NULL)
 		errx(EXIT_PERM, "recover: no metadata for the last complete session");
-	name = incname_make("mirror_metadata", R, INC_SNAPSHOT, 1);
+	name = incname_make(METADATA, R, INC_SNAPSHOT, 1);
 	if (atomic_open(&a, S->datafd, name, 0600) == -1)
 		fatal("create", name);
 	w = gzw_open(dup(a.fd), 6);
@@ -561,18 +550,18 @@ regress(struct session *s, struct repo *r, const char *repopath)
 		fatal("open metadata of", "the last complete session");
 	drop_session_files();
 	reconcile(repopath, snapfd, gz);
-	if ((snapfd = subdir(S->datafd, "increments")) != -1) {
-		drop_incs(snapfd, DATADIR "/increments");
+	if ((snapfd = subdir(S->datafd, INCDIR)) != -1) {
+		drop_incs(snapfd, DATADIR "/" INCDIR);
 		close(snapfd);
 	}
-	if ((snapfd = subdir(S->datafd, "long_filename_data")) != -1) {
-		drop_incs(snapfd, DATADIR "/long_filename_data");
+	if ((snapfd = subdir(S->datafd, LONGDIR)) != -1) {
+		drop_incs(snapfd, DATADIR "/" LONGDIR);
 		close(snapfd);
 	}
 	if (syncfs(S->repofd) == -1)
 		fatal("sync", repopath);
 	for (i = 1; i < r->nmarkers; i++) {
-		char *name = incname_make("current_mirror", r->markers[i],
+		char *name = incname_make(MARKER, r->markers[i],
 		    INC_DATA, 0);
 
 		if (unlinkat(S->datafd, name, 0) == -1 && errno != ENOENT)

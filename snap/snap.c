@@ -46,6 +46,13 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
+/* The live counter's line on a terminal's standard error (NULL: erase). */
+static void
+show_progress(const char *line)
+{
+	fprintf(stderr, "\r%s\033[K", line != NULL ? line : "");
+}
+
 /* Create a session-stamped file in the data dir; exits on failure. */
 static int
 create_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
@@ -66,7 +73,7 @@ write_marker(int datafd, int64_t t)
 	char line[32];
 	int fd;
 
-	fd = create_stamped(datafd, "current_mirror", t, INC_DATA, 0);
+	fd = create_stamped(datafd, MARKER, t, INC_DATA, 0);
 	snprintf(line, sizeof line, "PID %ld\n", (long)getpid());
 	if (write_full(fd, line, strlen(line)) == -1 || sync_fd(fd) == -1 ||
 	    close(fd) == -1 || sync_fd(datafd) == -1)
@@ -228,7 +235,7 @@ init_repo(struct session *s, const char *path)
 	size_t i;
 	int fd;
 
-	if (mkdirat(s->datafd, "increments", 0700) == -1 && errno != EEXIST)
+	if (mkdirat(s->datafd, INCDIR, 0700) == -1 && errno != EEXIST)
 		err(EXIT_TEMP, "create %s/%s/increments", path, DATADIR);
 	for (i = 0; i < 2; i++) {
 		fd = openat(s->datafd, empty[i], O_WRONLY | O_CREAT | O_TRUNC |
@@ -509,16 +516,16 @@ main(int argc, char *argv[])
 	s.errfd = create_stamped(s.datafd, "error_log", s.now, INC_DATA, 0);
 	if (!s.first)
 		write_marker(s.datafd, s.now);
-	fd = create_stamped(s.datafd, "mirror_metadata", s.now, INC_SNAPSHOT, 1);
+	fd = create_stamped(s.datafd, METADATA, s.now, INC_SNAPSHOT, 1);
 	s.snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
 	gzw_background(s.snap);
 	if (!s.first && !keep) {
-		fd = create_stamped(s.datafd, "mirror_metadata", s.prev, INC_DIFF, 1);
+		fd = create_stamped(s.datafd, METADATA, s.prev, INC_DIFF, 1);
 		s.diff = gzw_open(fd, 1);
 		gzw_background(s.diff);
 	}
 
-	progress_init("snap");
+	progress_init("snap", isatty(STDERR_FILENO) ? show_progress : NULL);
 	/* on a remote mount many small files in flight hide the latency */
 	prefetch_start(s.scoutsel != NULL ? 16 : 4);
 	tree_run(&s);
@@ -533,11 +540,11 @@ main(int argc, char *argv[])
 			err(EXIT_TEMP, "write %s/mirror_metadata diff", DATADIR);
 		/* rdiff-backup writes an empty diff as a plain 0-byte file */
 		if (empty) {
-			unlink_stamped(s.datafd, "mirror_metadata", s.prev,
+			unlink_stamped(s.datafd, METADATA, s.prev,
 			    INC_DIFF, 1);
-			empty_stamped(s.datafd, "mirror_metadata", s.prev, INC_DIFF);
+			empty_stamped(s.datafd, METADATA, s.prev, INC_DIFF);
 		}
-		oldname = incname_make("mirror_metadata", s.prev, INC_SNAPSHOT, 1);
+		oldname = incname_make(METADATA, s.prev, INC_SNAPSHOT, 1);
 	}
 	empty_stamped(s.datafd, "extended_attributes", s.now, INC_SNAPSHOT);
 	empty_stamped(s.datafd, "access_control_lists", s.now, INC_SNAPSHOT);
@@ -557,7 +564,7 @@ main(int argc, char *argv[])
 					err(EXIT_TEMP, "remove %s/%s", DATADIR,
 					    r.meta[i].name);
 		}
-		unlink_stamped(s.datafd, "current_mirror", s.prev, INC_DATA, 0);
+		unlink_stamped(s.datafd, MARKER, s.prev, INC_DATA, 0);
 		if (sync_fd(s.datafd) == -1)
 			err(EXIT_TEMP, "sync %s", DATADIR);
 	}

@@ -27,6 +27,7 @@
 #include "delta.h"
 #include "exitcode.h"
 #include "gz.h"
+#include "hlink.h"
 #include "io.h"
 #include "meta.h"
 #include "node.h"
@@ -41,7 +42,6 @@
 #include "xalloc.h"
 
 #define LONGNAME	205	/* longer names get AlternateIncrementName */
-#define LONGDIR		"long_filename_data"
 
 struct frame {
 	char		*path;		/* relative path, "" for the root */
@@ -59,18 +59,12 @@ struct frame {
 	int		 fresh;		/* created empty by this session */
 };
 
-struct hlink {
-	struct hlink	*next;
-	uint64_t	 dev, ino;
-	char		*path;		/* mirror path of the first member */
-};
-
 static struct session	*S;
 static struct meta_reader *M;		/* the previous snapshot */
 static int		 scouting;	/* the prefetch scout runs */
 static struct frame	*stack;
 static size_t		 depth, stackcap;
-static struct hlink	*links[4096];
+static struct hlinks	*links;		/* mirror paths of hard-link groups */
 static int		 longfd = -1;
 static uint64_t		 nextfree;	/* 0: not read yet */
 static int		 nextfree_dirty;
@@ -234,7 +228,7 @@ ensure_own(struct frame *f)
 	f->own = 1;
 	if (f == stack) {
 		dirfd = S->datafd;
-		name = incname_make("increments", S->prev, INC_DIR, 0);
+		name = incname_make(INCDIR, S->prev, INC_DIR, 0);
 	} else {
 		parent = f - 1;
 		if (f->old.altinc != NULL) {
@@ -270,9 +264,9 @@ ensure_incdir(struct frame *f)
 		return 0;
 	ensure_own(f);
 	if (f == stack) {
-		if (mkdirat(S->datafd, "increments", 0700) == -1 && errno != EEXIST)
-			fatal("mkdir", DATADIR "/increments");
-		f->ifd = openat(S->datafd, "increments",
+		if (mkdirat(S->datafd, INCDIR, 0700) == -1 && errno != EEXIST)
+			fatal("mkdir", DATADIR "/" INCDIR);
+		f->ifd = openat(S->datafd, INCDIR,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	} else {
 		parent = f - 1;
@@ -549,7 +543,7 @@ sig_of(struct frame *f, const char *tmp, uint64_t size)
 	int fd, werr;
 
 	fd = openat(mdir(f), tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 || copy_fd(fd, -1, sig, &cr, &werr) == -1)
+	if (fd == -1 || copy_fd(fd, -1, sig_tap, sig, &cr, &werr) == -1)
 		fatal("read back mirror copy", tmp);
 	close(fd);
 	return sig;
@@ -563,36 +557,23 @@ mirror_attrs(int fd, const struct rec *n)
 		fatal("stat mirror entry of", n->path);
 }
 
-static unsigned
-hhash(uint64_t dev, uint64_t ino)
-{
-	return (unsigned)((ino * 0x9e3779b97f4a7c15ULL ^ dev) >> 52) %
-	    (sizeof links / sizeof links[0]);
-}
-
 static struct hlink *
 hfind(uint64_t dev, uint64_t ino)
 {
-	struct hlink *h;
-
-	for (h = links[hhash(dev, ino)]; h != NULL; h = h->next)
-		if (h->dev == dev && h->ino == ino)
-			return h;
-	return NULL;
+	return links != NULL ? hl_find(links, dev, ino) : NULL;
 }
 
+/* Remember path as the mirror copy of hard-link group dev:ino. */
 static void
 hadd(uint64_t dev, uint64_t ino, const char *path)
 {
 	struct hlink *h;
-	unsigned k = hhash(dev, ino);
 
-	h = xcalloc(1, sizeof *h);
-	h->dev = dev;
-	h->ino = ino;
+	if (links == NULL)
+		links = hl_new();
+	h = hl_get(links, dev, ino);
+	free(h->path);
 	h->path = xstrdup(path);
-	h->next = links[k];
-	links[k] = h;
 }
 
 /*
@@ -700,7 +681,7 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 			fatal("link mirror file to", h->path);
 		if (*sigp != NULL) {
 			in = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (in == -1 || copy_fd(in, -1, *sigp, &cr, &werr) == -1)
+			if (in == -1 || copy_fd(in, -1, sig_tap, *sigp, &cr, &werr) == -1)
 				fatal("read mirror file", h->path);
 			close(in);
 		}
@@ -731,7 +712,8 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	}
 	if ((tmp = new_entry(f, e->name, n, direct, &out)) == NULL)
 		fatal("create mirror file for", e->path);
-	if (copy_fd(in, out, *sigp, &cr, &werr) == -1) {
+	if (copy_fd(in, out, *sigp ? sig_tap : NULL, *sigp, &cr,
+	    &werr) == -1) {
 		if (werr)
 			fatal("write mirror file for", e->path);
 		report(S, "read", e->path, errno);

@@ -1,0 +1,94 @@
+#include <stdlib.h>
+
+#include "hlink.h"
+#include "xalloc.h"
+
+struct hlinks {
+	struct hlink	**b;
+	size_t		 nb, n;		/* buckets (a power of 2), groups */
+};
+
+static size_t
+bucket(const struct hlinks *t, uint64_t dev, uint64_t ino)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL ^ dev) >> 20) & (t->nb - 1);
+}
+
+struct hlinks *
+hl_new(void)
+{
+	struct hlinks *t = xcalloc(1, sizeof *t);
+
+	t->nb = 256;
+	t->b = xcalloc(t->nb, sizeof *t->b);
+	return t;
+}
+
+struct hlink *
+hl_find(struct hlinks *t, uint64_t dev, uint64_t ino)
+{
+	struct hlink *h;
+
+	for (h = t->b[bucket(t, dev, ino)]; h != NULL; h = h->next)
+		if (h->dev == dev && h->ino == ino)
+			return h;
+	return NULL;
+}
+
+/* Twice the buckets, once there are twice as many groups as buckets. */
+static void
+grow(struct hlinks *t)
+{
+	struct hlink **old = t->b, *h, *next;
+	size_t i, oldn = t->nb, k;
+
+	t->nb *= 2;
+	t->b = xcalloc(t->nb, sizeof *t->b);
+	for (i = 0; i < oldn; i++)
+		for (h = old[i]; h != NULL; h = next) {
+			next = h->next;
+			k = bucket(t, h->dev, h->ino);
+			h->next = t->b[k];
+			t->b[k] = h;
+		}
+	free(old);
+}
+
+struct hlink *
+hl_get(struct hlinks *t, uint64_t dev, uint64_t ino)
+{
+	struct hlink *h;
+	size_t k;
+
+	if ((h = hl_find(t, dev, ino)) != NULL)
+		return h;
+	if (t->n >= t->nb * 2)
+		grow(t);
+	h = xcalloc(1, sizeof *h);
+	h->dev = dev;
+	h->ino = ino;
+	k = bucket(t, dev, ino);
+	h->next = t->b[k];
+	t->b[k] = h;
+	t->n++;
+	return h;
+}
+
+void
+hl_free(struct hlinks *t)
+{
+	struct hlink *h, *next;
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nb; i++)
+		for (h = t->b[i]; h != NULL; h = next) {
+			next = h->next;
+			free(h->path);
+			free(h->sha1);
+			free(h);
+		}
+	free(t->b);
+	free(t);
+}
