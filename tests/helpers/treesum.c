@@ -69,7 +69,7 @@ main(int argc, char *argv[])
 		switch (e->st.st_mode & S_IFMT) {
 		case S_IFREG:
 			fd = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW);
-			if (fd == -1 || copy_fd(fd, -1, NULL, &cr, &werr) == -1)
+			if (fd == -1 || copy_fd(fd, -1, NULL, NULL, &cr, &werr) == -1)
 				err(111, "read %s", e->path);
 			close(fd);
 			printf(" reg %lld %lld %s", (long long)e->st.st_size,
