@@ -53,6 +53,50 @@ show_progress(const char *line)
 	fprintf(stderr, "\r%s\033[K", line != NULL ? line : "");
 }
 
+/* Can the source root still be listed?  (Its stat may come from a cache.) */
+static int
+source_gone(const char *src)
+{
+	DIR *d;
+	int gone;
+
+	if ((d = opendir(src)) == NULL)
+		return 1;
+	errno = 0;
+	gone = readdir(d) == NULL && errno != 0;
+	closedir(d);
+	return gone;
+}
+
+/*
+ * Report a failed source entry on stderr and in the error log, counted
+ * as an error of the session.
+ */
+void
+report(struct session *s, const char *what, const char *path, int e)
+{
+	char line[512];
+
+	/*
+	 * An I/O error may mean the whole source went away (a dead mount):
+	 * then stop with one line, leaving the session to be rolled back,
+	 * rather than report every remaining file.
+	 */
+	if ((e == EIO || e == ENOTCONN || e == ESTALE) &&
+	    (++s->eio_streak >= 5 || source_gone(s->src))) {
+		progress_clear();
+		errx(EXIT_TEMP, "%s: source no longer readable (%s); session "
+		    "abandoned, the next run rolls it back", s->src, strerror(e));
+	}
+	s->st.errors++;
+	progress_clear();
+	warnx("%s %s: %s", what, shown(path), strerror(e));
+	snprintf(line, sizeof line, "UpdateError %s %s: %s\n", what, shown(path),
+	    strerror(e));
+	if (s->errfd != -1)
+		write_full(s->errfd, line, strlen(line));
+}
+
 /* Create a session-stamped file in the data dir; exits on failure. */
 static int
 create_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)

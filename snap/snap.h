@@ -40,6 +40,7 @@ struct session {
 	struct select	*scoutsel;	/* the same, for the prefetch scout;
 					   NULL: no scout (a local source) */
 	int		 verbose;
+	int		 eio_streak;	/* I/O errors since a file was read whole */
 	int		 nosync;	/* --no-fsync */
 	dev_t		 srcdev;	/* the source root's filesystem */
 	dev_t		 repodev;	/* never back up the repository itself */
@@ -53,7 +54,7 @@ struct repo;
 void	regress(struct session *, struct repo *, const char *);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
-/* Report a failed source entry: stderr and the error log. */
+/* Report a failed source entry: stderr and the error log (snap.c). */
 void	report(struct session *, const char *, const char *, int);
 
 #endif

@@ -59,19 +59,23 @@ struct frame {
 	int		 fresh;		/* created empty by this session */
 };
 
-static struct session	*S;
-static struct meta_reader *M;		/* the previous snapshot */
-static int		 scouting;	/* the prefetch scout runs */
-static struct frame	*stack;
-static size_t		 depth, stackcap;
-static struct hlinks	*links;		/* mirror paths of hard-link groups */
-static int		 longfd = -1;
-static uint64_t		 nextfree;	/* 0: not read yet */
-static int		 nextfree_dirty;
-static int		 eio_streak;	/* I/O errors since a file was read whole */
-static struct walk	*W;		/* the source walk, to look ahead in */
-static int		 la_fd = -1;	/* read-ahead queued up to la_name in la_fd */
-static char		*la_name;
+/* One session's merge: everything tree_run's functions share. */
+struct tree {
+	struct session	*s;
+	struct meta_reader *old;	/* the previous snapshot */
+	struct walk	*walk;		/* the source walk, to look ahead in */
+	int		 scouting;	/* the prefetch scout runs */
+	struct frame	*stack;		/* the directories open, root first */
+	size_t		 depth, stackcap;
+	struct hlinks	*links;		/* mirror paths of hard-link groups */
+	int		 longfd;	/* long_filename_data, or -1 */
+	uint64_t	 nextfree;	/* its next number; 0: not read yet */
+	int		 nextfree_dirty;
+	int		 la_fd;		/* read-ahead queued up to la_name */
+	char		*la_name;	/* ... in la_fd */
+	char		*last;		/* the last old record's path */
+	size_t		 lastlen, lastcap;
+};
 
 #define LOOKAHEAD	256	/* names looked at ahead in the directory */
 #define INFLIGHT	8	/* files queued per look */
@@ -141,28 +145,29 @@ identical(const struct rec *a, const struct rec *b)
  * cost more than parsing them.
  */
 static void
-put_snap(const struct rec *r)
+put_snap(struct tree *t, const struct rec *r)
 {
 	const char *text;
 	size_t len;
 	int rv;
 
-	if (M != NULL && (text = meta_text(M, r, &len)) != NULL)
-		rv = gzw_write(S->snap, text, len);
+	if (t->old != NULL && (text = meta_text(t->old, r, &len)) != NULL)
+		rv = gzw_write(t->s->snap, text, len);
 	else
-		rv = meta_write(S->snap, r);
+		rv = meta_write(t->s->snap, r);
 	if (rv == -1)
 		fatal("write", "mirror_metadata snapshot");
 }
 
 /* The reverse diff for the previous session: old record where changed. */
 static void
-put_diff(const struct rec *old, const struct rec *new, const char *path,
+put_diff(struct tree *t, const struct rec *old, const struct rec *new,
+    const char *path,
     size_t pathlen)
 {
 	struct rec none;
 
-	if (S->diff == NULL)
+	if (t->s->diff == NULL)
 		return;
 	if (old == NULL) {
 		memset(&none, 0, sizeof none);
@@ -172,7 +177,7 @@ put_diff(const struct rec *old, const struct rec *new, const char *path,
 		old = &none;
 	} else if (new != NULL && identical(old, new))
 		return;
-	if (meta_write(S->diff, old) == -1)
+	if (meta_write(t->s->diff, old) == -1)
 		fatal("write", "mirror_metadata diff");
 }
 
@@ -201,15 +206,15 @@ compressible(const char *name)
 }
 
 static struct frame *
-top(void)
+top(struct tree *t)
 {
-	return depth ? &stack[depth - 1] : NULL;
+	return t->depth ? &t->stack[t->depth - 1] : NULL;
 }
 
-static int	ensure_incdir(struct frame *);
-static int	mdir(struct frame *);
+static int	ensure_incdir(struct tree *, struct frame *);
+static int	mdir(struct tree *, struct frame *);
 static void	set_mtime(int, const struct rec *);
-static void	open_longdir(void);
+static void	open_longdir(struct tree *);
 
 /*
  * A directory's own increment: "<name>.<prev>.dir" in its parent's
@@ -217,7 +222,7 @@ static void	open_longdir(void);
  * carrying the old directory's permissions, mtime and owner.
  */
 static void
-ensure_own(struct frame *f)
+ensure_own(struct tree *t, struct frame *f)
 {
 	struct frame *parent;
 	char *name;
@@ -226,52 +231,55 @@ ensure_own(struct frame *f)
 	if (f->own)
 		return;
 	f->own = 1;
-	if (f == stack) {
-		dirfd = S->datafd;
-		name = incname_make(INCDIR, S->prev, INC_DIR, 0);
+	if (f == t->stack) {
+		dirfd = t->s->datafd;
+		name = incname_make(INCDIR, t->s->prev, INC_DIR, 0);
 	} else {
 		parent = f - 1;
 		if (f->old.altinc != NULL) {
-			ensure_own(parent);
-			open_longdir();
-			dirfd = longfd;
-			name = incname_make(f->old.altinc, S->prev, INC_DIR, 0);
+			ensure_own(t, parent);
+			open_longdir(t);
+			dirfd = t->longfd;
+			name = incname_make(f->old.altinc, t->s->prev, INC_DIR,
+			    0);
 		} else {
-			ensure_incdir(parent);
+			ensure_incdir(t, parent);
 			dirfd = parent->ifd;
-			name = incname_make(f->name, S->prev, INC_DIR, 0);
+			name = incname_make(f->name, t->s->prev, INC_DIR, 0);
 		}
 	}
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		fatal("create increment for", f->path);
 	fchmod(fd, f->old.perms & 0777);
-	if (S->root)
+	if (t->s->root)
 		fchown(fd, (uid_t)f->old.uid, (gid_t)f->old.gid);
 	set_mtime(fd, &f->old);
 	close(fd);
 	free(name);
-	S->st.incfiles++;
+	t->s->st.incfiles++;
 }
 
 /* The directory in increments/ that holds f's children's increments. */
 static int
-ensure_incdir(struct frame *f)
+ensure_incdir(struct tree *t, struct frame *f)
 {
 	struct frame *parent;
 
 	if (f->ifd != -1)
 		return 0;
-	ensure_own(f);
-	if (f == stack) {
-		if (mkdirat(S->datafd, INCDIR, 0700) == -1 && errno != EEXIST)
+	ensure_own(t, f);
+	if (f == t->stack) {
+		if (mkdirat(t->s->datafd, INCDIR, 0700) == -1 &&
+		    errno != EEXIST)
 			fatal("mkdir", DATADIR "/" INCDIR);
-		f->ifd = openat(S->datafd, INCDIR,
+		f->ifd = openat(t->s->datafd, INCDIR,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	} else {
 		parent = f - 1;
-		ensure_incdir(parent);
-		if (mkdirat(parent->ifd, f->name, 0700) == -1 && errno != EEXIST)
+		ensure_incdir(t, parent);
+		if (mkdirat(parent->ifd, f->name, 0700) == -1 &&
+		    errno != EEXIST)
 			fatal("mkdir increments for", f->path);
 		f->ifd = openat(parent->ifd, f->name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -282,58 +290,60 @@ ensure_incdir(struct frame *f)
 }
 
 static void
-open_longdir(void)
+open_longdir(struct tree *t)
 {
 	char *buf;
 	uint64_t v = 0;
 	size_t i;
 
-	if (longfd != -1)
+	if (t->longfd != -1)
 		return;
-	if (mkdirat(S->datafd, LONGDIR, 0700) == -1 && errno != EEXIST)
+	if (mkdirat(t->s->datafd, LONGDIR, 0700) == -1 && errno != EEXIST)
 		fatal("mkdir", DATADIR "/" LONGDIR);
-	longfd = openat(S->datafd, LONGDIR, O_RDONLY | O_DIRECTORY |
+	t->longfd = openat(t->s->datafd, LONGDIR, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
-	if (longfd == -1)
+	if (t->longfd == -1)
 		fatal("open", DATADIR "/" LONGDIR);
-	nextfree = 1;
-	if (read_file_at(longfd, "next_free", &buf, NULL, 64) == 0) {
-		for (i = 0; buf[i] >= '0' && buf[i] <= '9' && v < UINT64_MAX / 16; i++)
+	t->nextfree = 1;
+	if (read_file_at(t->longfd, "next_free", &buf, NULL, 64) == 0) {
+		for (i = 0; buf[i] >= '0' && buf[i] <= '9' &&
+		    v < UINT64_MAX / 16; i++)
 			v = v * 10 + (uint64_t)(buf[i] - '0');
 		if (v > 0)
-			nextfree = v;
+			t->nextfree = v;
 		free(buf);
 	}
 }
 
 /* A new AlternateIncrementName number for a name too long to stamp. */
 static char *
-new_altname(void)
+new_altname(struct tree *t)
 {
 	char num[32];
 	struct stat st;
 
-	open_longdir();
+	open_longdir(t);
 	/* never reuse a number that something already uses */
 	for (;;) {
-		snprintf(num, sizeof num, "%llu", (unsigned long long)nextfree++);
-		if (fstatat(longfd, num, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		snprintf(num, sizeof num, "%llu",
+		    (unsigned long long)t->nextfree++);
+		if (fstatat(t->longfd, num, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			break;
 	}
-	nextfree_dirty = 1;
+	t->nextfree_dirty = 1;
 	return xstrdup(num);
 }
 
 /* Save the long-name counter if this session used it. */
 static void
-finish_longnames(void)
+finish_longnames(struct tree *t)
 {
 	char num[32];
 
-	if (!nextfree_dirty)
+	if (!t->nextfree_dirty)
 		return;
-	snprintf(num, sizeof num, "%llu", (unsigned long long)nextfree);
-	if (atomic_write(longfd, "next_free", num, strlen(num), 0600) == -1)
+	snprintf(num, sizeof num, "%llu", (unsigned long long)t->nextfree);
+	if (atomic_write(t->longfd, "next_free", num, strlen(num), 0600) == -1)
 		fatal("write", DATADIR "/" LONGDIR "/next_free");
 }
 
@@ -342,37 +352,38 @@ finish_longnames(void)
  * session): returns its directory and file name, or -1 with errno set.
  */
 static int
-inc_create(struct frame *f, const char *name, const char *altinc, int type,
+inc_create(struct tree *t, struct frame *f, const char *name,
+    const char *altinc, int type,
     int gz, char **fname)
 {
 	if (altinc != NULL) {
-		ensure_own(f);
-		open_longdir();
-		*fname = incname_make(altinc, S->prev, type, gz);
-		return longfd;
+		ensure_own(t, f);
+		open_longdir(t);
+		*fname = incname_make(altinc, t->s->prev, type, gz);
+		return t->longfd;
 	}
-	ensure_incdir(f);
-	*fname = incname_make(name, S->prev, type, gz);
+	ensure_incdir(t, f);
+	*fname = incname_make(name, t->s->prev, type, gz);
 	return f->ifd;
 }
 
 static void
-count_inc(int dirfd, const char *fname)
+count_inc(struct tree *t, int dirfd, const char *fname)
 {
 	struct stat st;
 
-	S->st.incfiles++;
+	t->s->st.incfiles++;
 	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode))
-		S->st.incsize += (uint64_t)st.st_size;
+		t->s->st.incsize += (uint64_t)st.st_size;
 }
 
 /* Increments carry the old entry's permissions, owner and mtime. */
 static void
-inc_attrs(int fd, const struct rec *o)
+inc_attrs(struct tree *t, int fd, const struct rec *o)
 {
 	fchmod(fd, o->perms);
-	if (S->root)
+	if (t->s->root)
 		fchown(fd, (uid_t)o->uid, (gid_t)o->gid);
 }
 
@@ -384,31 +395,33 @@ set_mtime(int fd, const struct rec *r)
 }
 
 static void
-inc_missing(struct frame *f, const char *name, const char *altinc)
+inc_missing(struct tree *t, struct frame *f, const char *name,
+    const char *altinc)
 {
 	char *fname;
 	int dirfd, fd;
 
-	if (S->first)
+	if (t->s->first)
 		return;		/* the first session has no history to keep */
-	dirfd = inc_create(f, name, altinc, INC_MISSING, 0, &fname);
-	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	dirfd = inc_create(t, f, name, altinc, INC_MISSING, 0, &fname);
+	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		fatal("create increment", fname);
 	close(fd);
-	count_inc(dirfd, fname);
+	count_inc(t, dirfd, fname);
 	free(fname);
 }
 
 /* Put tmp in place of mirror entry name, or remove name (tmp NULL). */
 static void
-replace_now(struct frame *f, const char *name, const char *tmp,
+replace_now(struct tree *t, struct frame *f, const char *name, const char *tmp,
     const char *path)
 {
 	if (tmp != NULL) {
-		if (renameat(mdir(f), tmp, mdir(f), name) == -1)
+		if (renameat(mdir(t, f), tmp, mdir(t, f), name) == -1)
 			fatal("rename into mirror", path);
-	} else if (unlinkat(mdir(f), name, 0) == -1 && errno != ENOENT)
+	} else if (unlinkat(mdir(t, f), name, 0) == -1 && errno != ENOENT)
 		fatal("remove mirror entry", path);
 }
 
@@ -420,7 +433,8 @@ replace_now(struct frame *f, const char *name, const char *tmp,
  * replacement follows it there.
  */
 static void
-replace_old(struct frame *f, const char *name, const struct rec *o,
+replace_old(struct tree *t, struct frame *f, const char *name,
+    const struct rec *o,
     const char *tmp, const char *path)
 {
 	const char *what;
@@ -429,40 +443,42 @@ replace_old(struct frame *f, const char *name, const struct rec *o,
 
 	if (o->type == RT_REG)
 		gz = compressible(name);
-	dirfd = inc_create(f, name, o->altinc, INC_SNAPSHOT, gz, &fname);
+	dirfd = inc_create(t, f, name, o->altinc, INC_SNAPSHOT, gz, &fname);
 	switch (o->type) {
 	case RT_REG:
-		in = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		in = openat(mdir(t, f), name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (in == -1) {
 			/* the mirror lost it: nothing to keep, say so */
-			report(S, "mirror file missing", path, errno);
+			report(t->s, "mirror file missing", path, errno);
 			free(fname);
-			replace_now(f, name, tmp, path);
+			replace_now(t, f, name, tmp, path);
 			return;
 		}
 		fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC, 0600);
 		if (fd == -1)
 			fatal("create increment", fname);
-		inc_attrs(fd, o);
-		incq_inc(in, fd, gz ? 6 : 0, NULL, o->mtime, mdir(f), tmp, name,
+		inc_attrs(t, fd, o);
+		incq_inc(in, fd, gz ? 6 : 0, NULL, o->mtime, mdir(t, f), tmp,
+		    name,
 		    path);
 		f->queued = 1;
-		S->st.incfiles++;
+		t->s->st.incfiles++;
 		free(fname);
 		return;
 	default:
 		/* as non-root a device cannot be made: an empty file */
 		if ((fd = node_make(dirfd, fname, o, NODE_FILE_IF_EPERM)) == -1)
 			fatal("create increment", fname);
-		node_attrs(fd, o, S->root ? ATTR_OWNER : 0, (uid_t)o->uid,
+		node_attrs(fd, o, t->s->root ? ATTR_OWNER : 0, (uid_t)o->uid,
 		    (gid_t)o->gid, &what);
 		close(fd);
 		break;
 	}
-	count_inc(dirfd, fname);
+	count_inc(t, dirfd, fname);
 	free(fname);
-	replace_now(f, name, tmp, path);
+	replace_now(t, f, name, tmp, path);
 }
 
 /*
@@ -471,27 +487,30 @@ replace_old(struct frame *f, const char *name, const struct rec *o,
  * the background.
  */
 static void
-replace_diff(struct frame *f, const char *name, const struct rec *o,
+replace_diff(struct tree *t, struct frame *f, const char *name,
+    const struct rec *o,
     struct sigmaker *sig, const char *tmp, const char *path)
 {
 	char *fname;
 	int dirfd, fd, in, gz = compressible(name);
 
-	in = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	in = openat(mdir(t, f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in == -1) {
-		report(S, "mirror file missing", path, errno);
+		report(t->s, "mirror file missing", path, errno);
 		sig_free(sig);
-		replace_now(f, name, tmp, path);
+		replace_now(t, f, name, tmp, path);
 		return;
 	}
-	dirfd = inc_create(f, name, o->altinc, INC_DIFF, gz, &fname);
-	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	dirfd = inc_create(t, f, name, o->altinc, INC_DIFF, gz, &fname);
+	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		fatal("create increment", fname);
-	inc_attrs(fd, o);
-	incq_inc(in, fd, gz ? 6 : 0, sig, o->mtime, mdir(f), tmp, name, path);
+	inc_attrs(t, fd, o);
+	incq_inc(in, fd, gz ? 6 : 0, sig, o->mtime, mdir(t, f), tmp, name,
+	    path);
 	f->queued = 1;
-	S->st.incfiles++;
+	t->s->st.incfiles++;
 	free(fname);
 }
 
@@ -501,7 +520,8 @@ replace_diff(struct frame *f, const char *name, const struct rec *o,
  * a change of attributes only).
  */
 static void
-inc_trivial(struct frame *f, const char *name, const struct rec *o)
+inc_trivial(struct tree *t, struct frame *f, const char *name,
+    const struct rec *o)
 {
 	unsigned char d[16] = { 'r', 's', 0x02, 0x36 };
 	size_t len = 4, i, w;
@@ -520,29 +540,30 @@ inc_trivial(struct frame *f, const char *name, const struct rec *o)
 			d[len++] = (unsigned char)(o->size >> (8 * i));
 	}
 	d[len++] = 0;
-	dirfd = inc_create(f, name, o->altinc, INC_DIFF, gz, &fname);
-	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	dirfd = inc_create(t, f, name, o->altinc, INC_DIFF, gz, &fname);
+	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		fatal("create increment", fname);
-	inc_attrs(fd, o);
+	inc_attrs(t, fd, o);
 	g = gzw_open(dup(fd), gz ? 6 : 0);
 	if (gzw_write(g, d, len) == -1 || gzw_close(g, 0) == -1)
 		fatal("write increment", fname);
 	set_mtime(fd, o);
 	close(fd);
-	count_inc(dirfd, fname);
+	count_inc(t, dirfd, fname);
 	free(fname);
 }
 
 /* The signature of the new version, read back from its temp copy. */
 static struct sigmaker *
-sig_of(struct frame *f, const char *tmp, uint64_t size)
+sig_of(struct tree *t, struct frame *f, const char *tmp, uint64_t size)
 {
 	struct sigmaker *sig = sig_begin(size);
 	struct copyres cr;
 	int fd, werr;
 
-	fd = openat(mdir(f), tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(mdir(t, f), tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || copy_fd(fd, -1, sig_tap, sig, &cr, &werr) == -1)
 		fatal("read back mirror copy", tmp);
 	close(fd);
@@ -551,27 +572,27 @@ sig_of(struct frame *f, const char *tmp, uint64_t size)
 
 /* Mirror attributes of an entry (not a symlink), what differs only. */
 static void
-mirror_attrs(int fd, const struct rec *n)
+mirror_attrs(struct tree *t, int fd, const struct rec *n)
 {
-	if (mirror_fix(fd, n, S->root) == -1)
+	if (mirror_fix(fd, n, t->s->root) == -1)
 		fatal("stat mirror entry of", n->path);
 }
 
 static struct hlink *
-hfind(uint64_t dev, uint64_t ino)
+hfind(struct tree *t, uint64_t dev, uint64_t ino)
 {
-	return links != NULL ? hl_find(links, dev, ino) : NULL;
+	return t->links != NULL ? hl_find(t->links, dev, ino) : NULL;
 }
 
 /* Remember path as the mirror copy of hard-link group dev:ino. */
 static void
-hadd(uint64_t dev, uint64_t ino, const char *path)
+hadd(struct tree *t, uint64_t dev, uint64_t ino, const char *path)
 {
 	struct hlink *h;
 
-	if (links == NULL)
-		links = hl_new();
-	h = hl_get(links, dev, ino);
+	if (t->links == NULL)
+		t->links = hl_new();
+	h = hl_get(t->links, dev, ino);
 	free(h->path);
 	h->path = xstrdup(path);
 }
@@ -584,7 +605,7 @@ hadd(uint64_t dev, uint64_t ino, const char *path)
  * mount, so looking far ahead costs no round trips.
  */
 static void
-lookahead(void)
+lookahead(struct tree *t)
 {
 	struct stat st;
 	const char *name;
@@ -592,15 +613,15 @@ lookahead(void)
 	int dfd, queued = 0;
 
 	for (k = 0; k < LOOKAHEAD && queued < INFLIGHT &&
-	    (name = walk_peek(W, k, &dfd)) != NULL; k++) {
-		if (dfd == la_fd && strcmp(name, la_name) <= 0)
+	    (name = walk_peek(t->walk, k, &dfd)) != NULL; k++) {
+		if (dfd == t->la_fd && strcmp(name, t->la_name) <= 0)
 			continue;	/* looked at already */
-		free(la_name);
-		la_name = xstrdup(name);
-		la_fd = dfd;
+		free(t->la_name);
+		t->la_name = xstrdup(name);
+		t->la_fd = dfd;
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(st.st_mode) && st.st_size <= PREFETCH_MAX &&
-		    (S->first || (int64_t)st.st_mtime >= S->prev)) {
+		    (t->s->first || (int64_t)st.st_mtime >= t->s->prev)) {
 			prefetch_file(dfd, name);
 			queued++;
 		}
@@ -615,19 +636,21 @@ lookahead(void)
  * it has (to free) with a descriptor on it in *fd, or NULL with errno.
  */
 static char *
-new_entry(struct frame *f, const char *name, const struct rec *n,
+new_entry(struct tree *t, struct frame *f, const char *name,
+    const struct rec *n,
     int *direct, int *fd)
 {
 	char *tmp;
 
 	if (*direct) {
-		if ((*fd = node_make(mdir(f), name, n, NODE_FILE_IF_EPERM)) != -1)
+		if ((*fd = node_make(mdir(t, f), name, n,
+		    NODE_FILE_IF_EPERM)) != -1)
 			return xstrdup(name);
 		if (errno != EEXIST)
 			return NULL;
 		*direct = 0;
 	}
-	if ((*fd = node_tmp(mdir(f), n, NODE_FILE_IF_EPERM, &tmp)) != -1)
+	if ((*fd = node_tmp(mdir(t, f), n, NODE_FILE_IF_EPERM, &tmp)) != -1)
 		return tmp;
 	free(tmp);
 	return NULL;
@@ -635,19 +658,20 @@ new_entry(struct frame *f, const char *name, const struct rec *n,
 
 /* The same for a new hard link to pfd/base (see new_entry). */
 static char *
-new_link(struct frame *f, const char *name, int pfd, const char *base,
+new_link(struct tree *t, struct frame *f, const char *name, int pfd,
+    const char *base,
     int *direct)
 {
 	char *tmp;
 
 	if (*direct) {
-		if (linkat(pfd, base, mdir(f), name, 0) == 0)
+		if (linkat(pfd, base, mdir(t, f), name, 0) == 0)
 			return xstrdup(name);
 		if (errno != EEXIST)
 			return NULL;
 		*direct = 0;
 	}
-	if (link_tmp(pfd, base, mdir(f), &tmp) == 0)
+	if (link_tmp(pfd, base, mdir(t, f), &tmp) == 0)
 		return tmp;
 	free(tmp);
 	return NULL;
@@ -662,7 +686,7 @@ new_link(struct frame *f, const char *name, int pfd, const char *base,
  * (reported).
  */
 static char *
-bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
+bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
     struct sigmaker **sigp, int wantsig, int *direct, int *gone)
 {
 	struct copyres cr;
@@ -673,15 +697,17 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	int in, out, werr, pfd;
 
 	*sigp = NULL;
-	if (n->nlink > 1 && (h = hfind(n->devloc, n->ino)) != NULL) {
+	if (n->nlink > 1 && (h = hfind(t, n->devloc, n->ino)) != NULL) {
 		incq_drain();	/* the first member may still be on its way */
 		*sigp = wantsig ? sig_begin(n->size) : NULL;
-		if ((pfd = open_parent(S->repofd, h->path, &base)) == -1 ||
-		    (tmp = new_link(f, e->name, pfd, base, direct)) == NULL)
+		if ((pfd = open_parent(t->s->repofd, h->path, &base)) == -1 ||
+		    (tmp = new_link(t, f, e->name, pfd, base, direct)) == NULL)
 			fatal("link mirror file to", h->path);
 		if (*sigp != NULL) {
-			in = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (in == -1 || copy_fd(in, -1, sig_tap, *sigp, &cr, &werr) == -1)
+			in = openat(pfd, base,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (in == -1 || copy_fd(in, -1, sig_tap, *sigp, &cr,
+			    &werr) == -1)
 				fatal("read mirror file", h->path);
 			close(in);
 		}
@@ -689,8 +715,8 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
-	if (!scouting)
-		lookahead();
+	if (!t->scouting)
+		lookahead(t);
 	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
 	if (in == -1 && errno == EPERM)
@@ -701,25 +727,25 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 		if (errno == ENOENT)
 			*gone = 1;
 		else
-			report(S, "open", e->path, errno);
+			report(t->s, "open", e->path, errno);
 		return NULL;
 	}
 	/* replaced since: the file read now is the one recorded */
 	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode)) {
-		report(S, "open", e->path, errno ? errno : ESTALE);
+		report(t->s, "open", e->path, errno ? errno : ESTALE);
 		close(in);
 		return NULL;
 	}
-	if ((tmp = new_entry(f, e->name, n, direct, &out)) == NULL)
+	if ((tmp = new_entry(t, f, e->name, n, direct, &out)) == NULL)
 		fatal("create mirror file for", e->path);
 	if (copy_fd(in, out, *sigp ? sig_tap : NULL, *sigp, &cr,
 	    &werr) == -1) {
 		if (werr)
 			fatal("write mirror file for", e->path);
-		report(S, "read", e->path, errno);
+		report(t->s, "read", e->path, errno);
 		close(in);
 		close(out);
-		unlinkat(mdir(f), tmp, 0);
+		unlinkat(mdir(t, f), tmp, 0);
 		free(tmp);
 		return NULL;
 	}
@@ -728,10 +754,10 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 	rec_from_stat(n, &st);
 	n->size = cr.bytes;
 	memcpy(n->sha1, cr.sha1, sizeof n->sha1);
-	S->st.bytesread += cr.bytes;
-	S->st.byteswritten += cr.bytes;
-	eio_streak = 0;
-	mirror_attrs(out, n);
+	t->s->st.bytesread += cr.bytes;
+	t->s->st.byteswritten += cr.bytes;
+	t->s->eio_streak = 0;
+	mirror_attrs(t, out, n);
 	if (close(out) == -1)
 		fatal("write mirror file for", e->path);
 	return tmp;
@@ -739,16 +765,17 @@ bring_reg(struct frame *f, struct walk_ent *e, struct rec *n,
 
 /* A new non-regular, non-directory entry in the mirror (see new_entry). */
 static char *
-bring_node(struct frame *f, struct walk_ent *e, struct rec *n, int *direct)
+bring_node(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
+    int *direct)
 {
 	const char *what;
 	char *tmp;
 	int fd;
 
-	if ((tmp = new_entry(f, e->name, n, direct, &fd)) == NULL)
+	if ((tmp = new_entry(t, f, e->name, n, direct, &fd)) == NULL)
 		fatal(n->type == RT_SYM ? "create mirror symlink for" :
 		    "create mirror node for", e->path);
-	node_attrs(fd, n, S->root ? ATTR_OWNER : 0, (uid_t)n->uid,
+	node_attrs(fd, n, t->s->root ? ATTR_OWNER : 0, (uid_t)n->uid,
 	    (gid_t)n->gid, &what);
 	close(fd);
 	return tmp;
@@ -759,10 +786,11 @@ bring_node(struct frame *f, struct walk_ent *e, struct rec *n, int *direct)
  * which nothing changes is never opened.
  */
 static int
-mdir(struct frame *f)
+mdir(struct tree *t, struct frame *f)
 {
 	if (f->mfd == -1) {
-		f->mfd = openat(mdir(f - 1), f->name, O_RDONLY | O_DIRECTORY |
+		f->mfd = openat(mdir(t, f - 1), f->name,
+		    O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC);
 		if (f->mfd == -1 && (errno == ENOTDIR || errno == ELOOP))
 			errx(EXIT_PERM, "mirror entry %s is not a directory: "
@@ -774,22 +802,23 @@ mdir(struct frame *f)
 }
 
 static void
-push(const char *path, size_t pathlen, const struct rec *o,
+push(struct tree *t, const char *path, size_t pathlen, const struct rec *o,
     const struct rec *n)
 {
-	struct frame *f, *parent = top();
+	struct frame *f, *parent = top(t);
 
-	if (depth == stackcap) {
-		stackcap = stackcap ? stackcap * 2 : 32;
-		stack = xreallocarray(stack, stackcap, sizeof *stack);
-		parent = depth ? &stack[depth - 1] : NULL;
+	if (t->depth == t->stackcap) {
+		t->stackcap = t->stackcap ? t->stackcap * 2 : 32;
+		t->stack = xreallocarray(t->stack, t->stackcap,
+		    sizeof *t->stack);
+		parent = t->depth ? &t->stack[t->depth - 1] : NULL;
 	}
-	f = &stack[depth++];
+	f = &t->stack[t->depth++];
 	memset(f, 0, sizeof *f);
 	f->path = xmemdup(path, pathlen + 1);
 	f->pathlen = pathlen;
 	f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-	f->mfd = depth == 1 ? S->repofd : -1;
+	f->mfd = t->depth == 1 ? t->s->repofd : -1;
 	f->ifd = -1;
 	f->keepold = parent ? parent->keepold : 0;
 	if ((f->has_old = o != NULL))
@@ -799,40 +828,44 @@ push(const char *path, size_t pathlen, const struct rec *o,
 	/* a directory that did not exist, or was no directory, has its
 	 * increment (.missing, .snapshot) already */
 	f->own = o == NULL || o->type != RT_DIR;
-	f->fresh = depth == 1 ? S->first : n != NULL && (o == NULL ||
+	f->fresh = t->depth == 1 ? t->s->first : n != NULL && (o == NULL ||
 	    o->type != RT_DIR);
 }
 
 /* Finish the directory on top: attributes after children, or removal. */
 static void
-pop(void)
+pop(struct tree *t)
 {
-	struct frame *f = &stack[depth - 1], *parent = depth > 1 ? f - 1 : NULL;
+	struct frame *f = &t->stack[t->depth - 1],
+	    *parent = t->depth > 1 ? f - 1 : NULL;
 
-	if (f->has_old && (!f->has_new || f->deleted || !rec_same(&f->old, &f->new)))
-		ensure_own(f);
+	if (f->has_old && (!f->has_new || f->deleted || !rec_same(&f->old,
+	    &f->new)))
+		ensure_own(t, f);
 	/* after work queued on its entries, the directory's turn is queued */
 	if (f->deleted) {
 		if (f->mfd != -1)
 			close(f->mfd);
 		if (f->queued) {
-			incq_rmdir(mdir(parent), f->name, f->pending, f->path);
+			incq_rmdir(mdir(t, parent), f->name, f->pending,
+			    f->path);
 			parent->queued = 1;
 		} else {
-			if (unlinkat(mdir(parent), f->name, AT_REMOVEDIR) == -1 &&
-			    rmtree_at(mdir(parent), f->name) == -1)
+			if (unlinkat(mdir(t, parent), f->name,
+			    AT_REMOVEDIR) == -1 &&
+			    rmtree_at(mdir(t, parent), f->name) == -1)
 				fatal("remove mirror directory", f->path);
-			if (f->pending != NULL && renameat(mdir(parent),
-			    f->pending, mdir(parent), f->name) == -1)
+			if (f->pending != NULL && renameat(mdir(t, parent),
+			    f->pending, mdir(t, parent), f->name) == -1)
 				fatal("rename into mirror", f->path);
 		}
 	} else {
 		/* untouched and unchanged: its attributes are right already */
 		if (f->has_new && f->queued)
-			incq_dir(mdir(f), &f->new, S->root);
+			incq_dir(mdir(t, f), &f->new, t->s->root);
 		else if (f->has_new && (f->mfd != -1 || !f->has_old ||
 		    !rec_same(&f->old, &f->new)))
-			mirror_attrs(mdir(f), &f->new);
+			mirror_attrs(t, mdir(t, f), &f->new);
 		if (parent != NULL && f->mfd != -1)
 			close(f->mfd);
 	}
@@ -842,27 +875,27 @@ pop(void)
 	free(f->pending);
 	rec_free(&f->old);
 	rec_free(&f->new);
-	depth--;
+	t->depth--;
 }
 
 /* Pop every directory that is not an ancestor of path. */
 static void
-unwind(const char *path, size_t len)
+unwind(struct tree *t, const char *path, size_t len)
 {
 	struct frame *f;
 
-	while ((f = top()) != NULL) {
+	while ((f = top(t)) != NULL) {
 		if (f->pathlen == 0 || (len > f->pathlen &&
 		    path[f->pathlen] == '/' &&
 		    memcmp(path, f->path, f->pathlen) == 0))
 			return;
-		pop();
+		pop(t);
 	}
 }
 
 /* The new record of source entry e, with names and long-name number. */
 static void
-make_new(struct rec *n, struct walk_ent *e, const struct rec *o)
+make_new(struct tree *t, struct rec *n, struct walk_ent *e, const struct rec *o)
 {
 	const char *name = e->pathlen ? e->name : "";
 
@@ -880,12 +913,12 @@ make_new(struct rec *n, struct walk_ent *e, const struct rec *o)
 	if (o != NULL && o->altinc != NULL)
 		n->altinc = xstrdup(o->altinc);
 	else if (strlen(name) > LONGNAME)
-		n->altinc = new_altname();
+		n->altinc = new_altname(t);
 }
 
 /* 0, or -1 with *gone set when the symlink was deleted since listed. */
 static int
-read_symlink(struct walk_ent *e, struct rec *n, int *gone)
+read_symlink(struct tree *t, struct walk_ent *e, struct rec *n, int *gone)
 {
 	char *target = xmalloc((size_t)e->st.st_size + 2);
 	ssize_t len;
@@ -895,7 +928,7 @@ read_symlink(struct walk_ent *e, struct rec *n, int *gone)
 		if (len == -1 && errno == ENOENT)
 			*gone = 1;
 		else
-			report(S, "readlink", e->path, len == -1 ? errno :
+			report(t->s, "readlink", e->path, len == -1 ? errno :
 			    ESTALE);
 		free(target);
 		return -1;
@@ -912,19 +945,20 @@ read_symlink(struct walk_ent *e, struct rec *n, int *gone)
  * only takes the new attributes, and the increment is a trivial diff.
  */
 static const struct rec *
-same_content(struct frame *f, const char *name, const char *path,
+same_content(struct tree *t, struct frame *f, const char *name,
+    const char *path,
     const struct rec *o, struct rec *n)
 {
 	int fd;
 
-	S->st.chgfiles++;
-	fd = openat(mdir(f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	t->s->st.chgfiles++;
+	fd = openat(mdir(t, f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
-		report(S, "mirror file missing", path, errno);
+		report(t->s, "mirror file missing", path, errno);
 		return o;
 	}
-	inc_trivial(f, name, o);
-	mirror_attrs(fd, n);
+	inc_trivial(t, f, name, o);
+	mirror_attrs(t, fd, n);
 	close(fd);
 	return n;
 }
@@ -935,19 +969,20 @@ same_content(struct frame *f, const char *name, const char *path,
  * contents).  Returns NULL, the new snapshot's record for it.
  */
 static const struct rec *
-gone_from_source(struct frame *f, const char *name, const struct rec *o)
+gone_from_source(struct tree *t, struct frame *f, const char *name,
+    const struct rec *o)
 {
 	if (o == NULL)
 		return NULL;
-	S->st.delfiles++;
+	t->s->st.delfiles++;
 	if (o->type == RT_REG)
-		S->st.delsize += o->size;
+		t->s->st.delsize += o->size;
 	if (o->type == RT_DIR) {
-		push(o->path, o->pathlen, o, NULL);
-		top()->deleted = 1;
+		push(t, o->path, o->pathlen, o, NULL);
+		top(t)->deleted = 1;
 		return NULL;
 	}
-	replace_old(f, name, o, NULL, o->path);
+	replace_old(t, f, name, o, NULL, o->path);
 	return NULL;
 }
 
@@ -957,11 +992,11 @@ gone_from_source(struct frame *f, const char *name, const struct rec *o)
  * in the mirror, so no later session finds one without the other.
  */
 static const struct rec *
-keep_old(const struct rec *o)
+keep_old(struct tree *t, const struct rec *o)
 {
 	if (o != NULL && o->type == RT_DIR) {
-		push(o->path, o->pathlen, o, o);
-		top()->keepold = 1;
+		push(t, o->path, o->pathlen, o, o);
+		top(t)->keepold = 1;
 	}
 	return o;
 }
@@ -971,18 +1006,18 @@ keep_old(const struct rec *o)
  * is its state now, as if it had not been listed (quiet but for -v).
  */
 static const struct rec *
-vanished(struct frame *f, const char *name, struct walk_ent *e,
+vanished(struct tree *t, struct frame *f, const char *name, struct walk_ent *e,
     const struct rec *o, const struct rec *n)
 {
-	if (S->verbose) {
+	if (t->s->verbose) {
 		progress_clear();
 		fprintf(stderr, "snap: %s: deleted during the backup\n",
 		    shown(e->path));
 	}
-	S->st.srcfiles--;
+	t->s->st.srcfiles--;
 	if (n->type == RT_REG)
-		S->st.srcsize -= n->size;
-	return gone_from_source(f, name, o);
+		t->s->st.srcsize -= n->size;
+	return gone_from_source(t, f, name, o);
 }
 
 /*
@@ -990,9 +1025,9 @@ vanished(struct frame *f, const char *name, struct walk_ent *e,
  * Returns the record for the new snapshot (NULL: the path is gone).
  */
 static const struct rec *
-process(const struct rec *o, struct walk_ent *e, struct rec *n)
+process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 {
-	struct frame *f = top();
+	struct frame *f = top(t);
 	const char *name = e ? e->name : (o->pathlen ? strrchr(o->path, '/') ?
 	    strrchr(o->path, '/') + 1 : o->path : "");
 	const char *path = e ? e->path : o->path;
@@ -1004,36 +1039,36 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	if (e == NULL) {
 		/* gone from the source (or excluded now) */
 		if (f != NULL && f->keepold)
-			return keep_old(o);
-		return gone_from_source(f, name, o);
+			return keep_old(t, o);
+		return gone_from_source(t, f, name, o);
 	}
 
 	if (e->pathlen == 0) {
 		/* the root: always a directory (checked before) */
-		make_new(n, e, o);
-		S->st.srcfiles++;
-		push("", 0, o, n);
+		make_new(t, n, e, o);
+		t->s->st.srcfiles++;
+		push(t, "", 0, o, n);
 		if (o != NULL && !rec_same(o, n))
-			S->st.chgfiles++;
+			t->s->st.chgfiles++;
 		return n;
 	}
 
-	make_new(n, e, o);
-	S->st.srcfiles++;
+	make_new(t, n, e, o);
+	t->s->st.srcfiles++;
 	if (n->type == RT_REG)
-		S->st.srcsize += n->size;
-	if (n->type == RT_SYM && read_symlink(e, n, &gone) == -1)
-		return gone ? vanished(f, name, e, o, n) : keep_old(o);
+		t->s->st.srcsize += n->size;
+	if (n->type == RT_SYM && read_symlink(t, e, n, &gone) == -1)
+		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
 
 	/* modified in or after the last session's first second: re-read */
-	racy = o != NULL && o->type == RT_REG && o->mtime >= S->prev;
+	racy = o != NULL && o->type == RT_REG && o->mtime >= t->s->prev;
 	if (o != NULL && rec_same(o, n)) {
 		if (!racy) {
 			if (o->type == RT_DIR)
-				push(path, pathlen, o, o);
+				push(t, path, pathlen, o, o);
 			else if (o->type == RT_REG && o->nlink > 1 &&
-			    hfind(o->devloc, o->ino) == NULL)
-				hadd(o->devloc, o->ino, path);
+			    hfind(t, o->devloc, o->ino) == NULL)
+				hadd(t, o->devloc, o->ino, path);
 			return o;
 		}
 	}
@@ -1041,150 +1076,111 @@ process(const struct rec *o, struct walk_ent *e, struct rec *n)
 	if (n->type == RT_DIR) {
 		if (o != NULL && o->type == RT_DIR) {
 			/* attributes changed: the increment is made at pop */
-			S->st.chgfiles++;
-			push(path, pathlen, o, n);
+			t->s->st.chgfiles++;
+			push(t, path, pathlen, o, n);
 			return n;
 		}
 		if (o == NULL) {
-			inc_missing(f, name, n->altinc);
-			S->st.newfiles++;
+			inc_missing(t, f, name, n->altinc);
+			t->s->st.newfiles++;
 		} else {
-			replace_old(f, name, o, NULL, path);
-			S->st.chgfiles++;
+			replace_old(t, f, name, o, NULL, path);
+			t->s->st.chgfiles++;
 			if (f->queued)
 				incq_drain();	/* the name must be free now */
 		}
-		if (mkdirat(mdir(f), name, 0700) == -1)
+		if (mkdirat(mdir(t, f), name, 0700) == -1)
 			fatal("create mirror directory", path);
-		push(path, pathlen, o, n);
+		push(t, path, pathlen, o, n);
 		return n;
 	}
 
 	/*
 	 * Only permissions or owner changed (same size and mtime, not racy,
-	 * no hard links): the content is not read, the mirror file keeps it.
+	 * no hard t->links): the content is not read, the mirror file keeps it.
 	 */
 	if (o != NULL && o->type == RT_REG && n->type == RT_REG && !racy &&
 	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
 	    o->mtime == n->mtime) {
 		memcpy(n->sha1, o->sha1, sizeof n->sha1);
-		return same_content(f, name, path, o, n);
+		return same_content(t, f, name, path, o, n);
 	}
 
 	/* a non-directory: the new version goes to a temp name first,
 	 * or straight to its name in a directory this session made */
 	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
-		tmp = bring_reg(f, e, n, &sig, o != NULL && o->type == RT_REG,
+		tmp = bring_reg(t, f, e, n, &sig, o != NULL &&
+		    o->type == RT_REG,
 		    &direct, &gone);
 	else
-		tmp = bring_node(f, e, n, &direct);
+		tmp = bring_node(t, f, e, n, &direct);
 	if (tmp == NULL)
-		return gone ? vanished(f, name, e, o, n) : keep_old(o);
+		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
 	if (racy && rec_same(o, n) && strcmp(o->sha1, n->sha1) == 0) {
 		/* rewritten in the same second as the last run, but the same */
-		unlinkat(mdir(f), tmp, 0);
+		unlinkat(mdir(t, f), tmp, 0);
 		sig_free(sig);
 		free(tmp);
-		if (o->nlink > 1 && hfind(o->devloc, o->ino) == NULL)
-			hadd(o->devloc, o->ino, path);
+		if (o->nlink > 1 && hfind(t, o->devloc, o->ino) == NULL)
+			hadd(t, o->devloc, o->ino, path);
 		return o;
 	}
 	if (o != NULL && o->type == RT_REG && n->type == RT_REG &&
 	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
 	    o->sha1[0] != '\0' && strcmp(o->sha1, n->sha1) == 0) {
 		/* touched, or rewritten with the same bytes: keep the copy */
-		unlinkat(mdir(f), tmp, 0);
+		unlinkat(mdir(t, f), tmp, 0);
 		free(tmp);
-		return same_content(f, name, path, o, n);
+		return same_content(t, f, name, path, o, n);
 	}
-	if (n->type == RT_REG && n->nlink > 1 && hfind(n->devloc, n->ino) == NULL)
-		hadd(n->devloc, n->ino, path);
+	if (n->type == RT_REG && n->nlink > 1 && hfind(t, n->devloc,
+	    n->ino) == NULL)
+		hadd(t, n->devloc, n->ino, path);
 
 	if (o == NULL) {
-		S->st.newfiles++;
-		S->st.newsize += n->size;
-		inc_missing(f, name, n->altinc);
+		t->s->st.newfiles++;
+		t->s->st.newsize += n->size;
+		inc_missing(t, f, name, n->altinc);
 	} else {
-		S->st.chgfiles++;
-		S->st.chgsrcsize += n->size;
+		t->s->st.chgfiles++;
+		t->s->st.chgsrcsize += n->size;
 		if (o->type == RT_REG)
-			S->st.chgmirrorsize += o->size;
+			t->s->st.chgmirrorsize += o->size;
 		if (o->type == RT_DIR) {
 			/* the directory and its contents go first, at pop */
-			push(path, pathlen, o, NULL);
-			top()->deleted = 1;
-			top()->pending = tmp;
+			push(t, path, pathlen, o, NULL);
+			top(t)->deleted = 1;
+			top(t)->pending = tmp;
 			sig_free(sig);
 			return n;
 		}
 		if (o->type == RT_REG && n->type == RT_REG) {
 			if (sig == NULL)
-				sig = sig_of(f, tmp, n->size);
-			replace_diff(f, name, o, sig, tmp, path);
+				sig = sig_of(t, f, tmp, n->size);
+			replace_diff(t, f, name, o, sig, tmp, path);
 		} else {
 			sig_free(sig);
-			replace_old(f, name, o, tmp, path);
+			replace_old(t, f, name, o, tmp, path);
 		}
 		free(tmp);
 		return n;
 	}
 	sig_free(sig);
 	if (!direct)
-		replace_now(f, name, tmp, path);
+		replace_now(t, f, name, tmp, path);
 	free(tmp);
 	return n;
 }
 
-/* Can the source root still be listed?  (Its stat may come from a cache.) */
-static int
-source_gone(const char *src)
-{
-	DIR *d;
-	int gone;
-
-	if ((d = opendir(src)) == NULL)
-		return 1;
-	errno = 0;
-	gone = readdir(d) == NULL && errno != 0;
-	closedir(d);
-	return gone;
-}
-
-void
-report(struct session *s, const char *what, const char *path, int e)
-{
-	char line[512];
-
-	/*
-	 * An I/O error may mean the whole source went away (a dead mount):
-	 * then stop with one line, leaving the session to be rolled back,
-	 * rather than report every remaining file.
-	 */
-	if ((e == EIO || e == ENOTCONN || e == ESTALE) &&
-	    (++eio_streak >= 5 || source_gone(s->src))) {
-		progress_clear();
-		errx(EXIT_TEMP, "%s: source no longer readable (%s); session "
-		    "abandoned, the next run rolls it back", s->src, strerror(e));
-	}
-	s->st.errors++;
-	progress_clear();
-	warnx("%s %s: %s", what, shown(path), strerror(e));
-	snprintf(line, sizeof line, "UpdateError %s %s: %s\n", what, shown(path),
-	    strerror(e));
-	if (s->errfd != -1)
-		write_full(s->errfd, line, strlen(line));
-}
-
-/* The next source entry to merge, skipping what is never backed up. */
 /* Is source entry e backed up?  Never rdiff-backup-data nor the repo. */
 static int
-backed_up(struct walk_ent *e, struct select *sel)
+backed_up(struct session *s, struct walk_ent *e, struct select *sel)
 {
 	if (e->depth == 1 && strcmp(e->name, DATADIR) == 0)
 		return 0;
-	if (S_ISDIR(e->st.st_mode) && e->st.st_dev == S->repodev &&
-	    e->st.st_ino == S->repoino)
+	if (S_ISDIR(e->st.st_mode) && e->st.st_dev == s->repodev &&
+	    e->st.st_ino == s->repoino)
 		return 0;
 	return select_test(sel, e->path, e->pathlen, S_ISDIR(e->st.st_mode),
 	    e->st.st_dev, e->dirfd, e->name);
@@ -1192,13 +1188,15 @@ backed_up(struct walk_ent *e, struct select *sel)
 
 /* The scout's test, with its own copy of the rules (they keep state). */
 static int
-scout_keep(struct walk_ent *e, void *sel)
+scout_keep(struct walk_ent *e, void *arg)
 {
-	return backed_up(e, sel);
+	struct session *s = arg;
+
+	return backed_up(s, e, s->scoutsel);
 }
 
 static struct walk_ent *
-next_src(struct walk *w)
+next_src(struct tree *t, struct walk *w)
 {
 	struct walk_ent *e;
 	struct frame *f;
@@ -1207,10 +1205,10 @@ next_src(struct walk *w)
 		if (walk_next(w, &e) != 1)
 			return NULL;
 		if (e->listerr && e->error == ENOENT)
-			continue;	/* deleted since: its contents are gone */
+			continue;	/* deleted since: nothing below */
 		if (e->listerr) {
-			report(S, "list", e->path, e->error);
-			if ((f = top()) != NULL && f->pathlen == e->pathlen &&
+			report(t->s, "list", e->path, e->error);
+			if ((f = top(t)) != NULL && f->pathlen == e->pathlen &&
 			    memcmp(f->path, e->path, e->pathlen) == 0)
 				f->keepold = 1;
 			continue;
@@ -1219,12 +1217,12 @@ next_src(struct walk *w)
 			continue;	/* deleted since it was listed */
 		if (e->error) {
 			/* reported, and merged: an old version is kept */
-			report(S, "stat", e->path, e->error);
+			report(t->s, "stat", e->path, e->error);
 			if (e->pathlen == 0)
 				return NULL;
 			return e;
 		}
-		if (!backed_up(e, S->sel)) {
+		if (!backed_up(t->s, e, t->s->sel)) {
 			walk_skip(w);
 			continue;
 		}
@@ -1240,30 +1238,28 @@ next_src(struct walk *w)
  * while the metadata kept it.
  */
 static struct rec *
-next_old(struct meta_reader *m, struct rec *prev)
+next_old(struct tree *t, struct meta_reader *m, struct rec *prev)
 {
-	static char *last;
-	static size_t lastlen, cap;
 	struct rec *o;
 	int r;
 
 	if (prev != NULL) {
-		if (cap < prev->pathlen + 1) {
-			cap = prev->pathlen + 1;
-			last = xrealloc(last, cap);
+		if (t->lastcap < prev->pathlen + 1) {
+			t->lastcap = prev->pathlen + 1;
+			t->last = xrealloc(t->last, t->lastcap);
 		}
-		memcpy(last, prev->path, prev->pathlen + 1);
-		lastlen = prev->pathlen;
+		memcpy(t->last, prev->path, prev->pathlen + 1);
+		t->lastlen = prev->pathlen;
 	}
 	for (;;) {
 		if ((r = meta_next(m, &o)) == -1)
 			errx(EXIT_PERM, "previous metadata: %s", meta_error(m));
 		if (r == 0)
 			return NULL;
-		if (prev == NULL || pathcmp(o->path, o->pathlen, last,
-		    lastlen) > 0)
+		if (prev == NULL || pathcmp(o->path, o->pathlen, t->last,
+		    t->lastlen) > 0)
 			return o;
-		if (S->verbose)
+		if (t->s->verbose)
 			warnx("previous metadata: %s listed twice or out of "
 			    "order; the first record is kept", shown(o->path));
 	}
@@ -1278,14 +1274,14 @@ tree_run(struct session *s)
 	struct rec *o = NULL, n;
 	const struct rec *out;
 	const char *msg;
+	struct tree tree = { .s = s, .longfd = -1, .la_fd = -1 }, *t = &tree;
 	int c;
 
-	S = s;
 	memset(&n, 0, sizeof n);
 	if ((w = walk_open(s->src)) == NULL)
 		err(EXIT_TEMP, "walk %s", s->src);
-	W = w;
-	e = next_src(w);
+	t->walk = w;
+	e = next_src(t, w);
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
 	if (s->oldmeta != -1) {
@@ -1294,12 +1290,12 @@ tree_run(struct session *s)
 		if (in == NULL)
 			err(EXIT_TEMP, "read previous metadata");
 		gzr_background(in);
-		M = m = meta_open(in);
-		o = next_old(m, NULL);
+		t->old = m = meta_open(in);
+		o = next_old(t, m, NULL);
 	}
 	incq_start();
 	if (s->scoutsel != NULL)
-		scouting = prefetch_scout(s->src, scout_keep, s->scoutsel,
+		t->scouting = prefetch_scout(s->src, scout_keep, s,
 		    s->prev, s->first);
 	while (e != NULL || o != NULL) {
 		if ((msg = incq_error()) != NULL)
@@ -1311,48 +1307,53 @@ tree_run(struct session *s)
 		else
 			c = pathcmp(e->path, e->pathlen, o->path, o->pathlen);
 		if (c <= 0)
-			unwind(e->path, e->pathlen);
+			unwind(t, e->path, e->pathlen);
 		else
-			unwind(o->path, o->pathlen);
-		if (c > 0 && depth == 0)
+			unwind(t, o->path, o->pathlen);
+		if (c > 0 && t->depth == 0)
 			errx(EXIT_PERM, "previous metadata: %s outside the tree",
 			    shown(o->path));
 		if (c <= 0 && e->error) {
-			/* unreadable now (a dying mount, a race): keep what we had */
+			/* unreadable now (a dying mount, a race): keep it */
 			if (c == 0) {
-				put_snap(keep_old(o));
-				o = next_old(m, o);
+				put_snap(t, keep_old(t, o));
+				o = next_old(t, m, o);
 			}
-			e = next_src(w);
+			e = next_src(t, w);
 			continue;
 		}
-		if (c <= 0 && scouting && prefetch_wanted(&e->st, s->prev,
+		if (c <= 0 && t->scouting && prefetch_wanted(&e->st, s->prev,
 		    s->first))
 			prefetch_passed(&e->st);
-		out = process(c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
-		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top() == NULL ||
-		    top()->pathlen != e->pathlen || top()->deleted))
+		out = process(t, c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
+		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top(t) == NULL ||
+		    top(t)->pathlen != e->pathlen || top(t)->deleted))
 			walk_skip(w);
 		if (out != NULL)
-			put_snap(out);
+			put_snap(t, out);
 		progress_add(1, 0);
-		put_diff(c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
+		put_diff(t, c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
 		    c <= 0 ? e->pathlen : o->pathlen);
 		if (c <= 0)
-			e = next_src(w);
+			e = next_src(t, w);
 		if (c >= 0)
-			o = next_old(m, o);
+			o = next_old(t, m, o);
 	}
-	while (depth > 0)
-		pop();
-	S->st.incsize += incq_finish();
+	while (t->depth > 0)
+		pop(t);
+	t->s->st.incsize += incq_finish();
 	if ((msg = incq_error()) != NULL)
 		errx(EXIT_TEMP, "%s", msg);
 	progress_clear();
-	finish_longnames();
+	finish_longnames(t);
 	walk_close(w);
 	meta_close(m);
-	M = NULL;
 	rec_free(&n);
+	free(t->stack);
+	hl_free(t->links);
+	free(t->la_name);
+	free(t->last);
+	if (t->longfd != -1)
+		close(t->longfd);
 	return 0;
 }
