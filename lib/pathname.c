@@ -109,3 +109,11 @@ tmp_named(const char *name)
 		p++;
 	return *p == '\0';
 }
+
+int
+path_below(const char *path, size_t len, const char *dir, size_t dlen)
+{
+	if (dlen == 0)
+		return len > 0;
+	return len > dlen && path[dlen] == '/' && memcmp(path, dir, dlen) == 0;
+}

@@ -13,6 +13,12 @@
  * (the tools' main thread), and never twice in one printf.
  */
 const char	*shown(const char *);
+/*
+ * 1 when relative path[0..len) lies below directory dir[0..dlen) (the
+ * root "" holds every other path), else 0: what a stack of open
+ * directories, walked in metadata order, keeps or pops.
+ */
+int		 path_below(const char *, size_t, const char *, size_t);
 /* openat(fd, name) as a directory, never through a symlink; fd -1: -1. */
 int		 subdir(int, const char *);
 /*

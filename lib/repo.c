@@ -66,6 +66,34 @@ incname_is(const char *name, size_t len, const char *base)
 	return strlen(base) == len && memcmp(name, base, len) == 0;
 }
 
+int
+stamped_each(int dirfd, int (*fn)(void *, const struct stampent *), void *arg)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stampent e;
+	int fd, rv = 0;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);		/* a dup shares the offset of earlier reads */
+	while (rv == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		memset(&e, 0, sizeof e);
+		e.name = de->d_name;
+		e.stamped = incname_parse(de->d_name, strlen(de->d_name),
+		    &e.base, &e.t, &e.type, &e.gz) == 0;
+		rv = fn(arg, &e);
+	}
+	closedir(d);
+	return rv;
+}
+
 char *
 incname_make(const char *base, int64_t t, int type, int gz)
 {
@@ -441,6 +469,14 @@ repo_lock(int datafd, int exclusive, int wait, const char *cmd)
 		}
 	}
 	return fd;
+}
+
+const char *
+repo_lock_error(int e)
+{
+	if (e == EWOULDBLOCK || e == EAGAIN)
+		return "repository busy (a snap or prune holds its lock)";
+	return strerror(e);
 }
 
 void

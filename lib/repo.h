@@ -51,6 +51,23 @@ int	incname_is(const char *, size_t, const char *);
 /* "<base>.<time>.<type>[.gz]" in a new string. */
 char	*incname_make(const char *, int64_t, int, int);
 
+/* A directory entry, parsed as a session-stamped file when it is one. */
+struct stampent {
+	const char	*name;
+	int		 stamped;	/* 0: no stamp; the rest is unset */
+	size_t		 base;		/* length of the name's base */
+	int64_t		 t;
+	int		 type;		/* enum inctype */
+	int		 gz;
+};
+
+/*
+ * Call fn(arg, &e) for each entry of directory dirfd but "." and "..".
+ * Returns 0, -1 with errno when dirfd cannot be listed, or the first
+ * non-zero value of fn, which stops the loop.
+ */
+int	stamped_each(int, int (*)(void *, const struct stampent *), void *);
+
 /*
  * Open the repository at path and read its data dir.  -1 with errno set
  * (ENOENT: no data dir).  Duplicate metadata times (an interrupted
@@ -73,6 +90,8 @@ int64_t	repo_current(const struct repo *);
  * descriptor (or -2 when a reader finds no lock file), -1 on error.
  */
 int	repo_lock(int, int, int, const char *);
+/* Why repo_lock failed with errno e, for "lock REPO: ..." messages. */
+const char *repo_lock_error(int);
 /* Release an exclusive lock: the file is emptied, not removed. */
 void	repo_unlock(int);
 

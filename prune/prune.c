@@ -43,14 +43,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-static int
-stamped(const char *name, int64_t *t, int *type, size_t *base)
-{
-	int gz;
-
-	return incname_parse(name, strlen(name), base, t, type, &gz) == 0;
-}
-
 static void
 gone(int dirfd, const char *name)
 {
@@ -64,98 +56,88 @@ gone(int dirfd, const char *name)
 	nfiles++;
 }
 
-/*
- * Delete every increment below dirfd stamped before cut; directories
- * left empty go too.  Returns 1 when dirfd itself is now empty.
- */
-static int
-sweep(int dirfd, int64_t cut, const char *what)
-{
-	DIR *d;
-	struct dirent *de;
-	struct stat st;
-	size_t base;
-	int64_t t;
-	int type, fd, sub, left = 0;
+struct sweep {
+	int		 dirfd;
+	int64_t		 cut;
+	const char	*what;		/* dirfd's path, for messages */
+	int		 deep;		/* also below dirfd */
+	int		 left;		/* something stays in dirfd */
+};
 
-	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
-		err(EXIT_TEMP, "list %s", what);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			err(EXIT_TEMP, "stat %s/%s", what, de->d_name);
+static int	sweep(int, int64_t, const char *, int);
+
+static int
+sweep_one(void *arg, const struct stampent *e)
+{
+	struct sweep *s = arg;
+	struct stat st;
+	int sub;
+
+	if (s->deep) {
+		if (fstatat(s->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			err(EXIT_TEMP, "stat %s/%s", s->what, e->name);
 		if (S_ISDIR(st.st_mode)) {
-			sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-			if (sub == -1)
-				err(EXIT_TEMP, "open %s/%s", what, de->d_name);
-			if (!sweep(sub, cut, de->d_name) ||
-			    unlinkat(dirfd, de->d_name, AT_REMOVEDIR) == -1)
-				left = 1;
+			if ((sub = subdir(s->dirfd, e->name)) == -1)
+				err(EXIT_TEMP, "open %s/%s", s->what, e->name);
+			if (!sweep(sub, s->cut, e->name, 1) ||
+			    unlinkat(s->dirfd, e->name, AT_REMOVEDIR) == -1)
+				s->left = 1;
 			close(sub);
-			continue;
+			return 0;
 		}
-		if (stamped(de->d_name, &t, &type, &base) && type != INC_DATA &&
-		    t < cut) {
-			gone(dirfd, de->d_name);
-			continue;
-		}
-		left = 1;
 	}
-	closedir(d);
-	return !left;
+	if (e->stamped && e->type != INC_DATA && e->t < s->cut)
+		gone(s->dirfd, e->name);
+	else
+		s->left = 1;
+	return 0;
 }
 
-/* One directory, not below: delete increments before cut; 1 if empty. */
+/*
+ * Delete every increment in dirfd stamped before cut, and with deep,
+ * below it too, with the directories left empty.  Returns 1 when dirfd
+ * itself is now empty.
+ */
 static int
-shallow(int dirfd, int64_t cut, const char *what)
+sweep(int dirfd, int64_t cut, const char *what, int deep)
 {
-	DIR *d;
-	struct dirent *de;
-	size_t base;
-	int64_t t;
-	int type, fd, left = 0;
+	struct sweep s = { dirfd, cut, what, deep, 0 };
 
-	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+	if (stamped_each(dirfd, sweep_one, &s) == -1)
 		err(EXIT_TEMP, "list %s", what);
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (stamped(de->d_name, &t, &type, &base) && type != INC_DATA &&
-		    t < cut)
-			gone(dirfd, de->d_name);
-		else
-			left = 1;
-	}
-	closedir(d);
-	return !left;
+	return !s.left;
+}
+
+struct drop {
+	int		 datafd;
+	int64_t		 cut;
+	const char	**prefixes;
+};
+
+static int
+drop_one(void *arg, const struct stampent *e)
+{
+	struct drop *d = arg;
+	size_t i;
+
+	if (!e->stamped || e->t >= d->cut)
+		return 0;
+	for (i = 0; d->prefixes[i] != NULL; i++)
+		if (incname_is(e->name, e->base, d->prefixes[i])) {
+			gone(d->datafd, e->name);
+			break;
+		}
+	return 0;
 }
 
 /* Data-dir files of removed sessions (one kind, by prefix) before cut. */
 static void
 drop_data(int datafd, int64_t cut, const char **prefixes)
 {
-	DIR *d;
-	struct dirent *de;
-	size_t base, i;
-	int64_t t;
-	int type, fd;
+	struct drop d = { datafd, cut, prefixes };
 
-	if ((fd = dup(datafd)) == -1 || (d = fdopendir(fd)) == NULL)
+	if (stamped_each(datafd, drop_one, &d) == -1)
 		err(EXIT_TEMP, "list %s", DATADIR);
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (!stamped(de->d_name, &t, &type, &base) || t >= cut)
-			continue;
-		for (i = 0; prefixes[i] != NULL; i++)
-			if (incname_is(de->d_name, base, prefixes[i]))
-				break;
-		if (prefixes[i] != NULL)
-			gone(datafd, de->d_name);
-	}
-	closedir(d);
 }
 
 /* Directories of the increments tree that removed sessions touched. */
@@ -227,13 +209,13 @@ sweep_dirs(int incfd, int64_t cut)
 		if (i + 1 < ndirs && strcmp(dirs[i], dirs[i + 1]) == 0)
 			continue;
 		if (dirs[i][0] == '\0') {
-			shallow(incfd, cut, DATADIR "/" INCDIR);
+			sweep(incfd, cut, DATADIR "/" INCDIR, 0);
 			continue;
 		}
 		if ((pfd = open_parent(incfd, dirs[i], &base)) == -1)
 			continue;	/* gone already */
 		if ((fd = subdir(pfd, base)) != -1) {
-			if (shallow(fd, cut, dirs[i]))
+			if (sweep(fd, cut, dirs[i], 0))
 				unlinkat(pfd, base, AT_REMOVEDIR);
 			close(fd);
 		}
@@ -241,25 +223,22 @@ sweep_dirs(int incfd, int64_t cut)
 	}
 }
 
+static int
+orphan(void *arg, const struct stampent *e)
+{
+	return e->stamped && e->t < *(int64_t *)arg &&
+	    !incname_is(e->name, e->base, MARKER);
+}
+
 /* Leftovers of a killed prune: data-dir files older than every session. */
 static int
 has_orphans(int datafd, int64_t oldest)
 {
-	DIR *d;
-	struct dirent *de;
-	size_t base;
-	int64_t t;
-	int type, fd, found = 0;
+	int rv;
 
-	if ((fd = dup(datafd)) == -1 || (d = fdopendir(fd)) == NULL)
+	if ((rv = stamped_each(datafd, orphan, &oldest)) == -1)
 		err(EXIT_TEMP, "list %s", DATADIR);
-	rewinddir(d);	/* the descriptor is shared with repo_scan's */
-	while ((de = readdir(d)) != NULL)
-		if (stamped(de->d_name, &t, &type, &base) && t < oldest &&
-		    !incname_is(de->d_name, base, MARKER))
-			found = 1;
-	closedir(d);
-	return found;
+	return rv;
 }
 
 static long long
@@ -328,12 +307,8 @@ main(int argc, char *argv[])
 	if (repo_open(&r, repo) == -1)
 		err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP,
 		    "%s", repo);
-	if ((lock = repo_lock(r.datafd, 1, wait, "prune")) == -1) {
-		if (errno == EWOULDBLOCK)
-			errx(EXIT_TEMP, "%s: repository busy (a snap or prune holds "
-			    "its lock)", repo);
-		err(EXIT_TEMP, "lock %s", repo);
-	}
+	if ((lock = repo_lock(r.datafd, 1, wait, "prune")) == -1)
+		errx(EXIT_TEMP, "lock %s: %s", repo, repo_lock_error(errno));
 	if (repo_scan(&r) == -1)
 		err(EXIT_TEMP, "%s/%s", repo, DATADIR);
 	if (r.nmarkers == 0)
@@ -391,14 +366,14 @@ main(int argc, char *argv[])
 	/* 2: their increments */
 	if ((fd = subdir(r.datafd, INCDIR)) != -1) {
 		if (fullsweep)
-			sweep(fd, oldest, DATADIR "/" INCDIR);
+			sweep(fd, oldest, DATADIR "/" INCDIR, 1);
 		else
 			sweep_dirs(fd, oldest);
 		close(fd);
 	}
 	if ((fd = openat(r.datafd, LONGDIR, O_RDONLY |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		sweep(fd, oldest, DATADIR "/" LONGDIR);
+		sweep(fd, oldest, DATADIR "/" LONGDIR, 1);
 		close(fd);
 	}
 	/* 3: the rest of their files, last: they mark an unfinished prune */

@@ -149,12 +149,8 @@ open_repo(const char *path)
 		warnx("%s: uses file name quoting, which restore does not undo",
 		    path);
 	/* readers share the lock; a running snap or prune holds it alone */
-	if (repo_lock(R.datafd, 0, 0, "restore") == -1) {
-		if (errno == EWOULDBLOCK)
-			errx(EXIT_TEMP, "%s: repository busy (a snap or prune is "
-			    "running)", path);
-		err(EXIT_TEMP, "lock %s", path);
-	}
+	if (repo_lock(R.datafd, 0, 0, "restore") == -1)
+		errx(EXIT_TEMP, "lock %s: %s", path, repo_lock_error(errno));
 	if (R.nmarkers == 0)
 		errx(EXIT_PERM, "%s: no complete session (no current_mirror marker)",
 		    path);
@@ -499,8 +495,7 @@ unwind(const char *rpath, size_t len)
 
 	while (depth > 1) {
 		d = top();
-		if (d->rlen == 0 ? len > 0 : (len > d->rlen &&
-		    rpath[d->rlen] == '/' && memcmp(rpath, d->rpath, d->rlen) == 0))
+		if (path_below(rpath, len, d->rpath, d->rlen))
 			return;
 		pop();
 	}

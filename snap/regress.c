@@ -118,8 +118,7 @@ unwind(const char *path, size_t len)
 
 	while (nfr > 0) {
 		f = top();
-		if (f->len == 0 || (len > f->len && path[f->len] == '/' &&
-		    memcmp(path, f->path, f->len) == 0))
+		if (path_below(path, len, f->path, f->len))
 			return;
 		pop();
 	}
@@ -430,61 +429,44 @@ reconcile(const char *repopath, int snapfd, int gz)
 	meta_close(m);
 }
 
+static void	drop_incs(int, const char *);
+
+static int
+drop_inc(void *arg, const struct stampent *e)
+{
+	int dirfd = *(int *)arg, sub;
+
+	if (e->stamped && e->type != INC_DATA && e->t >= R) {
+		if (rmtree_at(dirfd, e->name) == -1)
+			fatal("remove increment", e->name);
+	} else if ((sub = subdir(dirfd, e->name)) != -1) {
+		drop_incs(sub, e->name);
+		close(sub);
+	}
+	return 0;
+}
+
 /* Remove every increment stamped at or after R below dirfd. */
 static void
 drop_incs(int dirfd, const char *what)
 {
-	DIR *d = NULL;
-	struct dirent *de;
-	size_t base;
-	int64_t t;
-	int type, gz, fd, sub;
-
-	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+	if (stamped_each(dirfd, drop_inc, &dirfd) == -1)
 		fatal("list", what);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (incname_parse(de->d_name, strlen(de->d_name), &base, &t,
-		    &type, &gz) == 0 && type != INC_DATA && t >= R) {
-			if (rmtree_at(dirfd, de->d_name) == -1)
-				fatal("remove increment", de->d_name);
-			continue;
-		}
-		if ((sub = subdir(dirfd, de->d_name)) != -1) {
-			drop_incs(sub, de->d_name);
-			close(sub);
-		}
-	}
-	closedir(d);
 }
 
-/* Data-dir files of the failed session(s), and R's diff and dir increment. */
-static void
-drop_session_files(void)
+/* A data-dir file of the failed session(s), or R's diff or dir increment. */
+static int
+drop_session_file(void *arg, const struct stampent *e)
 {
-	DIR *d = NULL;
-	struct dirent *de;
-	size_t base;
-	int64_t t;
-	int type, gz, fd;
-
-	if ((fd = dup(S->datafd)) == -1 || (d = fdopendir(fd)) == NULL)
-		fatal("list", DATADIR);
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (incname_parse(de->d_name, strlen(de->d_name), &base, &t,
-		    &type, &gz) == -1)
-			continue;
-		if (incname_is(de->d_name, base, MARKER))
-			continue;	/* markers go last */
-		if (t > R || (t == R && ((incname_is(de->d_name, base, INCDIR) &&
-		    type == INC_DIR) || (incname_is(de->d_name, base, METADATA) &&
-		    type == INC_DIFF))))
-			if (unlinkat(S->datafd, de->d_name, 0) == -1)
-				fatal("remove", de->d_name);
-	}
-	closedir(d);
+	(void)arg;
+	if (!e->stamped || incname_is(e->name, e->base, MARKER))
+		return 0;	/* markers go last */
+	if (e->t > R || (e->t == R && ((incname_is(e->name, e->base, INCDIR) &&
+	    e->type == INC_DIR) || (incname_is(e->name, e->base, METADATA) &&
+	    e->type == INC_DIFF))))
+		if (unlinkat(S->datafd, e->name, 0) == -1)
+			fatal("remove", e->name);
+	return 0;
 }
 
 /*
@@ -548,7 +530,8 @@ regress(struct session *s, struct repo *r, const char *repopath)
 	}
 	if ((snapfd = snapshot_at_r(r, &gz)) == -1)
 		fatal("open metadata of", "the last complete session");
-	drop_session_files();
+	if (stamped_each(S->datafd, drop_session_file, NULL) == -1)
+		fatal("list", DATADIR);
 	reconcile(repopath, snapfd, gz);
 	if ((snapfd = subdir(S->datafd, INCDIR)) != -1) {
 		drop_incs(snapfd, DATADIR "/" INCDIR);

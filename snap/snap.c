@@ -53,6 +53,12 @@ show_progress(const char *line)
 	fprintf(stderr, "\r%s\033[K", line != NULL ? line : "");
 }
 
+void
+snap_fatal(const char *what, const char *path)
+{
+	err(EXIT_TEMP, "%s %s", what, shown(path));
+}
+
 /* Can the source root still be listed?  (Its stat may come from a cache.) */
 static int
 source_gone(const char *src)
@@ -329,12 +335,8 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 			err(EXIT_TEMP, "create %s/%s", path, DATADIR);
 	}
 	s->lockfd = repo_lock(s->datafd, 1, wait, "snap");
-	if (s->lockfd == -1) {
-		if (errno == EWOULDBLOCK)
-			errx(EXIT_TEMP, "%s: repository busy (another snap or prune "
-			    "holds its lock)", path);
-		err(EXIT_TEMP, "lock %s", path);
-	}
+	if (s->lockfd == -1)
+		errx(EXIT_TEMP, "lock %s: %s", path, repo_lock_error(errno));
 	r->fd = s->repofd;
 	r->datafd = s->datafd;
 	if (repo_scan(r) == -1)
@@ -377,6 +379,112 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 	for (diffs = 0, k = i; k > 0 && !r->meta[k - 1].snapshot; k--)
 		diffs++;
 	*keep = diffs >= 8;
+}
+
+/*
+ * The session's time: --current-time, or now; a run in the same second
+ * as the last session waits for the next.  It must come after the last.
+ */
+static void
+session_time(struct session *s, int64_t settime, struct timespec *t0)
+{
+	s->now = settime >= 0 ? settime : (int64_t)t0->tv_sec;
+	/* a run in the same second as the last one waits for the next */
+	if (!s->first && settime < 0 && s->now == s->prev) {
+		struct timespec rest = { 0, 1000000000L - t0->tv_nsec };
+
+		nanosleep(&rest, NULL);
+		clock_gettime(CLOCK_REALTIME, t0);
+		s->now = (int64_t)t0->tv_sec;
+	}
+	if (!s->first && s->now <= s->prev) {
+		char a[TIMESTR_LEN], b[TIMESTR_LEN];
+
+		timestr_format(s->now, a);
+		timestr_format(s->prev, b);
+		errx(EXIT_PERM, "session time %s is not after the last session %s",
+		    a, b);
+	}
+}
+
+/*
+ * Start writing the session: its error log, its current_mirror marker
+ * (from now on the session counts as interrupted until commit), and the
+ * new metadata snapshot and the reverse diff for the previous session
+ * (none when keep: that snapshot stays as it is).
+ */
+static void
+begin(struct session *s, int keep)
+{
+	int fd;
+
+	s->errfd = create_stamped(s->datafd, "error_log", s->now, INC_DATA, 0);
+	if (!s->first)
+		write_marker(s->datafd, s->now);
+	fd = create_stamped(s->datafd, METADATA, s->now, INC_SNAPSHOT, 1);
+	s->snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
+	gzw_background(s->snap);
+	if (!s->first && !keep) {
+		fd = create_stamped(s->datafd, METADATA, s->prev, INC_DIFF, 1);
+		s->diff = gzw_open(fd, 1);
+		gzw_background(s->diff);
+	}
+}
+
+/*
+ * Mark the session complete, in an order that a crash at any point
+ * leaves either the previous state or this one, or a repository that
+ * the next run rolls back (two markers):
+ *   1. finish the metadata snapshot and the diff (a 0-byte file for an
+ *      empty diff, as rdiff-backup writes), and the empty extended
+ *      attribute and ACL files;
+ *   2. syncfs: everything the session wrote is on disk;
+ *   3. a first session writes its marker only now; a later one removes
+ *      the previous session's snapshot when the diff replaced it, then
+ *      the previous session's marker, and syncs the data dir.
+ */
+static void
+commit(struct session *s, struct repo *r, const char *path)
+{
+	char *oldname = NULL;
+
+	if (gzw_close(s->snap, 1) == -1)
+		err(EXIT_TEMP, "write %s/mirror_metadata snapshot", DATADIR);
+	if (s->diff != NULL) {
+		int empty = gzw_count(s->diff) == 0;
+
+		if (gzw_close(s->diff, 1) == -1)
+			err(EXIT_TEMP, "write %s/mirror_metadata diff", DATADIR);
+		/* rdiff-backup writes an empty diff as a plain 0-byte file */
+		if (empty) {
+			unlink_stamped(s->datafd, METADATA, s->prev, INC_DIFF, 1);
+			empty_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
+		}
+		oldname = incname_make(METADATA, s->prev, INC_SNAPSHOT, 1);
+	}
+	empty_stamped(s->datafd, "extended_attributes", s->now, INC_SNAPSHOT);
+	empty_stamped(s->datafd, "access_control_lists", s->now, INC_SNAPSHOT);
+	/* everything this session wrote, before it is marked complete */
+	if (!s->nosync && syncfs(s->repofd) == -1)
+		err(EXIT_TEMP, "sync %s", path);
+	if (s->first)
+		write_marker(s->datafd, s->now);
+	else {
+		/* the old snapshot is now the diff: drop whichever name it has */
+		if (oldname != NULL) {
+			size_t i;
+
+			for (i = 0; i < r->nmeta; i++)
+				if (r->meta[i].t == s->prev && unlinkat(s->datafd,
+				    r->meta[i].name, 0) == -1)
+					err(EXIT_TEMP, "remove %s/%s", DATADIR,
+					    r->meta[i].name);
+		}
+		unlink_stamped(s->datafd, MARKER, s->prev, INC_DATA, 0);
+		if (sync_fd(s->datafd) == -1)
+			err(EXIT_TEMP, "sync %s", DATADIR);
+	}
+	free(oldname);
 }
 
 /*
@@ -447,8 +555,8 @@ main(int argc, char *argv[])
 	struct stat st;
 	struct timespec t0, t1;
 	struct rlimit rl;
-	char *oldname = NULL, h1[32], h2[32], msg[512];
-	int ch, keep = 0, fd, *kinds = NULL, wait = 0, recover = 0, stat = 0;
+	char h1[32], h2[32], msg[512];
+	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
 	char **pats = NULL;
 	size_t nrules = 0, i;
 	int64_t settime = -1;
@@ -539,35 +647,9 @@ main(int argc, char *argv[])
 		err(EXIT_TEMP, "stat %s", argv[1]);
 	s.repodev = st.st_dev;
 	s.repoino = st.st_ino;
-	s.now = settime >= 0 ? settime : (int64_t)t0.tv_sec;
-	/* a run in the same second as the last one waits for the next */
-	if (!s.first && settime < 0 && s.now == s.prev) {
-		struct timespec rest = { 0, 1000000000L - t0.tv_nsec };
+	session_time(&s, settime, &t0);
 
-		nanosleep(&rest, NULL);
-		clock_gettime(CLOCK_REALTIME, &t0);
-		s.now = (int64_t)t0.tv_sec;
-	}
-	if (!s.first && s.now <= s.prev) {
-		char a[TIMESTR_LEN], b[TIMESTR_LEN];
-
-		timestr_format(s.now, a);
-		timestr_format(s.prev, b);
-		errx(EXIT_PERM, "session time %s is not after the last session %s",
-		    a, b);
-	}
-
-	s.errfd = create_stamped(s.datafd, "error_log", s.now, INC_DATA, 0);
-	if (!s.first)
-		write_marker(s.datafd, s.now);
-	fd = create_stamped(s.datafd, METADATA, s.now, INC_SNAPSHOT, 1);
-	s.snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
-	gzw_background(s.snap);
-	if (!s.first && !keep) {
-		fd = create_stamped(s.datafd, METADATA, s.prev, INC_DIFF, 1);
-		s.diff = gzw_open(fd, 1);
-		gzw_background(s.diff);
-	}
+	begin(&s, keep);
 
 	progress_init("snap", isatty(STDERR_FILENO) ? show_progress : NULL);
 	/* on a remote mount many small files in flight hide the latency */
@@ -575,44 +657,7 @@ main(int argc, char *argv[])
 	tree_run(&s);
 	prefetch_stop();
 
-	if (gzw_close(s.snap, 1) == -1)
-		err(EXIT_TEMP, "write %s/mirror_metadata snapshot", DATADIR);
-	if (s.diff != NULL) {
-		int empty = gzw_count(s.diff) == 0;
-
-		if (gzw_close(s.diff, 1) == -1)
-			err(EXIT_TEMP, "write %s/mirror_metadata diff", DATADIR);
-		/* rdiff-backup writes an empty diff as a plain 0-byte file */
-		if (empty) {
-			unlink_stamped(s.datafd, METADATA, s.prev,
-			    INC_DIFF, 1);
-			empty_stamped(s.datafd, METADATA, s.prev, INC_DIFF);
-		}
-		oldname = incname_make(METADATA, s.prev, INC_SNAPSHOT, 1);
-	}
-	empty_stamped(s.datafd, "extended_attributes", s.now, INC_SNAPSHOT);
-	empty_stamped(s.datafd, "access_control_lists", s.now, INC_SNAPSHOT);
-	/* everything this session wrote, before it is marked complete */
-	if (!s.nosync && syncfs(s.repofd) == -1)
-		err(EXIT_TEMP, "sync %s", argv[1]);
-	if (s.first)
-		write_marker(s.datafd, s.now);
-	else {
-		/* the old snapshot is now the diff: drop whichever name it has */
-		if (oldname != NULL) {
-			size_t i;
-
-			for (i = 0; i < r.nmeta; i++)
-				if (r.meta[i].t == s.prev && unlinkat(s.datafd,
-				    r.meta[i].name, 0) == -1)
-					err(EXIT_TEMP, "remove %s/%s", DATADIR,
-					    r.meta[i].name);
-		}
-		unlink_stamped(s.datafd, MARKER, s.prev, INC_DATA, 0);
-		if (sync_fd(s.datafd) == -1)
-			err(EXIT_TEMP, "sync %s", DATADIR);
-	}
-	free(oldname);
+	commit(&s, &r, argv[1]);
 	clock_gettime(CLOCK_REALTIME, &t1);
 	write_stats(&s, (double)t1.tv_sec + t1.tv_nsec / 1e9);
 	close(s.errfd);

@@ -54,6 +54,8 @@ struct repo;
 void	regress(struct session *, struct repo *, const char *);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
+/* Exit 111 with "what path: strerror" (snap.c). */
+void	snap_fatal(const char *, const char *);
 /* Report a failed source entry: stderr and the error log (snap.c). */
 void	report(struct session *, const char *, const char *, int);
 

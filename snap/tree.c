@@ -6,9 +6,7 @@
  * reverse metadata diff.  The mirror is never stat'ed: unchanged files
  * (by type, size, mtime, mode, owner, links) are not touched at all.
  */
-#define _GNU_SOURCE	/* O_NOATIME: Linux, not POSIX */
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <dirent.h>
 #include <err.h>
@@ -22,15 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "copy.h"
 #include "delta.h"
 #include "exitcode.h"
 #include "gz.h"
 #include "hlink.h"
 #include "io.h"
-#include "meta.h"
-#include "node.h"
 #include "pathname.h"
 #include "incq.h"
 #include "prefetch.h"
@@ -38,53 +32,11 @@
 #include "repo.h"
 #include "select.h"
 #include "snap.h"
+#include "tree.h"
 #include "walk.h"
 #include "xalloc.h"
 
 #define LONGNAME	205	/* longer names get AlternateIncrementName */
-
-struct frame {
-	char		*path;		/* relative path, "" for the root */
-	size_t		 pathlen;
-	const char	*name;		/* last component, inside path */
-	int		 mfd;		/* mirror directory */
-	int		 ifd;		/* increments directory, -1 until needed */
-	int		 own;		/* own increment written, or not needed */
-	int		 deleted;	/* the directory goes away at pop */
-	int		 keepold;	/* listing failed: keep the old children */
-	int		 has_old, has_new;
-	struct rec	 old, new;
-	char		*pending;	/* new entry to rename over the dir */
-	int		 queued;	/* background work changes the dir */
-	int		 fresh;		/* created empty by this session */
-};
-
-/* One session's merge: everything tree_run's functions share. */
-struct tree {
-	struct session	*s;
-	struct meta_reader *old;	/* the previous snapshot */
-	struct walk	*walk;		/* the source walk, to look ahead in */
-	int		 scouting;	/* the prefetch scout runs */
-	struct frame	*stack;		/* the directories open, root first */
-	size_t		 depth, stackcap;
-	struct hlinks	*links;		/* mirror paths of hard-link groups */
-	int		 longfd;	/* long_filename_data, or -1 */
-	uint64_t	 nextfree;	/* its next number; 0: not read yet */
-	int		 nextfree_dirty;
-	int		 la_fd;		/* read-ahead queued up to la_name */
-	char		*la_name;	/* ... in la_fd */
-	char		*last;		/* the last old record's path */
-	size_t		 lastlen, lastcap;
-};
-
-#define LOOKAHEAD	256	/* names looked at ahead in the directory */
-#define INFLIGHT	8	/* files queued per look */
-
-static void
-fatal(const char *what, const char *path)
-{
-	err(EXIT_TEMP, "%s %s", what, shown(path));
-}
 
 /* User and group names, cached; NULL for ids without a usable name. */
 static char *
@@ -139,6 +91,12 @@ identical(const struct rec *a, const struct rec *b)
 	    b->altinc != NULL && strcmp(a->altinc, b->altinc) == 0);
 }
 
+struct frame *
+top(struct tree *t)
+{
+	return t->depth ? &t->stack[t->depth - 1] : NULL;
+}
+
 /*
  * A record of the new snapshot.  The old record, unchanged, is copied as
  * it was read: most records of most runs, and formatting them again
@@ -156,14 +114,13 @@ put_snap(struct tree *t, const struct rec *r)
 	else
 		rv = meta_write(t->s->snap, r);
 	if (rv == -1)
-		fatal("write", "mirror_metadata snapshot");
+		snap_fatal("write", "mirror_metadata snapshot");
 }
 
 /* The reverse diff for the previous session: old record where changed. */
 static void
 put_diff(struct tree *t, const struct rec *old, const struct rec *new,
-    const char *path,
-    size_t pathlen)
+    const char *path, size_t pathlen)
 {
 	struct rec none;
 
@@ -178,627 +135,7 @@ put_diff(struct tree *t, const struct rec *old, const struct rec *new,
 	} else if (new != NULL && identical(old, new))
 		return;
 	if (meta_write(t->s->diff, old) == -1)
-		fatal("write", "mirror_metadata diff");
-}
-
-/* Names ending in these are stored uncompressed, as rdiff-backup does. */
-static int
-compressible(const char *name)
-{
-	static const char *ext[] = {
-		"7z", "aac", "arj", "asc", "avi", "bik", "bz", "bz2", "deb",
-		"docx", "flac", "flv", "gif", "gpg", "gz", "jp2", "jpeg", "jpg",
-		"jsonlz4", "lharc", "lz4", "lzh", "lzma", "lzo", "m4a", "m4v",
-		"mdf", "mkv", "mov", "mozlz4", "mp3", "mp4", "mpeg", "mpg", "oga",
-		"ogg", "ogm", "ogv", "opus", "pgp", "pk3", "png", "rar", "rm",
-		"rpm", "rz", "shn", "tgz", "tzst", "vob", "webm", "webp", "wma",
-		"wmv", "xlsx", "xz", "z", "zip", "zoo", "zst",
-	};
-	const char *dot = strrchr(name, '.');
-	size_t i;
-
-	if (dot == NULL)
-		return 1;
-	for (i = 0; i < sizeof ext / sizeof ext[0]; i++)
-		if (strcasecmp(dot + 1, ext[i]) == 0)
-			return 0;
-	return 1;
-}
-
-static struct frame *
-top(struct tree *t)
-{
-	return t->depth ? &t->stack[t->depth - 1] : NULL;
-}
-
-static int	ensure_incdir(struct tree *, struct frame *);
-static int	mdir(struct tree *, struct frame *);
-static void	set_mtime(int, const struct rec *);
-static void	open_longdir(struct tree *);
-
-/*
- * A directory's own increment: "<name>.<prev>.dir" in its parent's
- * increments directory (for the root, rdiff-backup-data/increments.<prev>.dir),
- * carrying the old directory's permissions, mtime and owner.
- */
-static void
-ensure_own(struct tree *t, struct frame *f)
-{
-	struct frame *parent;
-	char *name;
-	int fd, dirfd;
-
-	if (f->own)
-		return;
-	f->own = 1;
-	if (f == t->stack) {
-		dirfd = t->s->datafd;
-		name = incname_make(INCDIR, t->s->prev, INC_DIR, 0);
-	} else {
-		parent = f - 1;
-		if (f->old.altinc != NULL) {
-			ensure_own(t, parent);
-			open_longdir(t);
-			dirfd = t->longfd;
-			name = incname_make(f->old.altinc, t->s->prev, INC_DIR,
-			    0);
-		} else {
-			ensure_incdir(t, parent);
-			dirfd = parent->ifd;
-			name = incname_make(f->name, t->s->prev, INC_DIR, 0);
-		}
-	}
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
-		fatal("create increment for", f->path);
-	fchmod(fd, f->old.perms & 0777);
-	if (t->s->root)
-		fchown(fd, (uid_t)f->old.uid, (gid_t)f->old.gid);
-	set_mtime(fd, &f->old);
-	close(fd);
-	free(name);
-	t->s->st.incfiles++;
-}
-
-/* The directory in increments/ that holds f's children's increments. */
-static int
-ensure_incdir(struct tree *t, struct frame *f)
-{
-	struct frame *parent;
-
-	if (f->ifd != -1)
-		return 0;
-	ensure_own(t, f);
-	if (f == t->stack) {
-		if (mkdirat(t->s->datafd, INCDIR, 0700) == -1 &&
-		    errno != EEXIST)
-			fatal("mkdir", DATADIR "/" INCDIR);
-		f->ifd = openat(t->s->datafd, INCDIR,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	} else {
-		parent = f - 1;
-		ensure_incdir(t, parent);
-		if (mkdirat(parent->ifd, f->name, 0700) == -1 &&
-		    errno != EEXIST)
-			fatal("mkdir increments for", f->path);
-		f->ifd = openat(parent->ifd, f->name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (f->ifd == -1)
-		fatal("open increments for", f->path);
-	return 0;
-}
-
-static void
-open_longdir(struct tree *t)
-{
-	char *buf;
-	uint64_t v = 0;
-	size_t i;
-
-	if (t->longfd != -1)
-		return;
-	if (mkdirat(t->s->datafd, LONGDIR, 0700) == -1 && errno != EEXIST)
-		fatal("mkdir", DATADIR "/" LONGDIR);
-	t->longfd = openat(t->s->datafd, LONGDIR, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC);
-	if (t->longfd == -1)
-		fatal("open", DATADIR "/" LONGDIR);
-	t->nextfree = 1;
-	if (read_file_at(t->longfd, "next_free", &buf, NULL, 64) == 0) {
-		for (i = 0; buf[i] >= '0' && buf[i] <= '9' &&
-		    v < UINT64_MAX / 16; i++)
-			v = v * 10 + (uint64_t)(buf[i] - '0');
-		if (v > 0)
-			t->nextfree = v;
-		free(buf);
-	}
-}
-
-/* A new AlternateIncrementName number for a name too long to stamp. */
-static char *
-new_altname(struct tree *t)
-{
-	char num[32];
-	struct stat st;
-
-	open_longdir(t);
-	/* never reuse a number that something already uses */
-	for (;;) {
-		snprintf(num, sizeof num, "%llu",
-		    (unsigned long long)t->nextfree++);
-		if (fstatat(t->longfd, num, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			break;
-	}
-	t->nextfree_dirty = 1;
-	return xstrdup(num);
-}
-
-/* Save the long-name counter if this session used it. */
-static void
-finish_longnames(struct tree *t)
-{
-	char num[32];
-
-	if (!t->nextfree_dirty)
-		return;
-	snprintf(num, sizeof num, "%llu", (unsigned long long)t->nextfree);
-	if (atomic_write(t->longfd, "next_free", num, strlen(num), 0600) == -1)
-		fatal("write", DATADIR "/" LONGDIR "/next_free");
-}
-
-/*
- * Create the increment of child `name` of f (stamped with the previous
- * session): returns its directory and file name, or -1 with errno set.
- */
-static int
-inc_create(struct tree *t, struct frame *f, const char *name,
-    const char *altinc, int type,
-    int gz, char **fname)
-{
-	if (altinc != NULL) {
-		ensure_own(t, f);
-		open_longdir(t);
-		*fname = incname_make(altinc, t->s->prev, type, gz);
-		return t->longfd;
-	}
-	ensure_incdir(t, f);
-	*fname = incname_make(name, t->s->prev, type, gz);
-	return f->ifd;
-}
-
-static void
-count_inc(struct tree *t, int dirfd, const char *fname)
-{
-	struct stat st;
-
-	t->s->st.incfiles++;
-	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode))
-		t->s->st.incsize += (uint64_t)st.st_size;
-}
-
-/* Increments carry the old entry's permissions, owner and mtime. */
-static void
-inc_attrs(struct tree *t, int fd, const struct rec *o)
-{
-	fchmod(fd, o->perms);
-	if (t->s->root)
-		fchown(fd, (uid_t)o->uid, (gid_t)o->gid);
-}
-
-static void
-set_mtime(int fd, const struct rec *r)
-{
-	futimens(fd, (struct timespec[2]){ { 0, UTIME_NOW },
-	    { (time_t)r->mtime, 0 } });
-}
-
-static void
-inc_missing(struct tree *t, struct frame *f, const char *name,
-    const char *altinc)
-{
-	char *fname;
-	int dirfd, fd;
-
-	if (t->s->first)
-		return;		/* the first session has no history to keep */
-	dirfd = inc_create(t, f, name, altinc, INC_MISSING, 0, &fname);
-	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
-		fatal("create increment", fname);
-	close(fd);
-	count_inc(t, dirfd, fname);
-	free(fname);
-}
-
-/* Put tmp in place of mirror entry name, or remove name (tmp NULL). */
-static void
-replace_now(struct tree *t, struct frame *f, const char *name, const char *tmp,
-    const char *path)
-{
-	if (tmp != NULL) {
-		if (renameat(mdir(t, f), tmp, mdir(t, f), name) == -1)
-			fatal("rename into mirror", path);
-	} else if (unlinkat(mdir(t, f), name, 0) == -1 && errno != ENOENT)
-		fatal("remove mirror entry", path);
-}
-
-/*
- * Keep the old mirror entry `name` (a non-directory, record o) as a
- * snapshot increment, regular files as their (gzip) content, others
- * recreated as nodes; then replace it by tmp, or remove it (tmp NULL).
- * A regular file's increment is written in the background, and the
- * replacement follows it there.
- */
-static void
-replace_old(struct tree *t, struct frame *f, const char *name,
-    const struct rec *o,
-    const char *tmp, const char *path)
-{
-	const char *what;
-	char *fname;
-	int dirfd, fd, in, gz = 0;
-
-	if (o->type == RT_REG)
-		gz = compressible(name);
-	dirfd = inc_create(t, f, name, o->altinc, INC_SNAPSHOT, gz, &fname);
-	switch (o->type) {
-	case RT_REG:
-		in = openat(mdir(t, f), name,
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (in == -1) {
-			/* the mirror lost it: nothing to keep, say so */
-			report(t->s, "mirror file missing", path, errno);
-			free(fname);
-			replace_now(t, f, name, tmp, path);
-			return;
-		}
-		fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0600);
-		if (fd == -1)
-			fatal("create increment", fname);
-		inc_attrs(t, fd, o);
-		incq_inc(in, fd, gz ? 6 : 0, NULL, o->mtime, mdir(t, f), tmp,
-		    name,
-		    path);
-		f->queued = 1;
-		t->s->st.incfiles++;
-		free(fname);
-		return;
-	default:
-		/* as non-root a device cannot be made: an empty file */
-		if ((fd = node_make(dirfd, fname, o, NODE_FILE_IF_EPERM)) == -1)
-			fatal("create increment", fname);
-		node_attrs(fd, o, t->s->root ? ATTR_OWNER : 0, (uid_t)o->uid,
-		    (gid_t)o->gid, &what);
-		close(fd);
-		break;
-	}
-	count_inc(t, dirfd, fname);
-	free(fname);
-	replace_now(t, f, name, tmp, path);
-}
-
-/*
- * Keep the old mirror file `name` as a delta against the new version
- * (signature sig, which this takes), then put tmp in its place: both in
- * the background.
- */
-static void
-replace_diff(struct tree *t, struct frame *f, const char *name,
-    const struct rec *o,
-    struct sigmaker *sig, const char *tmp, const char *path)
-{
-	char *fname;
-	int dirfd, fd, in, gz = compressible(name);
-
-	in = openat(mdir(t, f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in == -1) {
-		report(t->s, "mirror file missing", path, errno);
-		sig_free(sig);
-		replace_now(t, f, name, tmp, path);
-		return;
-	}
-	dirfd = inc_create(t, f, name, o->altinc, INC_DIFF, gz, &fname);
-	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
-		fatal("create increment", fname);
-	inc_attrs(t, fd, o);
-	incq_inc(in, fd, gz ? 6 : 0, sig, o->mtime, mdir(t, f), tmp, name,
-	    path);
-	f->queued = 1;
-	t->s->st.incfiles++;
-	free(fname);
-}
-
-/*
- * The diff increment of a file whose content did not change: a librsync
- * delta that copies all of the newer version (as rdiff-backup writes for
- * a change of attributes only).
- */
-static void
-inc_trivial(struct tree *t, struct frame *f, const char *name,
-    const struct rec *o)
-{
-	unsigned char d[16] = { 'r', 's', 0x02, 0x36 };
-	size_t len = 4, i, w;
-	char *fname;
-	int dirfd, fd, gz = compressible(name);
-	struct gzw *g;
-
-	if (o->size > 0) {
-		/* COPY offset 0 (one byte), length in 1, 2, 4 or 8 bytes */
-		w = o->size < 1ULL << 8 ? 1 : o->size < 1ULL << 16 ? 2 :
-		    o->size < 1ULL << 32 ? 4 : 8;
-		d[len++] = (unsigned char)(0x45 + (w == 1 ? 0 : w == 2 ? 1 :
-		    w == 4 ? 2 : 3));
-		d[len++] = 0;
-		for (i = w; i-- > 0; )
-			d[len++] = (unsigned char)(o->size >> (8 * i));
-	}
-	d[len++] = 0;
-	dirfd = inc_create(t, f, name, o->altinc, INC_DIFF, gz, &fname);
-	fd = openat(dirfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
-		fatal("create increment", fname);
-	inc_attrs(t, fd, o);
-	g = gzw_open(dup(fd), gz ? 6 : 0);
-	if (gzw_write(g, d, len) == -1 || gzw_close(g, 0) == -1)
-		fatal("write increment", fname);
-	set_mtime(fd, o);
-	close(fd);
-	count_inc(t, dirfd, fname);
-	free(fname);
-}
-
-/* The signature of the new version, read back from its temp copy. */
-static struct sigmaker *
-sig_of(struct tree *t, struct frame *f, const char *tmp, uint64_t size)
-{
-	struct sigmaker *sig = sig_begin(size);
-	struct copyres cr;
-	int fd, werr;
-
-	fd = openat(mdir(t, f), tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 || copy_fd(fd, -1, sig_tap, sig, &cr, &werr) == -1)
-		fatal("read back mirror copy", tmp);
-	close(fd);
-	return sig;
-}
-
-/* Mirror attributes of an entry (not a symlink), what differs only. */
-static void
-mirror_attrs(struct tree *t, int fd, const struct rec *n)
-{
-	if (mirror_fix(fd, n, t->s->root) == -1)
-		fatal("stat mirror entry of", n->path);
-}
-
-static struct hlink *
-hfind(struct tree *t, uint64_t dev, uint64_t ino)
-{
-	return t->links != NULL ? hl_find(t->links, dev, ino) : NULL;
-}
-
-/* Remember path as the mirror copy of hard-link group dev:ino. */
-static void
-hadd(struct tree *t, uint64_t dev, uint64_t ino, const char *path)
-{
-	struct hlink *h;
-
-	if (t->links == NULL)
-		t->links = hl_new();
-	h = hl_get(t->links, dev, ino);
-	free(h->path);
-	h->path = xstrdup(path);
-}
-
-/*
- * Before reading a source file, queue the next files of its directory
- * that will likely be read too: all of them in a first session, else
- * those modified since the last one (unchanged files are never read, so
- * never prefetched).  Their attributes are cached by then on a remote
- * mount, so looking far ahead costs no round trips.
- */
-static void
-lookahead(struct tree *t)
-{
-	struct stat st;
-	const char *name;
-	size_t k;
-	int dfd, queued = 0;
-
-	for (k = 0; k < LOOKAHEAD && queued < INFLIGHT &&
-	    (name = walk_peek(t->walk, k, &dfd)) != NULL; k++) {
-		if (dfd == t->la_fd && strcmp(name, t->la_name) <= 0)
-			continue;	/* looked at already */
-		free(t->la_name);
-		t->la_name = xstrdup(name);
-		t->la_fd = dfd;
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_size <= PREFETCH_MAX &&
-		    (t->s->first || (int64_t)st.st_mtime >= t->s->prev)) {
-			prefetch_file(dfd, name);
-			queued++;
-		}
-	}
-}
-
-/*
- * Make the new mirror entry for record n in frame f: under a temp name,
- * renamed over `name` later; or, when *direct is set (f was created by
- * this session, so nothing there can be lost and a crash is undone by
- * regress), under `name` itself, unless it is taken.  Returns the name
- * it has (to free) with a descriptor on it in *fd, or NULL with errno.
- */
-static char *
-new_entry(struct tree *t, struct frame *f, const char *name,
-    const struct rec *n,
-    int *direct, int *fd)
-{
-	char *tmp;
-
-	if (*direct) {
-		if ((*fd = node_make(mdir(t, f), name, n,
-		    NODE_FILE_IF_EPERM)) != -1)
-			return xstrdup(name);
-		if (errno != EEXIST)
-			return NULL;
-		*direct = 0;
-	}
-	if ((*fd = node_tmp(mdir(t, f), n, NODE_FILE_IF_EPERM, &tmp)) != -1)
-		return tmp;
-	free(tmp);
-	return NULL;
-}
-
-/* The same for a new hard link to pfd/base (see new_entry). */
-static char *
-new_link(struct tree *t, struct frame *f, const char *name, int pfd,
-    const char *base,
-    int *direct)
-{
-	char *tmp;
-
-	if (*direct) {
-		if (linkat(pfd, base, mdir(t, f), name, 0) == 0)
-			return xstrdup(name);
-		if (errno != EEXIST)
-			return NULL;
-		*direct = 0;
-	}
-	if (link_tmp(pfd, base, mdir(t, f), &tmp) == 0)
-		return tmp;
-	free(tmp);
-	return NULL;
-}
-
-/*
- * Bring a new version of regular file S into the mirror of frame f: read
- * from the source once (hashing), or linked to the mirror copy of an
- * earlier member of its hard-link group (then with the signature an old
- * version is diffed against).  Fills n (size, SHA1).  Returns the name
- * it has in the mirror (see new_entry), or NULL when the source failed
- * (reported).
- */
-static char *
-bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
-    struct sigmaker **sigp, int wantsig, int *direct, int *gone)
-{
-	struct copyres cr;
-	struct hlink *h = NULL;
-	struct stat st;
-	const char *base;
-	char *tmp;
-	int in, out, werr, pfd;
-
-	*sigp = NULL;
-	if (n->nlink > 1 && (h = hfind(t, n->devloc, n->ino)) != NULL) {
-		incq_drain();	/* the first member may still be on its way */
-		*sigp = wantsig ? sig_begin(n->size) : NULL;
-		if ((pfd = open_parent(t->s->repofd, h->path, &base)) == -1 ||
-		    (tmp = new_link(t, f, e->name, pfd, base, direct)) == NULL)
-			fatal("link mirror file to", h->path);
-		if (*sigp != NULL) {
-			in = openat(pfd, base,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (in == -1 || copy_fd(in, -1, sig_tap, *sigp, &cr,
-			    &werr) == -1)
-				fatal("read mirror file", h->path);
-			close(in);
-		}
-		close(pfd);
-		n->sha1[0] = '\0';	/* only the first member has it */
-		return tmp;
-	}
-	if (!t->scouting)
-		lookahead(t);
-	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
-	if (in == -1 && errno == EPERM)
-		in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (in == -1) {
-		/* deleted since it was listed: a deletion, not an error */
-		if (errno == ENOENT)
-			*gone = 1;
-		else
-			report(t->s, "open", e->path, errno);
-		return NULL;
-	}
-	/* replaced since: the file read now is the one recorded */
-	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode)) {
-		report(t->s, "open", e->path, errno ? errno : ESTALE);
-		close(in);
-		return NULL;
-	}
-	if ((tmp = new_entry(t, f, e->name, n, direct, &out)) == NULL)
-		fatal("create mirror file for", e->path);
-	if (copy_fd(in, out, *sigp ? sig_tap : NULL, *sigp, &cr,
-	    &werr) == -1) {
-		if (werr)
-			fatal("write mirror file for", e->path);
-		report(t->s, "read", e->path, errno);
-		close(in);
-		close(out);
-		unlinkat(mdir(t, f), tmp, 0);
-		free(tmp);
-		return NULL;
-	}
-	close(in);
-	/* what was read is what is recorded; a later change shows by mtime */
-	rec_from_stat(n, &st);
-	n->size = cr.bytes;
-	memcpy(n->sha1, cr.sha1, sizeof n->sha1);
-	t->s->st.bytesread += cr.bytes;
-	t->s->st.byteswritten += cr.bytes;
-	t->s->eio_streak = 0;
-	mirror_attrs(t, out, n);
-	if (close(out) == -1)
-		fatal("write mirror file for", e->path);
-	return tmp;
-}
-
-/* A new non-regular, non-directory entry in the mirror (see new_entry). */
-static char *
-bring_node(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
-    int *direct)
-{
-	const char *what;
-	char *tmp;
-	int fd;
-
-	if ((tmp = new_entry(t, f, e->name, n, direct, &fd)) == NULL)
-		fatal(n->type == RT_SYM ? "create mirror symlink for" :
-		    "create mirror node for", e->path);
-	node_attrs(fd, n, t->s->root ? ATTR_OWNER : 0, (uid_t)n->uid,
-	    (gid_t)n->gid, &what);
-	close(fd);
-	return tmp;
-}
-
-/*
- * The mirror directory of frame f, opened on first use: a directory in
- * which nothing changes is never opened.
- */
-static int
-mdir(struct tree *t, struct frame *f)
-{
-	if (f->mfd == -1) {
-		f->mfd = openat(mdir(t, f - 1), f->name,
-		    O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (f->mfd == -1 && (errno == ENOTDIR || errno == ELOOP))
-			errx(EXIT_PERM, "mirror entry %s is not a directory: "
-			    "damaged repository", shown(f->path));
-		if (f->mfd == -1)
-			fatal("open mirror directory", f->path);
-	}
-	return f->mfd;
+		snap_fatal("write", "mirror_metadata diff");
 }
 
 static void
@@ -854,10 +191,10 @@ pop(struct tree *t)
 			if (unlinkat(mdir(t, parent), f->name,
 			    AT_REMOVEDIR) == -1 &&
 			    rmtree_at(mdir(t, parent), f->name) == -1)
-				fatal("remove mirror directory", f->path);
+				snap_fatal("remove mirror directory", f->path);
 			if (f->pending != NULL && renameat(mdir(t, parent),
 			    f->pending, mdir(t, parent), f->name) == -1)
-				fatal("rename into mirror", f->path);
+				snap_fatal("rename into mirror", f->path);
 		}
 	} else {
 		/* untouched and unchanged: its attributes are right already */
@@ -885,9 +222,7 @@ unwind(struct tree *t, const char *path, size_t len)
 	struct frame *f;
 
 	while ((f = top(t)) != NULL) {
-		if (f->pathlen == 0 || (len > f->pathlen &&
-		    path[f->pathlen] == '/' &&
-		    memcmp(path, f->path, f->pathlen) == 0))
+		if (path_below(path, len, f->path, f->pathlen))
 			return;
 		pop(t);
 	}
@@ -946,8 +281,7 @@ read_symlink(struct tree *t, struct walk_ent *e, struct rec *n, int *gone)
  */
 static const struct rec *
 same_content(struct tree *t, struct frame *f, const char *name,
-    const char *path,
-    const struct rec *o, struct rec *n)
+    const char *path, const struct rec *o, struct rec *n)
 {
 	int fd;
 
@@ -1090,7 +424,7 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 				incq_drain();	/* the name must be free now */
 		}
 		if (mkdirat(mdir(t, f), name, 0700) == -1)
-			fatal("create mirror directory", path);
+			snap_fatal("create mirror directory", path);
 		push(t, path, pathlen, o, n);
 		return n;
 	}
@@ -1111,8 +445,7 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
 		tmp = bring_reg(t, f, e, n, &sig, o != NULL &&
-		    o->type == RT_REG,
-		    &direct, &gone);
+		    o->type == RT_REG, &direct, &gone);
 	else
 		tmp = bring_node(t, f, e, n, &direct);
 	if (tmp == NULL)

@@ -1,0 +1,89 @@
+/*
+ * snap's merge of one session, shared by the files that do it: tree.c
+ * (the merged walk of source and old metadata, path by path), incs.c
+ * (the increments it writes) and mirror.c (new versions brought into
+ * the mirror).  struct tree is the whole state of the merge, passed to
+ * every function that uses it.
+ */
+#ifndef TREE_H
+#define TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meta.h"
+
+struct hlink;
+struct sigmaker;
+struct walk_ent;
+
+struct frame {
+	char		*path;		/* relative path, "" for the root */
+	size_t		 pathlen;
+	const char	*name;		/* last component, inside path */
+	int		 mfd;		/* mirror directory */
+	int		 ifd;		/* increments directory, -1 until needed */
+	int		 own;		/* own increment written, or not needed */
+	int		 deleted;	/* the directory goes away at pop */
+	int		 keepold;	/* listing failed: keep the old children */
+	int		 has_old, has_new;
+	struct rec	 old, new;
+	char		*pending;	/* new entry to rename over the dir */
+	int		 queued;	/* background work changes the dir */
+	int		 fresh;		/* created empty by this session */
+};
+
+/* One session's merge: everything tree_run's functions share. */
+struct tree {
+	struct session	*s;
+	struct meta_reader *old;	/* the previous snapshot */
+	struct walk	*walk;		/* the source walk, to look ahead in */
+	int		 scouting;	/* the prefetch scout runs */
+	struct frame	*stack;		/* the directories open, root first */
+	size_t		 depth, stackcap;
+	struct hlinks	*links;		/* mirror paths of hard-link groups */
+	int		 longfd;	/* long_filename_data, or -1 */
+	uint64_t	 nextfree;	/* its next number; 0: not read yet */
+	int		 nextfree_dirty;
+	int		 la_fd;		/* read-ahead queued up to la_name */
+	char		*la_name;	/* ... in la_fd */
+	char		*last;		/* the last old record's path */
+	size_t		 lastlen, lastcap;
+};
+
+/* tree.c */
+/* The directory on top of the stack, or NULL. */
+struct frame	*top(struct tree *);
+
+/* incs.c */
+/* The directory's own .dir increment, written once. */
+void	 ensure_own(struct tree *, struct frame *);
+/* A new AlternateIncrementName number; saved by finish_longnames. */
+char	*new_altname(struct tree *);
+void	 finish_longnames(struct tree *);
+/* The .missing increment of a path that is new in this session. */
+void	 inc_missing(struct tree *, struct frame *, const char *,
+	    const char *);
+/* Put tmp in place of mirror entry name, or remove it (tmp NULL). */
+void	 replace_now(struct tree *, struct frame *, const char *,
+	    const char *, const char *);
+void	 replace_old(struct tree *, struct frame *, const char *,
+	    const struct rec *, const char *, const char *);
+void	 replace_diff(struct tree *, struct frame *, const char *,
+	    const struct rec *, struct sigmaker *, const char *, const char *);
+void	 inc_trivial(struct tree *, struct frame *, const char *,
+	    const struct rec *);
+
+/* mirror.c */
+/* The mirror directory of frame f, opened on first use. */
+int	 mdir(struct tree *, struct frame *);
+void	 mirror_attrs(struct tree *, int, const struct rec *);
+struct sigmaker	*sig_of(struct tree *, struct frame *, const char *, uint64_t);
+struct hlink	*hfind(struct tree *, uint64_t, uint64_t);
+void	 hadd(struct tree *, uint64_t, uint64_t, const char *);
+char	*bring_reg(struct tree *, struct frame *, struct walk_ent *,
+	    struct rec *, struct sigmaker **, int, int *, int *);
+char	*bring_node(struct tree *, struct frame *, struct walk_ent *,
+	    struct rec *, int *);
+
+#endif
