@@ -54,36 +54,6 @@
  */
 #define LINK_MAX_TARGET	(PATH_MAX - 1)
 
-struct hent {
-	struct hent	*next;
-	uint64_t	 h;
-	char		*key;		/* NUL-terminated remote path */
-	size_t		 klen;
-};
-
-struct htab {
-	struct hent	**b;
-	size_t		  nb, n;
-};
-
-struct node {
-	struct hent	 he;
-	uint64_t	 nlookup;
-	struct stat	 st;
-	double		 st_time;	/* when st was fetched */
-	double		 cached;	/* when the kernel last read all of it */
-	off_t		 csize;		/* its size and mtime then */
-	time_t		 cmtime;
-};
-
-enum { DL_OPENING, DL_READING, DL_DONE, DL_FAILED };
-
-struct dent {
-	char		*name;
-	size_t		 namelen;
-	struct sftp_attrs a;
-};
-
 struct dwait {
 	struct dwait	*next;
 	fuse_req_t	 req;
@@ -91,23 +61,6 @@ struct dwait {
 	size_t		 size;
 	off_t		 off;
 	struct fuse_file_info fi;
-};
-
-struct dlist {
-	struct hent	 he;
-	int		 hashed, state, err;
-	unsigned char	 h[SFTP_MAX_HANDLE];
-	size_t		 hlen;
-	struct dent	*ents;
-	size_t		 n, cap;
-	size_t		 bytes;		/* what the entries take, for the bound */
-	double		 started;	/* when OPENDIR was sent */
-	uint32_t	*idx;		/* open addressing: entry index + 1 */
-	size_t		 idxsize;
-	int		 reads, eof, refs, loading, kernel, prefetched, prefetch;
-	double		 loaded;
-	struct dwait	*waiters;
-	struct dlist	*prev, *next;	/* LRU of unused finished listings */
 };
 
 enum { CH_PENDING, CH_DONE, CH_ERR };
@@ -160,10 +113,7 @@ struct pfile {
 	struct pfile	*prev, *next;	/* LRU of finished, unused ones */
 };
 
-static struct mr_opts opts;
-static struct fuse_session *session;	/* for notifications; NULL at the end */
-static struct node rootnode;
-static struct htab nodes, dlists, pfiles;
+static struct htab dlists, pfiles;
 static size_t dl_ents, dl_pf_inflight;
 static char *dl_queue[DL_QUEUE];
 static size_t dlq_head, dlq_len;
@@ -171,206 +121,6 @@ static struct dlist *dl_lru_head, *dl_lru_tail;
 static size_t ra_bytes;
 static size_t pf_inflight, pf_bytes;
 static struct pfile *pf_lru_head, *pf_lru_tail;
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* FNV-1a, 64 bits: the table hash and the stable inode number. */
-static uint64_t
-hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h;
-}
-
-static struct hent *
-ht_find(struct htab *t, const char *key, size_t klen, uint64_t h)
-{
-	struct hent *e;
-
-	if (t->nb == 0)
-		return NULL;
-	for (e = t->b[h & (t->nb - 1)]; e != NULL; e = e->next)
-		if (e->h == h && e->klen == klen &&
-		    memcmp(e->key, key, klen) == 0)
-			return e;
-	return NULL;
-}
-
-static void
-ht_add(struct htab *t, struct hent *e)
-{
-	struct hent **nb, *x, *next;
-	size_t i, n;
-
-	if (t->n >= t->nb) {
-		n = t->nb ? t->nb * 2 : 1024;
-		nb = xcalloc(n, sizeof(*nb));
-		for (i = 0; i < t->nb; i++)
-			for (x = t->b[i]; x != NULL; x = next) {
-				next = x->next;
-				x->next = nb[x->h & (n - 1)];
-				nb[x->h & (n - 1)] = x;
-			}
-		free(t->b);
-		t->b = nb;
-		t->nb = n;
-	}
-	e->next = t->b[e->h & (t->nb - 1)];
-	t->b[e->h & (t->nb - 1)] = e;
-	t->n++;
-}
-
-static void
-ht_del(struct htab *t, struct hent *e)
-{
-	struct hent **pp;
-
-	for (pp = &t->b[e->h & (t->nb - 1)]; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			t->n--;
-			return;
-		}
-}
-
-static void
-he_init(struct hent *e, char *key, size_t klen)
-{
-	e->key = key;
-	e->klen = klen;
-	e->h = hash(key, klen);
-}
-
-/* dir + "/" + name as a new NUL-terminated string. */
-static char *
-join(const char *dir, size_t dl, const char *name, size_t nl, size_t *len)
-{
-	char *p;
-	size_t n;
-
-	if (dl == 1 && dir[0] == '/')
-		dl = 0;
-	if (size_add(&n, dl, nl) == -1 || size_add(&n, n, 2) == -1)
-		n = SIZE_MAX;		/* xmalloc dies */
-	p = xmalloc(n);
-	memcpy(p, dir, dl);
-	p[dl] = '/';
-	memcpy(p + dl + 1, name, nl);
-	p[dl + 1 + nl] = '\0';
-	*len = dl + 1 + nl;
-	return p;
-}
-
-void
-attr_to_stat(const struct sftp_attrs *a, const char *path, size_t len,
-    struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = hash(path, len);
-	if (st->st_ino <= 1)
-		st->st_ino += 2;
-	st->st_mode = a->flags & SSH_FILEXFER_ATTR_PERMISSIONS ?
-	    (mode_t)a->mode : S_IFREG | 0444;
-	if ((st->st_mode & S_IFMT) == 0)
-		st->st_mode |= S_IFREG;
-	st->st_nlink = 1;
-	if (a->flags & SSH_FILEXFER_ATTR_UIDGID) {
-		st->st_uid = a->uid;
-		st->st_gid = a->gid;
-	}
-	if (a->flags & SSH_FILEXFER_ATTR_SIZE)
-		st->st_size = a->size > INT64_MAX ? INT64_MAX : (off_t)a->size;
-	if (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) {
-		st->st_atime = a->atime;
-		st->st_mtime = a->mtime;
-		st->st_ctime = a->mtime;
-	}
-	st->st_blksize = 4096;
-	/* SFTP has no block count: size in 4 KiB blocks, as most disks use. */
-	st->st_blocks = (st->st_size / 4096 + (st->st_size % 4096 != 0)) * 8;
-}
-
-static int
-a_isdir(const struct sftp_attrs *a)
-{
-	return a->flags & SSH_FILEXFER_ATTR_PERMISSIONS && S_ISDIR(a->mode);
-}
-
-static int
-a_isreg(const struct sftp_attrs *a)
-{
-	return a->flags & SSH_FILEXFER_ATTR_PERMISSIONS && S_ISREG(a->mode);
-}
-
-/* A reply of a type the request cannot get: the peer is not trusted again. */
-static void
-bad(struct sftp_reply *r, const char *req)
-{
-	conn_fail("unexpected %s reply to %s", sftp_type_name(r->type), req);
-}
-
-/*
- * Nodes.
- */
-static struct node *
-ino_node(fuse_ino_t ino)
-{
-	return ino == FUSE_ROOT_ID ? &rootnode : (struct node *)(uintptr_t)ino;
-}
-
-static fuse_ino_t
-node_ino(struct node *n)
-{
-	return n == &rootnode ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
-}
-
-/* The node for path (taking ownership of path), new or existing. */
-static struct node *
-node_get(char *path, size_t len)
-{
-	struct node *n;
-	struct hent *e;
-
-	e = ht_find(&nodes, path, len, hash(path, len));
-	if (e != NULL) {
-		free(path);
-		return (struct node *)e;
-	}
-	n = xcalloc(1, sizeof(*n));
-	he_init(&n->he, path, len);
-	ht_add(&nodes, &n->he);
-	return n;
-}
-
-static void
-node_unref(struct node *n, uint64_t count)
-{
-	if (n == &rootnode)
-		return;
-	n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
-	if (n->nlookup > 0)
-		return;
-	ht_del(&nodes, &n->he);
-	free(n->he.key);
-	free(n);
-}
-
-static void
-node_set(struct node *n, const struct sftp_attrs *a)
-{
-	attr_to_stat(a, n->he.key, n->he.klen, &n->st);
-	n->st_time = mono();
-}
 
 static void
 reply_entry(fuse_req_t req, struct node *n)
@@ -380,7 +130,7 @@ reply_entry(fuse_req_t req, struct node *n)
 	memset(&e, 0, sizeof(e));
 	e.ino = node_ino(n);
 	e.attr = n->st;
-	e.attr_timeout = e.entry_timeout = opts.cache_timeout;
+	e.attr_timeout = e.entry_timeout = fs_opts.cache_timeout;
 	n->nlookup++;
 	if (fuse_reply_entry(req, &e) != 0)
 		node_unref(n, 1);
@@ -392,35 +142,13 @@ reply_noent(fuse_req_t req)
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof(e));
-	e.entry_timeout = opts.neg_timeout;
+	e.entry_timeout = fs_opts.neg_timeout;
 	fuse_reply_entry(req, &e);
-}
-
-void
-fs_init(const struct mr_opts *o, const struct sftp_attrs *a)
-{
-	size_t len = strlen(o->root);
-
-	opts = *o;
-	he_init(&rootnode.he, xstrdup(o->root), len);
-	ht_add(&nodes, &rootnode.he);
-	rootnode.nlookup = 1;
-	node_set(&rootnode, a);
-}
-
-void
-fs_session(struct fuse_session *se)
-{
-	pthread_mutex_lock(&mr_lock);
-	session = se;
-	pthread_mutex_unlock(&mr_lock);
 }
 
 /*
  * LOOKUP and GETATTR through LSTAT.
  */
-static void node_fresh(struct node *, const struct sftp_attrs *);
-
 struct lk {
 	fuse_req_t	 req;
 	char		*path;
@@ -449,7 +177,7 @@ lstat_cb(void *arg, struct sftp_reply *r)
 		if (lk->node != NULL) {
 			node_fresh(lk->node, &r->attrs);
 			fuse_reply_attr(lk->req, &lk->node->st,
-			    opts.cache_timeout);
+			    fs_opts.cache_timeout);
 		} else {
 			n = node_get(lk->path, lk->len);
 			lk->path = NULL;
@@ -533,7 +261,7 @@ dl_free(struct dlist *d)
 	free(d);
 }
 
-static void
+void
 dl_unhash(struct dlist *d)
 {
 	if (!d->hashed)
@@ -624,7 +352,7 @@ dl_warn(struct dlist *d, const char *fmt, ...)
 }
 
 /* Index of name in a finished listing, or -1. */
-static long
+long
 dl_lookup(struct dlist *d, const char *name, size_t len)
 {
 	size_t j;
@@ -757,7 +485,7 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 static int
 dl_overdue(struct dlist *d)
 {
-	double limit = DL_LIST_TIMEOUTS * (double)opts.timeout;
+	double limit = DL_LIST_TIMEOUTS * (double)fs_opts.timeout;
 
 	if (limit < DL_LIST_SECS)
 		limit = DL_LIST_SECS;
@@ -869,7 +597,7 @@ dl_get(const char *path, size_t len)
 	struct dlist *d = dl_find(path, len);
 
 	if (d != NULL && d->state == DL_DONE &&
-	    mono() - d->loaded > opts.cache_timeout) {
+	    mono() - d->loaded > fs_opts.cache_timeout) {
 		dl_unhash(d);
 		d = NULL;
 	}
@@ -935,8 +663,7 @@ dl_fill(struct dlist *d, fuse_req_t req, size_t size, off_t off, int plus)
 	long i;
 
 	buf = xmalloc(size);
-	dn = (struct node *)ht_find(&nodes, d->he.key, d->he.klen,
-	    d->he.h);
+	dn = node_find(d->he.key, d->he.klen, d->he.h);
 	for (i = off; i < (long)d->n + 2; i++) {
 		memset(&e, 0, sizeof(e));
 		n = NULL;
@@ -954,7 +681,7 @@ dl_fill(struct dlist *d, fuse_req_t req, size_t size, off_t off, int plus)
 				e.ino = node_ino(n);
 				e.attr = n->st;
 				e.attr_timeout = e.entry_timeout =
-				    opts.cache_timeout;
+				    fs_opts.cache_timeout;
 			} else {
 				path = join(d->he.key, d->he.klen, name,
 				    d->ents[i - 2].namelen, &len);
@@ -1117,15 +844,13 @@ pf_end(struct pfile *p, int state)
 		pf_free(p);
 		return;
 	}
-	n = (struct node *)ht_find(&nodes, p->he.key, p->he.klen, p->he.h);
+	n = node_find(p->he.key, p->he.klen, p->he.h);
 	pf_free(p);
 	if (conn_dead() || n == NULL)
 		fuse_reply_err(req, EIO);
 	else
 		of_start_open(req, &fi, n);
 }
-
-static void node_stale(const char *, size_t);
 
 static void
 pf_read_cb(void *arg, struct sftp_reply *r)
@@ -1234,7 +959,7 @@ pf_dir(struct dlist *d, long i, long *ahead)
 }
 
 /* The finished listing of the directory holding path[0..len), or NULL. */
-static struct dlist *
+struct dlist *
 dl_parent(const char *path, size_t len, const char **name, size_t *namelen)
 {
 	const char *slash;
@@ -1292,25 +1017,6 @@ pf_after(const char *path, size_t len)
  * When a file is not what we were told.
  */
 
-/*
- * Fresh attributes of n from the server, also for its entry in a cached
- * listing of its directory, so that lookups and READDIRPLUS from that
- * listing agree with stat.
- */
-static void
-node_fresh(struct node *n, const struct sftp_attrs *a)
-{
-	struct dlist *d;
-	const char *name;
-	size_t namelen;
-	long i;
-
-	node_set(n, a);
-	if ((d = dl_parent(n->he.key, n->he.klen, &name, &namelen)) != NULL &&
-	    (i = dl_lookup(d, name, namelen)) != -1)
-		d->ents[i].a = *a;
-}
-
 /* Path changed: its prefetched copy goes (one still loading is not used). */
 static void
 pf_stale(const char *path, size_t len)
@@ -1324,34 +1030,6 @@ pf_stale(const char *path, size_t len)
 		pf_free(p);
 	else
 		p->stale = 1;
-}
-
-/*
- * The size we knew of path is wrong (a read ended before it): forget its
- * attributes, here and in the kernel, that the kernel holds all of it,
- * and the listing of its directory, so that the next stat, listing and
- * open ask the server.  The kernel keeps its pages (offset -1 only marks
- * the attributes out of date), so this never waits for a read that only
- * we can answer.
- */
-static void
-node_stale(const char *path, size_t len)
-{
-	struct node *n;
-	struct dlist *d;
-	const char *name;
-	size_t namelen;
-
-	n = (struct node *)ht_find(&nodes, path, len, hash(path, len));
-	if (n != NULL) {
-		n->st_time = 0;
-		n->cached = 0;
-		if (session != NULL && n->nlookup > 0)
-			(void)fuse_lowlevel_notify_inval_inode(session,
-			    node_ino(n), -1, 0);
-	}
-	if ((d = dl_parent(path, len, &name, &namelen)) != NULL)
-		dl_unhash(d);
 }
 
 /*
@@ -1772,7 +1450,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	path = join(p->he.key, p->he.klen, name, nl, &len);
 	d = dl_find(p->he.key, p->he.klen);
 	if (d != NULL && d->state == DL_DONE &&
-	    mono() - d->loaded <= opts.cache_timeout) {
+	    mono() - d->loaded <= fs_opts.cache_timeout) {
 		if ((i = dl_lookup(d, name, nl)) == -1) {
 			free(path);
 			reply_noent(req);
@@ -1813,8 +1491,8 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct node *n = ino_node(ino);
 
 	pthread_mutex_lock(&mr_lock);
-	if (n->st_time > 0 && mono() - n->st_time <= opts.cache_timeout)
-		fuse_reply_attr(req, &n->st, opts.cache_timeout);
+	if (n->st_time > 0 && mono() - n->st_time <= fs_opts.cache_timeout)
+		fuse_reply_attr(req, &n->st, fs_opts.cache_timeout);
 	else
 		send_lstat(req, NULL, 0, n);
 	pthread_mutex_unlock(&mr_lock);
@@ -1969,7 +1647,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * when snap opens a file its read-ahead threads just read.
 	 */
 	if (n->cached > 0 && n->st_time > 0 &&
-	    mono() - n->cached <= opts.cache_timeout &&
+	    mono() - n->cached <= fs_opts.cache_timeout &&
 	    n->csize == n->st.st_size && n->cmtime == n->st.st_mtime) {
 		struct ofile *of = of_new(n->he.key, n->he.klen,
 		    (uint64_t)n->st.st_size);
@@ -1981,7 +1659,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	p = (struct pfile *)ht_find(&pfiles, n->he.key, n->he.klen, n->he.h);
 	if (p != NULL && (p->size != (uint64_t)n->st.st_size ||
 	    p->mtime != (uint32_t)n->st.st_mtime ||
-	    mono() - p->when > opts.cache_timeout || p->open_req != NULL)) {
+	    mono() - p->when > fs_opts.cache_timeout || p->open_req != NULL)) {
 		if (p->state == PF_DONE)
 			pf_free(p);
 		p = NULL;
@@ -2046,7 +1724,7 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&mr_lock);
 	of->released = 1;
 	if (of->last_end >= of->size && of->eof >= of->size &&
-	    (n = (struct node *)ht_find(&nodes, of->path, of->pathlen,
+	    (n = node_find(of->path, of->pathlen,
 	    hash(of->path, of->pathlen))) != NULL && n->st_time > 0 &&
 	    (uint64_t)n->st.st_size == of->size) {
 		n->cached = mono();
@@ -2103,12 +1781,13 @@ statvfs_cb(void *arg, struct sftp_reply *r)
 static void
 op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct node *root = ino_node(FUSE_ROOT_ID);
 	struct statvfs st;
 
 	pthread_mutex_lock(&mr_lock);
 	if (conn_info.has_statvfs) {
-		if (conn_ext("statvfs@openssh.com", rootnode.he.key,
-		    rootnode.he.klen, statvfs_cb, req) == -1)
+		if (conn_ext("statvfs@openssh.com", root->he.key,
+		    root->he.klen, statvfs_cb, req) == -1)
 			fuse_reply_err(req, errno);
 	} else {
 		memset(&st, 0, sizeof(st));

@@ -1,18 +1,39 @@
 /*
- * mount-remote's internal interfaces between main (options, ssh, mount
- * life cycle) and the FUSE operations.
+ * mount-remote's internal map: one section per file, saying what the file
+ * provides to the others.  Everything not declared here is static in its
+ * file.  The connection (conn.c) has its own header, conn.h.
+ *
+ * The file system is a node per remote path the kernel knows, directory
+ * listings read whole and kept for the cache timeout (their attributes
+ * answer READDIRPLUS and LOOKUP without a round trip), per-file
+ * read-ahead in chunks, and prefetching of the small files that follow
+ * an opened one in its directory.  Every operation queues SFTP requests
+ * and returns; replies arrive on the connection's reader thread, which
+ * answers the kernel.  All of that state, static in nodes.c and
+ * fuseops.c, is guarded by mr_lock (conn.h): the operations take it, and
+ * the reply callbacks run with it held.
  */
 #ifndef MR_H
 #define MR_H
 
 #include <sys/stat.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define FUSE_USE_VERSION 34
 #include <fuse3/fuse_lowlevel.h>
 
 #include "sftp.h"
 
+/*
+ * mount-remote.c: options, ssh and agent, the mount's life cycle.
+ */
+
+/*
+ * nodes.c: the hash table that every cache keys by remote path, helpers
+ * shared by the file system's files, and the nodes: one per path the
+ * kernel holds, its address being the inode number the kernel sees.
+ */
 struct mr_opts {
 	const char	*root;		/* absolute remote path of the mount root */
 	double		 cache_timeout;	/* entry and attribute validity, seconds */
@@ -20,14 +41,107 @@ struct mr_opts {
 	int		 timeout;	/* -t: seconds of silence that kill */
 };
 
-extern const struct fuse_lowlevel_ops mr_ops;
+/* Set by fs_init before the session starts; read-only afterwards. */
+extern struct mr_opts fs_opts;
+
+struct hent {
+	struct hent	*next;
+	uint64_t	 h;
+	char		*key;		/* NUL-terminated remote path */
+	size_t		 klen;
+};
+
+struct htab {
+	struct hent	**b;
+	size_t		  nb, n;
+};
+
+struct node {
+	struct hent	 he;
+	uint64_t	 nlookup;
+	struct stat	 st;
+	double		 st_time;	/* when st was fetched */
+	double		 cached;	/* when the kernel last read all of it */
+	off_t		 csize;		/* its size and mtime then */
+	time_t		 cmtime;
+};
+
+/* Seconds on the monotonic clock. */
+double	 mono(void);
+/* FNV-1a, 64 bits: the table hash and the stable inode number. */
+uint64_t hash(const char *, size_t);
+struct hent *ht_find(struct htab *, const char *, size_t, uint64_t);
+void	 ht_add(struct htab *, struct hent *);
+void	 ht_del(struct htab *, struct hent *);
+/* Key an entry by path (taken), hashing it. */
+void	 he_init(struct hent *, char *, size_t);
+/* dir + "/" + name as a new NUL-terminated string; its length in *len. */
+char	*join(const char *, size_t, const char *, size_t, size_t *);
+/* Turn SFTP attributes into a struct stat for path. */
+void	 attr_to_stat(const struct sftp_attrs *, const char *, size_t,
+	    struct stat *);
+int	 a_isdir(const struct sftp_attrs *);
+int	 a_isreg(const struct sftp_attrs *);
+/* A reply of a type the request cannot get: the peer is not trusted again. */
+void	 bad(struct sftp_reply *, const char *);
 
 /* Set up the node table for the remote root whose attributes are given. */
 void	fs_init(const struct mr_opts *, const struct sftp_attrs *);
 /* The session to notify the kernel through; NULL before it goes away. */
 void	fs_session(struct fuse_session *);
-/* Turn SFTP attributes into a struct stat for path. */
-void	attr_to_stat(const struct sftp_attrs *, const char *, size_t,
-	    struct stat *);
+struct node *ino_node(fuse_ino_t);
+fuse_ino_t node_ino(struct node *);
+/* The node for path (taking ownership of path), new or existing. */
+struct node *node_get(char *, size_t);
+/* The node for path with hash h, or NULL. */
+struct node *node_find(const char *, size_t, uint64_t);
+/* The kernel forgets count lookups; the node goes at none. */
+void	node_unref(struct node *, uint64_t);
+/* Attributes of n from a listing or the server. */
+void	node_set(struct node *, const struct sftp_attrs *);
+/* Attributes of n fresh from the server, also put in its cached listing. */
+void	node_fresh(struct node *, const struct sftp_attrs *);
+/* What we knew of path (size, listing) is wrong: forget it. */
+void	node_stale(const char *, size_t);
+
+/*
+ * fuseops.c, for now also the directory listings, small-file prefetch,
+ * open files and read-ahead.
+ */
+enum { DL_OPENING, DL_READING, DL_DONE, DL_FAILED };
+
+struct dent {
+	char		*name;
+	size_t		 namelen;
+	struct sftp_attrs a;
+};
+
+struct dwait;
+
+struct dlist {
+	struct hent	 he;
+	int		 hashed, state, err;
+	unsigned char	 h[SFTP_MAX_HANDLE];
+	size_t		 hlen;
+	struct dent	*ents;
+	size_t		 n, cap;
+	size_t		 bytes;		/* what the entries take, for the bound */
+	double		 started;	/* when OPENDIR was sent */
+	uint32_t	*idx;		/* open addressing: entry index + 1 */
+	size_t		 idxsize;
+	int		 reads, eof, refs, loading, kernel, prefetched, prefetch;
+	double		 loaded;
+	struct dwait	*waiters;
+	struct dlist	*prev, *next;	/* LRU of unused finished listings */
+};
+
+/* Nobody finds d again; it goes once unused. */
+void	dl_unhash(struct dlist *);
+/* Index of name in a finished listing, or -1. */
+long	dl_lookup(struct dlist *, const char *, size_t);
+/* The finished listing of the directory holding path, or NULL. */
+struct dlist *dl_parent(const char *, size_t, const char **, size_t *);
+
+extern const struct fuse_lowlevel_ops mr_ops;
 
 #endif
