@@ -9,9 +9,9 @@
  * read-ahead in chunks, and prefetching of the small files that follow
  * an opened one in its directory.  Every operation queues SFTP requests
  * and returns; replies arrive on the connection's reader thread, which
- * answers the kernel.  All of that state, static in nodes.c and
- * fuseops.c, is guarded by mr_lock (conn.h): the operations take it, and
- * the reply callbacks run with it held.
+ * answers the kernel.  All of that state, static in nodes.c, listing.c
+ * and fuseops.c, is guarded by mr_lock (conn.h): the operations take it,
+ * and the reply callbacks run with it held.
  */
 #ifndef MR_H
 #define MR_H
@@ -105,8 +105,9 @@ void	node_fresh(struct node *, const struct sftp_attrs *);
 void	node_stale(const char *, size_t);
 
 /*
- * fuseops.c, for now also the directory listings, small-file prefetch,
- * open files and read-ahead.
+ * listing.c: directory listings, read whole (several READDIRs in flight),
+ * bounded, indexed by name and kept for the cache timeout; the
+ * subdirectories of one the kernel opens are listed ahead (dl_*).
  */
 enum { DL_OPENING, DL_READING, DL_DONE, DL_FAILED };
 
@@ -135,13 +136,31 @@ struct dlist {
 	struct dlist	*prev, *next;	/* LRU of unused finished listings */
 };
 
+/* The listing of path if one is cached or loading, else NULL. */
+struct dlist *dl_find(const char *, size_t);
+/* A usable listing for path: cached and fresh, loading, or started now. */
+struct dlist *dl_get(const char *, size_t);
+void	dl_ref(struct dlist *);
+/* Drop a use; an unused finished listing goes to the LRU or away. */
+void	dl_unref(struct dlist *);
 /* Nobody finds d again; it goes once unused. */
 void	dl_unhash(struct dlist *);
 /* Index of name in a finished listing, or -1. */
 long	dl_lookup(struct dlist *, const char *, size_t);
 /* The finished listing of the directory holding path, or NULL. */
 struct dlist *dl_parent(const char *, size_t, const char **, size_t *);
+/* Answer req (0 opendir, 1 readdir, 2 readdirplus) once d has loaded. */
+void	dl_wait(struct dlist *, fuse_req_t, int, size_t, off_t,
+	    struct fuse_file_info *);
+/* Fill one READDIR(PLUS) answer from a finished listing. */
+void	dl_fill(struct dlist *, fuse_req_t, size_t, off_t, int);
+/* The kernel opened d: list its subdirectories ahead of time. */
+void	dl_prefetch_children(struct dlist *);
 
+/*
+ * fuseops.c: the FUSE low-level operations, and for now also small-file
+ * prefetch, open files and read-ahead.
+ */
 extern const struct fuse_lowlevel_ops mr_ops;
 
 #endif
