@@ -9,9 +9,9 @@
  * read-ahead in chunks, and prefetching of the small files that follow
  * an opened one in its directory.  Every operation queues SFTP requests
  * and returns; replies arrive on the connection's reader thread, which
- * answers the kernel.  All of that state, static in nodes.c, listing.c
- * and fuseops.c, is guarded by mr_lock (conn.h): the operations take it,
- * and the reply callbacks run with it held.
+ * answers the kernel.  All of that state, static in nodes.c, listing.c,
+ * prefetch.c and fuseops.c, is guarded by mr_lock (conn.h): the
+ * operations take it, and the reply callbacks run with it held.
  */
 #ifndef MR_H
 #define MR_H
@@ -158,9 +158,31 @@ void	dl_fill(struct dlist *, fuse_req_t, size_t, off_t, int);
 void	dl_prefetch_children(struct dlist *);
 
 /*
- * fuseops.c: the FUSE low-level operations, and for now also small-file
- * prefetch, open files and read-ahead.
+ * prefetch.c: the small regular files that follow an opened one in its
+ * directory, read whole ahead of their open (pf_*).
  */
+
+/* Open n for req: from its prefetched copy if fresh, else from the server. */
+void	pf_open(fuse_req_t, struct fuse_file_info *, struct node *);
+/* The file at path was opened: prefetch the small files after it. */
+void	pf_after(const char *, size_t);
+/* Path changed: its prefetched copy is not handed out. */
+void	pf_stale(const char *, size_t);
+
+/*
+ * fuseops.c: the FUSE low-level operations, and for now also open files
+ * and read-ahead.
+ */
+struct ofile;
+
+/* An open file without a remote handle holding data[0..got) (taken). */
+struct ofile *of_from_buf(const char *, size_t, uint64_t, unsigned char *,
+	    size_t);
+/* Hand of to the kernel as the answer to req's OPEN. */
+void	of_reply_open(struct ofile *, fuse_req_t, struct fuse_file_info *);
+/* Open n on the server, answering req when the handle comes. */
+void	of_start_open(fuse_req_t, struct fuse_file_info *, struct node *);
+
 extern const struct fuse_lowlevel_ops mr_ops;
 
 #endif
