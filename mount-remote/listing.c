@@ -1,7 +1,7 @@
 /*
  * Directory listings: read whole with several READDIRs in flight, bounded
  * against a server that never ends one, indexed by name, and kept for the
- * cache timeout (then dropped oldest first past DL_MAX_ENTS entries).
+ * cache timeout (unused ones go oldest first past DL_MAX_ENTS entries).
  * The subdirectories of a directory the kernel opens are listed ahead.
  */
 #include <err.h>

@@ -10,7 +10,7 @@
  * an opened one in its directory.  Every operation queues SFTP requests
  * and returns; replies arrive on the connection's reader thread, which
  * answers the kernel.  All of that state, static in nodes.c, listing.c,
- * prefetch.c and fuseops.c, is guarded by mr_lock (conn.h): the
+ * prefetch.c and openfile.c, is guarded by mr_lock (conn.h): the
  * operations take it, and the reply callbacks run with it held.
  */
 #ifndef MR_H
@@ -170,19 +170,54 @@ void	pf_after(const char *, size_t);
 void	pf_stale(const char *, size_t);
 
 /*
- * fuseops.c: the FUSE low-level operations, and for now also open files
- * and read-ahead.
+ * openfile.c: open files, read in chunks on a grid of the server's read
+ * size, read ahead in a window that grows while reads are sequential;
+ * the kernel's reads wait on the chunks they need (of_*).
  */
-struct ofile;
+struct chunk;
 
+struct kread {
+	struct kread	*next;
+	fuse_req_t	 req;
+	uint64_t	 off;
+	size_t		 size;
+};
+
+struct ofile {
+	char		*path;
+	size_t		 pathlen;
+	int		 has_handle, released, inflight;
+	int		 lazy, opening, lazy_err;	/* opened on first miss */
+	int		 shrunk;		/* a read ended before size */
+	unsigned char	 h[SFTP_MAX_HANDLE];
+	size_t		 hlen;
+	uint64_t	 size, eof, ra_end, window, last_end;
+	struct chunk	*chunks;
+	struct kread	*waiters;
+	fuse_req_t	 open_req;
+	struct fuse_file_info open_fi;
+};
+
+struct ofile *of_new(const char *, size_t, uint64_t);
 /* An open file without a remote handle holding data[0..got) (taken). */
 struct ofile *of_from_buf(const char *, size_t, uint64_t, unsigned char *,
 	    size_t);
+void	of_free(struct ofile *);
 /* Hand of to the kernel as the answer to req's OPEN. */
 void	of_reply_open(struct ofile *, fuse_req_t, struct fuse_file_info *);
 /* Open n on the server, answering req when the handle comes. */
 void	of_start_open(fuse_req_t, struct fuse_file_info *, struct node *);
+/* Answer a kernel read from the chunks: 1 when answered, 0 to wait. */
+int	of_try(struct ofile *, fuse_req_t, uint64_t, size_t);
+/* Answer the reads that can be, free what is behind them, read ahead. */
+void	of_progress(struct ofile *);
+/* A read of of ended before its size: say that the file shrank. */
+void	of_shrunk(struct ofile *);
 
+/*
+ * fuseops.c: the FUSE low-level operations, each under mr_lock; every
+ * write-class one answers EROFS.
+ */
 extern const struct fuse_lowlevel_ops mr_ops;
 
 #endif

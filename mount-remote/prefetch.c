@@ -2,8 +2,8 @@
  * Small-file prefetch: when a file is opened, the small regular files
  * that follow it in its directory's listing (and at the start of the next
  * sibling directories) are read whole, so that their opens and reads are
- * answered without a round trip.  Unused ones are kept for the cache
- * timeout, within PF_MAX_BYTES.
+ * answered without a round trip.  A copy serves an open within the cache
+ * timeout; finished, unused ones go oldest first past PF_MAX_BYTES.
  */
 #include <errno.h>
 #include <stdint.h>
