@@ -93,7 +93,7 @@ number(const char *s, long min, long max, const char *what)
  * An absolute, lexically normalised form of path (no symlinks resolved,
  * so a dead FUSE mount point is never touched).
  */
-static char *
+char *
 absolute(const char *path)
 {
 	char *cwd = NULL, *in, *out, *p, *save = NULL;
@@ -180,29 +180,6 @@ is_our_mount(const char *mnt)
 	return found;
 }
 
-static void spawn_attr(posix_spawnattr_t *);
-
-/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
-static int
-spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
-{
-	posix_spawnattr_t sa;
-	pid_t pid;
-	int st, e;
-
-	spawn_attr(&sa);
-	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
-	posix_spawnattr_destroy(&sa);
-	if (e != 0) {
-		errno = e;
-		return -1;
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* fusermount3 where Debian installs it, so an empty PATH works as in libfuse. */
 static char *
 fusermount(void)
@@ -236,73 +213,6 @@ do_unmount(const char *arg)
 	}
 	free(mnt);
 	return EXIT_OK;
-}
-
-/* ssh-add -l against the agent: 0 keys loaded, 1 none, 2 no agent. */
-static int
-agent_state(void)
-{
-	char *argv[] = { "ssh-add", "-l", NULL };
-	posix_spawn_file_actions_t fa;
-	int rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = spawn_wait(argv, &fa);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc == -1)
-		err(EXIT_TEMP, "run ssh-add");
-	return rc;
-}
-
-/*
- * -A SOCKET -K KEY: make sure an agent listens on SOCKET (starting a
- * persistent ssh-agent when none does) and holds a key (loading KEY,
- * asking for its passphrase only when there is a terminal).
- */
-static void
-agent_prepare(const char *sock, const char *key)
-{
-	char *agent[] = { "ssh-agent", "-a", (char *)sock, NULL };
-	char *add[] = { "ssh-add", "-q", (char *)key, NULL };
-	posix_spawn_file_actions_t fa;
-	struct stat st;
-	int rc, tty = isatty(0);
-
-	if ((rc = agent_state()) == 2) {
-		if (lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			(void)unlink(sock);	/* a dead agent's socket */
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-		    O_RDONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
-		    O_WRONLY, 0);
-		rc = spawn_wait(agent, &fa);
-		posix_spawn_file_actions_destroy(&fa);
-		if (rc != 0)
-			errx(EXIT_TEMP, "start ssh-agent -a %s: failed", sock);
-		rc = agent_state();
-	}
-	if (rc == 0)
-		return;
-	if (rc != 1)
-		errx(EXIT_TEMP, "agent %s: not reachable", sock);
-	posix_spawn_file_actions_init(&fa);
-	if (!tty) {
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-		    O_RDONLY, 0);
-		setenv("SSH_ASKPASS_REQUIRE", "never", 1);
-	}
-	rc = spawn_wait(add, &fa);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		if (!tty)
-			errx(EXIT_TEMP, "load key %s: failed, and there is no "
-			    "terminal to ask for a passphrase on", key);
-		errx(EXIT_TEMP, "load key %s: ssh-add failed", key);
-	}
 }
 
 /* Copy ssh's standard error to ours (which is /dev/null once detached). */
@@ -373,6 +283,27 @@ spawn_attr(posix_spawnattr_t *sa)
 	posix_spawnattr_setsigdefault(sa, &def);
 	posix_spawnattr_setflags(sa, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF);
+}
+
+/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
+int
+spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
+{
+	posix_spawnattr_t sa;
+	pid_t pid;
+	int st, e;
+
+	spawn_attr(&sa);
+	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /*

@@ -17,6 +17,7 @@
 #define MR_H
 
 #include <sys/stat.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,22 @@
 #include "sftp.h"
 
 /*
- * mount-remote.c: options, ssh and agent, the mount's life cycle.
+ * mount-remote.c: options, the ssh command line, the mount's life cycle
+ * (connect, mount, serve until unmounted or the connection dies).
  */
+
+/* An absolute, lexically normalised path (no symlinks resolved). */
+char	*absolute(const char *);
+/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
+int	 spawn_wait(char *const [], posix_spawn_file_actions_t *);
+
+/*
+ * agent.c: -A/-K, an ssh-agent listening on a fixed socket and holding
+ * a key, for jobs (cron) that have no SSH_AUTH_SOCK of their own.
+ */
+
+/* Start an agent on the socket unless one answers there; load the key. */
+void	agent_prepare(const char *, const char *);
 
 /*
  * nodes.c: the hash table that every cache keys by remote path, helpers
