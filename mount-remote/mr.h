@@ -17,6 +17,7 @@
 #define MR_H
 
 #include <sys/stat.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,20 @@ int	 spawn_wait(char *const [], posix_spawn_file_actions_t *);
 
 /* Start an agent on the socket unless one answers there; load the key. */
 void	agent_prepare(const char *, const char *);
+
+/*
+ * unmount.c: -u, and detaching our own mount at the end; both check or
+ * use /proc/self/mountinfo and fusermount3 (or umount2 as root).
+ */
+
+/* -u MOUNTPOINT: unmount a mount-remote mount; exits on failure. */
+int	do_unmount(const char *);
+/*
+ * Detach the mount, waiting up to 2 seconds (in sigtimedwait on the set)
+ * for *loopdone, set when the FUSE loop has seen it go.
+ */
+void	unmount_and_wait(struct fuse_session *, const char *, sigset_t *,
+	    volatile sig_atomic_t *);
 
 /*
  * nodes.c: the hash table that every cache keys by remote path, helpers
