@@ -46,8 +46,9 @@ int	 spawn_wait(char *const [], posix_spawn_file_actions_t *);
 void	agent_prepare(const char *, const char *);
 
 /*
- * unmount.c: -u, and detaching our own mount at the end; both check or
- * use /proc/self/mountinfo and fusermount3 (or umount2 as root).
+ * unmount.c: -u MOUNTPOINT (checked against /proc/self/mountinfo) and the
+ * detach of our own mount when serving ends, through fusermount3 or, as
+ * root, umount2.
  */
 
 /* -u MOUNTPOINT: unmount a mount-remote mount; exits on failure. */
@@ -71,7 +72,11 @@ struct mr_opts {
 	int		 timeout;	/* -t: seconds of silence that kill */
 };
 
-/* Set by fs_init before the session starts; read-only afterwards. */
+/*
+ * The one global the file system's files share.  Written once by fs_init
+ * before the FUSE session exists, then only read (by the operations and
+ * their reply callbacks), so it needs no lock.
+ */
 extern struct mr_opts fs_opts;
 
 struct hent {
@@ -245,8 +250,8 @@ void	of_progress(struct ofile *);
 void	of_shrunk(struct ofile *);
 
 /*
- * fuseops.c: the FUSE low-level operations, each under mr_lock; every
- * write-class one answers EROFS.
+ * fuseops.c: the FUSE low-level operations; those that read take mr_lock,
+ * every write-class one answers EROFS.
  */
 extern const struct fuse_lowlevel_ops mr_ops;
 
