@@ -2,7 +2,6 @@
  * mount-remote: mount a remote directory read-only over SFTP through the
  * OpenSSH ssh client.
  */
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -93,7 +92,7 @@ number(const char *s, long min, long max, const char *what)
  * An absolute, lexically normalised form of path (no symlinks resolved,
  * so a dead FUSE mount point is never touched).
  */
-static char *
+char *
 absolute(const char *path)
 {
 	char *cwd = NULL, *in, *out, *p, *save = NULL;
@@ -127,182 +126,6 @@ absolute(const char *path)
 	out[o] = '\0';
 	free(in);
 	return out;
-}
-
-/* Undo the octal escapes of /proc/self/mountinfo fields, in place. */
-static void
-unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-			    (s[3] - '0'));
-			s += 3;
-		} else
-			*o++ = *s;
-	}
-	*o = '\0';
-}
-
-/* Is mnt (absolute) a mount-remote mount?  Reads /proc/self/mountinfo. */
-static int
-is_our_mount(const char *mnt)
-{
-	FILE *f;
-	char *line = NULL, *fld[12], *p, *save;
-	size_t cap = 0;
-	int n, found = 0;
-
-	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
-		err(EXIT_TEMP, "open /proc/self/mountinfo");
-	while (getline(&line, &cap, f) != -1) {
-		n = 0;
-		save = NULL;
-		for (p = strtok_r(line, " \n", &save); p != NULL && n < 12;
-		    p = strtok_r(NULL, " \n", &save))
-			fld[n++] = p;
-		/* id parent maj:min root mountpoint opts [optional...] - type src */
-		if (n < 7)
-			continue;
-		unescape(fld[4]);
-		if (strcmp(fld[4], mnt) != 0)
-			continue;
-		for (n = 5; n < 11 && strcmp(fld[n], "-") != 0; n++)
-			;
-		if (n < 11 && strcmp(fld[n + 1], "fuse.mount-remote") == 0)
-			found = 1;
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
-static void spawn_attr(posix_spawnattr_t *);
-
-/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
-static int
-spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
-{
-	posix_spawnattr_t sa;
-	pid_t pid;
-	int st, e;
-
-	spawn_attr(&sa);
-	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
-	posix_spawnattr_destroy(&sa);
-	if (e != 0) {
-		errno = e;
-		return -1;
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* fusermount3 where Debian installs it, so an empty PATH works as in libfuse. */
-static char *
-fusermount(void)
-{
-	if (access("/usr/bin/fusermount3", X_OK) == 0)
-		return "/usr/bin/fusermount3";
-	if (access("/bin/fusermount3", X_OK) == 0)
-		return "/bin/fusermount3";
-	return "fusermount3";
-}
-
-static int
-do_unmount(const char *arg)
-{
-	char *mnt = absolute(arg);
-	char *fm[] = { fusermount(), "-u", "-z", "--", mnt, NULL };
-	int rc;
-
-	if (!is_our_mount(mnt))
-		errx(EXIT_PERM, "unmount %s: not a mount-remote mount", mnt);
-	if (geteuid() == 0) {
-		if (umount2(mnt, 0) == -1 && umount2(mnt, MNT_DETACH) == -1)
-			err(EXIT_TEMP, "unmount %s", mnt);
-		free(mnt);
-		return EXIT_OK;
-	}
-	if ((rc = spawn_wait(fm, NULL)) != 0) {
-		if (rc == -1)
-			err(EXIT_TEMP, "unmount %s: fusermount3", mnt);
-		errx(EXIT_TEMP, "unmount %s: fusermount3 exited %d", mnt, rc);
-	}
-	free(mnt);
-	return EXIT_OK;
-}
-
-/* ssh-add -l against the agent: 0 keys loaded, 1 none, 2 no agent. */
-static int
-agent_state(void)
-{
-	char *argv[] = { "ssh-add", "-l", NULL };
-	posix_spawn_file_actions_t fa;
-	int rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = spawn_wait(argv, &fa);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc == -1)
-		err(EXIT_TEMP, "run ssh-add");
-	return rc;
-}
-
-/*
- * -A SOCKET -K KEY: make sure an agent listens on SOCKET (starting a
- * persistent ssh-agent when none does) and holds a key (loading KEY,
- * asking for its passphrase only when there is a terminal).
- */
-static void
-agent_prepare(const char *sock, const char *key)
-{
-	char *agent[] = { "ssh-agent", "-a", (char *)sock, NULL };
-	char *add[] = { "ssh-add", "-q", (char *)key, NULL };
-	posix_spawn_file_actions_t fa;
-	struct stat st;
-	int rc, tty = isatty(0);
-
-	if ((rc = agent_state()) == 2) {
-		if (lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			(void)unlink(sock);	/* a dead agent's socket */
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-		    O_RDONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
-		    O_WRONLY, 0);
-		rc = spawn_wait(agent, &fa);
-		posix_spawn_file_actions_destroy(&fa);
-		if (rc != 0)
-			errx(EXIT_TEMP, "start ssh-agent -a %s: failed", sock);
-		rc = agent_state();
-	}
-	if (rc == 0)
-		return;
-	if (rc != 1)
-		errx(EXIT_TEMP, "agent %s: not reachable", sock);
-	posix_spawn_file_actions_init(&fa);
-	if (!tty) {
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-		    O_RDONLY, 0);
-		setenv("SSH_ASKPASS_REQUIRE", "never", 1);
-	}
-	rc = spawn_wait(add, &fa);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		if (!tty)
-			errx(EXIT_TEMP, "load key %s: failed, and there is no "
-			    "terminal to ask for a passphrase on", key);
-		errx(EXIT_TEMP, "load key %s: ssh-add failed", key);
-	}
 }
 
 /* Copy ssh's standard error to ours (which is /dev/null once detached). */
@@ -375,6 +198,27 @@ spawn_attr(posix_spawnattr_t *sa)
 	    POSIX_SPAWN_SETSIGDEF);
 }
 
+/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
+int
+spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
+{
+	posix_spawnattr_t sa;
+	pid_t pid;
+	int st, e;
+
+	spawn_attr(&sa);
+	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /*
  * Run ssh (or the -S command) with a socket as its stdin and stdout and a
  * pipe as its stderr, in its own process group so that a terminal's ^C
@@ -434,32 +278,6 @@ loop(void *arg)
 	ev_loopdone = 1;
 	pthread_kill(main_thread, SIGUSR1);
 	return NULL;
-}
-
-/*
- * Detach the mount and give the FUSE loop up to 2 seconds to see it go
- * before its descriptor is closed (closing first makes libfuse complain,
- * and a lazy unmount lets a busy mount go without waiting for its users).
- */
-static void
-unmount_and_wait(struct fuse_session *se, const char *mnt, sigset_t *set)
-{
-	char *fm[] = { fusermount(), "-u", "-q", "-z", "--", (char *)mnt,
-	    NULL };
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	int i, done = 0;
-
-	if (!ev_loopdone) {
-		if (geteuid() == 0)
-			done = umount2(mnt, MNT_DETACH) == 0;
-		else
-			done = spawn_wait(fm, NULL) == 0;
-		for (i = 0; i < 20 && !ev_loopdone; i++)
-			(void)sigtimedwait(set, NULL, &ts);
-	}
-	/* Still in use after the detach: exiting closes the descriptor. */
-	if (!done)
-		fuse_session_unmount(se);
 }
 
 /* Escape commas and backslashes for a libfuse -o value. */
@@ -720,7 +538,7 @@ serve(struct args *ssh, const struct conf *c)
 		posix_spawnattr_destroy(&sa);
 		if (rc != 0) {
 			fs_session(NULL);
-			unmount_and_wait(se, c->mnt, &set);
+			unmount_and_wait(se, c->mnt, &set, &ev_loopdone);
 			conn_stop();
 			errno = rc;
 			err(rc == ENOENT ? 127 : 126, "run %s", c->command[0]);
@@ -754,7 +572,7 @@ serve(struct args *ssh, const struct conf *c)
 		}
 	}
 	fs_session(NULL);
-	unmount_and_wait(se, c->mnt, &set);
+	unmount_and_wait(se, c->mnt, &set, &ev_loopdone);
 	pthread_mutex_lock(&mr_lock);
 	if (ev_dead) {
 		warnx("connection to %s lost: %s", c->host, conn_reason());

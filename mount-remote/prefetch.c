@@ -1,0 +1,314 @@
+/*
+ * Small-file prefetch: when a file is opened, the small regular files
+ * that follow it in its directory's listing (and at the start of the next
+ * sibling directories) are read whole, so that their opens and reads are
+ * answered without a round trip.  A copy serves an open within the cache
+ * timeout; finished, unused ones go oldest first past PF_MAX_BYTES.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "mr.h"
+#include "xalloc.h"
+
+#define PF_AHEAD	32		/* small files prefetched after an open */
+#define PF_INFLIGHT	64
+#define PF_MAX_BYTES	(32u << 20)
+
+enum { PF_OPENING, PF_READING, PF_DONE, PF_FAILED };
+
+struct pfile {
+	struct hent	 he;
+	int		 state;
+	int		 stale;		/* the file changed: do not hand out */
+	unsigned char	 h[SFTP_MAX_HANDLE];
+	size_t		 hlen;
+	uint64_t	 size;
+	uint32_t	 mtime;
+	unsigned char	*data;
+	size_t		 got;
+	double		 when;
+	fuse_req_t	 open_req;
+	struct fuse_file_info open_fi;
+	struct pfile	*prev, *next;	/* LRU of finished, unused ones */
+};
+
+static struct htab pfiles;
+static size_t pf_inflight, pf_bytes;
+static struct pfile *pf_lru_head, *pf_lru_tail;
+
+static void
+pf_lru_del(struct pfile *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else if (pf_lru_head == p)
+		pf_lru_head = p->next;
+	else
+		return;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	else
+		pf_lru_tail = p->prev;
+	p->prev = p->next = NULL;
+}
+
+static void
+pf_free(struct pfile *p)
+{
+	pf_lru_del(p);
+	ht_del(&pfiles, &p->he);
+	if (p->data != NULL)
+		pf_bytes -= p->size;
+	free(p->data);
+	free(p->he.key);
+	free(p);
+}
+
+/* A prefetched file becomes an open file without a remote handle. */
+static struct ofile *
+pf_take(struct pfile *p)
+{
+	struct ofile *of;
+
+	of = of_from_buf(p->he.key, p->he.klen, p->size, p->data, p->got);
+	if (p->got > 0) {
+		pf_bytes -= p->size;
+		p->data = NULL;
+	}
+	return of;
+}
+
+/* Prefetch finished (done or failed): hand it to a waiting open. */
+static void
+pf_end(struct pfile *p, int state)
+{
+	fuse_req_t req = p->open_req;
+	struct fuse_file_info fi = p->open_fi;
+	struct node *n;
+
+	if (p->hlen > 0 && !conn_dead())
+		conn_close_handle(p->h, p->hlen);
+	p->hlen = 0;
+	if (p->stale)
+		state = PF_FAILED;	/* a waiting open asks the server */
+	p->state = state;
+	pf_inflight--;
+	if (req == NULL) {
+		if (state == PF_DONE) {
+			p->prev = pf_lru_tail;
+			p->next = NULL;
+			if (pf_lru_tail != NULL)
+				pf_lru_tail->next = p;
+			else
+				pf_lru_head = p;
+			pf_lru_tail = p;
+			while (pf_bytes > PF_MAX_BYTES && pf_lru_head != NULL)
+				pf_free(pf_lru_head);
+		} else
+			pf_free(p);
+		return;
+	}
+	p->open_req = NULL;
+	if (state == PF_DONE) {
+		of_reply_open(pf_take(p), req, &fi);
+		pf_free(p);
+		return;
+	}
+	n = node_find(p->he.key, p->he.klen, p->he.h);
+	pf_free(p);
+	if (conn_dead() || n == NULL)
+		fuse_reply_err(req, EIO);
+	else
+		of_start_open(req, &fi, n);
+}
+
+static void
+pf_read_cb(void *arg, struct sftp_reply *r)
+{
+	struct pfile *p = arg;
+
+	if (r == NULL)
+		pf_end(p, PF_FAILED);
+	else if (r->type == SSH_FXP_STATUS) {
+		if (r->code == SSH_FX_EOF && p->got < p->size)
+			node_stale(p->he.key, p->he.klen);	/* it shrank */
+		pf_end(p, r->code == SSH_FX_EOF ? PF_DONE : PF_FAILED);
+	} else if (r->type == SSH_FXP_DATA) {
+		if (r->datalen > p->size - p->got) {
+			conn_fail("DATA reply longer than requested");
+			pf_end(p, PF_FAILED);
+			return;
+		}
+		memcpy(p->data + p->got, r->data, r->datalen);
+		p->got += r->datalen;
+		if (r->datalen == 0 && p->got < p->size)
+			node_stale(p->he.key, p->he.klen);	/* it shrank */
+		if (p->got == p->size || r->datalen == 0)
+			pf_end(p, PF_DONE);
+		else if (conn_read(p->h, p->hlen, p->got,
+		    (uint32_t)(p->size - p->got), pf_read_cb, p) == -1)
+			pf_end(p, PF_FAILED);
+	} else {
+		bad(r, "READ");
+		pf_end(p, PF_FAILED);
+	}
+}
+
+static void
+pf_open_cb(void *arg, struct sftp_reply *r)
+{
+	struct pfile *p = arg;
+
+	if (r == NULL || r->type == SSH_FXP_STATUS)
+		pf_end(p, PF_FAILED);
+	else if (r->type == SSH_FXP_HANDLE) {
+		memcpy(p->h, r->data, r->datalen);
+		p->hlen = r->datalen;
+		p->state = PF_READING;
+		if (p->size == 0)
+			pf_end(p, PF_DONE);
+		else if (conn_read(p->h, p->hlen, 0, (uint32_t)p->size,
+		    pf_read_cb, p) == -1)
+			pf_end(p, PF_FAILED);
+	} else {
+		bad(r, "OPEN");
+		pf_end(p, PF_FAILED);
+	}
+}
+
+static void
+pf_start(char *path, size_t len, const struct sftp_attrs *a)
+{
+	struct pfile *p = xcalloc(1, sizeof(*p));
+
+	he_init(&p->he, path, len);
+	p->size = a->size;
+	p->mtime = a->mtime;
+	p->when = mono();
+	if (p->size > 0)
+		p->data = xmalloc(p->size);
+	if (conn_open(path, len, pf_open_cb, p) == -1) {
+		free(p->data);
+		free(path);
+		free(p);
+		return;
+	}
+	pf_bytes += p->size;
+	pf_inflight++;
+	ht_add(&pfiles, &p->he);
+}
+
+/*
+ * Open n for req: from its prefetched copy when that matches n's
+ * attributes and is fresh (once it has loaded, if it is loading), else
+ * from the server.
+ */
+void
+pf_open(fuse_req_t req, struct fuse_file_info *fi, struct node *n)
+{
+	struct pfile *p;
+
+	p = (struct pfile *)ht_find(&pfiles, n->he.key, n->he.klen, n->he.h);
+	if (p != NULL && (p->size != (uint64_t)n->st.st_size ||
+	    p->mtime != (uint32_t)n->st.st_mtime ||
+	    mono() - p->when > fs_opts.cache_timeout || p->open_req != NULL)) {
+		if (p->state == PF_DONE)
+			pf_free(p);
+		p = NULL;
+	}
+	if (p == NULL)
+		of_start_open(req, fi, n);
+	else if (p->state == PF_DONE) {
+		of_reply_open(pf_take(p), req, fi);
+		pf_free(p);
+	} else {
+		p->open_req = req;
+		p->open_fi = *fi;
+	}
+}
+
+/*
+ * Make sure the small regular files of listing d from index i on are
+ * being fetched, until *ahead of them have been seen.
+ */
+static void
+pf_dir(struct dlist *d, long i, long *ahead)
+{
+	struct dent *e;
+	size_t plen;
+	long j;
+	char *p;
+
+	for (j = i; j < (long)d->n && *ahead < PF_AHEAD &&
+	    j - i < 4 * PF_AHEAD; j++) {
+		e = &d->ents[j];
+		if (!a_isreg(&e->a) || !(e->a.flags & SSH_FILEXFER_ATTR_SIZE) ||
+		    e->a.size > conn_info.readlen)
+			continue;
+		(*ahead)++;
+		p = join(d->he.key, d->he.klen, e->name, e->namelen, &plen);
+		if (ht_find(&pfiles, p, plen, hash(p, plen)) != NULL ||
+		    pf_inflight >= PF_INFLIGHT ||
+		    pf_bytes + e->a.size > PF_MAX_BYTES) {
+			free(p);
+			continue;
+		}
+		pf_start(p, plen, &e->a);
+	}
+}
+
+/*
+ * The file at path was opened: make sure the small regular files that
+ * follow it in its directory's listing are being fetched, and near the
+ * end of the directory those at the start of the next sibling
+ * directories (the order in which find(1) and tar(1) walk).
+ */
+void
+pf_after(const char *path, size_t len)
+{
+	struct dlist *d, *pd, *sd;
+	const char *name;
+	size_t namelen, plen;
+	long i, k, dirs, ahead = 0;
+	char *p;
+
+	if ((d = dl_parent(path, len, &name, &namelen)) == NULL ||
+	    (i = dl_lookup(d, name, namelen)) == -1)
+		return;
+	pf_dir(d, i + 1, &ahead);
+	if (ahead >= PF_AHEAD ||
+	    (pd = dl_parent(d->he.key, d->he.klen, &name, &namelen)) == NULL ||
+	    (i = dl_lookup(pd, name, namelen)) == -1)
+		return;
+	for (k = i + 1, dirs = 0; k < (long)pd->n && ahead < PF_AHEAD &&
+	    dirs < 4; k++) {
+		if (!a_isdir(&pd->ents[k].a))
+			continue;
+		dirs++;
+		p = join(pd->he.key, pd->he.klen, pd->ents[k].name,
+		    pd->ents[k].namelen, &plen);
+		sd = dl_find(p, plen);
+		free(p);
+		if (sd != NULL && sd->state == DL_DONE)
+			pf_dir(sd, 0, &ahead);
+	}
+}
+
+/* Path changed: its prefetched copy goes (one still loading is not used). */
+void
+pf_stale(const char *path, size_t len)
+{
+	struct pfile *p;
+
+	p = (struct pfile *)ht_find(&pfiles, path, len, hash(path, len));
+	if (p == NULL)
+		return;
+	if (p->state == PF_DONE)
+		pf_free(p);
+	else
+		p->stale = 1;
+}
