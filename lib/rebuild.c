@@ -12,6 +12,7 @@
 #include "delta.h"
 #include "gz.h"
 #include "io.h"
+#include "pathname.h"
 #include "rebuild.h"
 #include "repo.h"
 #include "xalloc.h"
@@ -96,6 +97,35 @@ incdir_find(const struct incdir *d, const char *name, size_t len, size_t *count)
 		;
 	*count = end - lo;
 	return lo < d->n ? &d->e[lo] : NULL;
+}
+
+const struct incent *
+incs_find(int datafd, struct longincs *l, const char *alt,
+    const struct incdir *d, int dirfd, const char *name, size_t *n,
+    int *incfd)
+{
+	*n = 0;
+	*incfd = -1;
+	if (alt != NULL) {
+		if (!l->tried) {
+			l->tried = 1;
+			l->fd = subdir(datafd, LONGDIR);
+			if (l->fd == -1 && errno != ENOENT) {
+				l->tried = 0;
+				return NULL;
+			}
+			if (incdir_read(l->fd, &l->incs) == -1) {
+				l->tried = 0;
+				return NULL;
+			}
+		}
+		*incfd = l->fd;
+		return incdir_find(&l->incs, alt, strlen(alt), n);
+	}
+	if (d == NULL)
+		return NULL;
+	*incfd = dirfd;
+	return incdir_find(d, name, strlen(name), n);
 }
 
 /* An unlinked temp file in dirfd. */

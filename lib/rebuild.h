@@ -31,6 +31,26 @@ void	incdir_free(struct incdir *);
 const struct incent *incdir_find(const struct incdir *, const char *, size_t,
 	    size_t *);
 
+/* long_filename_data's increments, listed when first needed. */
+struct longincs {
+	int		 fd;		/* -1 until opened, or when absent */
+	int		 tried;		/* opened and listed, or tried to */
+	struct incdir	 incs;
+};
+#define LONGINCS_INIT	{ -1, 0, { NULL, 0 } }
+
+/*
+ * Where a record's increments are: with alt (its alternate name) not
+ * NULL, in long_filename_data below datafd, listed into l on first use;
+ * else those of name in directory listing d (NULL: none), whose
+ * descriptor is dirfd.  Returns the first (NULL when none), their count
+ * in *n and their directory in *incfd.  A long-name directory that
+ * cannot be listed gives NULL with errno set and l->tried 0; one that
+ * does not exist has no increments.
+ */
+const struct incent *incs_find(int, struct longincs *, const char *,
+	    const struct incdir *, int, const char *, size_t *, int *);
+
 /*
  * Rebuild the content at session t of a regular file whose mirror copy
  * is mdirfd/mname (mdirfd -1 or the file missing: no mirror copy) and

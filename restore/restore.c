@@ -61,8 +61,7 @@ static int		 force, verbose, isroot;
 static int		 rval = EXIT_OK;
 static struct dir	*stack;
 static size_t		 depth, cap;
-static struct incdir	 longincs;
-static int		 longfd = -1;
+static struct longincs	 longincs = LONGINCS_INIT;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
 
@@ -185,28 +184,6 @@ static struct dir *
 top(void)
 {
 	return depth ? &stack[depth - 1] : NULL;
-}
-
-/* Where a record's increments are: its directory's listing, or long names. */
-static const struct incent *
-incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
-{
-	const char *alt = r->altmirror ? r->altmirror : r->altinc;
-
-	if (alt != NULL) {
-		if (longfd == -1) {
-			longfd = subdir(R.datafd, LONGDIR);
-			incdir_read(longfd, &longincs);
-		}
-		*dirfd = longfd;
-		return incdir_find(&longincs, alt, strlen(alt), n);
-	}
-	*dirfd = top() ? top()->ifd : -1;
-	if (top() == NULL) {
-		*n = 0;
-		return NULL;
-	}
-	return incdir_find(&top()->incs, name, strlen(name), n);
 }
 
 /*
@@ -374,9 +351,11 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 	size_t n;
 	int idirfd, mdirfd;
 
-	incs = incs_of(r, name, &idirfd, &n);
+	incs = incs_find(R.datafd, &longincs, r->altmirror ? r->altmirror :
+	    r->altinc, top() ? &top()->incs : NULL, top() ? top()->ifd : -1, name,
+	    &n, &idirfd);
 	if (r->altmirror != NULL)
-		mdirfd = longfd;
+		mdirfd = longincs.fd;
 	else
 		mdirfd = top() ? top()->mfd : -1;
 	if (rebuild(mdirfd, mname, idirfd, incs, n, at, repo_current(&R),

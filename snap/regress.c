@@ -53,8 +53,7 @@ static struct session	*S;
 static struct rframe	*fr;
 static size_t		 nfr, capfr;
 static int64_t		 R;		/* the session rolled back to */
-static struct incdir	 longincs;
-static int		 longfd = -1;
+static struct longincs	 longincs = LONGINCS_INIT;
 static struct hlinks	*groups;		/* hard-link groups met */
 
 static void
@@ -136,22 +135,6 @@ mirror_attrs(int fd, const struct rec *r, const char *path)
 		snprintf(msg, sizeof msg, "recover: %s", what);
 		report(S, msg, path, errno);
 	}
-}
-
-static const struct incent *
-incs_of(const struct rec *r, const char *name, int *dirfd, size_t *n)
-{
-	if (r->altinc != NULL) {
-		if (longfd == -1) {
-			longfd = subdir(S->datafd, LONGDIR);
-			if (incdir_read(longfd, &longincs) == -1)
-				fatal("list", DATADIR "/" LONGDIR);
-		}
-		*dirfd = longfd;
-		return incdir_find(&longincs, r->altinc, strlen(r->altinc), n);
-	}
-	*dirfd = top()->ifd;
-	return incdir_find(&top()->incs, name, strlen(name), n);
 }
 
 /* The hard-link group of r, its digest taken from its first member. */
@@ -298,7 +281,10 @@ settle(const struct rec *r, const char *name, int present)
 			free(tmp);
 			return;
 		}
-		incs = incs_of(r, name, &idirfd, &n);
+		incs = incs_find(S->datafd, &longincs, r->altinc, &f->incs,
+		    f->ifd, name, &n, &idirfd);
+		if (r->altinc != NULL && !longincs.tried)
+			fatal("list", DATADIR "/" LONGDIR);
 		/* untouched by the failed session, or not replaced yet */
 		if (!present || (n > 0 && !same_file(r, name, want)))
 			rebuild_file(r, name, present, incs, n, idirfd, want);
