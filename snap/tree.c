@@ -355,93 +355,96 @@ vanished(struct tree *t, struct frame *f, const char *name, struct walk_ent *e,
 }
 
 /*
- * One path: old record o (NULL if new), source entry e (NULL if gone).
- * Returns the record for the new snapshot (NULL: the path is gone).
+ * Source entry e is a directory that was not one, or not the same one,
+ * in the last session (old record o, NULL if new): the mirror gets it
+ * now, its attributes at pop.
  */
 static const struct rec *
-process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
+new_dir(struct tree *t, struct frame *f, const char *name, struct walk_ent *e,
+    const struct rec *o, struct rec *n)
 {
-	struct frame *f = top(t);
-	const char *name = e ? e->name : (o->pathlen ? strrchr(o->path, '/') ?
-	    strrchr(o->path, '/') + 1 : o->path : "");
-	const char *path = e ? e->path : o->path;
-	size_t pathlen = e ? e->pathlen : o->pathlen;
+	if (o != NULL && o->type == RT_DIR) {
+		/* attributes changed: the increment is made at pop */
+		t->s->st.chgfiles++;
+		push(t, e->path, e->pathlen, o, n);
+		return n;
+	}
+	if (o == NULL) {
+		inc_missing(t, f, name, n->altinc);
+		t->s->st.newfiles++;
+	} else {
+		replace_old(t, f, name, o, NULL, e->path);
+		t->s->st.chgfiles++;
+		if (f->queued)
+			incq_drain();	/* the name must be free now */
+	}
+	if (mkdirat(mdir(t, f), name, 0700) == -1)
+		snap_fatal("create mirror directory", e->path);
+	push(t, e->path, e->pathlen, o, n);
+	return n;
+}
+
+/*
+ * The new version of a changed non-directory (at temp name tmp, or its
+ * own name when direct) replaces the old one o (NULL if new), whose
+ * last version becomes the increment: a delta against sig for a file
+ * that stays a file, else a snapshot.  sig and tmp are taken.
+ */
+static const struct rec *
+replace(struct tree *t, struct frame *f, const char *name, const char *path,
+    const struct rec *o, struct rec *n, char *tmp, struct sigmaker *sig,
+    int direct)
+{
+	if (o == NULL) {
+		t->s->st.newfiles++;
+		t->s->st.newsize += n->size;
+		inc_missing(t, f, name, n->altinc);
+		sig_free(sig);
+		if (!direct)
+			replace_now(t, f, name, tmp, path);
+		free(tmp);
+		return n;
+	}
+	t->s->st.chgfiles++;
+	t->s->st.chgsrcsize += n->size;
+	if (o->type == RT_REG)
+		t->s->st.chgmirrorsize += o->size;
+	if (o->type == RT_DIR) {
+		/* the directory and its contents go first, at pop */
+		push(t, path, strlen(path), o, NULL);
+		top(t)->deleted = 1;
+		top(t)->pending = tmp;
+		sig_free(sig);
+		return n;
+	}
+	if (o->type == RT_REG && n->type == RT_REG) {
+		if (sig == NULL)
+			sig = sig_of(t, f, tmp, n->size);
+		replace_diff(t, f, name, o, sig, tmp, path);
+	} else {
+		sig_free(sig);
+		replace_old(t, f, name, o, tmp, path);
+	}
+	free(tmp);
+	return n;
+}
+
+/*
+ * Source entry e, a non-directory, may have a new version (old record
+ * o, NULL if new; racy: o's mtime is too recent to trust): bring it
+ * into the mirror, then keep it or, when its content turns out the
+ * same, only its attributes.
+ */
+static const struct rec *
+new_version(struct tree *t, struct frame *f, const char *name,
+    struct walk_ent *e, const struct rec *o, struct rec *n, int racy)
+{
 	struct sigmaker *sig = NULL;
-	char *tmp = NULL;
-	int racy = 0, direct, gone = 0;
+	char *tmp;
+	int direct, gone = 0;
 
-	if (e == NULL) {
-		/* gone from the source (or excluded now) */
-		if (f != NULL && f->keepold)
-			return keep_old(t, o);
-		return gone_from_source(t, f, name, o);
-	}
-
-	if (e->pathlen == 0) {
-		/* the root: always a directory (checked before) */
-		make_new(t, n, e, o);
-		t->s->st.srcfiles++;
-		push(t, "", 0, o, n);
-		if (o != NULL && !rec_same(o, n))
-			t->s->st.chgfiles++;
-		return n;
-	}
-
-	make_new(t, n, e, o);
-	t->s->st.srcfiles++;
-	if (n->type == RT_REG)
-		t->s->st.srcsize += n->size;
-	if (n->type == RT_SYM && read_symlink(t, e, n, &gone) == -1)
-		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
-
-	/* modified in or after the last session's first second: re-read */
-	racy = o != NULL && o->type == RT_REG && o->mtime >= t->s->prev;
-	if (o != NULL && rec_same(o, n)) {
-		if (!racy) {
-			if (o->type == RT_DIR)
-				push(t, path, pathlen, o, o);
-			else if (o->type == RT_REG && o->nlink > 1 &&
-			    hfind(t, o->devloc, o->ino) == NULL)
-				hadd(t, o->devloc, o->ino, path);
-			return o;
-		}
-	}
-
-	if (n->type == RT_DIR) {
-		if (o != NULL && o->type == RT_DIR) {
-			/* attributes changed: the increment is made at pop */
-			t->s->st.chgfiles++;
-			push(t, path, pathlen, o, n);
-			return n;
-		}
-		if (o == NULL) {
-			inc_missing(t, f, name, n->altinc);
-			t->s->st.newfiles++;
-		} else {
-			replace_old(t, f, name, o, NULL, path);
-			t->s->st.chgfiles++;
-			if (f->queued)
-				incq_drain();	/* the name must be free now */
-		}
-		if (mkdirat(mdir(t, f), name, 0700) == -1)
-			snap_fatal("create mirror directory", path);
-		push(t, path, pathlen, o, n);
-		return n;
-	}
-
-	/*
-	 * Only permissions or owner changed (same size and mtime, not racy,
-	 * no hard t->links): the content is not read, the mirror file keeps it.
-	 */
-	if (o != NULL && o->type == RT_REG && n->type == RT_REG && !racy &&
-	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
-	    o->mtime == n->mtime) {
-		memcpy(n->sha1, o->sha1, sizeof n->sha1);
-		return same_content(t, f, name, path, o, n);
-	}
-
-	/* a non-directory: the new version goes to a temp name first,
-	 * or straight to its name in a directory this session made */
+	/* the new version goes to a temp name first, or straight to its
+	 * name in a directory this session made */
 	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
 		tmp = bring_reg(t, f, e, n, &sig, o != NULL &&
@@ -456,7 +459,7 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 		sig_free(sig);
 		free(tmp);
 		if (o->nlink > 1 && hfind(t, o->devloc, o->ino) == NULL)
-			hadd(t, o->devloc, o->ino, path);
+			hadd(t, o->devloc, o->ino, e->path);
 		return o;
 	}
 	if (o != NULL && o->type == RT_REG && n->type == RT_REG &&
@@ -465,45 +468,69 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 		/* touched, or rewritten with the same bytes: keep the copy */
 		unlinkat(mdir(t, f), tmp, 0);
 		free(tmp);
-		return same_content(t, f, name, path, o, n);
+		return same_content(t, f, name, e->path, o, n);
 	}
 	if (n->type == RT_REG && n->nlink > 1 && hfind(t, n->devloc,
 	    n->ino) == NULL)
-		hadd(t, n->devloc, n->ino, path);
+		hadd(t, n->devloc, n->ino, e->path);
+	return replace(t, f, name, e->path, o, n, tmp, sig, direct);
+}
 
-	if (o == NULL) {
-		t->s->st.newfiles++;
-		t->s->st.newsize += n->size;
-		inc_missing(t, f, name, n->altinc);
-	} else {
-		t->s->st.chgfiles++;
-		t->s->st.chgsrcsize += n->size;
-		if (o->type == RT_REG)
-			t->s->st.chgmirrorsize += o->size;
-		if (o->type == RT_DIR) {
-			/* the directory and its contents go first, at pop */
-			push(t, path, pathlen, o, NULL);
-			top(t)->deleted = 1;
-			top(t)->pending = tmp;
-			sig_free(sig);
-			return n;
-		}
-		if (o->type == RT_REG && n->type == RT_REG) {
-			if (sig == NULL)
-				sig = sig_of(t, f, tmp, n->size);
-			replace_diff(t, f, name, o, sig, tmp, path);
-		} else {
-			sig_free(sig);
-			replace_old(t, f, name, o, tmp, path);
-		}
-		free(tmp);
+/*
+ * One path: old record o (NULL if new), source entry e (NULL if gone).
+ * Returns the record for the new snapshot (NULL: the path is gone).
+ */
+static const struct rec *
+process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
+{
+	struct frame *f = top(t);
+	const char *name = e ? e->name : (o->pathlen ? strrchr(o->path, '/') ?
+	    strrchr(o->path, '/') + 1 : o->path : "");
+	int racy, gone = 0;
+
+	if (e == NULL) {
+		/* gone from the source (or excluded now) */
+		if (f != NULL && f->keepold)
+			return keep_old(t, o);
+		return gone_from_source(t, f, name, o);
+	}
+	make_new(t, n, e, o);
+	t->s->st.srcfiles++;
+	if (e->pathlen == 0) {
+		/* the root: always a directory (checked before) */
+		push(t, "", 0, o, n);
+		if (o != NULL && !rec_same(o, n))
+			t->s->st.chgfiles++;
 		return n;
 	}
-	sig_free(sig);
-	if (!direct)
-		replace_now(t, f, name, tmp, path);
-	free(tmp);
-	return n;
+	if (n->type == RT_REG)
+		t->s->st.srcsize += n->size;
+	if (n->type == RT_SYM && read_symlink(t, e, n, &gone) == -1)
+		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
+
+	/* modified in or after the last session's first second: re-read */
+	racy = o != NULL && o->type == RT_REG && o->mtime >= t->s->prev;
+	if (o != NULL && rec_same(o, n) && !racy) {
+		if (o->type == RT_DIR)
+			push(t, e->path, e->pathlen, o, o);
+		else if (o->type == RT_REG && o->nlink > 1 &&
+		    hfind(t, o->devloc, o->ino) == NULL)
+			hadd(t, o->devloc, o->ino, e->path);
+		return o;
+	}
+	if (n->type == RT_DIR)
+		return new_dir(t, f, name, e, o, n);
+	/*
+	 * Only permissions or owner changed (same size and mtime, not racy,
+	 * no hard links): the content is not read, the mirror file keeps it.
+	 */
+	if (o != NULL && o->type == RT_REG && n->type == RT_REG && !racy &&
+	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
+	    o->mtime == n->mtime) {
+		memcpy(n->sha1, o->sha1, sizeof n->sha1);
+		return same_content(t, f, name, e->path, o, n);
+	}
+	return new_version(t, f, name, e, o, n, racy);
 }
 
 /* Is source entry e backed up?  Never rdiff-backup-data nor the repo. */
