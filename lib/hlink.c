@@ -3,46 +3,36 @@
 #include "hlink.h"
 #include "xalloc.h"
 
-struct hlinks {
-	struct hlink	**b;
-	size_t		 nb, n;		/* buckets (a power of 2), groups */
-};
-
 static size_t
 bucket(const struct hlinks *t, uint64_t dev, uint64_t ino)
 {
 	return (size_t)((ino * 0x9e3779b97f4a7c15ULL ^ dev) >> 20) & (t->nb - 1);
 }
 
-struct hlinks *
-hl_new(void)
-{
-	struct hlinks *t = xcalloc(1, sizeof *t);
-
-	t->nb = 256;
-	t->b = xcalloc(t->nb, sizeof *t->b);
-	return t;
-}
-
 struct hlink *
-hl_find(struct hlinks *t, uint64_t dev, uint64_t ino)
+hl_find(const struct hlinks *t, uint64_t dev, uint64_t ino)
 {
 	struct hlink *h;
 
+	if (t->nb == 0)
+		return NULL;
 	for (h = t->b[bucket(t, dev, ino)]; h != NULL; h = h->next)
 		if (h->dev == dev && h->ino == ino)
 			return h;
 	return NULL;
 }
 
-/* Twice the buckets, once there are twice as many groups as buckets. */
+/*
+ * Twice the buckets, once there are twice as many groups as buckets;
+ * 256 for the first group.
+ */
 static void
 grow(struct hlinks *t)
 {
 	struct hlink **old = t->b, *h, *next;
 	size_t i, oldn = t->nb, k;
 
-	t->nb *= 2;
+	t->nb = oldn ? oldn * 2 : 256;
 	t->b = xcalloc(t->nb, sizeof *t->b);
 	for (i = 0; i < oldn; i++)
 		for (h = old[i]; h != NULL; h = next) {
@@ -62,7 +52,7 @@ hl_get(struct hlinks *t, uint64_t dev, uint64_t ino)
 
 	if ((h = hl_find(t, dev, ino)) != NULL)
 		return h;
-	if (t->n >= t->nb * 2)
+	if (t->nb == 0 || t->n >= t->nb * 2)
 		grow(t);
 	h = xcalloc(1, sizeof *h);
 	h->dev = dev;
@@ -80,8 +70,6 @@ hl_free(struct hlinks *t)
 	struct hlink *h, *next;
 	size_t i;
 
-	if (t == NULL)
-		return;
 	for (i = 0; i < t->nb; i++)
 		for (h = t->b[i]; h != NULL; h = next) {
 			next = h->next;
@@ -90,5 +78,16 @@ hl_free(struct hlinks *t)
 			free(h);
 		}
 	free(t->b);
-	free(t);
+	t->b = NULL;
+	t->nb = t->n = 0;
+}
+
+struct hlink *
+hl_join(struct hlinks *t, uint64_t dev, uint64_t ino, const char *sha1)
+{
+	struct hlink *h = hl_get(t, dev, ino);
+
+	if (h->sha1 == NULL)
+		h->sha1 = xstrdup(sha1);
+	return h;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "pathname.h"
 #include "xalloc.h"
 
 ssize_t
@@ -113,16 +114,16 @@ rmtree_at(int at, const char *name)
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
+	/* the stream takes fd: one descriptor a level of a deep tree */
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (rmtree_at(dirfd(d), de->d_name) == -1 && saved == 0)
+	while ((de = dir_next(d)) != NULL)
+		if (rmtree_at(fd, de->d_name) == -1 && saved == 0)
 			saved = errno;
-	}
+	if (saved == 0)
+		saved = errno;
 	closedir(d);
 	if (unlinkat(at, name, AT_REMOVEDIR) == -1)
 		return -1;

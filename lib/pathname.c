@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,24 +64,53 @@ open_parent(int root, const char *path, const char **base)
 	return fd;
 }
 
+DIR *
+dir_list(int fd)
+{
+	DIR *d;
+	int dfd, saved;
+
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return NULL;
+	if ((d = fdopendir(dfd)) == NULL) {
+		saved = errno;
+		close(dfd);
+		errno = saved;
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
+struct dirent *
+dir_next(DIR *d)
+{
+	struct dirent *de;
+
+	do {
+		errno = 0;
+		de = readdir(d);
+	} while (de != NULL && de->d_name[0] == '.' &&
+	    (de->d_name[1] == '\0' ||
+	    (de->d_name[1] == '.' && de->d_name[2] == '\0')));
+	return de;
+}
+
 int
 dir_empty(int fd)
 {
 	DIR *d;
-	struct dirent *de;
-	int dfd, empty = 1;
+	int empty, saved;
 
-	if ((dfd = dup(fd)) == -1)
+	if ((d = dir_list(fd)) == NULL)
 		return -1;
-	if ((d = fdopendir(dfd)) == NULL) {
-		close(dfd);
+	empty = dir_next(d) == NULL;
+	saved = empty ? errno : 0;
+	closedir(d);
+	if (saved != 0) {
+		errno = saved;
 		return -1;
 	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			empty = 0;
-	closedir(d);
 	return empty;
 }
 

@@ -7,6 +7,8 @@
 #ifndef PATHNAME_H
 #define PATHNAME_H
 
+#include <dirent.h>
+
 /*
  * A path for messages: control bytes as \ooo, the root "" as ".".  The
  * result is a static buffer, valid until the next call: one thread only
@@ -26,6 +28,17 @@ int		 subdir(int, const char *);
  * component, so any length works); *base is the last component.
  */
 int		 open_parent(int, const char *, const char **);
+/*
+ * A stream that lists directory fd from its first entry.  fd stays open
+ * and the caller's: the stream reads a duplicate (which shares fd's
+ * offset).  NULL with errno set on failure.
+ */
+DIR		*dir_list(int);
+/*
+ * The next entry of d but "." and "..", or NULL: at the end with errno
+ * 0, after an error (the listing is incomplete) with errno set.
+ */
+struct dirent	*dir_next(DIR *);
 /* 1 when directory fd holds no entries, 0 when it does, -1 on error. */
 int		 dir_empty(int);
 /*

@@ -32,25 +32,21 @@ entcmp(const void *a, const void *b)
 }
 
 int
-incdir_read(int fd, struct incdir *d)
+incdir_open(int fd, struct incdir *d)
 {
 	DIR *dir;
 	struct dirent *de;
 	struct incent e;
-	int dfd;
+	int saved;
 
 	d->e = NULL;
 	d->n = 0;
+	d->fd = fd;
 	if (fd == -1)
 		return 0;
-	if ((dfd = dup(fd)) == -1)
+	if ((dir = dir_list(fd)) == NULL)
 		return -1;
-	if ((dir = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return -1;
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL) {
+	while ((de = dir_next(dir)) != NULL) {
 		if (incname_parse(de->d_name, strlen(de->d_name), &e.baselen,
 		    &e.t, &e.type, &e.gz) == -1 || e.type == INC_DATA)
 			continue;
@@ -58,14 +54,16 @@ incdir_read(int fd, struct incdir *d)
 		d->e = xreallocarray(d->e, d->n + 1, sizeof *d->e);
 		d->e[d->n++] = e;
 	}
+	saved = errno;
 	closedir(dir);
 	if (d->n > 0)
 		qsort(d->e, d->n, sizeof *d->e, entcmp);
-	return 0;
+	errno = saved;
+	return saved != 0 ? -1 : 0;
 }
 
 void
-incdir_free(struct incdir *d)
+incdir_close(struct incdir *d)
 {
 	size_t i;
 
@@ -74,6 +72,9 @@ incdir_free(struct incdir *d)
 	free(d->e);
 	d->e = NULL;
 	d->n = 0;
+	if (d->fd != -1)
+		close(d->fd);
+	d->fd = -1;
 }
 
 const struct incent *
@@ -101,30 +102,32 @@ incdir_find(const struct incdir *d, const char *name, size_t len, size_t *count)
 
 const struct incent *
 incs_find(int datafd, struct longincs *l, const char *alt,
-    const struct incdir *d, int dirfd, const char *name, size_t *n,
-    int *incfd)
+    const struct incdir *d, const char *name, size_t *n, int *incfd)
 {
+	int fd;
+
 	*n = 0;
 	*incfd = -1;
 	if (alt != NULL) {
 		if (!l->tried) {
 			l->tried = 1;
-			l->fd = subdir(datafd, LONGDIR);
-			if (l->fd == -1 && errno != ENOENT) {
+			fd = subdir(datafd, LONGDIR);
+			if (fd == -1 && errno != ENOENT) {
 				l->tried = 0;
 				return NULL;
 			}
-			if (incdir_read(l->fd, &l->incs) == -1) {
+			if (incdir_open(fd, &l->incs) == -1) {
+				incdir_close(&l->incs);
 				l->tried = 0;
 				return NULL;
 			}
 		}
-		*incfd = l->fd;
+		*incfd = l->incs.fd;
 		return incdir_find(&l->incs, alt, strlen(alt), n);
 	}
 	if (d == NULL)
 		return NULL;
-	*incfd = dirfd;
+	*incfd = d->fd;
 	return incdir_find(d, name, strlen(name), n);
 }
 

@@ -19,37 +19,42 @@ struct incent {
 	int	 gz;
 };
 
+/* An increments directory and its listing. */
 struct incdir {
 	struct incent	*e;	/* sorted by base, then time */
 	size_t		 n;
+	int		 fd;	/* the directory, -1 when none */
 };
+#define INCDIR_INIT	{ NULL, 0, -1 }
 
-/* Read the increments in directory fd (-1: none).  0 or -1. */
-int	incdir_read(int, struct incdir *);
-void	incdir_free(struct incdir *);
+/*
+ * List the increments in directory fd (-1: none), which d owns from now
+ * on, failure or not.  0 or -1.
+ */
+int	incdir_open(int, struct incdir *);
+/* Free the listing and close the directory. */
+void	incdir_close(struct incdir *);
 /* The entries whose base is name: returns the first, *count of them. */
 const struct incent *incdir_find(const struct incdir *, const char *, size_t,
 	    size_t *);
 
 /* long_filename_data's increments, listed when first needed. */
 struct longincs {
-	int		 fd;		/* -1 until opened, or when absent */
 	int		 tried;		/* opened and listed, or tried to */
-	struct incdir	 incs;
+	struct incdir	 incs;		/* fd -1 until opened, or when absent */
 };
-#define LONGINCS_INIT	{ -1, 0, { NULL, 0 } }
+#define LONGINCS_INIT	{ 0, INCDIR_INIT }
 
 /*
  * Where a record's increments are: with alt (its alternate name) not
  * NULL, in long_filename_data below datafd, listed into l on first use;
- * else those of name in directory listing d (NULL: none), whose
- * descriptor is dirfd.  Returns the first (NULL when none), their count
+ * else those of name in directory listing d (NULL: none).  Returns the first (NULL when none), their count
  * in *n and their directory in *incfd.  A long-name directory that
  * cannot be listed gives NULL with errno set and l->tried 0; one that
  * does not exist has no increments.
  */
 const struct incent *incs_find(int, struct longincs *, const char *,
-	    const struct incdir *, int, const char *, size_t *, int *);
+	    const struct incdir *, const char *, size_t *, int *);
 
 /*
  * Rebuild the content at session t of a regular file whose mirror copy

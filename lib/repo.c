@@ -13,6 +13,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "pathname.h"
 #include "repo.h"
 #include "timespec.h"
 #include "xalloc.h"
@@ -72,25 +73,23 @@ stamped_each(int dirfd, int (*fn)(void *, const struct stampent *), void *arg)
 	DIR *d;
 	struct dirent *de;
 	struct stampent e;
-	int fd, rv = 0;
+	int rv = 0, saved;
 
-	if ((fd = dup(dirfd)) == -1)
+	if ((d = dir_list(dirfd)) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rewinddir(d);		/* a dup shares the offset of earlier reads */
-	while (rv == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
+	while (rv == 0 && (de = dir_next(d)) != NULL) {
 		memset(&e, 0, sizeof e);
 		e.name = de->d_name;
 		e.stamped = incname_parse(de->d_name, strlen(de->d_name),
 		    &e.base, &e.t, &e.type, &e.gz) == 0;
 		rv = fn(arg, &e);
 	}
+	saved = errno;
 	closedir(d);
+	if (rv == 0 && saved != 0) {
+		errno = saved;
+		return -1;
+	}
 	return rv;
 }
 
@@ -169,20 +168,12 @@ repo_scan(struct repo *r)
 	struct stat st;
 	size_t n, base, i;
 	int64_t t;
-	int type, gz, fd;
+	int type, gz, saved;
 
 	repo_clear(r);
-	if ((fd = dup(r->datafd)) == -1)
+	if ((d = dir_list(r->datafd)) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	if (lseek(fd, 0, SEEK_SET) == -1) {
-		closedir(d);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
+	while ((de = dir_next(d)) != NULL) {
 		n = strlen(de->d_name);
 		if (incname_parse(de->d_name, n, &base, &t, &type, &gz) == -1)
 			continue;
@@ -199,7 +190,13 @@ repo_scan(struct repo *r)
 			r->meta[r->nmeta++].name = xstrdup(de->d_name);
 		}
 	}
+	saved = errno;
 	closedir(d);
+	if (saved != 0) {
+		repo_clear(r);
+		errno = saved;
+		return -1;
+	}
 	if (r->nmarkers > 0)
 		qsort(r->markers, r->nmarkers, sizeof *r->markers, cmp64);
 	if (r->nincdirs > 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pathname.h"
 #include "walk.h"
 #include "xalloc.h"
 
@@ -45,26 +46,14 @@ frame_fill(struct frame *f)
 	DIR *d;
 	struct dirent *de;
 	size_t len = 0, cap = 0, nlen, i, j, off;
-	int fd, saved;
+	int saved;
 
 	f->names = NULL;
 	f->sorted = NULL;
 	f->n = f->next = 0;
-	if ((fd = dup(f->fd)) == -1)
+	if ((d = dir_list(f->fd)) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL)
-			break;
-		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-			continue;
+	while ((de = dir_next(d)) != NULL) {
 		nlen = strlen(de->d_name) + 1;
 		while (cap - len < nlen) {
 			cap = cap ? cap * 2 : 1024;

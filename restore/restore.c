@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "dirstack.h"
 #include "exitcode.h"
 #include "hlink.h"
 #include "io.h"
@@ -42,12 +43,10 @@
 enum verb { RESTORE, LIST_SESSIONS, LIST_FILES, VERIFY };
 
 struct dir {
-	char		*rpath;		/* repository path of this directory */
-	size_t		 rlen;
+	struct dirframe	 d;		/* repository path; NULL: the base */
 	int		 tfd;		/* target directory, -1 when not made */
 	int		 mfd;		/* mirror directory, -1 when none */
-	int		 ifd;		/* increments directory, -1 when none */
-	struct incdir	 incs;
+	struct incdir	 incs;		/* increments, fd -1 when none */
 	struct rec	 rec;
 	int		 made;		/* created (or reused) in the target */
 	int		 fresh;		/* created empty by this run */
@@ -59,13 +58,12 @@ static struct repo	 R;
 static int64_t		 at;		/* the session restored */
 static int		 force, verbose, isroot;
 static int		 rval = EXIT_OK;
-static struct dir	*stack;
-static size_t		 depth, cap;
+static struct dirstack	 dirs = DIRSTACK_INIT(struct dir);
 static struct longincs	 longincs = LONGINCS_INIT;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
 
-static struct hlinks	*links;		/* hard-link groups: first member's
+static struct hlinks	 links;		/* hard-link groups: first member's
 					   target path and digest */
 
 static void usage(void);
@@ -183,7 +181,7 @@ resolve(const char *spec)
 static struct dir *
 top(void)
 {
-	return depth ? &stack[depth - 1] : NULL;
+	return ds_top(&dirs);
 }
 
 /*
@@ -315,25 +313,6 @@ bad_tmp(const char *tmp, const char *path, int e)
 	free(what);
 }
 
-static struct hlink *
-lfind(const struct rec *r)
-{
-	return links != NULL ? hl_find(links, r->devloc, r->ino) : NULL;
-}
-
-/* A new group for r, with r's digest (rdiff-backup gives only the first). */
-static struct hlink *
-ladd(const struct rec *r)
-{
-	struct hlink *l;
-
-	if (links == NULL)
-		links = hl_new();
-	l = hl_get(links, r->devloc, r->ino);
-	l->sha1 = xstrdup(r->sha1);
-	return l;
-}
-
 /*
  * The content of regular file r as of `at` into outfd (-1: hash only),
  * checked against its SHA-1; intermediate versions go to tmpfd.
@@ -352,10 +331,9 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 	int idirfd, mdirfd;
 
 	incs = incs_find(R.datafd, &longincs, r->altmirror ? r->altmirror :
-	    r->altinc, top() ? &top()->incs : NULL, top() ? top()->ifd : -1, name,
-	    &n, &idirfd);
+	    r->altinc, top() ? &top()->incs : NULL, name, &n, &idirfd);
 	if (r->altmirror != NULL)
-		mdirfd = longincs.fd;
+		mdirfd = longincs.incs.fd;
 	else
 		mdirfd = top() ? top()->mfd : -1;
 	if (rebuild(mdirfd, mname, idirfd, incs, n, at, repo_current(&R),
@@ -366,7 +344,8 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 		    strerror(errno));
 		return -1;
 	}
-	if (want[0] == '\0' && r->nlink > 1 && (l = lfind(r)) != NULL)
+	if (want[0] == '\0' && r->nlink > 1 &&
+	    (l = hl_find(&links, r->devloc, r->ino)) != NULL)
 		want = l->sha1;
 	if (want[0] == '\0') {
 		if (verbose)
@@ -390,21 +369,12 @@ push(const struct rec *r, int tfd, int mfd, int ifd)
 {
 	struct dir *d;
 
-	if (depth == cap) {
-		cap = cap ? cap * 2 : 32;
-		stack = xreallocarray(stack, cap, sizeof *stack);
-	}
-	d = &stack[depth++];
-	memset(d, 0, sizeof *d);
-	if (r != NULL) {
+	d = ds_push(&dirs, r ? r->path : NULL, r ? r->pathlen : 0);
+	if (r != NULL)
 		rec_copy(&d->rec, r);
-		d->rpath = xmemdup(r->path, r->pathlen + 1);
-		d->rlen = r->pathlen;
-	}
 	d->tfd = tfd;
 	d->mfd = mfd;
-	d->ifd = ifd;
-	if (incdir_read(ifd, &d->incs) == -1 && r != NULL)
+	if (incdir_open(ifd, &d->incs) == -1 && r != NULL)
 		bad("list increments of", r->path, strerror(errno));
 }
 
@@ -419,14 +389,10 @@ drop_stale(struct dir *d)
 	struct dirent *de;
 	struct stat st;
 	size_t i;
-	int fd;
 
-	if ((fd = dup(d->tfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if ((dir = dir_list(d->tfd)) == NULL)
 		return;
-	}
-	while ((de = readdir(dir)) != NULL) {
+	while ((de = dir_next(dir)) != NULL) {
 		if (!tmp_named(de->d_name) || fstatat(d->tfd, de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISDIR(st.st_mode))
 			continue;
@@ -443,41 +409,25 @@ drop_stale(struct dir *d)
 static void
 pop(void)
 {
-	struct dir *d = &stack[--depth];
+	struct dir *d = top();
 	size_t i;
 
 	/* not the base frame: that is TARGET's parent, not ours */
-	if (force && d->tfd != -1 && !d->fresh && d->rpath != NULL)
+	if (force && d->tfd != -1 && !d->fresh && d->d.path != NULL)
 		drop_stale(d);
 	for (i = 0; i < d->ntmpnamed; i++)
 		free(d->tmpnamed[i]);
 	free(d->tmpnamed);
 
-	if (d->tfd != -1 && d->rpath != NULL)
-		set_attrs(d->tfd, &d->rec, d->rpath);
+	if (d->tfd != -1 && d->d.path != NULL)
+		set_attrs(d->tfd, &d->rec, d->d.path);
 	if (d->tfd != -1)
 		close(d->tfd);
 	if (d->mfd != -1)
 		close(d->mfd);
-	if (d->ifd != -1)
-		close(d->ifd);
-	incdir_free(&d->incs);
+	incdir_close(&d->incs);
 	rec_free(&d->rec);
-	free(d->rpath);
-}
-
-/* Pop directories that do not contain rpath (the base frame stays). */
-static void
-unwind(const char *rpath, size_t len)
-{
-	struct dir *d;
-
-	while (depth > 1) {
-		d = top();
-		if (path_below(rpath, len, d->rpath, d->rlen))
-			return;
-		pop();
-	}
+	ds_drop(&dirs);
 }
 
 /*
@@ -506,7 +456,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 				bad(verifying ? "verify" : "restore", r->path,
 				    "mirror entry is not a directory (damaged "
 				    "repository)");
-			ifd = subdir(parent->ifd, rname);
+			ifd = subdir(parent->incs.fd, rname);
 		}
 		fd = -1;
 		if (tfd != -1) {
@@ -528,9 +478,9 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 		return;
 	}
 	if (r->type == RT_REG && r->nlink > 1) {
-		if ((l = lfind(r)) == NULL)
-			l = ladd(r);
-		else if (l->path != NULL && tfd != -1) {
+		/* the group's digest is its first member's, as recorded */
+		l = hl_join(&links, r->devloc, r->ino, r->sha1);
+		if (l->path != NULL && tfd != -1) {
 			/* a later member of a restored group: link it */
 			if ((lfd = open_parent(base, l->path, &lname)) == -1)
 				bad("link", r->path, strerror(errno));
@@ -596,8 +546,8 @@ child_of_top(const struct rec *r)
 	size_t plen = slash ? (size_t)(slash - r->path) : 0;
 	struct dir *d = top();
 
-	return d->rpath != NULL && d->rlen == plen &&
-	    memcmp(d->rpath, r->path, plen) == 0;
+	return d->d.path != NULL && d->d.len == plen &&
+	    memcmp(d->d.path, r->path, plen) == 0;
 }
 
 /* The parent directories of prefix in mirror and increments. */
@@ -625,9 +575,8 @@ push_base(const char *prefix, int tfd)
 		ifd = next;
 	}
 	free(p);
-	stack[0].mfd = mfd;
-	stack[0].ifd = ifd;
-	if (incdir_read(ifd, &stack[0].incs) == -1)
+	top()->mfd = mfd;
+	if (incdir_open(ifd, &top()->incs) == -1)
 		bad("list increments of", prefix, strerror(errno));
 }
 
@@ -724,7 +673,9 @@ run(const char *prefix, const char *target)
 		}
 		n++;
 		progress_add(1, 0);
-		unwind(r->path, r->pathlen);
+		/* the base frame stays */
+		while (ds_leaving(&dirs, r->path, r->pathlen, 1) != NULL)
+			pop();
 		if (r->pathlen > plen && !child_of_top(r)) {
 			/* e.g. a path below a symlink or a file: never follow it */
 			bad("metadata", r->path, "its parent is no directory of the "
@@ -754,8 +705,9 @@ run(const char *prefix, const char *target)
 		    strrchr(tpath, '/') + 1, top()->tfd, tpath, base,
 		    r->pathlen == plen);
 	}
-	while (depth > 0)
+	while (dirs.depth > 0)
 		pop();
+	ds_free(&dirs);
 	progress_clear();
 	meta_at_close(m);
 	free(tpath);

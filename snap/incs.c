@@ -69,11 +69,10 @@ ensure_own(struct tree *t, struct frame *f)
 	if (f->own)
 		return;
 	f->own = 1;
-	if (f == t->stack) {
+	if ((parent = up(t, f)) == NULL) {
 		dirfd = t->s->datafd;
 		name = incname_make(INCDIR, t->s->prev, INC_DIR, 0);
 	} else {
-		parent = f - 1;
 		if (f->old.altinc != NULL) {
 			ensure_own(t, parent);
 			open_longdir(t);
@@ -88,7 +87,7 @@ ensure_own(struct tree *t, struct frame *f)
 	}
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
-		snap_fatal("create increment for", f->path);
+		snap_fatal("create increment for", f->d.path);
 	fchmod(fd, f->old.perms & 0777);
 	if (t->s->root)
 		fchown(fd, (uid_t)f->old.uid, (gid_t)f->old.gid);
@@ -107,23 +106,22 @@ ensure_incdir(struct tree *t, struct frame *f)
 	if (f->ifd != -1)
 		return 0;
 	ensure_own(t, f);
-	if (f == t->stack) {
+	if ((parent = up(t, f)) == NULL) {
 		if (mkdirat(t->s->datafd, INCDIR, 0700) == -1 &&
 		    errno != EEXIST)
 			snap_fatal("mkdir", DATADIR "/" INCDIR);
 		f->ifd = openat(t->s->datafd, INCDIR,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	} else {
-		parent = f - 1;
 		ensure_incdir(t, parent);
 		if (mkdirat(parent->ifd, f->name, 0700) == -1 &&
 		    errno != EEXIST)
-			snap_fatal("mkdir increments for", f->path);
+			snap_fatal("mkdir increments for", f->d.path);
 		f->ifd = openat(parent->ifd, f->name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (f->ifd == -1)
-		snap_fatal("open increments for", f->path);
+		snap_fatal("open increments for", f->d.path);
 	return 0;
 }
 

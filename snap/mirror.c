@@ -59,7 +59,7 @@ mirror_attrs(struct tree *t, int fd, const struct rec *n)
 struct hlink *
 hfind(struct tree *t, uint64_t dev, uint64_t ino)
 {
-	return t->links != NULL ? hl_find(t->links, dev, ino) : NULL;
+	return hl_find(&t->links, dev, ino);
 }
 
 /* Remember path as the mirror copy of hard-link group dev:ino. */
@@ -68,9 +68,7 @@ hadd(struct tree *t, uint64_t dev, uint64_t ino, const char *path)
 {
 	struct hlink *h;
 
-	if (t->links == NULL)
-		t->links = hl_new();
-	h = hl_get(t->links, dev, ino);
+	h = hl_get(&t->links, dev, ino);
 	free(h->path);
 	h->path = xstrdup(path);
 }
@@ -269,9 +267,9 @@ mdir(struct tree *t, struct frame *f)
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (f->mfd == -1 && (errno == ENOTDIR || errno == ELOOP))
 			errx(EXIT_PERM, "mirror entry %s is not a directory: "
-			    "damaged repository", shown(f->path));
+			    "damaged repository", shown(f->d.path));
 		if (f->mfd == -1)
-			snap_fatal("open mirror directory", f->path);
+			snap_fatal("open mirror directory", f->d.path);
 	}
 	return f->mfd;
 }

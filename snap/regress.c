@@ -26,6 +26,7 @@
 
 #include "atomic.h"
 #include "copy.h"
+#include "dirstack.h"
 #include "exitcode.h"
 #include "gz.h"
 #include "hlink.h"
@@ -41,20 +42,17 @@
 #include "xalloc.h"
 
 struct rframe {
-	char		*path;
-	size_t		 len;
+	struct dirframe	 d;
 	int		 mfd;		/* mirror directory */
-	int		 ifd;		/* increments directory, or -1 */
-	struct incdir	 incs;
+	struct incdir	 incs;		/* and its increments */
 	struct rec	 rec;
 };
 
 static struct session	*S;
-static struct rframe	*fr;
-static size_t		 nfr, capfr;
+static struct dirstack	 dirs = DIRSTACK_INIT(struct rframe);
 static int64_t		 R;		/* the session rolled back to */
 static struct longincs	 longincs = LONGINCS_INIT;
-static struct hlinks	*groups;		/* hard-link groups met */
+static struct hlinks	 groups;		/* hard-link groups met */
 
 static void
 fatal(const char *what, const char *path)
@@ -65,30 +63,22 @@ fatal(const char *what, const char *path)
 static struct rframe *
 top(void)
 {
-	return &fr[nfr - 1];
+	return ds_top(&dirs);
 }
 
 static void
 push(const struct rec *r, int mfd)
 {
-	struct rframe *f, *parent = nfr ? top() : NULL;
+	struct rframe *f, *parent;
 	const char *name = r->pathlen ? (strrchr(r->path, '/') ?
 	    strrchr(r->path, '/') + 1 : r->path) : NULL;
 
-	if (nfr == capfr) {
-		capfr = capfr ? capfr * 2 : 32;
-		fr = xreallocarray(fr, capfr, sizeof *fr);
-		parent = nfr ? top() : NULL;
-	}
-	f = &fr[nfr++];
-	memset(f, 0, sizeof *f);
-	f->path = xmemdup(r->path, r->pathlen + 1);
-	f->len = r->pathlen;
+	f = ds_push(&dirs, r->path, r->pathlen);
+	parent = dirs.depth > 1 ? ds_at(&dirs, dirs.depth - 2) : NULL;
 	f->mfd = mfd;
-	f->ifd = parent == NULL ? subdir(S->datafd, INCDIR) :
-	    subdir(parent->ifd, name);
 	rec_copy(&f->rec, r);
-	if (incdir_read(f->ifd, &f->incs) == -1)
+	if (incdir_open(parent == NULL ? subdir(S->datafd, INCDIR) :
+	    subdir(parent->incs.fd, name), &f->incs) == -1)
 		fatal("list increments of", r->path);
 }
 
@@ -99,28 +89,12 @@ pop(void)
 {
 	struct rframe *f = top();
 
-	mirror_attrs(f->mfd, &f->rec, f->path);
-	if (nfr > 1)
+	mirror_attrs(f->mfd, &f->rec, f->d.path);
+	if (dirs.depth > 1)
 		close(f->mfd);
-	if (f->ifd != -1)
-		close(f->ifd);
-	incdir_free(&f->incs);
+	incdir_close(&f->incs);
 	rec_free(&f->rec);
-	free(f->path);
-	nfr--;
-}
-
-static void
-unwind(const char *path, size_t len)
-{
-	struct rframe *f;
-
-	while (nfr > 0) {
-		f = top();
-		if (path_below(path, len, f->path, f->len))
-			return;
-		pop();
-	}
+	ds_drop(&dirs);
 }
 
 /* Give mirror entry fd record r's attributes, reporting what failed. */
@@ -135,20 +109,6 @@ mirror_attrs(int fd, const struct rec *r, const char *path)
 		snprintf(msg, sizeof msg, "recover: %s", what);
 		report(S, msg, path, errno);
 	}
-}
-
-/* The hard-link group of r, its digest taken from its first member. */
-static struct hlink *
-group_of(const struct rec *r)
-{
-	struct hlink *g;
-
-	if (groups == NULL)
-		groups = hl_new();
-	g = hl_get(groups, r->devloc, r->ino);
-	if (g->sha1 == NULL)
-		g->sha1 = xstrdup(r->sha1);
-	return g;
 }
 
 /*
@@ -259,7 +219,7 @@ settle(const struct rec *r, const char *name, int present)
 	switch (r->type) {
 	case RT_REG:
 		if (r->nlink > 1) {
-			g = group_of(r);
+			g = hl_join(&groups, r->devloc, r->ino, r->sha1);
 			if (want[0] == '\0')
 				want = g->sha1;
 		}
@@ -282,7 +242,7 @@ settle(const struct rec *r, const char *name, int present)
 			return;
 		}
 		incs = incs_find(S->datafd, &longincs, r->altinc, &f->incs,
-		    f->ifd, name, &n, &idirfd);
+		    name, &n, &idirfd);
 		if (r->altinc != NULL && !longincs.tried)
 			fatal("list", DATADIR "/" LONGDIR);
 		/* untouched by the failed session, or not replaced yet */
@@ -384,7 +344,9 @@ reconcile(const char *repopath, int snapfd, int gz)
 	while (e != NULL || o != NULL) {
 		c = e == NULL ? 1 : o == NULL ? -1 :
 		    pathcmp(e->path, e->pathlen, o->path, o->pathlen);
-		unwind(c <= 0 ? e->path : o->path, c <= 0 ? e->pathlen : o->pathlen);
+		while (ds_leaving(&dirs, c <= 0 ? e->path : o->path,
+		    c <= 0 ? e->pathlen : o->pathlen, 0) != NULL)
+			pop();
 		if (c < 0 || (c == 0 && rtype_of_mode(e->st.st_mode) != o->type)) {
 			/* added by the failed session, a temp file, or the wrong
 			 * type now: remove it */
@@ -409,8 +371,9 @@ reconcile(const char *repopath, int snapfd, int gz)
 			e = next_entry(w);
 		o = next_record(m);
 	}
-	while (nfr > 0)
+	while (dirs.depth > 0)
 		pop();
+	ds_free(&dirs);
 	walk_close(w);
 	meta_close(m);
 }

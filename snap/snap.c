@@ -258,21 +258,21 @@ wipe(struct session *s, const char *path)
 {
 	DIR *d;
 	struct dirent *de;
-	int fd, i, dirfd;
+	int i, dirfd;
 
 	for (i = 0; i < 2; i++) {
 		dirfd = i == 0 ? s->repofd : s->datafd;
-		if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		if ((d = dir_list(dirfd)) == NULL)
 			err(EXIT_TEMP, "list %s", path);
-		rewinddir(d);
-		while ((de = readdir(d)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-			    (i == 0 && !strcmp(de->d_name, DATADIR)) ||
+		while ((de = dir_next(d)) != NULL) {
+			if ((i == 0 && !strcmp(de->d_name, DATADIR)) ||
 			    (i == 1 && !strcmp(de->d_name, "lock.yml")))
 				continue;
 			if (rmtree_at(dirfd, de->d_name) == -1)
 				err(EXIT_TEMP, "remove %s/%s", path, de->d_name);
 		}
+		if (errno != 0)
+			err(EXIT_TEMP, "list %s", path);
 		closedir(d);
 	}
 }

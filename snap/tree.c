@@ -94,7 +94,13 @@ identical(const struct rec *a, const struct rec *b)
 struct frame *
 top(struct tree *t)
 {
-	return t->depth ? &t->stack[t->depth - 1] : NULL;
+	return ds_top(&t->dirs);
+}
+
+struct frame *
+up(struct tree *t, struct frame *f)
+{
+	return f == ds_at(&t->dirs, 0) ? NULL : f - 1;
 }
 
 /*
@@ -142,20 +148,12 @@ static void
 push(struct tree *t, const char *path, size_t pathlen, const struct rec *o,
     const struct rec *n)
 {
-	struct frame *f, *parent = top(t);
+	struct frame *f, *parent;
 
-	if (t->depth == t->stackcap) {
-		t->stackcap = t->stackcap ? t->stackcap * 2 : 32;
-		t->stack = xreallocarray(t->stack, t->stackcap,
-		    sizeof *t->stack);
-		parent = t->depth ? &t->stack[t->depth - 1] : NULL;
-	}
-	f = &t->stack[t->depth++];
-	memset(f, 0, sizeof *f);
-	f->path = xmemdup(path, pathlen + 1);
-	f->pathlen = pathlen;
-	f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-	f->mfd = t->depth == 1 ? t->s->repofd : -1;
+	f = ds_push(&t->dirs, path, pathlen);
+	parent = up(t, f);
+	f->name = strrchr(f->d.path, '/') ? strrchr(f->d.path, '/') + 1 : f->d.path;
+	f->mfd = parent == NULL ? t->s->repofd : -1;
 	f->ifd = -1;
 	f->keepold = parent ? parent->keepold : 0;
 	if ((f->has_old = o != NULL))
@@ -165,7 +163,7 @@ push(struct tree *t, const char *path, size_t pathlen, const struct rec *o,
 	/* a directory that did not exist, or was no directory, has its
 	 * increment (.missing, .snapshot) already */
 	f->own = o == NULL || o->type != RT_DIR;
-	f->fresh = t->depth == 1 ? t->s->first : n != NULL && (o == NULL ||
+	f->fresh = parent == NULL ? t->s->first : n != NULL && (o == NULL ||
 	    o->type != RT_DIR);
 }
 
@@ -173,8 +171,7 @@ push(struct tree *t, const char *path, size_t pathlen, const struct rec *o,
 static void
 pop(struct tree *t)
 {
-	struct frame *f = &t->stack[t->depth - 1],
-	    *parent = t->depth > 1 ? f - 1 : NULL;
+	struct frame *f = top(t), *parent = up(t, f);
 
 	if (f->has_old && (!f->has_new || f->deleted || !rec_same(&f->old,
 	    &f->new)))
@@ -185,16 +182,16 @@ pop(struct tree *t)
 			close(f->mfd);
 		if (f->queued) {
 			incq_rmdir(mdir(t, parent), f->name, f->pending,
-			    f->path);
+			    f->d.path);
 			parent->queued = 1;
 		} else {
 			if (unlinkat(mdir(t, parent), f->name,
 			    AT_REMOVEDIR) == -1 &&
 			    rmtree_at(mdir(t, parent), f->name) == -1)
-				snap_fatal("remove mirror directory", f->path);
+				snap_fatal("remove mirror directory", f->d.path);
 			if (f->pending != NULL && renameat(mdir(t, parent),
 			    f->pending, mdir(t, parent), f->name) == -1)
-				snap_fatal("rename into mirror", f->path);
+				snap_fatal("rename into mirror", f->d.path);
 		}
 	} else {
 		/* untouched and unchanged: its attributes are right already */
@@ -208,24 +205,18 @@ pop(struct tree *t)
 	}
 	if (f->ifd != -1)
 		close(f->ifd);
-	free(f->path);
 	free(f->pending);
 	rec_free(&f->old);
 	rec_free(&f->new);
-	t->depth--;
+	ds_drop(&t->dirs);
 }
 
 /* Pop every directory that is not an ancestor of path. */
 static void
 unwind(struct tree *t, const char *path, size_t len)
 {
-	struct frame *f;
-
-	while ((f = top(t)) != NULL) {
-		if (path_below(path, len, f->path, f->pathlen))
-			return;
+	while (ds_leaving(&t->dirs, path, len, 0) != NULL)
 		pop(t);
-	}
 }
 
 /* The new record of source entry e, with names and long-name number. */
@@ -568,8 +559,8 @@ next_src(struct tree *t, struct walk *w)
 			continue;	/* deleted since: nothing below */
 		if (e->listerr) {
 			report(t->s, "list", e->path, e->error);
-			if ((f = top(t)) != NULL && f->pathlen == e->pathlen &&
-			    memcmp(f->path, e->path, e->pathlen) == 0)
+			if ((f = top(t)) != NULL && f->d.len == e->pathlen &&
+			    memcmp(f->d.path, e->path, e->pathlen) == 0)
 				f->keepold = 1;
 			continue;
 		}
@@ -634,7 +625,8 @@ tree_run(struct session *s)
 	struct rec *o = NULL, n;
 	const struct rec *out;
 	const char *msg;
-	struct tree tree = { .s = s, .longfd = -1, .la_fd = -1 }, *t = &tree;
+	struct tree tree = { .s = s, .longfd = -1, .la_fd = -1,
+	    .dirs = DIRSTACK_INIT(struct frame) }, *t = &tree;
 	int c;
 
 	memset(&n, 0, sizeof n);
@@ -670,7 +662,7 @@ tree_run(struct session *s)
 			unwind(t, e->path, e->pathlen);
 		else
 			unwind(t, o->path, o->pathlen);
-		if (c > 0 && t->depth == 0)
+		if (c > 0 && t->dirs.depth == 0)
 			errx(EXIT_PERM, "previous metadata: %s outside the tree",
 			    shown(o->path));
 		if (c <= 0 && e->error) {
@@ -687,7 +679,7 @@ tree_run(struct session *s)
 			prefetch_passed(&e->st);
 		out = process(t, c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
 		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top(t) == NULL ||
-		    top(t)->pathlen != e->pathlen || top(t)->deleted))
+		    top(t)->d.len != e->pathlen || top(t)->deleted))
 			walk_skip(w);
 		if (out != NULL)
 			put_snap(t, out);
@@ -699,7 +691,7 @@ tree_run(struct session *s)
 		if (c >= 0)
 			o = next_old(t, m, o);
 	}
-	while (t->depth > 0)
+	while (t->dirs.depth > 0)
 		pop(t);
 	t->s->st.incsize += incq_finish();
 	if ((msg = incq_error()) != NULL)
@@ -709,8 +701,8 @@ tree_run(struct session *s)
 	walk_close(w);
 	meta_close(m);
 	rec_free(&n);
-	free(t->stack);
-	hl_free(t->links);
+	ds_free(&t->dirs);
+	hl_free(&t->links);
 	free(t->la_name);
 	free(t->last);
 	if (t->longfd != -1)

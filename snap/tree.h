@@ -11,15 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dirstack.h"
+#include "hlink.h"
 #include "meta.h"
 
-struct hlink;
 struct sigmaker;
 struct walk_ent;
 
 struct frame {
-	char		*path;		/* relative path, "" for the root */
-	size_t		 pathlen;
+	struct dirframe	 d;		/* relative path, "" for the root */
 	const char	*name;		/* last component, inside path */
 	int		 mfd;		/* mirror directory */
 	int		 ifd;		/* increments directory, -1 until needed */
@@ -39,9 +39,8 @@ struct tree {
 	struct meta_reader *old;	/* the previous snapshot */
 	struct walk	*walk;		/* the source walk, to look ahead in */
 	int		 scouting;	/* the prefetch scout runs */
-	struct frame	*stack;		/* the directories open, root first */
-	size_t		 depth, stackcap;
-	struct hlinks	*links;		/* mirror paths of hard-link groups */
+	struct dirstack	 dirs;		/* of struct frame, root first */
+	struct hlinks	 links;		/* mirror paths of hard-link groups */
 	int		 longfd;	/* long_filename_data, or -1 */
 	uint64_t	 nextfree;	/* its next number; 0: not read yet */
 	int		 nextfree_dirty;
@@ -54,6 +53,8 @@ struct tree {
 /* tree.c */
 /* The directory on top of the stack, or NULL. */
 struct frame	*top(struct tree *);
+/* The directory that holds f, or NULL for the root. */
+struct frame	*up(struct tree *, struct frame *);
 
 /* incs.c */
 /* The directory's own .dir increment, written once. */

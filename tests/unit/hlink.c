@@ -1,4 +1,7 @@
-/* Unit tests for hlink.c: groups found by device and inode, growth. */
+/*
+ * Unit tests for hlink.c: a zeroed table, groups found by device and
+ * inode, growth, the first member's digest, and reuse after hl_free.
+ */
 #include <stdint.h>
 #include <string.h>
 
@@ -9,7 +12,7 @@
 int
 main(void)
 {
-	struct hlinks *t = hl_new();
+	struct hlinks table = { NULL, 0, 0 }, *t = &table;
 	struct hlink *h;
 	uint64_t i;
 	int all = 1;
@@ -30,6 +33,16 @@ main(void)
 	ok(hl_find(t, 1, 2) != NULL && strcmp(hl_find(t, 1, 2)->path, "a/b") == 0,
 	    "the first group keeps its path");
 	ok(hl_find(t, 8, 100001) == NULL, "an absent group is not found");
+	hl_free(t);
+	ok(hl_find(t, 1, 2) == NULL && t->n == 0,
+	    "hl_free leaves an empty table");
+	h = hl_join(t, 3, 4, "");
+	ok(h->sha1 != NULL && h->sha1[0] == '\0' &&
+	    hl_join(t, 3, 4, "abc") == h && h->sha1[0] == '\0',
+	    "hl_join: the digest is the first member's, even when empty");
+	h = hl_join(t, 5, 6, "abc");
+	ok(strcmp(hl_join(t, 5, 6, "")->sha1, "abc") == 0,
+	    "hl_join: a later member does not change it");
 	hl_free(t);
 	return tap_done();
 }
