@@ -252,7 +252,19 @@ parse_time(const char *s)
 	return v;
 }
 
-/* Remove everything in the repository but the lock file. */
+static int
+is_marker(void *arg, const struct stampent *e)
+{
+	(void)arg;
+	return e->stamped && e->type == INC_DATA &&
+	    incname_is(e->name, e->base, MARKER);
+}
+
+/*
+ * Remove everything in the repository but the lock file.  The data
+ * directory is listed once more first: a finished session found now
+ * (a listing that lied the first time) stops the wipe.
+ */
 static void
 wipe(struct session *s, const char *path)
 {
@@ -260,6 +272,11 @@ wipe(struct session *s, const char *path)
 	struct dirent *de;
 	int i, dirfd;
 
+	if ((i = stamped_each(s->datafd, is_marker, NULL)) == -1)
+		err(EXIT_TEMP, "list %s/%s", path, DATADIR);
+	if (i != 0)
+		errx(EXIT_TEMP, "%s: a finished session appeared in a second "
+		    "listing of %s; nothing removed", path, DATADIR);
 	for (i = 0; i < 2; i++) {
 		dirfd = i == 0 ? s->repofd : s->datafd;
 		if ((d = dir_list(dirfd)) == NULL)

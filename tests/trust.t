@@ -315,4 +315,38 @@ else
 	skip "restore into a full target" "needs root and tmpfs"
 fi
 
+# --- 13. a directory listing that fails or lies never shrinks the history
+mkdir -p lssrc/d && echo 1 >lssrc/d/f
+$SNAP --current-time $T1 lssrc lsrepo
+echo 2 >>lssrc/d/f
+cp -a lsrepo lsrepo.orig
+strace -f -qq -o /dev/null -e trace=getdents64 \
+    -e inject=getdents64:error=EIO:when=1 \
+    $SNAP --current-time $T2 lssrc lsrepo 2>l.err
+t_out "snap whose repository listing fails (EIO) exits 111" 111 echo $?
+t "  ... saying so" grep -q "rdiff-backup-data: I/O error" l.err
+t_exit 0 "  ... and keeps the repository as it was" \
+    diff -r -x lock.yml lsrepo.orig lsrepo
+strace -f -qq -o /dev/null -e trace=getdents64 \
+    -e inject=getdents64:retval=0:when=1 \
+    $SNAP --current-time $T2 lssrc lsrepo 2>l.err
+t_out "snap whose first repository listing is empty (a lie) exits 111" 111 \
+    echo $?
+t "  ... naming the session the second listing found" \
+    grep -q "a finished session appeared" l.err
+t_exit 0 "  ... and keeps the repository as it was" \
+    diff -r -x lock.yml lsrepo.orig lsrepo
+strace -f -qq -o /dev/null -e trace=getdents64 \
+    -e inject=getdents64:error=EIO:when=1 $RESTORE -l lsrepo >/dev/null 2>l.err
+t_out "restore -l whose listing fails exits 111, not 'no session'" 111 echo $?
+strace -f -qq -o /dev/null -P lsrepo/rdiff-backup-data/increments \
+    -e trace=getdents64 -e inject=getdents64:error=EIO:when=1 \
+    $RESTORE -c lsrepo 2>l.err
+t_out "restore -c whose increments listing fails exits 1" 1 echo $?
+t "  ... naming the listing" grep -q "list increments of .: I/O error" l.err
+$SNAP --current-time $T2 lssrc lsrepo
+t_out "  ... and the next snap makes the second session" 2 \
+    sh -c "$RESTORE -l lsrepo | wc -l"
+t_exit 0 "  ... which rdiff-backup verifies" $RB verify lsrepo
+
 t_done
