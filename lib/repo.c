@@ -93,6 +93,59 @@ stamped_each(int dirfd, int (*fn)(void *, const struct stampent *), void *arg)
 	return rv;
 }
 
+struct stampkey {
+	const char	*base;
+	int64_t		 t;
+	int		 type;
+	int		 dirfd;
+	int		 unlink;	/* 0: find the first */
+	char		*found;
+	int		 err;		/* why an unlink failed */
+};
+
+static int
+stamped_match(void *arg, const struct stampent *e)
+{
+	struct stampkey *k = arg;
+
+	if (!e->stamped || e->t != k->t || e->type != k->type ||
+	    !incname_is(e->name, e->base, k->base))
+		return 0;
+	if (!k->unlink) {
+		k->found = xstrdup(e->name);
+		return 1;
+	}
+	if (unlinkat(k->dirfd, e->name, 0) == -1 && errno != ENOENT) {
+		k->err = errno;
+		return -1;
+	}
+	return 0;
+}
+
+char *
+stamped_find(int dirfd, const char *base, int64_t t, int type)
+{
+	struct stampkey k = { base, t, type, dirfd, 0, NULL, 0 };
+
+	if (stamped_each(dirfd, stamped_match, &k) == -1)
+		return NULL;
+	if (k.found == NULL)
+		errno = ENOENT;
+	return k.found;
+}
+
+int
+stamped_unlink(int dirfd, const char *base, int64_t t, int type)
+{
+	struct stampkey k = { base, t, type, dirfd, 1, NULL, 0 };
+
+	if (stamped_each(dirfd, stamped_match, &k) == 0)
+		return 0;
+	if (k.err != 0)
+		errno = k.err;
+	return -1;
+}
+
 char *
 incname_make(const char *base, int64_t t, int type, int gz)
 {

@@ -67,6 +67,15 @@ struct stampent {
  * non-zero value of fn, which stops the loop.
  */
 int	stamped_each(int, int (*)(void *, const struct stampent *), void *);
+/*
+ * The files in directory dirfd stamped with base, time t and type, found
+ * by their parsed names, so whatever their spelling (colons or dashes,
+ * any zone) or compression.  stamped_find returns the name of the first
+ * in a new string, or NULL with errno set (ENOENT: none); stamped_unlink
+ * removes them all and returns 0, or -1 with errno set.
+ */
+char	*stamped_find(int, const char *, int64_t, int);
+int	stamped_unlink(int, const char *, int64_t, int);
 
 /*
  * Open the repository at path and read its data dir.  -1 with errno set

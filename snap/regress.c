@@ -492,14 +492,13 @@ regress(struct session *s, struct repo *r, const char *repopath)
 	}
 	if (syncfs(S->repofd) == -1)
 		fatal("sync", repopath);
-	for (i = 1; i < r->nmarkers; i++) {
-		char *name = incname_make(MARKER, r->markers[i],
-		    INC_DATA, 0);
-
-		if (unlinkat(S->datafd, name, 0) == -1 && errno != ENOENT)
-			fatal("remove", name);
-		free(name);
-	}
+	/* by time, not name: a marker may be spelt in any zone */
+	for (i = 1; i < r->nmarkers; i++)
+		if (stamped_unlink(S->datafd, MARKER, r->markers[i],
+		    INC_DATA) == -1) {
+			timestr_format(r->markers[i], ts);
+			fatal("remove the marker of", ts);
+		}
 	if (sync_fd(S->datafd) == -1)
 		fatal("sync", DATADIR);
 	if (repo_scan(r) == -1)

@@ -130,14 +130,20 @@ write_marker(int datafd, int64_t t)
 		err(EXIT_TEMP, "write %s/current_mirror marker", DATADIR);
 }
 
+/*
+ * Remove the data-dir files stamped t of a kind, found by time and not
+ * by name: an older session's may be spelt in another zone.
+ */
 static void
-unlink_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
+unlink_stamped(int datafd, const char *prefix, int64_t t, int type)
 {
-	char *name = incname_make(prefix, t, type, gz);
+	char ts[TIMESTR_LEN];
 
-	if (unlinkat(datafd, name, 0) == -1 && errno != ENOENT)
-		err(EXIT_TEMP, "remove %s/%s", DATADIR, name);
-	free(name);
+	if (stamped_unlink(datafd, prefix, t, type) == -1) {
+		timestr_format(t, ts);
+		err(EXIT_TEMP, "remove %s/%s.%s.%s", DATADIR, prefix, ts,
+		    inctype_name(type));
+	}
 }
 
 static void
@@ -474,7 +480,7 @@ commit(struct session *s, struct repo *r, const char *path)
 			err(EXIT_TEMP, "write %s/mirror_metadata diff", DATADIR);
 		/* rdiff-backup writes an empty diff as a plain 0-byte file */
 		if (empty) {
-			unlink_stamped(s->datafd, METADATA, s->prev, INC_DIFF, 1);
+			unlink_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
 			empty_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
 		}
 		oldname = incname_make(METADATA, s->prev, INC_SNAPSHOT, 1);
@@ -497,7 +503,7 @@ commit(struct session *s, struct repo *r, const char *path)
 					err(EXIT_TEMP, "remove %s/%s", DATADIR,
 					    r->meta[i].name);
 		}
-		unlink_stamped(s->datafd, MARKER, s->prev, INC_DATA, 0);
+		unlink_stamped(s->datafd, MARKER, s->prev, INC_DATA);
 		if (sync_fd(s->datafd) == -1)
 			err(EXIT_TEMP, "sync %s", DATADIR);
 	}
@@ -526,8 +532,9 @@ status(const char *path)
 	last = r.markers[0];
 	timestr_format(last, ts);
 	age = (int64_t)time(NULL) - last;
-	name = incname_make("session_statistics", last, INC_DATA, 0);
-	if (read_file_at(r.datafd, name, &buf, NULL, 1 << 16) == 0) {
+	name = stamped_find(r.datafd, "session_statistics", last, INC_DATA);
+	if (name != NULL && read_file_at(r.datafd, name, &buf, NULL,
+	    1 << 16) == 0) {
 		if ((p = strstr(buf, "\nErrors ")) != NULL)
 			errors = strtoll(p + 8, NULL, 10);
 		free(buf);
