@@ -38,6 +38,9 @@ struct repo {
 	size_t		 nincdirs;
 	int		 quoted;	/* chars_to_quote is not empty */
 	int		 dupmeta;	/* two metadata files for one session */
+	int		 style;		/* enum tstyle of the last complete
+					   session's marker (colons if none):
+					   the spelling new names follow */
 };
 
 /*
@@ -48,8 +51,8 @@ int	incname_parse(const char *, size_t, size_t *, int64_t *, int *, int *);
 const char *inctype_name(int);
 /* Is the base of a parsed name (its first len bytes) the name base? */
 int	incname_is(const char *, size_t, const char *);
-/* "<base>.<time>.<type>[.gz]" in a new string. */
-char	*incname_make(const char *, int64_t, int, int);
+/* "<base>.<time>.<type>[.gz]" in a new string, the time in style tstyle. */
+char	*incname_make(const char *, int64_t, int, int, int);
 
 /* A directory entry, parsed as a session-stamped file when it is one. */
 struct stampent {

@@ -103,14 +103,19 @@ report(struct session *s, const char *what, const char *path, int e)
 		write_full(s->errfd, line, strlen(line));
 }
 
-/* Create a session-stamped file in the data dir; exits on failure. */
+/*
+ * Create a session-stamped file in the data dir, its time spelt as the
+ * repository spells them; exits on failure.
+ */
 static int
-create_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
+create_stamped(struct session *s, const char *prefix, int64_t t, int type,
+    int gz)
 {
-	char *name = incname_make(prefix, t, type, gz);
+	char *name = incname_make(prefix, t, type, gz, s->style);
 	int fd;
 
-	fd = openat(datafd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = openat(s->datafd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		err(EXIT_TEMP, "create %s/%s", DATADIR, name);
 	free(name);
@@ -118,21 +123,21 @@ create_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
 }
 
 static void
-write_marker(int datafd, int64_t t)
+write_marker(struct session *s, int64_t t)
 {
 	char line[32];
 	int fd;
 
-	fd = create_stamped(datafd, MARKER, t, INC_DATA, 0);
+	fd = create_stamped(s, MARKER, t, INC_DATA, 0);
 	snprintf(line, sizeof line, "PID %ld\n", (long)getpid());
 	if (write_full(fd, line, strlen(line)) == -1 || sync_fd(fd) == -1 ||
-	    close(fd) == -1 || sync_fd(datafd) == -1)
+	    close(fd) == -1 || sync_fd(s->datafd) == -1)
 		err(EXIT_TEMP, "write %s/current_mirror marker", DATADIR);
 }
 
 /*
  * Remove the data-dir files stamped t of a kind, found by time and not
- * by name: an older session's may be spelt in another zone.
+ * by name: an older session's may be spelt in another style or zone.
  */
 static void
 unlink_stamped(int datafd, const char *prefix, int64_t t, int type)
@@ -147,9 +152,9 @@ unlink_stamped(int datafd, const char *prefix, int64_t t, int type)
 }
 
 static void
-empty_stamped(int datafd, const char *prefix, int64_t t, int type)
+empty_stamped(struct session *s, const char *prefix, int64_t t, int type)
 {
-	close(create_stamped(datafd, prefix, t, type, 0));
+	close(create_stamped(s, prefix, t, type, 0));
 }
 
 /*
@@ -206,7 +211,7 @@ write_stats(struct session *s, double end)
 	time_t start = (time_t)s->now, e = (time_t)end;
 	int fd, n;
 
-	fd = create_stamped(s->datafd, "session_statistics", s->now, INC_DATA, 0);
+	fd = create_stamped(s, "session_statistics", s->now, INC_DATA, 0);
 	strftime(tb, sizeof tb, "%a %b %e %H:%M:%S %Y", localtime(&start));
 	n = snprintf(buf, sizeof buf, "StartTime %" PRId64 ".00 (%s)\n", s->now, tb);
 	strftime(tb, sizeof tb, "%a %b %e %H:%M:%S %Y", localtime(&e));
@@ -364,6 +369,8 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 	r->datafd = s->datafd;
 	if (repo_scan(r) == -1)
 		err(EXIT_TEMP, "%s/%s", path, DATADIR);
+	/* new names follow the last complete session's (colons when new) */
+	s->style = r->style;
 	if (r->quoted)
 		errx(EXIT_PERM, "%s: uses file name quoting (chars_to_quote), "
 		    "which snap does not write", path);
@@ -441,14 +448,14 @@ begin(struct session *s, int keep)
 {
 	int fd;
 
-	s->errfd = create_stamped(s->datafd, "error_log", s->now, INC_DATA, 0);
+	s->errfd = create_stamped(s, "error_log", s->now, INC_DATA, 0);
 	if (!s->first)
-		write_marker(s->datafd, s->now);
-	fd = create_stamped(s->datafd, METADATA, s->now, INC_SNAPSHOT, 1);
+		write_marker(s, s->now);
+	fd = create_stamped(s, METADATA, s->now, INC_SNAPSHOT, 1);
 	s->snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
 	gzw_background(s->snap);
 	if (!s->first && !keep) {
-		fd = create_stamped(s->datafd, METADATA, s->prev, INC_DIFF, 1);
+		fd = create_stamped(s, METADATA, s->prev, INC_DIFF, 1);
 		s->diff = gzw_open(fd, 1);
 		gzw_background(s->diff);
 	}
@@ -469,7 +476,7 @@ begin(struct session *s, int keep)
 static void
 commit(struct session *s, struct repo *r, const char *path)
 {
-	char *oldname = NULL;
+	int dropold = 0;
 
 	if (gzw_close(s->snap, 1) == -1)
 		err(EXIT_TEMP, "write %s/mirror_metadata snapshot", DATADIR);
@@ -481,20 +488,20 @@ commit(struct session *s, struct repo *r, const char *path)
 		/* rdiff-backup writes an empty diff as a plain 0-byte file */
 		if (empty) {
 			unlink_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
-			empty_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
+			empty_stamped(s, METADATA, s->prev, INC_DIFF);
 		}
-		oldname = incname_make(METADATA, s->prev, INC_SNAPSHOT, 1);
+		dropold = 1;
 	}
-	empty_stamped(s->datafd, "extended_attributes", s->now, INC_SNAPSHOT);
-	empty_stamped(s->datafd, "access_control_lists", s->now, INC_SNAPSHOT);
+	empty_stamped(s, "extended_attributes", s->now, INC_SNAPSHOT);
+	empty_stamped(s, "access_control_lists", s->now, INC_SNAPSHOT);
 	/* everything this session wrote, before it is marked complete */
 	if (!s->nosync && syncfs(s->repofd) == -1)
 		err(EXIT_TEMP, "sync %s", path);
 	if (s->first)
-		write_marker(s->datafd, s->now);
+		write_marker(s, s->now);
 	else {
 		/* the old snapshot is now the diff: drop whichever name it has */
-		if (oldname != NULL) {
+		if (dropold) {
 			size_t i;
 
 			for (i = 0; i < r->nmeta; i++)
@@ -507,7 +514,6 @@ commit(struct session *s, struct repo *r, const char *path)
 		if (sync_fd(s->datafd) == -1)
 			err(EXIT_TEMP, "sync %s", DATADIR);
 	}
-	free(oldname);
 }
 
 /*

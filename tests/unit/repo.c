@@ -1,6 +1,8 @@
 /*
- * Unit tests for repo.c's names: session-stamped files are found and
- * removed by their time, whatever its spelling.
+ * Unit tests for repo.c's names: both spellings of the time (colons, and
+ * rdiff-backup --use-compatible-timestamps' dashes) are read, written on
+ * request, found and removed by time, and a repository's spelling is its
+ * last complete session's.
  */
 #include <sys/stat.h>
 
@@ -14,6 +16,7 @@
 #include "io.h"
 #include "repo.h"
 #include "tap.h"
+#include "timespec.h"
 #include "xalloc.h"
 
 static char dir[] = "/tmp/unit-repo.XXXXXX";
@@ -33,6 +36,26 @@ exists(int dfd, const char *name)
 	struct stat st;
 
 	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void
+test_names(void)
+{
+	char *s;
+	size_t base;
+	int64_t t;
+	int type, gz;
+
+	s = incname_make("f", 1700000000, INC_DIFF, 1, TS_COLONS);
+	ok(strcmp(s, "f.2023-11-14T22:13:20Z.diff.gz") == 0, "colons: %s", s);
+	free(s);
+	s = incname_make("a.b", 1700000000, INC_DIR, 0, TS_DASHES);
+	ok(strcmp(s, "a.b.2023-11-14T22-13-20Z.dir") == 0, "dashes: %s", s);
+	ok(incname_parse(s, strlen(s), &base, &t, &type, &gz) == 0 &&
+	    base == 3 && t == 1700000000 && type == INC_DIR && !gz,
+	    "a dashed name parses to the same time");
+	ok(timestr_style(s + base + 1) == TS_DASHES, "and its style is dashes");
+	free(s);
 }
 
 static void
@@ -65,6 +88,35 @@ test_stamped(int dfd)
 	    "stamped_unlink of nothing succeeds");
 }
 
+static void
+test_style(int dfd)
+{
+	struct repo r;
+	int d;
+
+	mkdirat(dfd, "repo", 0700);
+	d = openat(dfd, "repo", O_RDONLY | O_DIRECTORY);
+	mkdirat(d, DATADIR, 0700);
+	ok(repo_open(&r, dir) == -1, "no data dir: repo_open fails");
+	ok(chdir(dir) == 0 && repo_open(&r, "repo") == 0 &&
+	    r.style == TS_COLONS, "no marker: colons, as a new repository");
+	repo_close(&r);
+	close(d);
+	d = openat(dfd, "repo/" DATADIR, O_RDONLY | O_DIRECTORY);
+	/* the last complete session (the older marker) decides */
+	touch(d, "current_mirror.2023-11-14T22-13-20Z.data");
+	touch(d, "current_mirror.2023-11-15T22:13:20Z.data");
+	ok(repo_open(&r, "repo") == 0 && r.style == TS_DASHES &&
+	    r.nmarkers == 2, "the older of two markers sets the style: dashes");
+	repo_close(&r);
+	unlinkat(d, "current_mirror.2023-11-14T22-13-20Z.data", 0);
+	touch(d, "current_mirror.2023-11-16T22-13-20Z.data");
+	ok(repo_open(&r, "repo") == 0 && r.style == TS_COLONS,
+	    "... and colons when that one has colons");
+	repo_close(&r);
+	close(d);
+}
+
 int
 main(void)
 {
@@ -75,7 +127,9 @@ main(void)
 		perror(dir);
 		return 1;
 	}
+	test_names();
 	test_stamped(dfd);
+	test_style(dfd);
 	close(dfd);
 	rmtree_at(AT_FDCWD, dir);
 	return tap_done();
