@@ -39,8 +39,9 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: snap [-vwx] [--current-time SECS] [--no-fsync] "
-	    "[-E NAME] [-e GLOB] [-i GLOB] SRC REPO\n"
+	fprintf(stderr, "usage: snap [-vwx] [--create-full-path] "
+	    "[--current-time SECS] [--no-fsync] [-E NAME] [-e GLOB] [-i GLOB] "
+	    "SRC REPO\n"
 	    "       snap -R [-vw] REPO\n"
 	    "       snap -s REPO\n");
 	exit(EXIT_USAGE);
@@ -327,6 +328,25 @@ init_repo(struct session *s, const char *path)
 }
 
 /*
+ * The repository's directory, made if missing (with fullpath, its
+ * missing parents too, 0700 as rdiff-backup makes them).  A missing or
+ * non-directory parent is an error of the operand: no retry mends it.
+ */
+static void
+make_repo_dir(const char *path, int fullpath)
+{
+	if (fullpath && mkdir_parents(path, 0700) == -1)
+		err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "create parents "
+		    "of %s", path);
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return;
+	if (errno == ENOENT)
+		errx(EXIT_PERM, "%s: parent directory does not exist (use "
+		    "--create-full-path)", path);
+	err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "mkdir %s", path);
+}
+
+/*
  * Open or create the repository and lock it; roll back an interrupted
  * session.  For a later session fills the previous session's time, the
  * descriptor of its metadata snapshot, and whether to keep that snapshot
@@ -334,7 +354,7 @@ init_repo(struct session *s, const char *path)
  */
 static void
 open_repo(struct session *s, const char *path, struct repo *r, int *keep,
-    int wait, int recover)
+    int wait, int recover, int fullpath)
 {
 	size_t i, k, diffs;
 
@@ -343,8 +363,7 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 			err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM :
 			    EXIT_TEMP, "%s", path);
 	} else {
-		if (mkdir(path, 0700) == -1 && errno != EEXIST)
-			err(EXIT_TEMP, "mkdir %s", path);
+		make_repo_dir(path, fullpath);
 		if ((s->repofd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 			err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "%s", path);
 	}
@@ -567,6 +586,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "create-full-path",	no_argument,		NULL,	'C' },
 		{ "current-time",	required_argument,	NULL,	'T' },
 		{ "exclude",		required_argument,	NULL,	'e' },
 		{ "exclude-if-present",	required_argument,	NULL,	'E' },
@@ -587,6 +607,7 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
 	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
+	int fullpath = 0;
 	char **pats = NULL;
 	size_t nrules = 0, i;
 	int64_t settime = -1;
@@ -596,6 +617,9 @@ main(int argc, char *argv[])
 	s.errfd = -1;
 	while ((ch = getopt_long(argc, argv, "E:e:i:RsVvwx", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			fullpath = 1;
+			break;
 		case 'F':
 			s.nosync = 1;
 			break;
@@ -635,7 +659,8 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (stat + recover > 1 || argc != (stat || recover ? 1 : 2) ||
-	    ((stat || recover) && (nrules || settime >= 0)) || (stat && wait))
+	    ((stat || recover) && (nrules || settime >= 0 || fullpath)) ||
+	    (stat && wait))
 		usage();
 	if (stat)
 		return status(argv[0]);
@@ -645,7 +670,7 @@ main(int argc, char *argv[])
 	if (recover) {
 		s.root = geteuid() == 0;
 		s.errfd = -1;
-		open_repo(&s, argv[0], &r, &keep, wait, 1);
+		open_repo(&s, argv[0], &r, &keep, wait, 1, 0);
 		repo_unlock(s.lockfd);
 		return s.st.errors ? EXIT_PARTIAL : EXIT_OK;
 	}
@@ -672,7 +697,7 @@ main(int argc, char *argv[])
 			select_add(s.scoutsel, kinds[i], pats[i], msg, sizeof msg);
 	}
 
-	open_repo(&s, argv[1], &r, &keep, wait, 0);
+	open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
 	if (fstat(s.repofd, &st) == -1)
 		err(EXIT_TEMP, "stat %s", argv[1]);
 	s.repodev = st.st_dev;
