@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +133,33 @@ rmtree_at(int at, const char *name)
 		errno = saved;
 		return -1;
 	}
+	return 0;
+}
+
+int
+mkdir_parents(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	size_t n = strlen(p);
+	int saved;
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';		/* "a/b/" names a/b */
+	for (s = p; *s == '/'; s++)
+		;
+	/* each component that a slash ends, but the last */
+	while ((s = strchr(s, '/')) != NULL) {
+		*s = '\0';
+		if (mkdir(p, mode) == -1 && errno != EEXIST) {
+			saved = errno;
+			free(p);
+			errno = saved;
+			return -1;
+		}
+		for (*s++ = '/'; *s == '/'; s++)
+			;
+	}
+	free(p);
 	return 0;
 }
 

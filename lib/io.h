@@ -1,6 +1,8 @@
 /*
  * Full read and write loops over file descriptors: they retry on EINTR
  * and short transfers, so callers see either the whole count or an error.
+ * Also removing a tree, making the directories above a path, and telling
+ * passing errors from lasting ones.
  */
 #ifndef IO_H
 #define IO_H
@@ -18,6 +20,12 @@ int	read_file_at(int, const char *, char **, size_t *, size_t);
  * never following symlinks.  Returns 0 or -1 with errno set.
  */
 int	rmtree_at(int, const char *);
+/*
+ * Create the missing directories above path (not path itself) with
+ * mode, as mkdir -p does for its parent.  Returns 0 or -1 with errno set
+ * (ENOTDIR: a component is no directory).
+ */
+int	mkdir_parents(const char *, mode_t);
 
 /*
  * Is e a failure of the system that a later retry may cure (a full disk

@@ -93,13 +93,66 @@ stamped_each(int dirfd, int (*fn)(void *, const struct stampent *), void *arg)
 	return rv;
 }
 
+struct stampkey {
+	const char	*base;
+	int64_t		 t;
+	int		 type;
+	int		 dirfd;
+	int		 unlink;	/* 0: find the first */
+	char		*found;
+	int		 err;		/* why an unlink failed */
+};
+
+static int
+stamped_match(void *arg, const struct stampent *e)
+{
+	struct stampkey *k = arg;
+
+	if (!e->stamped || e->t != k->t || e->type != k->type ||
+	    !incname_is(e->name, e->base, k->base))
+		return 0;
+	if (!k->unlink) {
+		k->found = xstrdup(e->name);
+		return 1;
+	}
+	if (unlinkat(k->dirfd, e->name, 0) == -1 && errno != ENOENT) {
+		k->err = errno;
+		return -1;
+	}
+	return 0;
+}
+
 char *
-incname_make(const char *base, int64_t t, int type, int gz)
+stamped_find(int dirfd, const char *base, int64_t t, int type)
+{
+	struct stampkey k = { base, t, type, dirfd, 0, NULL, 0 };
+
+	if (stamped_each(dirfd, stamped_match, &k) == -1)
+		return NULL;
+	if (k.found == NULL)
+		errno = ENOENT;
+	return k.found;
+}
+
+int
+stamped_unlink(int dirfd, const char *base, int64_t t, int type)
+{
+	struct stampkey k = { base, t, type, dirfd, 1, NULL, 0 };
+
+	if (stamped_each(dirfd, stamped_match, &k) == 0)
+		return 0;
+	if (k.err != 0)
+		errno = k.err;
+	return -1;
+}
+
+char *
+incname_make(const char *base, int64_t t, int type, int gz, int style)
 {
 	char ts[TIMESTR_LEN], *s;
 	size_t n;
 
-	timestr_format(t, ts);
+	timestr_stamp(t, style, ts);
 	n = strlen(base) + strlen(ts) + 16;
 	s = xmalloc(n);
 	snprintf(s, n, "%s.%s.%s%s", base, ts, inctype_name(type), gz ? ".gz" : "");
@@ -167,19 +220,25 @@ repo_scan(struct repo *r)
 	struct dirent *de;
 	struct stat st;
 	size_t n, base, i;
-	int64_t t;
+	int64_t t, oldest = 0;
 	int type, gz, saved;
 
 	repo_clear(r);
+	r->style = TS_COLONS;
 	if ((d = dir_list(r->datafd)) == NULL)
 		return -1;
 	while ((de = dir_next(d)) != NULL) {
 		n = strlen(de->d_name);
 		if (incname_parse(de->d_name, n, &base, &t, &type, &gz) == -1)
 			continue;
-		if (incname_is(de->d_name, base, MARKER) && type == INC_DATA)
+		if (incname_is(de->d_name, base, MARKER) && type == INC_DATA) {
+			/* the spelling of the oldest marker, the last complete */
+			if (r->nmarkers == 0 || t < oldest) {
+				oldest = t;
+				r->style = timestr_style(de->d_name + base + 1);
+			}
 			push64(&r->markers, &r->nmarkers, t);
-		else if (incname_is(de->d_name, base, INCDIR) && type == INC_DIR)
+		} else if (incname_is(de->d_name, base, INCDIR) && type == INC_DIR)
 			push64(&r->incdirs, &r->nincdirs, t);
 		else if (incname_is(de->d_name, base, METADATA) &&
 		    (type == INC_SNAPSHOT || type == INC_DIFF)) {

@@ -38,6 +38,9 @@ struct repo {
 	size_t		 nincdirs;
 	int		 quoted;	/* chars_to_quote is not empty */
 	int		 dupmeta;	/* two metadata files for one session */
+	int		 style;		/* enum tstyle of the last complete
+					   session's marker (colons if none):
+					   the spelling new names follow */
 };
 
 /*
@@ -48,8 +51,8 @@ int	incname_parse(const char *, size_t, size_t *, int64_t *, int *, int *);
 const char *inctype_name(int);
 /* Is the base of a parsed name (its first len bytes) the name base? */
 int	incname_is(const char *, size_t, const char *);
-/* "<base>.<time>.<type>[.gz]" in a new string. */
-char	*incname_make(const char *, int64_t, int, int);
+/* "<base>.<time>.<type>[.gz]" in a new string, the time in style tstyle. */
+char	*incname_make(const char *, int64_t, int, int, int);
 
 /* A directory entry, parsed as a session-stamped file when it is one. */
 struct stampent {
@@ -67,6 +70,15 @@ struct stampent {
  * non-zero value of fn, which stops the loop.
  */
 int	stamped_each(int, int (*)(void *, const struct stampent *), void *);
+/*
+ * The files in directory dirfd stamped with base, time t and type, found
+ * by their parsed names, so whatever their spelling (colons or dashes,
+ * any zone) or compression.  stamped_find returns the name of the first
+ * in a new string, or NULL with errno set (ENOENT: none); stamped_unlink
+ * removes them all and returns 0, or -1 with errno set.
+ */
+char	*stamped_find(int, const char *, int64_t, int);
+int	stamped_unlink(int, const char *, int64_t, int);
 
 /*
  * Open the repository at path and read its data dir.  -1 with errno set

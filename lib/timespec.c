@@ -37,17 +37,31 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 void
 timestr_format(int64_t t, char *buf)
 {
+	timestr_stamp(t, TS_COLONS, buf);
+}
+
+void
+timestr_stamp(int64_t t, int style, char *buf)
+{
 	int64_t days = t / 86400, secs = t % 86400, y;
 	unsigned m, d;
+	char sep = style == TS_DASHES ? '-' : ':';
 
 	if (secs < 0) {
 		secs += 86400;
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, TIMESTR_LEN, "%04lld-%02u-%02uT%02d:%02d:%02dZ",
-	    (long long)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-	    (int)(secs % 60));
+	snprintf(buf, TIMESTR_LEN, "%04lld-%02u-%02uT%02d%c%02d%c%02dZ",
+	    (long long)y, m, d, (int)(secs / 3600), sep, (int)(secs / 60 % 60),
+	    sep, (int)(secs % 60));
+}
+
+int
+timestr_style(const char *s)
+{
+	/* the separator between hours and minutes */
+	return s[13] == '-' ? TS_DASHES : TS_COLONS;
 }
 
 /* n digits at s as a number; -1 if any is not a digit. */

@@ -18,6 +18,15 @@ int	timestr_parse(const char *, size_t, int64_t *);
 /* Format t as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 void	timestr_format(int64_t, char *);
 /*
+ * How a repository spells times in its file names: W3C, or with "-" for
+ * ":" as rdiff-backup --use-compatible-timestamps writes them.
+ */
+enum tstyle { TS_COLONS, TS_DASHES };
+/* Format t in a file-name style: TS_DASHES gives "YYYY-MM-DDTHH-MM-SSZ". */
+void	timestr_stamp(int64_t, int, char *);
+/* The style of a string that timestr_parse accepted. */
+int	timestr_style(const char *);
+/*
  * Parse a user's time specification, in rdiff-backup's order of forms.
  * now: the reference time; sessions: ascending session times (for "nB").
  * Returns 0, or -1 for a string that is no time at all.

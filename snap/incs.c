@@ -71,18 +71,20 @@ ensure_own(struct tree *t, struct frame *f)
 	f->own = 1;
 	if ((parent = up(t, f)) == NULL) {
 		dirfd = t->s->datafd;
-		name = incname_make(INCDIR, t->s->prev, INC_DIR, 0);
+		name = incname_make(INCDIR, t->s->prev, INC_DIR, 0,
+		    t->s->style);
 	} else {
 		if (f->old.altinc != NULL) {
 			ensure_own(t, parent);
 			open_longdir(t);
 			dirfd = t->longfd;
 			name = incname_make(f->old.altinc, t->s->prev, INC_DIR,
-			    0);
+			    0, t->s->style);
 		} else {
 			ensure_incdir(t, parent);
 			dirfd = parent->ifd;
-			name = incname_make(f->name, t->s->prev, INC_DIR, 0);
+			name = incname_make(f->name, t->s->prev, INC_DIR, 0,
+			    t->s->style);
 		}
 	}
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -212,11 +214,12 @@ inc_create(struct tree *t, struct frame *f, const char *name,
 	if (altinc != NULL) {
 		ensure_own(t, f);
 		open_longdir(t);
-		*fname = incname_make(altinc, t->s->prev, type, gz);
+		*fname = incname_make(altinc, t->s->prev, type, gz,
+		    t->s->style);
 		return t->longfd;
 	}
 	ensure_incdir(t, f);
-	*fname = incname_make(name, t->s->prev, type, gz);
+	*fname = incname_make(name, t->s->prev, type, gz, t->s->style);
 	return f->ifd;
 }
 

@@ -442,7 +442,7 @@ snapshot_at_r(struct repo *r, int *gz)
 	*gz = 1;
 	if ((m = meta_at_open(r, R)) == NULL)
 		errx(EXIT_PERM, "recover: no metadata for the last complete session");
-	name = incname_make(METADATA, R, INC_SNAPSHOT, 1);
+	name = incname_make(METADATA, R, INC_SNAPSHOT, 1, r->style);
 	if (atomic_open(&a, S->datafd, name, 0600) == -1)
 		fatal("create", name);
 	w = gzw_open(dup(a.fd), 6);
@@ -492,14 +492,13 @@ regress(struct session *s, struct repo *r, const char *repopath)
 	}
 	if (syncfs(S->repofd) == -1)
 		fatal("sync", repopath);
-	for (i = 1; i < r->nmarkers; i++) {
-		char *name = incname_make(MARKER, r->markers[i],
-		    INC_DATA, 0);
-
-		if (unlinkat(S->datafd, name, 0) == -1 && errno != ENOENT)
-			fatal("remove", name);
-		free(name);
-	}
+	/* by time, not name: a marker may be spelt in any style or zone */
+	for (i = 1; i < r->nmarkers; i++)
+		if (stamped_unlink(S->datafd, MARKER, r->markers[i],
+		    INC_DATA) == -1) {
+			timestr_format(r->markers[i], ts);
+			fatal("remove the marker of", ts);
+		}
 	if (sync_fd(S->datafd) == -1)
 		fatal("sync", DATADIR);
 	if (repo_scan(r) == -1)

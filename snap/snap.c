@@ -39,8 +39,9 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: snap [-vwx] [--current-time SECS] [--no-fsync] "
-	    "[-E NAME] [-e GLOB] [-i GLOB] SRC REPO\n"
+	fprintf(stderr, "usage: snap [-vwx] [--create-full-path] "
+	    "[--current-time SECS] [--no-fsync] [-E NAME] [-e GLOB] [-i GLOB] "
+	    "SRC REPO\n"
 	    "       snap -R [-vw] REPO\n"
 	    "       snap -s REPO\n");
 	exit(EXIT_USAGE);
@@ -103,14 +104,19 @@ report(struct session *s, const char *what, const char *path, int e)
 		write_full(s->errfd, line, strlen(line));
 }
 
-/* Create a session-stamped file in the data dir; exits on failure. */
+/*
+ * Create a session-stamped file in the data dir, its time spelt as the
+ * repository spells them; exits on failure.
+ */
 static int
-create_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
+create_stamped(struct session *s, const char *prefix, int64_t t, int type,
+    int gz)
 {
-	char *name = incname_make(prefix, t, type, gz);
+	char *name = incname_make(prefix, t, type, gz, s->style);
 	int fd;
 
-	fd = openat(datafd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = openat(s->datafd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		err(EXIT_TEMP, "create %s/%s", DATADIR, name);
 	free(name);
@@ -118,32 +124,38 @@ create_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
 }
 
 static void
-write_marker(int datafd, int64_t t)
+write_marker(struct session *s, int64_t t)
 {
 	char line[32];
 	int fd;
 
-	fd = create_stamped(datafd, MARKER, t, INC_DATA, 0);
+	fd = create_stamped(s, MARKER, t, INC_DATA, 0);
 	snprintf(line, sizeof line, "PID %ld\n", (long)getpid());
 	if (write_full(fd, line, strlen(line)) == -1 || sync_fd(fd) == -1 ||
-	    close(fd) == -1 || sync_fd(datafd) == -1)
+	    close(fd) == -1 || sync_fd(s->datafd) == -1)
 		err(EXIT_TEMP, "write %s/current_mirror marker", DATADIR);
 }
 
+/*
+ * Remove the data-dir files stamped t of a kind, found by time and not
+ * by name: an older session's may be spelt in another style or zone.
+ */
 static void
-unlink_stamped(int datafd, const char *prefix, int64_t t, int type, int gz)
+unlink_stamped(int datafd, const char *prefix, int64_t t, int type)
 {
-	char *name = incname_make(prefix, t, type, gz);
+	char ts[TIMESTR_LEN];
 
-	if (unlinkat(datafd, name, 0) == -1 && errno != ENOENT)
-		err(EXIT_TEMP, "remove %s/%s", DATADIR, name);
-	free(name);
+	if (stamped_unlink(datafd, prefix, t, type) == -1) {
+		timestr_format(t, ts);
+		err(EXIT_TEMP, "remove %s/%s.%s.%s", DATADIR, prefix, ts,
+		    inctype_name(type));
+	}
 }
 
 static void
-empty_stamped(int datafd, const char *prefix, int64_t t, int type)
+empty_stamped(struct session *s, const char *prefix, int64_t t, int type)
 {
-	close(create_stamped(datafd, prefix, t, type, 0));
+	close(create_stamped(s, prefix, t, type, 0));
 }
 
 /*
@@ -200,7 +212,7 @@ write_stats(struct session *s, double end)
 	time_t start = (time_t)s->now, e = (time_t)end;
 	int fd, n;
 
-	fd = create_stamped(s->datafd, "session_statistics", s->now, INC_DATA, 0);
+	fd = create_stamped(s, "session_statistics", s->now, INC_DATA, 0);
 	strftime(tb, sizeof tb, "%a %b %e %H:%M:%S %Y", localtime(&start));
 	n = snprintf(buf, sizeof buf, "StartTime %" PRId64 ".00 (%s)\n", s->now, tb);
 	strftime(tb, sizeof tb, "%a %b %e %H:%M:%S %Y", localtime(&e));
@@ -316,6 +328,25 @@ init_repo(struct session *s, const char *path)
 }
 
 /*
+ * The repository's directory, made if missing (with fullpath, its
+ * missing parents too, 0700 as rdiff-backup makes them).  A missing or
+ * non-directory parent is an error of the operand: no retry mends it.
+ */
+static void
+make_repo_dir(const char *path, int fullpath)
+{
+	if (fullpath && mkdir_parents(path, 0700) == -1)
+		err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "create parents "
+		    "of %s", path);
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return;
+	if (errno == ENOENT)
+		errx(EXIT_PERM, "%s: parent directory does not exist (use "
+		    "--create-full-path)", path);
+	err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "mkdir %s", path);
+}
+
+/*
  * Open or create the repository and lock it; roll back an interrupted
  * session.  For a later session fills the previous session's time, the
  * descriptor of its metadata snapshot, and whether to keep that snapshot
@@ -323,7 +354,7 @@ init_repo(struct session *s, const char *path)
  */
 static void
 open_repo(struct session *s, const char *path, struct repo *r, int *keep,
-    int wait, int recover)
+    int wait, int recover, int fullpath)
 {
 	size_t i, k, diffs;
 
@@ -332,8 +363,7 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 			err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM :
 			    EXIT_TEMP, "%s", path);
 	} else {
-		if (mkdir(path, 0700) == -1 && errno != EEXIST)
-			err(EXIT_TEMP, "mkdir %s", path);
+		make_repo_dir(path, fullpath);
 		if ((s->repofd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 			err(errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP, "%s", path);
 	}
@@ -358,6 +388,8 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 	r->datafd = s->datafd;
 	if (repo_scan(r) == -1)
 		err(EXIT_TEMP, "%s/%s", path, DATADIR);
+	/* new names follow the last complete session's (colons when new) */
+	s->style = r->style;
 	if (r->quoted)
 		errx(EXIT_PERM, "%s: uses file name quoting (chars_to_quote), "
 		    "which snap does not write", path);
@@ -435,14 +467,14 @@ begin(struct session *s, int keep)
 {
 	int fd;
 
-	s->errfd = create_stamped(s->datafd, "error_log", s->now, INC_DATA, 0);
+	s->errfd = create_stamped(s, "error_log", s->now, INC_DATA, 0);
 	if (!s->first)
-		write_marker(s->datafd, s->now);
-	fd = create_stamped(s->datafd, METADATA, s->now, INC_SNAPSHOT, 1);
+		write_marker(s, s->now);
+	fd = create_stamped(s, METADATA, s->now, INC_SNAPSHOT, 1);
 	s->snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
 	gzw_background(s->snap);
 	if (!s->first && !keep) {
-		fd = create_stamped(s->datafd, METADATA, s->prev, INC_DIFF, 1);
+		fd = create_stamped(s, METADATA, s->prev, INC_DIFF, 1);
 		s->diff = gzw_open(fd, 1);
 		gzw_background(s->diff);
 	}
@@ -463,7 +495,7 @@ begin(struct session *s, int keep)
 static void
 commit(struct session *s, struct repo *r, const char *path)
 {
-	char *oldname = NULL;
+	int dropold = 0;
 
 	if (gzw_close(s->snap, 1) == -1)
 		err(EXIT_TEMP, "write %s/mirror_metadata snapshot", DATADIR);
@@ -474,21 +506,21 @@ commit(struct session *s, struct repo *r, const char *path)
 			err(EXIT_TEMP, "write %s/mirror_metadata diff", DATADIR);
 		/* rdiff-backup writes an empty diff as a plain 0-byte file */
 		if (empty) {
-			unlink_stamped(s->datafd, METADATA, s->prev, INC_DIFF, 1);
-			empty_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
+			unlink_stamped(s->datafd, METADATA, s->prev, INC_DIFF);
+			empty_stamped(s, METADATA, s->prev, INC_DIFF);
 		}
-		oldname = incname_make(METADATA, s->prev, INC_SNAPSHOT, 1);
+		dropold = 1;
 	}
-	empty_stamped(s->datafd, "extended_attributes", s->now, INC_SNAPSHOT);
-	empty_stamped(s->datafd, "access_control_lists", s->now, INC_SNAPSHOT);
+	empty_stamped(s, "extended_attributes", s->now, INC_SNAPSHOT);
+	empty_stamped(s, "access_control_lists", s->now, INC_SNAPSHOT);
 	/* everything this session wrote, before it is marked complete */
 	if (!s->nosync && syncfs(s->repofd) == -1)
 		err(EXIT_TEMP, "sync %s", path);
 	if (s->first)
-		write_marker(s->datafd, s->now);
+		write_marker(s, s->now);
 	else {
 		/* the old snapshot is now the diff: drop whichever name it has */
-		if (oldname != NULL) {
+		if (dropold) {
 			size_t i;
 
 			for (i = 0; i < r->nmeta; i++)
@@ -497,11 +529,10 @@ commit(struct session *s, struct repo *r, const char *path)
 					err(EXIT_TEMP, "remove %s/%s", DATADIR,
 					    r->meta[i].name);
 		}
-		unlink_stamped(s->datafd, MARKER, s->prev, INC_DATA, 0);
+		unlink_stamped(s->datafd, MARKER, s->prev, INC_DATA);
 		if (sync_fd(s->datafd) == -1)
 			err(EXIT_TEMP, "sync %s", DATADIR);
 	}
-	free(oldname);
 }
 
 /*
@@ -526,8 +557,9 @@ status(const char *path)
 	last = r.markers[0];
 	timestr_format(last, ts);
 	age = (int64_t)time(NULL) - last;
-	name = incname_make("session_statistics", last, INC_DATA, 0);
-	if (read_file_at(r.datafd, name, &buf, NULL, 1 << 16) == 0) {
+	name = stamped_find(r.datafd, "session_statistics", last, INC_DATA);
+	if (name != NULL && read_file_at(r.datafd, name, &buf, NULL,
+	    1 << 16) == 0) {
 		if ((p = strstr(buf, "\nErrors ")) != NULL)
 			errors = strtoll(p + 8, NULL, 10);
 		free(buf);
@@ -554,6 +586,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "create-full-path",	no_argument,		NULL,	'C' },
 		{ "current-time",	required_argument,	NULL,	'T' },
 		{ "exclude",		required_argument,	NULL,	'e' },
 		{ "exclude-if-present",	required_argument,	NULL,	'E' },
@@ -574,6 +607,7 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
 	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
+	int fullpath = 0;
 	char **pats = NULL;
 	size_t nrules = 0, i;
 	int64_t settime = -1;
@@ -583,6 +617,9 @@ main(int argc, char *argv[])
 	s.errfd = -1;
 	while ((ch = getopt_long(argc, argv, "E:e:i:RsVvwx", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			fullpath = 1;
+			break;
 		case 'F':
 			s.nosync = 1;
 			break;
@@ -622,7 +659,8 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (stat + recover > 1 || argc != (stat || recover ? 1 : 2) ||
-	    ((stat || recover) && (nrules || settime >= 0)) || (stat && wait))
+	    ((stat || recover) && (nrules || settime >= 0 || fullpath)) ||
+	    (stat && wait))
 		usage();
 	if (stat)
 		return status(argv[0]);
@@ -632,7 +670,7 @@ main(int argc, char *argv[])
 	if (recover) {
 		s.root = geteuid() == 0;
 		s.errfd = -1;
-		open_repo(&s, argv[0], &r, &keep, wait, 1);
+		open_repo(&s, argv[0], &r, &keep, wait, 1, 0);
 		repo_unlock(s.lockfd);
 		return s.st.errors ? EXIT_PARTIAL : EXIT_OK;
 	}
@@ -659,7 +697,7 @@ main(int argc, char *argv[])
 			select_add(s.scoutsel, kinds[i], pats[i], msg, sizeof msg);
 	}
 
-	open_repo(&s, argv[1], &r, &keep, wait, 0);
+	open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
 	if (fstat(s.repofd, &st) == -1)
 		err(EXIT_TEMP, "stat %s", argv[1]);
 	s.repodev = st.st_dev;

@@ -29,6 +29,8 @@ struct session {
 	int		 first;		/* no earlier session */
 	int64_t		 now;		/* this session's time */
 	int64_t		 prev;		/* the previous session's time */
+	int		 style;		/* how the repository spells times in
+					   file names: enum tstyle */
 	struct gzw	*snap;		/* new metadata snapshot */
 	struct gzw	*diff;		/* reverse diff for prev, or NULL */
 	int		 oldmeta;	/* previous snapshot, or -1 */

@@ -1,8 +1,9 @@
 # Reading what rdiff-backup writes in its other forms: time zones in file
-# names, uncompressed increments, long metadata diff chains (a snapshot
-# every 9 sessions); and snap's own promises beyond rdiff-backup: a file
-# rewritten within the second of the last session is not missed, and an
-# unchanged re-run reads no source file.
+# names (also when snap continues such a repository), uncompressed
+# increments, long metadata diff chains (a snapshot every 9 sessions);
+# and snap's own promises beyond rdiff-backup: a file rewritten within
+# the second of the last session is not missed, and an unchanged re-run
+# reads no source file.
 . tests/harness.sh
 . tests/lib/history.sh
 sh mk/need.sh rdiff-backup:rdiff-backup strace:strace || exit 111
@@ -37,6 +38,22 @@ for k in $(seq 1 12); do
 	t "  ... same tree ($k)" sh -c "$SUM out.$k | cmp -s - sum.$k"
 done
 t_exit 0 "restore -c verifies every file of session 1" $RESTORE -c -r 1700003600 rrepo
+
+# snap continues a repository whose last session rdiff-backup wrote in
+# another zone: the previous marker is found by its time, not its name
+mkdir zsrc && echo 1 >zsrc/f
+TZ=Europe/Berlin $RB --current-time 1700000000 backup zsrc zrepo || exit 111
+echo 2 >>zsrc/f && touch -d @1600000001 zsrc/f
+t_exit 0 "snap continues a repository last written in TZ=Europe/Berlin" \
+    $SNAP --current-time 1700000100 zsrc zrepo
+t_out "  ... and removes the +01:00 marker" \
+    "current_mirror.2023-11-14T22:15:00Z.data" \
+    sh -c "ls zrepo/rdiff-backup-data | grep '^current_mirror'"
+t_out "  ... restore -l lists both sessions" \
+    "2023-11-14T22:13:20Z 2023-11-14T22:15:00Z" \
+    sh -c "$RESTORE -l zrepo | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ \$//'"
+t_exit 0 "  ... rdiff-backup verifies the old session" \
+    $RB verify --at 1700000000 zrepo
 
 # -- snap keeps the chain rule too: 11 sessions, then rdiff-backup reads all --
 rm -rf src2 && mkdir src2 && echo a >src2/f

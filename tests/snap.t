@@ -109,4 +109,27 @@ t_exit 100 "restore of a path not in the session exits 100" \
 t_exit 100 "restore with a bad time exits 100" $RESTORE -r yesterday repo x
 t_exit 100 "restore outside any repository exits 100" $RESTORE src x
 t_exit 100 "snap of a missing source exits 100" $SNAP no-such-dir repo2
+
+# a repository below a missing directory: a permanent error, or created
+# with --create-full-path (rdiff-backup's option)
+t_exit 100 "snap into a repository whose parent is missing exits 100" \
+    $SNAP src no/such/repo
+t_out "  ... with one line that names the option" \
+    "snap: no/such/repo: parent directory does not exist (use --create-full-path)" \
+    sh -c "$SNAP src no/such/repo 2>&1"
+t "  ... and creates nothing" test ! -e no
+t_exit 100 "snap into a repository below a regular file exits 100" \
+    $SNAP src full/x/repo
+t_exit 0 "snap --create-full-path creates the missing parents" \
+    $SNAP --create-full-path src made/full/path/repo
+t_out "  ... mode 0700, as rdiff-backup makes them" "700 700 700" \
+    sh -c "echo \$(stat -c %a made made/full made/full/path)"
+t "  ... and a repository there that restore verifies" \
+    $RESTORE -c made/full/path/repo
+t_exit 0 "snap --create-full-path into an existing repository" \
+    $SNAP --create-full-path src made/full/path/repo
+t_exit 100 "snap --create-full-path below a regular file exits 100" \
+    $SNAP --create-full-path src full/x/repo
+t_exit 100 "snap -s --create-full-path is a usage error" \
+    $SNAP -s --create-full-path repo
 t_done

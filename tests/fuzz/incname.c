@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "repo.h"
+#include "timespec.h"
 #include "xalloc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -14,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, *again;
 	size_t base;
 	int64_t t;
-	int type, gz;
+	int type, gz, style;
 
 	s = xmalloc(size + 1);
 	memcpy(s, data, size);
@@ -24,9 +25,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memchr(s, '\0', size) == NULL) {
 		if (base > size || type < INC_SNAPSHOT || type > INC_DATA)
 			abort();
-		/* what parses can be written again, and reads back the same */
+		/*
+		 * what parses can be written again in its own spelling
+		 * (colons or dashes), and reads back the same
+		 */
+		style = timestr_style(s + base + 1);
 		s[base] = '\0';
-		again = incname_make(s, t, type, gz);
+		again = incname_make(s, t, type, gz, style);
 		{
 			size_t b2;
 			int64_t t2;
@@ -34,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (incname_parse(again, strlen(again), &b2, &t2, &ty2,
 			    &gz2) != 0 || b2 != base || t2 != t || ty2 != type ||
-			    gz2 != gz)
+			    gz2 != gz || timestr_style(again + b2 + 1) != style)
 				abort();
 		}
 		free(again);

@@ -99,6 +99,34 @@ test_size(void)
 	ok(size_mul(&r, 0, SIZE_MAX) == 0 && r == 0, "size_mul by zero");
 }
 
+/* mkdir_parents: the directories above a path, never the path itself. */
+static void
+test_parents(void)
+{
+	struct stat st;
+	char *p;
+	size_t n;
+
+	n = strlen(dir) + 64;
+	p = xmalloc(n);
+	snprintf(p, n, "%s/m//a/b/repo/", dir);
+	ok(mkdir_parents(p, 0700) == 0, "mkdir_parents of %s", p);
+	snprintf(p, n, "%s/m/a/b", dir);
+	ok(stat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 0777) == 0700, "  ... made the parents, mode 0700");
+	snprintf(p, n, "%s/m/a/b/repo", dir);
+	ok(stat(p, &st) == -1 && errno == ENOENT, "  ... but not the path");
+	snprintf(p, n, "%s/m/a/b/x/y", dir);
+	ok(mkdir_parents(p, 0700) == 0, "existing parents are no error");
+	snprintf(p, n, "%s/f", dir);
+	close(open(p, O_WRONLY | O_CREAT, 0600));
+	snprintf(p, n, "%s/f/a/b", dir);
+	ok(mkdir_parents(p, 0700) == -1 && errno == ENOTDIR,
+	    "a regular file on the way: ENOTDIR");
+	ok(mkdir_parents("plain", 0700) == 0, "a bare name has no parents");
+	free(p);
+}
+
 int
 main(void)
 {
@@ -107,6 +135,7 @@ main(void)
 	test_full();
 	test_atomic();
 	test_size();
+	test_parents();
 	if (!tap_failed) {
 		char cmd[64];
 

@@ -34,6 +34,15 @@ main(void)
 	setenv("TZ", "UTC", 1);
 	timestr_format(1700000000, buf);
 	ok(strcmp(buf, "2023-11-14T22:13:20Z") == 0, "format %s", buf);
+	timestr_stamp(1700000000, TS_DASHES, buf);
+	ok(strcmp(buf, "2023-11-14T22-13-20Z") == 0, "format with dashes %s", buf);
+	ok(timestr_style(buf) == TS_DASHES, "its style is dashes");
+	timestr_stamp(1700000000, TS_COLONS, buf);
+	ok(strcmp(buf, "2023-11-14T22:13:20Z") == 0 && timestr_style(buf) ==
+	    TS_COLONS, "format with colons, and its style");
+	ok(timestr_style("2023-11-14T23:13:20+01:00") == TS_COLONS &&
+	    timestr_style("2023-11-15T03-43-20+05-30") == TS_DASHES,
+	    "the style of times with an offset");
 	timestr_format(-1, buf);
 	ok(strcmp(buf, "1969-12-31T23:59:59Z") == 0, "format before 1970: %s", buf);
 	ok(timestr_parse("2023-11-14T22:13:20Z", 20, &t) == 0 && t == 1700000000,
