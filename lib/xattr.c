@@ -61,7 +61,10 @@ procpath(int dirfd, const char *name, int *follow)
 	size_t len = 32 + (name ? strlen(name) : 0);
 
 	p = xmalloc(len);
-	if (name == NULL || name[0] == '\0') {
+	if (dirfd == AT_FDCWD && name != NULL && name[0] != '\0') {
+		snprintf(p, len, "%s", name);
+		*follow = 0;
+	} else if (name == NULL || name[0] == '\0') {
 		snprintf(p, len, "/proc/self/fd/%d", dirfd);
 		*follow = 1;
 	} else {
@@ -93,8 +96,8 @@ list_at(int dirfd, const char *name, char *buf, size_t size)
 	return n;
 }
 
-static ssize_t
-get_at(int dirfd, const char *name, const char *attr, void *buf, size_t size)
+ssize_t
+xattr_get(int dirfd, const char *name, const char *attr, void *buf, size_t size)
 {
 	struct xattr_args a;
 	ssize_t n;
@@ -138,10 +141,10 @@ read_one(int dirfd, const char *name, const char *attr, struct xattr *v)
 	ssize_t n, m;
 
 	for (;;) {
-		if ((n = get_at(dirfd, name, attr, NULL, 0)) == -1)
+		if ((n = xattr_get(dirfd, name, attr, NULL, 0)) == -1)
 			return errno == ENODATA ? 1 : -1;
 		v->val = xmalloc((size_t)n + 1);
-		if ((m = get_at(dirfd, name, attr, v->val, (size_t)n)) >= 0) {
+		if ((m = xattr_get(dirfd, name, attr, v->val, (size_t)n)) >= 0) {
 			v->len = (size_t)m;
 			return 0;
 		}

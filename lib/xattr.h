@@ -10,6 +10,8 @@
 #ifndef XATTR_H
 #define XATTR_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +53,8 @@ void	xattrs_put(struct xattrs *, const char *, const void *, size_t);
  * 0, or -1 with errno set.
  */
 int	xattr_set(int, const char *, const char *, const void *, size_t);
+/* getxattr of one attribute into buf: its length, or -1 with errno. */
+ssize_t	xattr_get(int, const char *, const char *, void *, size_t);
 int	xattr_remove(int, const char *, const char *);
 
 /* ACL entry tags, as the kernel numbers them. */

@@ -40,8 +40,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: snap [-vwx] [--create-full-path] "
-	    "[--current-time SECS] [--no-fsync] [-E NAME] [-e GLOB] [-i GLOB] "
-	    "SRC REPO\n"
+	    "[--current-time SECS] [--no-acls] [--no-eas] [--no-fsync]\n"
+	    "            [-E NAME] [-e GLOB] [-i GLOB] SRC REPO\n"
 	    "       snap -R [-vw] REPO\n"
 	    "       snap -s REPO\n");
 	exit(EXIT_USAGE);
@@ -478,6 +478,7 @@ begin(struct session *s, int keep)
 		s->diff = gzw_open(fd, 1);
 		gzw_background(s->diff);
 	}
+	attrs_begin(s);
 }
 
 /*
@@ -511,8 +512,7 @@ commit(struct session *s, struct repo *r, const char *path)
 		}
 		dropold = 1;
 	}
-	empty_stamped(s, "extended_attributes", s->now, INC_SNAPSHOT);
-	empty_stamped(s, "access_control_lists", s->now, INC_SNAPSHOT);
+	attrs_commit(s);
 	/* everything this session wrote, before it is marked complete */
 	if (!s->nosync && syncfs(s->repofd) == -1)
 		err(EXIT_TEMP, "sync %s", path);
@@ -592,6 +592,8 @@ main(int argc, char *argv[])
 		{ "exclude-if-present",	required_argument,	NULL,	'E' },
 		{ "exclude-other-filesystems", no_argument,	NULL,	'x' },
 		{ "include",		required_argument,	NULL,	'i' },
+		{ "no-acls",		no_argument,		NULL,	'A' },
+		{ "no-eas",		no_argument,		NULL,	'X' },
 		{ "no-fsync",		no_argument,		NULL,	'F' },
 		{ "recover",		no_argument,		NULL,	'R' },
 		{ "status",		no_argument,		NULL,	's' },
@@ -615,10 +617,17 @@ main(int argc, char *argv[])
 	memset(&s, 0, sizeof s);
 	memset(&r, 0, sizeof r);
 	s.errfd = -1;
+	s.eas = s.acls = 1;
 	while ((ch = getopt_long(argc, argv, "E:e:i:RsVvwx", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			fullpath = 1;
+			break;
+		case 'A':
+			s.acls = 0;
+			break;
+		case 'X':
+			s.eas = 0;
 			break;
 		case 'F':
 			s.nosync = 1;

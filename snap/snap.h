@@ -9,7 +9,9 @@
 #include <sys/types.h>
 
 struct gzw;
+struct oldrecs;
 struct select;
+struct walk_ent;
 
 struct stats {
 	uint64_t	srcfiles, srcsize;
@@ -33,6 +35,10 @@ struct session {
 					   file names: enum tstyle */
 	struct gzw	*snap;		/* new metadata snapshot */
 	struct gzw	*diff;		/* reverse diff for prev, or NULL */
+	int		 eas, acls;	/* extended attributes, ACLs recorded */
+	struct gzw	*eaw, *aclw;	/* ... into these files, or NULL */
+	struct oldrecs	*oldea, *oldacl; /* the previous session's, or NULL */
+	int		 eawarned;	/* said once: an entry's could not be read */
 	int		 oldmeta;	/* previous snapshot, or -1 */
 	int		 oldmeta_gz;	/* ... named .gz */
 	int		 errfd;		/* error log */
@@ -54,6 +60,19 @@ struct repo;
 
 /* Roll back the interrupted session of a repository (regress.c). */
 void	regress(struct session *, struct repo *, const char *);
+/*
+ * attrs.c: open this session's extended attribute and ACL files and the
+ * previous session's; write and close them.
+ */
+void	attrs_begin(struct session *);
+void	attrs_commit(struct session *);
+/*
+ * The records of path (pathlen bytes) of the new snapshot, of type
+ * rtype: read from source entry e, or copied from the previous session
+ * when e is NULL (its new state could not be read).
+ */
+void	attrs_entry(struct session *, const char *, size_t, int,
+	    struct walk_ent *);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
 /* Exit 111 with "what path: strerror" (snap.c). */

@@ -38,8 +38,7 @@
 
 #define LONGNAME	205	/* longer names get AlternateIncrementName */
 
-/* User and group names, cached; NULL for ids without a usable name. */
-static char *
+char *
 idname(uint64_t id, int group)
 {
 	static struct { uint64_t id; int group; char *name; } cache[64];
@@ -319,6 +318,7 @@ gone_from_source(struct tree *t, struct frame *f, const char *name,
 static const struct rec *
 keep_old(struct tree *t, const struct rec *o)
 {
+	t->kept = 1;
 	if (o != NULL && o->type == RT_DIR) {
 		push(t, o->path, o->pathlen, o, o);
 		top(t)->keepold = 1;
@@ -669,6 +669,7 @@ tree_run(struct session *s)
 			/* unreadable now (a dying mount, a race): keep it */
 			if (c == 0) {
 				put_snap(t, keep_old(t, o));
+				attrs_entry(s, o->path, o->pathlen, o->type, NULL);
 				o = next_old(t, m, o);
 			}
 			e = next_src(t, w);
@@ -677,12 +678,16 @@ tree_run(struct session *s)
 		if (c <= 0 && t->scouting && prefetch_wanted(&e->st, s->prev,
 		    s->first))
 			prefetch_passed(&e->st);
+		t->kept = 0;
 		out = process(t, c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
 		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top(t) == NULL ||
 		    top(t)->d.len != e->pathlen || top(t)->deleted))
 			walk_skip(w);
-		if (out != NULL)
+		if (out != NULL) {
 			put_snap(t, out);
+			attrs_entry(s, out->path, out->pathlen, out->type,
+			    c <= 0 && !t->kept ? e : NULL);
+		}
 		progress_add(1, 0);
 		put_diff(t, c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
 		    c <= 0 ? e->pathlen : o->pathlen);

@@ -40,6 +40,7 @@ struct tree {
 	struct walk	*walk;		/* the source walk, to look ahead in */
 	int		 scouting;	/* the prefetch scout runs */
 	struct dirstack	 dirs;		/* of struct frame, root first */
+	int		 kept;		/* process() kept the old record */
 	struct hlinks	 links;		/* mirror paths of hard-link groups */
 	int		 longfd;	/* long_filename_data, or -1 */
 	uint64_t	 nextfree;	/* its next number; 0: not read yet */
@@ -53,6 +54,8 @@ struct tree {
 /* tree.c */
 /* The directory on top of the stack, or NULL. */
 struct frame	*top(struct tree *);
+/* User and group names, cached; NULL for ids without a usable name. */
+char		*idname(uint64_t, int);
 /* The directory that holds f, or NULL for the root. */
 struct frame	*up(struct tree *, struct frame *);
 

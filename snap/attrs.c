@@ -1,0 +1,316 @@
+/*
+ * Extended attributes and POSIX ACLs of the session: each path of the
+ * new snapshot that has any gets a record in extended_attributes.<T> and
+ * access_control_lists.<T>, in metadata order, as rdiff-backup writes
+ * them (lib/earec.h).  A source without extended attributes (a FUSE or
+ * SFTP mount) is said once, and no file is written: rdiff-backup then
+ * takes the session as having none recorded, not as having none.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "earec.h"
+#include "exitcode.h"
+#include "gz.h"
+#include "meta.h"
+#include "pathname.h"
+#include "repo.h"
+#include "snap.h"
+#include "tree.h"
+#include "walk.h"
+#include "xalloc.h"
+#include "xattr.h"
+
+#define EAFILE	"extended_attributes"
+#define ACLFILE	"access_control_lists"
+
+/* The previous session's records, read along with the walk. */
+struct oldrecs {
+	struct recfile	*f;
+	const char	*what;		/* file name prefix, for messages */
+	char		*path;		/* the current record, or NULL */
+	size_t		 pathlen;
+	char		*body;
+	size_t		 bodylen;
+};
+
+static const char *
+namefn(uint32_t id, int group)
+{
+	return idname(id, group);
+}
+
+/* The previous session's file of a kind, or NULL when it has none. */
+static struct oldrecs *
+old_open(struct session *s, const char *prefix)
+{
+	struct oldrecs *o;
+	struct gzr *in;
+	char *name;
+	int fd, gz;
+
+	if (s->first || (name = stamped_find(s->datafd, prefix, s->prev,
+	    INC_SNAPSHOT)) == NULL)
+		return NULL;
+	gz = strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".gz") == 0;
+	fd = openat(s->datafd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (in = gzr_open(fd, gz)) == NULL)
+		err(EXIT_TEMP, "open %s/%s", DATADIR, name);
+	free(name);
+	o = xcalloc(1, sizeof *o);
+	o->f = recfile_open(in);
+	o->what = prefix;
+	return o;
+}
+
+/*
+ * The previous record of path, or NULL: the reader moves on past every
+ * record before it.  A file it cannot read stops the session (what it
+ * holds would be lost for the paths whose state is copied).
+ */
+static const char *
+old_body(struct oldrecs *o, const char *path, size_t len, size_t *bodylen)
+{
+	const char *p, *b;
+	size_t n;
+	int r, c;
+
+	for (;;) {
+		if (o->path != NULL) {
+			c = pathcmp(o->path, o->pathlen, path, len);
+			if (c == 0) {
+				*bodylen = o->bodylen;
+				return o->body;
+			}
+			if (c > 0)
+				return NULL;
+		}
+		if (o->f == NULL)
+			return NULL;
+		if ((r = recfile_next(o->f, &p, &b, &n)) == -1)
+			err(EXIT_TEMP, "read %s/%s of the previous session",
+			    DATADIR, o->what);
+		free(o->path);
+		free(o->body);
+		o->path = NULL;
+		o->body = NULL;
+		if (r == 0) {
+			recfile_close(o->f);
+			o->f = NULL;
+			return NULL;
+		}
+		o->path = xstrdup(p);
+		o->pathlen = strlen(p);
+		o->body = xmemdup(b, n + 1);
+		o->bodylen = n;
+	}
+}
+
+static void
+old_close(struct oldrecs *o)
+{
+	if (o == NULL)
+		return;
+	recfile_close(o->f);
+	free(o->path);
+	free(o->body);
+	free(o);
+}
+
+/* Does the source root's filesystem keep extended attributes and ACLs? */
+static void
+probe(struct session *s)
+{
+	struct xattrs x;
+	unsigned char b[4];
+
+	if (s->eas || s->acls) {
+		if (xattrs_read(AT_FDCWD, s->src, &x) == -1 &&
+		    (errno == ENOTSUP || errno == ENOSYS)) {
+			warnx("%s: the filesystem has no extended attributes: "
+			    "no xattrs, capabilities or ACLs are recorded",
+			    s->src);
+			s->eas = s->acls = 0;
+			return;
+		}
+		xattrs_free(&x);
+	}
+	if (s->acls) {
+		/* ENODATA: no ACL here, but the filesystem can hold one */
+		if (xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
+		    sizeof b) == -1 &&
+		    errno == ENOTSUP) {
+			warnx("%s: the filesystem has no POSIX ACLs: none are "
+			    "recorded", s->src);
+			s->acls = 0;
+		}
+	}
+}
+
+static struct gzw *
+new_file(struct session *s, const char *prefix)
+{
+	char *name = incname_make(prefix, s->now, INC_SNAPSHOT, 1, s->style);
+	struct gzw *w;
+	int fd;
+
+	fd = openat(s->datafd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || (w = gzw_open(fd, 6)) == NULL)
+		err(EXIT_TEMP, "create %s/%s", DATADIR, name);
+	free(name);
+	return w;
+}
+
+void
+attrs_begin(struct session *s)
+{
+	probe(s);
+	if (s->eas) {
+		s->eaw = new_file(s, EAFILE);
+		s->oldea = old_open(s, EAFILE);
+	}
+	if (s->acls) {
+		s->aclw = new_file(s, ACLFILE);
+		s->oldacl = old_open(s, ACLFILE);
+	}
+}
+
+/*
+ * Close w; rdiff-backup writes a file with no record as a plain 0-byte
+ * "<prefix>.<T>.snapshot", without .gz.
+ */
+static void
+finish(struct session *s, struct gzw *w, const char *prefix)
+{
+	char *name;
+	int empty = gzw_count(w) == 0, fd;
+
+	if (gzw_close(w, 0) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, prefix);
+	if (!empty)
+		return;
+	name = incname_make(prefix, s->now, INC_SNAPSHOT, 1, s->style);
+	if (unlinkat(s->datafd, name, 0) == -1)
+		err(EXIT_TEMP, "remove %s/%s", DATADIR, name);
+	free(name);
+	name = incname_make(prefix, s->now, INC_SNAPSHOT, 0, s->style);
+	fd = openat(s->datafd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		err(EXIT_TEMP, "create %s/%s", DATADIR, name);
+	close(fd);
+	free(name);
+}
+
+void
+attrs_commit(struct session *s)
+{
+	if (s->eaw != NULL)
+		finish(s, s->eaw, EAFILE);
+	if (s->aclw != NULL)
+		finish(s, s->aclw, ACLFILE);
+	s->eaw = s->aclw = NULL;
+	old_close(s->oldea);
+	old_close(s->oldacl);
+	s->oldea = s->oldacl = NULL;
+}
+
+static void
+put(struct gzw *w, const char *text, const char *what)
+{
+	if (text != NULL && gzw_puts(w, text) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, what);
+}
+
+/* The previous record of path, copied as it was ("# file:" line too). */
+static void
+copy_old(struct session *s, struct oldrecs *o, struct gzw *w,
+    const char *path, size_t len, const char *what)
+{
+	const char *body;
+	char *q;
+	size_t n;
+
+	if (o == NULL || (body = old_body(o, path, len, &n)) == NULL)
+		return;
+	q = acl_quote(path, len);
+	put(w, "# file: ", what);
+	put(w, len == 0 ? "." : q, what);
+	put(w, "\n", what);
+	if (gzw_write(w, body, n) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, what);
+	free(q);
+	(void)s;
+}
+
+/* An ACL attribute of x decoded into a, or a left empty. */
+static int
+acl_of(const struct xattrs *x, const char *name, struct acl *a)
+{
+	const struct xattr *v = xattrs_find(x, name);
+
+	a->e = NULL;
+	a->n = 0;
+	if (v == NULL)
+		return 0;
+	return acl_decode(v->val, v->len, a);
+}
+
+void
+attrs_entry(struct session *s, const char *path, size_t len, int rtype,
+    struct walk_ent *e)
+{
+	struct xattrs x;
+	struct acl a = { NULL, 0 }, d = { NULL, 0 };
+	char *text;
+
+	if (!s->eas && !s->acls)
+		return;
+	if (e == NULL) {
+		if (s->eas)
+			copy_old(s, s->oldea, s->eaw, path, len, EAFILE);
+		if (s->acls)
+			copy_old(s, s->oldacl, s->aclw, path, len, ACLFILE);
+		return;
+	}
+	/* keep the old readers in step with the walk */
+	if (s->oldea != NULL)
+		old_body(s->oldea, path, len, &(size_t){ 0 });
+	if (s->oldacl != NULL)
+		old_body(s->oldacl, path, len, &(size_t){ 0 });
+	if (xattrs_read(e->dirfd, e->name, &x) == -1) {
+		if (errno != ENOENT && errno != ENOTSUP && errno != ENOSYS)
+			report(s, "read extended attributes of", path, errno);
+		return;
+	}
+	/* rdiff-backup keeps no xattrs of FIFOs and sockets, but their ACLs */
+	if (s->eas && rtype != RT_FIFO && rtype != RT_SOCK) {
+		text = ea_record(path, &x);
+		put(s->eaw, text, EAFILE);
+		free(text);
+	}
+	if (s->acls && rtype != RT_SYM) {
+		if (acl_of(&x, ACL_ACCESS_XATTR, &a) == -1 ||
+		    acl_of(&x, ACL_DEFAULT_XATTR, &d) == -1 ||
+		    (a.n > 0 && acl_check(&a) == -1) ||
+		    (d.n > 0 && acl_check(&d) == -1)) {
+			report(s, "read ACL of", path, EINVAL);
+		} else {
+			text = acl_record(path, &a, &d, (unsigned)e->st.st_mode,
+			    namefn);
+			put(s->aclw, text, ACLFILE);
+			free(text);
+		}
+		acl_free(&a);
+		acl_free(&d);
+	}
+	xattrs_free(&x);
+}
