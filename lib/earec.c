@@ -1,10 +1,14 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "earec.h"
 #include "gz.h"
+#include "meta.h"
+#include "repo.h"
 #include "xalloc.h"
 
 #define MAXLINE	(1 << 20)	/* a 64 KiB value is 87,384 base64 bytes */
@@ -469,6 +473,9 @@ struct recfile {
 	char		*next;		/* the next "# file:" line, or NULL */
 	int		 started, eof;
 	int		 returned;	/* body was handed out: clear it */
+	int		 have;		/* recfile_find holds a record */
+	const char	*hpath, *hbody;
+	size_t		 hlen;
 };
 
 struct recfile *
@@ -478,6 +485,32 @@ recfile_open(struct gzr *in)
 
 	f->in = in;
 	return f;
+}
+
+struct recfile *
+recfile_at(int datafd, const char *prefix, int64_t t, char **name)
+{
+	struct gzr *in;
+	size_t n;
+	int fd, saved;
+
+	if ((*name = stamped_find(datafd, prefix, t, INC_SNAPSHOT)) == NULL) {
+		saved = errno;
+		*name = xstrdup(prefix);
+		errno = saved;
+		return NULL;
+	}
+	n = strlen(*name);
+	fd = openat(datafd, *name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (in = gzr_open(fd, n > 3 &&
+	    strcmp(*name + n - 3, ".gz") == 0)) == NULL) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		errno = saved;
+		return NULL;
+	}
+	return recfile_open(in);
 }
 
 int
@@ -538,6 +571,30 @@ recfile_next(struct recfile *f, const char **path, const char **body,
 		}
 		add(&f->body, line, len);
 		add(&f->body, "\n", 1);
+	}
+}
+
+int
+recfile_find(struct recfile *f, const char *path, size_t len,
+    const char **body, size_t *bodylen)
+{
+	int r, c;
+
+	for (;;) {
+		if (f->have) {
+			c = pathcmp(f->hpath, strlen(f->hpath), path, len);
+			if (c == 0) {
+				*body = f->hbody;
+				*bodylen = f->hlen;
+				return 1;
+			}
+			if (c > 0)
+				return 0;
+			f->have = 0;
+		}
+		if ((r = recfile_next(f, &f->hpath, &f->hbody, &f->hlen)) != 1)
+			return r;
+		f->have = 1;
 	}
 }
 

@@ -68,6 +68,12 @@ struct recfile;
 /* Reads records from r (which it then owns). */
 struct recfile	*recfile_open(struct gzr *);
 /*
+ * The file <prefix>.<t>.snapshot[.gz] of data directory datafd, found by
+ * its time whatever its spelling, opened: NULL with errno set (ENOENT
+ * when the session has none); *name (to free) names it either way.
+ */
+struct recfile	*recfile_at(int, const char *, int64_t, char **);
+/*
  * The next record: 1 with *path (unquoted, "" for the root) and *body,
  * *bodylen (its lines, each ending in "\n"), valid until the next call;
  * 0 at the end; -1 with errno set on a read error or a file that does
@@ -75,6 +81,14 @@ struct recfile	*recfile_open(struct gzr *);
  */
 int		 recfile_next(struct recfile *, const char **, const char **,
 		    size_t *);
+/*
+ * The record of path (len bytes): 1 with *body and *bodylen, valid
+ * until the next call; 0 when there is none.  Records before path are
+ * passed over and a later one is kept, so paths are asked in metadata
+ * order.  -1 with errno set as recfile_next.
+ */
+int		 recfile_find(struct recfile *, const char *, size_t,
+		    const char **, size_t *);
 int		 recfile_close(struct recfile *);
 
 #endif

@@ -6,12 +6,15 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io.h"
 #include "meta.h"
 #include "node.h"
 #include "pathname.h"
+#include "xalloc.h"
+#include "xattr.h"
 
 #define TRIES	1000	/* taken temp names skipped before giving up */
 
@@ -173,9 +176,96 @@ fd_utimens(int fd, const struct timespec ts[2])
 	return utimensat(AT_FDCWD, proc, ts, 0);
 }
 
+/* Make the attributes of fd besides system.* those of want. */
+static int
+set_xattrs(int fd, const struct xattrs *want)
+{
+	struct xattrs have;
+	const struct xattr *h;
+	size_t i;
+	int saved = 0;
+
+	if (xattrs_read(fd, NULL, &have) == -1)
+		return errno == ENOTSUP && want->n == 0 ? 0 : -1;
+	for (i = 0; i < have.n; i++)
+		if (strncmp(have.a[i].name, "system.", 7) != 0 &&
+		    xattrs_find(want, have.a[i].name) == NULL &&
+		    xattr_remove(fd, NULL, have.a[i].name) == -1 &&
+		    errno != ENODATA && saved == 0)
+			saved = errno;
+	for (i = 0; i < want->n; i++) {
+		if (strncmp(want->a[i].name, "system.", 7) == 0)
+			continue;
+		h = xattrs_find(&have, want->a[i].name);
+		if (h != NULL && h->len == want->a[i].len && (h->len == 0 ||
+		    memcmp(h->val, want->a[i].val, h->len) == 0))
+			continue;
+		if (xattr_set(fd, NULL, want->a[i].name, want->a[i].val,
+		    want->a[i].len) == -1 && saved == 0)
+			saved = errno;
+	}
+	xattrs_free(&have);
+	errno = saved;
+	return saved ? -1 : 0;
+}
+
+struct nodeext *
+nodeext_new(void)
+{
+	return xcalloc(1, sizeof(struct nodeext));
+}
+
+void
+nodeext_free(struct nodeext *e)
+{
+	if (e == NULL)
+		return;
+	xattrs_free(&e->x);
+	acl_free(&e->acl);
+	acl_free(&e->dacl);
+	free(e);
+}
+
+/* Set (a NULL or empty: remove) ACL attribute name of fd. */
+static int
+set_acl(int fd, const char *name, const struct acl *a)
+{
+	static const unsigned char none[4] = { 2, 0, 0, 0 };
+	unsigned char *b;
+	size_t len;
+	int rv;
+
+	if (a == NULL || a->n == 0) {
+		rv = xattr_set(fd, NULL, name, none, sizeof none);
+		/* nothing to remove where there cannot be an ACL */
+		return rv == -1 && errno == ENOTSUP ? 0 : rv;
+	}
+	b = acl_encode(a, &len);
+	rv = xattr_set(fd, NULL, name, b, len);
+	free(b);
+	return rv;
+}
+
+int
+node_ext(int fd, mode_t type, const struct nodeext *ext, const char **what)
+{
+	*what = NULL;
+	if (ext->eas && set_xattrs(fd, &ext->x) == -1) {
+		*what = "set extended attributes of";
+		return -1;
+	}
+	if (type != S_IFLNK && ext->acls && (set_acl(fd, ACL_ACCESS_XATTR,
+	    &ext->acl) == -1 || (type == S_IFDIR && set_acl(fd,
+	    ACL_DEFAULT_XATTR, &ext->dacl) == -1))) {
+		*what = "set ACL of";
+		return -1;
+	}
+	return 0;
+}
+
 int
 node_attrs(int fd, const struct rec *r, int flags, uid_t uid, gid_t gid,
-    const char **what)
+    const struct nodeext *ext, const char **what)
 {
 	struct stat st;
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
@@ -198,12 +288,23 @@ node_attrs(int fd, const struct rec *r, int flags, uid_t uid, gid_t gid,
 		}
 		st.st_mode = type;	/* a chown may have cleared setuid */
 	}
+	if (ext != NULL && ext->eas && set_xattrs(fd, &ext->x) == -1 &&
+	    *what == NULL) {
+		saved = errno;
+		*what = "set extended attributes of";
+	}
 	if (type == S_IFLNK)
 		goto out;
 	if ((!(flags & ATTR_CHANGED) || (st.st_mode & 07777) != mode) &&
 	    fd_chmod(fd, mode) == -1 && *what == NULL) {
 		saved = errno;
 		*what = "chmod";
+	}
+	if (ext != NULL && ext->acls && (set_acl(fd, ACL_ACCESS_XATTR,
+	    &ext->acl) == -1 || (type == S_IFDIR && set_acl(fd,
+	    ACL_DEFAULT_XATTR, &ext->dacl) == -1)) && *what == NULL) {
+		saved = errno;
+		*what = "set ACL of";
 	}
 	ts[1].tv_sec = (time_t)r->mtime;
 	if (r->has_mtime && (!(flags & ATTR_CHANGED) ||

@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include "xattr.h"
+
 struct rec;
 
 /* Flags of node_make and node_tmp. */
@@ -51,13 +53,37 @@ int	node_place(int, const char *, const char *, int);
 #define ATTR_KEEPREAD	2	/* owner keeps rw (rwx for a directory) */
 #define ATTR_CHANGED	4	/* touch only what differs */
 
+/* Extended attributes and ACLs for node_attrs, owning their storage. */
+struct nodeext {
+	int		 eas;		/* make the attributes besides system.*
+					   those of x (others are removed) */
+	struct xattrs	 x;
+	int		 acls;		/* set these ACLs (no entries: none, so
+					   any there is removed) */
+	struct acl	 acl;		/* access ACL */
+	struct acl	 dacl;		/* default ACL, for a directory */
+};
+
+/* A new, empty nodeext (nothing set), and freeing one (NULL too). */
+struct nodeext	*nodeext_new(void);
+void		 nodeext_free(struct nodeext *);
+/*
+ * Only ext's part of node_attrs on the node open at fd, of type (the
+ * S_IFMT bits): 0, or -1 with errno and *what.
+ */
+int	node_ext(int, mode_t, const struct nodeext *, const char **);
+
 /*
  * Give the node open at fd record r's permissions and mtime, and with
- * ATTR_OWNER the owner uid:gid (first: a chown clears setuid bits).  A
- * symlink takes only the owner.  Every step is tried; returns 0, or -1
- * with errno and *what ("chown", "chmod", "set mtime of") of the first
+ * ATTR_OWNER the owner uid:gid, and ext's attributes (ext may be NULL),
+ * in rdiff-backup's order: chown (it clears setuid bits and file
+ * capabilities), extended attributes, chmod, ACLs, mtime.  A symlink
+ * takes only the owner and the extended attributes.  Every step is
+ * tried; returns 0, or -1 with errno and *what ("chown", "set extended
+ * attributes of", "chmod", "set ACL of", "set mtime of") of the first
  * that failed.
  */
-int	node_attrs(int, const struct rec *, int, uid_t, gid_t, const char **);
+int	node_attrs(int, const struct rec *, int, uid_t, gid_t,
+	    const struct nodeext *, const char **);
 
 #endif

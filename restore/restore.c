@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "attrs.h"
 #include "dirstack.h"
 #include "exitcode.h"
 #include "hlink.h"
@@ -50,6 +51,7 @@ struct dir {
 	struct rec	 rec;
 	int		 made;		/* created (or reused) in the target */
 	int		 fresh;		/* created empty by this run */
+	struct nodeext	*ext;		/* xattrs and ACLs to set, or NULL */
 	char		**tmpnamed;	/* children restored with temp-like names */
 	size_t		 ntmpnamed;
 };
@@ -62,6 +64,8 @@ static struct dirstack	 dirs = DIRSTACK_INIT(struct dir);
 static struct longincs	 longincs = LONGINCS_INIT;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
+static int		 eas = 1, acls = 1;	/* --no-eas, --no-acls */
+static const char	*target_arg;	/* TARGET, for messages */
 
 static struct hlinks	 links;		/* hard-link groups: first member's
 					   target path and digest */
@@ -81,7 +85,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: restore [-fv] [-r TIME] REPO[/PATH] TARGET\n"
+	    "usage: restore [-fv] [--no-acls] [--no-eas] [-r TIME] "
+	    "REPO[/PATH] TARGET\n"
 	    "       restore -l REPO\n"
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n");
@@ -223,9 +228,13 @@ owner_of(const struct rec *r, uid_t *uid, gid_t *gid)
 	*gid = (gid_t)local_id(r->gname, r->gid, 1);
 }
 
-/* chown (root only) -> chmod -> mtime, on an open descriptor. */
+/*
+ * chown (root only) -> xattrs -> chmod -> ACLs -> mtime, on an open
+ * descriptor; ext (may be NULL) holds the xattrs and ACLs.
+ */
 static void
-set_attrs(int fd, const struct rec *r, const char *path)
+set_attrs(int fd, const struct rec *r, const char *path,
+    const struct nodeext *ext)
 {
 	const char *what;
 	uid_t uid = 0;
@@ -233,7 +242,8 @@ set_attrs(int fd, const struct rec *r, const char *path)
 
 	if (isroot)
 		owner_of(r, &uid, &gid);
-	if (node_attrs(fd, r, isroot ? ATTR_OWNER : 0, uid, gid, &what) == -1)
+	if (node_attrs(fd, r, isroot ? ATTR_OWNER : 0, uid, gid, ext,
+	    &what) == -1 && !rattrs_unsupported(what, errno, target_arg))
 		bad(what, path, strerror(errno));
 }
 
@@ -420,7 +430,8 @@ pop(void)
 	free(d->tmpnamed);
 
 	if (d->tfd != -1 && d->d.path != NULL)
-		set_attrs(d->tfd, &d->rec, d->d.path);
+		set_attrs(d->tfd, &d->rec, d->d.path, d->ext);
+	nodeext_free(d->ext);
 	if (d->tfd != -1)
 		close(d->tfd);
 	if (d->mfd != -1)
@@ -439,6 +450,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
     const char *tpath, int base, int isroot_entry)
 {
 	struct dir *parent = top();
+	struct nodeext *ext;
 	struct hlink *l = NULL;
 	const char *lname;
 	char *tmp;
@@ -473,6 +485,8 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 				bad("mkdir", r->path, strerror(errno));
 		}
 		push(r, fd, mfd, ifd);
+		if (fd != -1)
+			top()->ext = rattrs_of(r);
 		/* a checked empty target is as good as a new one */
 		top()->fresh = fd != -1 && (made || (isroot_entry && !force));
 		return;
@@ -518,7 +532,9 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 		free(tmp);
 		return;
 	}
-	set_attrs(fd, r, r->path);
+	ext = rattrs_of(r);
+	set_attrs(fd, r, r->path, ext);
+	nodeext_free(ext);
 	if (direct || place(tfd, tmp, name, fd, r->path) == 0) {
 		if (l != NULL)
 			l->path = xstrdup(tpath);
@@ -760,6 +776,8 @@ main(int argc, char *argv[])
 		{ "force",		no_argument,		NULL,	'f' },
 		{ "list-files",		no_argument,		NULL,	'L' },
 		{ "list-increments",	no_argument,		NULL,	'l' },
+		{ "no-acls",		no_argument,		NULL,	'A' },
+		{ "no-eas",		no_argument,		NULL,	'X' },
 		{ "restore-as-of",	required_argument,	NULL,	'r' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "verify",		no_argument,		NULL,	'c' },
@@ -773,6 +791,12 @@ main(int argc, char *argv[])
 
 	while ((ch = getopt_long(argc, argv, "cfLlr:Vv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			acls = 0;
+			break;
+		case 'X':
+			eas = 0;
+			break;
 		case 'c':
 			set_verb(&verb, VERIFY);
 			break;
@@ -838,8 +862,12 @@ main(int argc, char *argv[])
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
 		signal(SIGHUP, on_signal);
+		target_arg = argv[1];
+		rattrs_open(R.datafd, at, eas, acls, isroot, verbose);
 		if (run(path, argv[1]) == 0 && rval == EXIT_OK)
 			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
+		if (rattrs_close())
+			rval = EXIT_PARTIAL;
 		break;
 	}
 	repo_close(&R);

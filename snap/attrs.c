@@ -20,6 +20,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "meta.h"
+#include "node.h"
 #include "pathname.h"
 #include "repo.h"
 #include "snap.h"
@@ -31,16 +32,6 @@
 #define EAFILE	"extended_attributes"
 #define ACLFILE	"access_control_lists"
 
-/* The previous session's records, read along with the walk. */
-struct oldrecs {
-	struct recfile	*f;
-	const char	*what;		/* file name prefix, for messages */
-	char		*path;		/* the current record, or NULL */
-	size_t		 pathlen;
-	char		*body;
-	size_t		 bodylen;
-};
-
 static const char *
 namefn(uint32_t id, int group)
 {
@@ -48,83 +39,63 @@ namefn(uint32_t id, int group)
 }
 
 /* The previous session's file of a kind, or NULL when it has none. */
-static struct oldrecs *
+static struct recfile *
 old_open(struct session *s, const char *prefix)
 {
-	struct oldrecs *o;
-	struct gzr *in;
+	struct recfile *f;
 	char *name;
-	int fd, gz;
 
-	if (s->first || (name = stamped_find(s->datafd, prefix, s->prev,
-	    INC_SNAPSHOT)) == NULL)
+	if (s->first)
 		return NULL;
-	gz = strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".gz") == 0;
-	fd = openat(s->datafd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 || (in = gzr_open(fd, gz)) == NULL)
+	if ((f = recfile_at(s->datafd, prefix, s->prev, &name)) == NULL &&
+	    errno != ENOENT)
 		err(EXIT_TEMP, "open %s/%s", DATADIR, name);
 	free(name);
-	o = xcalloc(1, sizeof *o);
-	o->f = recfile_open(in);
-	o->what = prefix;
-	return o;
+	return f;
 }
 
 /*
- * The previous record of path, or NULL: the reader moves on past every
- * record before it.  A file it cannot read stops the session (what it
- * holds would be lost for the paths whose state is copied).
+ * The previous session's record of path, or NULL.  A file that cannot
+ * be read stops the session: what it holds would be lost for the paths
+ * whose state is copied.
  */
 static const char *
-old_body(struct oldrecs *o, const char *path, size_t len, size_t *bodylen)
+old_body(struct recfile *f, const char *path, size_t len, size_t *n,
+    const char *what)
 {
-	const char *p, *b;
-	size_t n;
-	int r, c;
+	const char *body;
+	int r;
 
-	for (;;) {
-		if (o->path != NULL) {
-			c = pathcmp(o->path, o->pathlen, path, len);
-			if (c == 0) {
-				*bodylen = o->bodylen;
-				return o->body;
-			}
-			if (c > 0)
-				return NULL;
-		}
-		if (o->f == NULL)
-			return NULL;
-		if ((r = recfile_next(o->f, &p, &b, &n)) == -1)
-			err(EXIT_TEMP, "read %s/%s of the previous session",
-			    DATADIR, o->what);
-		free(o->path);
-		free(o->body);
-		o->path = NULL;
-		o->body = NULL;
-		if (r == 0) {
-			recfile_close(o->f);
-			o->f = NULL;
-			return NULL;
-		}
-		o->path = xstrdup(p);
-		o->pathlen = strlen(p);
-		o->body = xmemdup(b, n + 1);
-		o->bodylen = n;
-	}
+	if ((r = recfile_find(f, path, len, &body, n)) == -1)
+		err(EXIT_TEMP, "read %s/%s of the previous session", DATADIR,
+		    what);
+	return r == 1 ? body : NULL;
 }
 
-static void
-old_close(struct oldrecs *o)
+/*
+ * Did the previous session record a file of this kind?  Then a source
+ * that cannot give one now is news; else it was said before (a nightly
+ * run from the same mount stays quiet).
+ */
+static int
+news(struct session *s, const char *prefix)
 {
-	if (o == NULL)
-		return;
-	recfile_close(o->f);
-	free(o->path);
-	free(o->body);
-	free(o);
+	char *name;
+
+	if (s->first)
+		return 1;
+	if ((name = stamped_find(s->datafd, prefix, s->prev,
+	    INC_SNAPSHOT)) == NULL)
+		return 0;
+	free(name);
+	return 1;
 }
 
-/* Does the source root's filesystem keep extended attributes and ACLs? */
+/*
+ * Does the source root's filesystem keep extended attributes and ACLs?
+ * One that does not is said in the first session and whenever the
+ * previous session recorded them.
+ */
 static void
 probe(struct session *s)
 {
@@ -134,23 +105,22 @@ probe(struct session *s)
 	if (s->eas || s->acls) {
 		if (xattrs_read(AT_FDCWD, s->src, &x) == -1 &&
 		    (errno == ENOTSUP || errno == ENOSYS)) {
-			warnx("%s: the filesystem has no extended attributes: "
-			    "no xattrs, capabilities or ACLs are recorded",
-			    s->src);
+			if (news(s, EAFILE))
+				warnx("%s: the filesystem has no extended "
+				    "attributes: no xattrs, capabilities or "
+				    "ACLs are recorded", s->src);
 			s->eas = s->acls = 0;
 			return;
 		}
 		xattrs_free(&x);
 	}
-	if (s->acls) {
-		/* ENODATA: no ACL here, but the filesystem can hold one */
-		if (xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
-		    sizeof b) == -1 &&
-		    errno == ENOTSUP) {
+	/* ENODATA: no ACL here, but the filesystem can hold one */
+	if (s->acls && xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
+	    sizeof b) == -1 && errno == ENOTSUP) {
+		if (news(s, ACLFILE))
 			warnx("%s: the filesystem has no POSIX ACLs: none are "
 			    "recorded", s->src);
-			s->acls = 0;
-		}
+		s->acls = 0;
 	}
 }
 
@@ -218,8 +188,8 @@ attrs_commit(struct session *s)
 	if (s->aclw != NULL)
 		finish(s, s->aclw, ACLFILE);
 	s->eaw = s->aclw = NULL;
-	old_close(s->oldea);
-	old_close(s->oldacl);
+	recfile_close(s->oldea);
+	recfile_close(s->oldacl);
 	s->oldea = s->oldacl = NULL;
 }
 
@@ -232,14 +202,14 @@ put(struct gzw *w, const char *text, const char *what)
 
 /* The previous record of path, copied as it was ("# file:" line too). */
 static void
-copy_old(struct session *s, struct oldrecs *o, struct gzw *w,
-    const char *path, size_t len, const char *what)
+copy_old(struct recfile *o, struct gzw *w, const char *path, size_t len,
+    const char *what)
 {
 	const char *body;
 	char *q;
 	size_t n;
 
-	if (o == NULL || (body = old_body(o, path, len, &n)) == NULL)
+	if (o == NULL || (body = old_body(o, path, len, &n, what)) == NULL)
 		return;
 	q = acl_quote(path, len);
 	put(w, "# file: ", what);
@@ -248,7 +218,6 @@ copy_old(struct session *s, struct oldrecs *o, struct gzw *w,
 	if (gzw_write(w, body, n) == -1)
 		err(EXIT_TEMP, "write %s/%s", DATADIR, what);
 	free(q);
-	(void)s;
 }
 
 /* An ACL attribute of x decoded into a, or a left empty. */
@@ -264,38 +233,73 @@ acl_of(const struct xattrs *x, const char *name, struct acl *a)
 	return acl_decode(v->val, v->len, a);
 }
 
-void
-attrs_entry(struct session *s, const char *path, size_t len, int rtype,
-    struct walk_ent *e)
+/*
+ * Is record text (NULL: none) other than the previous session's body
+ * (NULL: none)?
+ */
+static int
+differs(const char *text, const char *old, size_t oldlen)
 {
+	const char *body = text != NULL ? strchr(text, '\n') + 1 : "";
+	size_t n = strlen(body);
+
+	if (old == NULL)
+		return n != 0;
+	return n != oldlen || memcmp(body, old, n) != 0;
+}
+
+/* Write text (NULL: no record) to w; 1 when it differs from old's. */
+static int
+record(struct session *s, struct gzw *w, struct recfile *old, char *text,
+    const char *path, size_t len, const char *what)
+{
+	const char *body = NULL;
+	size_t n = 0;
+	int changed;
+
+	if (old != NULL)
+		body = old_body(old, path, len, &n, what);
+	changed = differs(text, body, n) || (s->root && old == NULL &&
+	    !s->first && text != NULL);
+	put(w, text, what);
+	free(text);
+	return changed;
+}
+
+struct nodeext *
+attrs_entry(struct session *s, const char *path, size_t len, int rtype,
+    struct walk_ent *e, int fresh)
+{
+	struct nodeext *ext;
 	struct xattrs x;
 	struct acl a = { NULL, 0 }, d = { NULL, 0 };
-	char *text;
+	char *text = NULL;
+	int changed = 0, any = 0;
 
 	if (!s->eas && !s->acls)
-		return;
+		return NULL;
 	if (e == NULL) {
 		if (s->eas)
-			copy_old(s, s->oldea, s->eaw, path, len, EAFILE);
+			copy_old(s->oldea, s->eaw, path, len, EAFILE);
 		if (s->acls)
-			copy_old(s, s->oldacl, s->aclw, path, len, ACLFILE);
-		return;
+			copy_old(s->oldacl, s->aclw, path, len, ACLFILE);
+		return NULL;
 	}
-	/* keep the old readers in step with the walk */
-	if (s->oldea != NULL)
-		old_body(s->oldea, path, len, &(size_t){ 0 });
-	if (s->oldacl != NULL)
-		old_body(s->oldacl, path, len, &(size_t){ 0 });
 	if (xattrs_read(e->dirfd, e->name, &x) == -1) {
 		if (errno != ENOENT && errno != ENOTSUP && errno != ENOSYS)
 			report(s, "read extended attributes of", path, errno);
-		return;
+		/* keep the old readers in step with the walk */
+		if (s->oldea != NULL)
+			old_body(s->oldea, path, len, &(size_t){ 0 }, EAFILE);
+		if (s->oldacl != NULL)
+			old_body(s->oldacl, path, len, &(size_t){ 0 }, ACLFILE);
+		return NULL;
 	}
 	/* rdiff-backup keeps no xattrs of FIFOs and sockets, but their ACLs */
 	if (s->eas && rtype != RT_FIFO && rtype != RT_SOCK) {
 		text = ea_record(path, &x);
-		put(s->eaw, text, EAFILE);
-		free(text);
+		any |= text != NULL;
+		changed |= record(s, s->eaw, s->oldea, text, path, len, EAFILE);
 	}
 	if (s->acls && rtype != RT_SYM) {
 		if (acl_of(&x, ACL_ACCESS_XATTR, &a) == -1 ||
@@ -303,14 +307,28 @@ attrs_entry(struct session *s, const char *path, size_t len, int rtype,
 		    (a.n > 0 && acl_check(&a) == -1) ||
 		    (d.n > 0 && acl_check(&d) == -1)) {
 			report(s, "read ACL of", path, EINVAL);
+			acl_free(&a);
+			acl_free(&d);
 		} else {
 			text = acl_record(path, &a, &d, (unsigned)e->st.st_mode,
 			    namefn);
-			put(s->aclw, text, ACLFILE);
-			free(text);
+			any |= text != NULL;
+			changed |= record(s, s->aclw, s->oldacl, text, path, len,
+			    ACLFILE);
 		}
+	}
+	if (!s->root || !(changed || (fresh && any))) {
+		xattrs_free(&x);
 		acl_free(&a);
 		acl_free(&d);
+		return NULL;
 	}
-	xattrs_free(&x);
+	/* the mirror copy gets them too, as rdiff-backup's does */
+	ext = nodeext_new();
+	ext->eas = s->eas && rtype != RT_FIFO && rtype != RT_SOCK;
+	ext->x = x;
+	ext->acls = s->acls && rtype != RT_SYM;
+	ext->acl = a;
+	ext->dacl = d;
+	return ext;
 }

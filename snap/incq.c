@@ -22,7 +22,7 @@
 #define QLEN	16
 #define BUFSZ	65536
 
-enum { J_INC, J_DIR, J_RMDIR };
+enum { J_INC, J_DIR, J_RMDIR, J_EXT };
 
 struct job {
 	int		 kind;
@@ -34,6 +34,7 @@ struct job {
 	char		*path;		/* for messages, as shown() made it */
 	struct rec	 r;		/* J_DIR */
 	int		 root;
+	struct nodeext	*ext;		/* J_EXT */
 };
 
 static struct job	 q[QLEN];
@@ -45,6 +46,8 @@ static pthread_cond_t	 more = PTHREAD_COND_INITIALIZER;	/* a job queued */
 static pthread_cond_t	 room = PTHREAD_COND_INITIALIZER;	/* a job done */
 static char		*failure;
 static uint64_t		 written;
+static char		*extfailure;	/* the first J_EXT failure */
+static uint64_t		 extfailed;
 
 int
 mirror_fix(int fd, const struct rec *r, int root)
@@ -53,7 +56,7 @@ mirror_fix(int fd, const struct rec *r, int root)
 
 	/* as non-root the backup user must keep reading its own mirror */
 	if (node_attrs(fd, r, ATTR_CHANGED | (root ? ATTR_OWNER :
-	    ATTR_KEEPREAD), (uid_t)r->uid, (gid_t)r->gid, &what) == -1 &&
+	    ATTR_KEEPREAD), (uid_t)r->uid, (gid_t)r->gid, NULL, &what) == -1 &&
 	    strcmp(what, "stat") == 0)
 		return -1;
 	return 0;
@@ -100,6 +103,7 @@ static int
 do_job(struct job *j, const char **what)
 {
 	struct stat st;
+	int fd, rv, e;
 
 	switch (j->kind) {
 	case J_INC:
@@ -123,6 +127,17 @@ do_job(struct job *j, const char **what)
 	case J_DIR:
 		*what = "set attributes of mirror directory";
 		return mirror_fix(j->dirfd, &j->r, j->root);
+	case J_EXT:
+		*what = "open mirror entry";
+		if ((fd = openat(j->dirfd, j->name, O_PATH | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1)
+			return -1;
+		rv = fstat(fd, &st) == -1 ? -1 : node_ext(fd, st.st_mode &
+		    S_IFMT, j->ext, what);
+		e = errno;
+		close(fd);
+		errno = e;
+		return rv;
 	default:
 		*what = "remove mirror directory";
 		if (unlinkat(j->dirfd, j->name, AT_REMOVEDIR) == -1 &&
@@ -147,8 +162,21 @@ run(struct job *j)
 	pthread_mutex_lock(&mu);
 	e = failure != NULL;
 	pthread_mutex_unlock(&mu);
-	/* after a failure the rest is not done: the session is abandoned */
-	if (!e && do_job(j, &what) == -1) {
+	/* the mirror's xattrs are a copy: a failure is said, not fatal */
+	if (!e && j->kind == J_EXT && do_job(j, &what) == -1) {
+		e = errno;
+		len = strlen(what) + strlen(j->path) + strlen(strerror(e)) + 4;
+		msg = xmalloc(len);
+		snprintf(msg, len, "%s %s: %s", what, j->path, strerror(e));
+		pthread_mutex_lock(&mu);
+		extfailed++;
+		if (extfailure == NULL)
+			extfailure = msg;
+		else
+			free(msg);
+		pthread_mutex_unlock(&mu);
+		e = 0;
+	} else if (!e && j->kind != J_EXT && do_job(j, &what) == -1) {
 		e = errno;
 		len = strlen(what) + strlen(j->path) + strlen(strerror(e)) + 4;
 		msg = xmalloc(len);
@@ -171,6 +199,7 @@ run(struct job *j)
 	free(j->name);
 	free(j->path);
 	rec_free(&j->r);
+	nodeext_free(j->ext);
 }
 
 static void *
@@ -236,6 +265,33 @@ dupdir(int fd)
 	if (d == -1)
 		err(EXIT_TEMP, "dup");
 	return d;
+}
+
+void
+incq_ext(int dirfd, const char *name, struct nodeext *ext, const char *path)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof j);
+	j.kind = J_EXT;
+	j.in = j.fd = -1;
+	j.dirfd = dupdir(dirfd);
+	j.name = xstrdup(name);
+	j.ext = ext;
+	j.path = xstrdup(shown(path));
+	add(&j);
+}
+
+const char *
+incq_ext_error(uint64_t *n)
+{
+	const char *msg;
+
+	pthread_mutex_lock(&mu);
+	*n = extfailed;
+	msg = extfailure;
+	pthread_mutex_unlock(&mu);
+	return msg;
 }
 
 void

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+struct nodeext;
 struct rec;
 struct sigmaker;
 
@@ -30,6 +31,13 @@ void	incq_start(void);
  */
 void	incq_inc(int in, int fd, int gz, struct sigmaker *sig, int64_t mtime,
 	    int dirfd, const char *tmp, const char *name, const char *path);
+/*
+ * Give mirror entry name of dirfd (duplicated) ext's extended attributes
+ * and ACLs (the job frees ext).  A failure does not stop the session:
+ * incq_ext_error says the first and counts them in *n.
+ */
+void	incq_ext(int, const char *, struct nodeext *, const char *);
+const char *incq_ext_error(uint64_t *);
 /* Give mirror directory dirfd (duplicated) r's attributes. */
 void	incq_dir(int dirfd, const struct rec *r, int root);
 /* Remove directory name of dirfd (duplicated), then rename tmp to it. */

@@ -318,7 +318,7 @@ replace_old(struct tree *t, struct frame *f, const char *name,
 		if ((fd = node_make(dirfd, fname, o, NODE_FILE_IF_EPERM)) == -1)
 			snap_fatal("create increment", fname);
 		node_attrs(fd, o, t->s->root ? ATTR_OWNER : 0, (uid_t)o->uid,
-		    (gid_t)o->gid, &what);
+		    (gid_t)o->gid, NULL, &what);
 		close(fd);
 		break;
 	}

@@ -250,7 +250,7 @@ bring_node(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 		snap_fatal(n->type == RT_SYM ? "create mirror symlink for" :
 		    "create mirror node for", e->path);
 	node_attrs(fd, n, t->s->root ? ATTR_OWNER : 0, (uid_t)n->uid,
-	    (gid_t)n->gid, &what);
+	    (gid_t)n->gid, NULL, &what);
 	close(fd);
 	return tmp;
 }
@@ -263,7 +263,7 @@ int
 mdir(struct tree *t, struct frame *f)
 {
 	if (f->mfd == -1) {
-		f->mfd = openat(mdir(t, f - 1), f->name,
+		f->mfd = openat(mdir(t, up(t, f)), f->name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (f->mfd == -1 && (errno == ENOTDIR || errno == ELOOP))
 			errx(EXIT_PERM, "mirror entry %s is not a directory: "

@@ -105,7 +105,7 @@ mirror_attrs(int fd, const struct rec *r, const char *path)
 	char msg[64];
 
 	if (node_attrs(fd, r, ATTR_CHANGED | (S->root ? ATTR_OWNER :
-	    ATTR_KEEPREAD), (uid_t)r->uid, (gid_t)r->gid, &what) == -1) {
+	    ATTR_KEEPREAD), (uid_t)r->uid, (gid_t)r->gid, NULL, &what) == -1) {
 		snprintf(msg, sizeof msg, "recover: %s", what);
 		report(S, msg, path, errno);
 	}

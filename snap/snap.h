@@ -9,7 +9,8 @@
 #include <sys/types.h>
 
 struct gzw;
-struct oldrecs;
+struct nodeext;
+struct recfile;
 struct select;
 struct walk_ent;
 
@@ -37,7 +38,7 @@ struct session {
 	struct gzw	*diff;		/* reverse diff for prev, or NULL */
 	int		 eas, acls;	/* extended attributes, ACLs recorded */
 	struct gzw	*eaw, *aclw;	/* ... into these files, or NULL */
-	struct oldrecs	*oldea, *oldacl; /* the previous session's, or NULL */
+	struct recfile	*oldea, *oldacl; /* the previous session's, or NULL */
 	int		 eawarned;	/* said once: an entry's could not be read */
 	int		 oldmeta;	/* previous snapshot, or -1 */
 	int		 oldmeta_gz;	/* ... named .gz */
@@ -69,10 +70,13 @@ void	attrs_commit(struct session *);
 /*
  * The records of path (pathlen bytes) of the new snapshot, of type
  * rtype: read from source entry e, or copied from the previous session
- * when e is NULL (its new state could not be read).
+ * when e is NULL (its new state could not be read).  As root, returns
+ * what to set on the mirror entry when its extended attributes or ACLs
+ * differ from the previous session's, or when fresh (the mirror entry
+ * was made anew) and it has any; else NULL.
  */
-void	attrs_entry(struct session *, const char *, size_t, int,
-	    struct walk_ent *);
+struct nodeext	*attrs_entry(struct session *, const char *, size_t, int,
+	    struct walk_ent *, int);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
 /* Exit 111 with "what path: strerror" (snap.c). */

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -524,6 +525,29 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 	return new_version(t, f, name, e, o, n, racy);
 }
 
+/*
+ * Queue ext (NULL: nothing) for the mirror entry of r, after the work
+ * already queued that may replace that entry.
+ */
+static void
+mirror_ext(struct tree *t, const struct rec *r, struct nodeext *ext)
+{
+	struct frame *f = top(t);
+	const char *name;
+
+	if (ext == NULL)
+		return;
+	if (r->pathlen == 0) {
+		incq_ext(t->s->repofd, ".", ext, r->path);
+		return;
+	}
+	/* a directory just entered is on top: its parent holds it */
+	if (r->type == RT_DIR && f != NULL && f->d.len == r->pathlen)
+		f = up(t, f);
+	name = strrchr(r->path, '/') ? strrchr(r->path, '/') + 1 : r->path;
+	incq_ext(mdir(t, f), name, ext, r->path);
+}
+
 /* Is source entry e backed up?  Never rdiff-backup-data nor the repo. */
 static int
 backed_up(struct session *s, struct walk_ent *e, struct select *sel)
@@ -625,6 +649,7 @@ tree_run(struct session *s)
 	struct rec *o = NULL, n;
 	const struct rec *out;
 	const char *msg;
+	uint64_t nfailed;
 	struct tree tree = { .s = s, .longfd = -1, .la_fd = -1,
 	    .dirs = DIRSTACK_INIT(struct frame) }, *t = &tree;
 	int c;
@@ -669,7 +694,7 @@ tree_run(struct session *s)
 			/* unreadable now (a dying mount, a race): keep it */
 			if (c == 0) {
 				put_snap(t, keep_old(t, o));
-				attrs_entry(s, o->path, o->pathlen, o->type, NULL);
+				attrs_entry(s, o->path, o->pathlen, o->type, NULL, 0);
 				o = next_old(t, m, o);
 			}
 			e = next_src(t, w);
@@ -685,8 +710,9 @@ tree_run(struct session *s)
 			walk_skip(w);
 		if (out != NULL) {
 			put_snap(t, out);
-			attrs_entry(s, out->path, out->pathlen, out->type,
-			    c <= 0 && !t->kept ? e : NULL);
+			mirror_ext(t, out, attrs_entry(s, out->path,
+			    out->pathlen, out->type, c <= 0 && !t->kept ? e :
+			    NULL, c < 0 || out != o));
 		}
 		progress_add(1, 0);
 		put_diff(t, c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
@@ -701,6 +727,10 @@ tree_run(struct session *s)
 	t->s->st.incsize += incq_finish();
 	if ((msg = incq_error()) != NULL)
 		errx(EXIT_TEMP, "%s", msg);
+	if ((msg = incq_ext_error(&nfailed)) != NULL)
+		warnx("%" PRIu64 " mirror entries kept old extended attributes "
+		    "or ACLs (the repository has them right); the first: %s",
+		    nfailed, msg);
 	progress_clear();
 	finish_longnames(t);
 	walk_close(w);

@@ -65,7 +65,10 @@ $SUM "$DATA" >sum.1
 SNAP_OPTS="--current-time $(($(date +%s) - 20 * 86400))" \
     env -u SSH_AUTH_SOCK $BK "$TARGET" </dev/null >run1.out 2>&1
 t_out "first backup.sh run exits 0" 0 echo $?
-t_out "  ... and is quiet" "" cat run1.out
+t_out "  ... saying once that SFTP carries no xattrs or ACLs, nothing else" \
+    "1 1" sh -c "echo \$(wc -l <run1.out) \$(grep -c 'no extended attributes: no xattrs, capabilities or ACLs are recorded' run1.out)"
+t_out "  ... and records no xattr or ACL file for the session" "" \
+    sh -c "ls '$REPO/rdiff-backup-data' | grep -E '^(extended_attr|access_con)'"
 t "  ... leaves no mount behind" no_mount
 t "  ... the tree is in the repository" test -d "$REPO/odd"
 

@@ -57,6 +57,9 @@ t_exit 0 "rdiff-backup restores session 1 with every xattr and ACL" \
 t_exit 0 "  ... and the same contents and modes" sh -c "$SUM rb.1 | diff s.1 -"
 t_out "  ... the owning group stays out (group::--- under mask::r--)" \
     "group::---" sh -c "getfacl -cp rb.1/f 2>/dev/null | grep '^group::'"
+xsum repo | grep -v '^# file: rdiff-backup-data' >m.1
+t_exit 0 "the mirror has the source's xattrs and ACLs, as rdiff-backup's" \
+    diff x.1 m.1
 t_exit 0 "rdiff-backup verifies it" $RB verify repo
 t_exit 0 "rdiff-backup compare finds no difference" \
     $RB compare --at $T1 src repo
@@ -71,6 +74,8 @@ setfattr -n user.new -v 1 src/plain
 xsum src >x.2 && $SUM src >s.2
 $SNAP --current-time $T2 src repo 2>err.2
 t_out "snap after xattr- and ACL-only changes exits 0" 0 echo $?
+xsum repo | grep -v '^# file: rdiff-backup-data' >m.2
+t_exit 0 "  ... and the mirror follows them, removals too" diff x.2 m.2
 for k in 1 2; do
 	eval at=\$T$k
 	rm -rf out
@@ -88,5 +93,89 @@ $SNAP --no-eas --no-acls --current-time $T1 nsrc nrepo 2>n.err
 t_out "--no-eas --no-acls: no extended_attributes or ACL file" "" \
     sh -c "ls nrepo/rdiff-backup-data | grep -E '^(extended_attr|access_con)'"
 t_out "  ... and nothing said" "" cat n.err
+
+# -- our restore, of our history and of rdiff-backup's --
+for k in 1 2; do
+	eval at=\$T$k
+	rm -rf out
+	$RESTORE -r $at repo out
+	xsum out >z.$k
+	t_exit 0 "restore -r session $k: every xattr and ACL as the source had" \
+	    diff x.$k z.$k
+	$SUM out >w.$k
+	t_exit 0 "  ... and the same contents and modes" diff s.$k w.$k
+done
+t_out "  ... the owning group stays out (group::--- under mask::r--)" \
+    "group::---" sh -c "getfacl -cp out/f 2>/dev/null | grep '^group::'"
+cp -a src rsrc && xsum rsrc >xr.1
+$RB --current-time $T1 backup rsrc rbrepo
+setfattr -n user.text -v third rsrc/f && setfacl -m u:4242:r-- rsrc/g
+xsum rsrc >xr.2
+$RB --current-time $T2 backup rsrc rbrepo
+rm -rf out && $RESTORE -r $T1 rbrepo out
+xsum out >zr.1
+t_exit 0 "restore of rdiff-backup's session 1: its xattrs and ACLs" \
+    diff xr.1 zr.1
+rm -rf out && $RESTORE rbrepo out
+xsum out >zr.2
+t_exit 0 "  ... and of its session 2" diff xr.2 zr.2
+setfattr -n user.text -v fourth rsrc/f && setfacl -b rsrc/f
+xsum rsrc >xr.3
+$SNAP --current-time $T3 rsrc rbrepo
+t_out "snap continues rdiff-backup's history" 0 echo $?
+for k in 1 2 3; do
+	eval at=\$T$k
+	want=xr.$k
+	rm -rf out && $RESTORE -r $at rbrepo out && xsum out >zz
+	t_exit 0 "  ... restore -r session $k of it is exact" diff $want zz
+	rm -rf out && $RB restore --at $at rbrepo out && xsum out >zz
+	t_exit 0 "  ... rdiff-backup's restore of session $k too" diff $want zz
+done
+
+# -- names that need quoting, stale attributes, a target without them --
+mkdir qsrc && echo 1 >qsrc/a
+setfattr -n "user.a b=c" -v sp qsrc/a
+setfattr -n "user.e=q" qsrc/a
+setfattr -n "$(printf 'user.n\n# file: zz')" qsrc/a
+xsum qsrc >xq
+$SNAP --current-time $T1 qsrc qrepo
+rm -rf out && $RESTORE qrepo out && xsum out >zq
+t_exit 0 "names with a blank, '=' or a newline come back as they were" \
+    diff xq zq
+t_exit 0 "  ... and the file stays readable to rdiff-backup" $RB verify qrepo
+setfattr -n user.stale -v 1 out/a
+setfacl -m u:4242:rwx out/a
+$RESTORE -f qrepo out
+xsum out >zq
+t_exit 0 "restore -f removes xattrs and ACLs the session did not have" \
+    diff xq zq
+if mkdir rf && mount -t ramfs ramfs rf; then
+	$RESTORE repo rf/out 2>rf.err
+	t_out "a target without xattrs or ACLs: restore exits 0" 0 echo $?
+	t_out "  ... saying so once for each" 2 sh -c "wc -l <rf.err"
+	$SUM rf/out >w.rf
+	t_exit 0 "  ... with contents and modes intact" diff s.2 w.rf
+	umount rf
+else
+	skip "a target without xattrs" "cannot mount a ramfs"
+fi
+
+# -- a source whose filesystem has no ACLs (ramfs): said once, no file --
+if mkdir rsf && mount -t ramfs ramfs rsf; then
+	echo 1 >rsf/a
+	$SNAP --current-time $T1 rsf rsrepo 2>rs.1
+	t_out "a source without ACLs: the first session exits 0" 0 echo $?
+	t_out "  ... saying so in one line" 1 sh -c "grep -c 'no POSIX ACLs' rs.1"
+	t_out "  ... and writing no access_control_lists file" "" \
+	    sh -c "ls rsrepo/rdiff-backup-data | grep '^access_con'"
+	echo 2 >rsf/a && touch -d @$T1 rsf/a
+	$SNAP --current-time $T2 rsf rsrepo 2>rs.2
+	t_out "  ... the next session from it is quiet" "0:" \
+	    sh -c "echo $?:\$(cat rs.2)"
+	t_exit 0 "  ... and rdiff-backup restores it" $RB restore rsrepo rsout
+	umount rsf
+else
+	skip "a source without ACLs" "cannot mount a ramfs"
+fi
 
 t_done

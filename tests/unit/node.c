@@ -58,7 +58,7 @@ main(void)
 	r.mtime = 1000000000;
 	fd = node_make(dfd, "p", &r, 0);
 	ok(fd != -1, "a fifo");
-	ok(node_attrs(fd, &r, 0, 0, 0, &what) == 0, "attributes set through its O_PATH descriptor");
+	ok(node_attrs(fd, &r, 0, 0, 0, NULL, &what) == 0, "attributes set through its O_PATH descriptor");
 	close(fd);
 	ok(fstatat(dfd, "p", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode) &&
 	    (st.st_mode & 07777) == 04751 && st.st_mtime == 1000000000,
