@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "earec.h"
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
@@ -183,6 +184,44 @@ collect_dirs(int datafd, const struct metafile *mf)
 				add_dir(r->path, i);
 	meta_close(m);
 	return rv;
+}
+
+/*
+ * rdiff-backup also writes an increment stamped t for a path whose
+ * extended attributes or ACL alone changed between session t and the
+ * next, which no metadata diff names: such a path has a record in the
+ * extended_attributes or access_control_lists file of t or of the next
+ * session.  Collect those paths' directories too; -1 when a file that
+ * exists cannot be read (then the whole tree is swept).
+ */
+static int
+collect_attr_dirs(int datafd, int64_t t)
+{
+	static const char *prefixes[] = { "extended_attributes",
+	    "access_control_lists" };
+	struct recfile *f;
+	const char *path, *body;
+	char *name;
+	size_t i, k, n;
+	int rv;
+
+	for (k = 0; k < 2; k++) {
+		if ((f = recfile_at(datafd, prefixes[k], t, &name)) == NULL) {
+			free(name);
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		free(name);
+		while ((rv = recfile_next(f, &path, &body, &n)) == 1)
+			for (i = 0; path[i] != '\0'; i++)
+				if (path[i] == '/')
+					add_dir(path, i);
+		recfile_close(f);
+		if (rv == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -346,9 +385,15 @@ main(int argc, char *argv[])
 		return EXIT_OK;
 	}
 
-	/* where their increments are, from their metadata diffs */
+	/*
+	 * where their increments are: from their metadata diffs, and the
+	 * attribute files of each and of the session after it
+	 */
 	for (i = 0; i < r.nmeta && r.meta[i].t < oldest && !fullsweep; i++)
-		if (collect_dirs(r.datafd, &r.meta[i]) == -1)
+		if (collect_dirs(r.datafd, &r.meta[i]) == -1 ||
+		    collect_attr_dirs(r.datafd, r.meta[i].t) == -1 ||
+		    (i + 1 < r.nmeta &&
+		    collect_attr_dirs(r.datafd, r.meta[i + 1].t) == -1))
 			fullsweep = 1;
 	if (orphans)
 		fullsweep = 1;	/* a killed prune: where things are is unknown */
@@ -370,6 +415,8 @@ main(int argc, char *argv[])
 		else
 			sweep_dirs(fd, oldest);
 		close(fd);
+		/* left empty, it goes, as rdiff-backup's remove does */
+		(void)unlinkat(r.datafd, INCDIR, AT_REMOVEDIR);
 	}
 	if ((fd = openat(r.datafd, LONGDIR, O_RDONLY |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {

@@ -178,4 +178,28 @@ else
 	skip "a source without ACLs" "cannot mount a ramfs"
 fi
 
+# -- prune after xattr-only and ACL-only changes: as rdiff-backup removes --
+PRUNE=$BIN/prune
+mkdir -p psrc/d/e && echo 1 >psrc/d/f && echo 2 >psrc/d/e/g && echo 3 >psrc/h
+setfattr -n user.a -v 1 psrc/d/f
+$RB --current-time $T1 backup psrc prepo
+setfattr -n user.a -v 2 psrc/d/f
+setfacl -m u:4242:r-- psrc/d/e/g
+$RB --current-time $T2 backup psrc prepo
+setfattr -x user.a psrc/d/f
+$RB --current-time $T3 backup psrc prepo
+t "rdiff-backup wrote increments for the attribute-only changes" \
+    sh -c "ls prepo/rdiff-backup-data/increments/d | grep -q '^f\.'"
+cp -a prepo prepo.rb
+$PRUNE $T3 prepo
+t_out "prune of the two older sessions exits 0" 0 echo $?
+$RB --force remove increments --older-than $T3 prepo.rb >/dev/null 2>&1
+# lsrepo REPO: every path under it but logs and the lock
+lsrepo() (cd "$1" && find . | grep -v -e '^./rdiff-backup-data/[a-z]*\.log' \
+    -e 'lock.yml' | sort)
+lsrepo prepo >p.ours && lsrepo prepo.rb >p.theirs
+t_exit 0 "  ... leaves exactly the files rdiff-backup's remove leaves" \
+    diff p.theirs p.ours
+t_exit 0 "  ... and rdiff-backup verifies what is left" $RB verify prepo
+
 t_done
