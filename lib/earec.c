@@ -418,8 +418,11 @@ parse_entry(const char *line, size_t n, acl_idfn idfn, struct acl *a,
 				goto out;
 			}
 			e.id = (uint32_t)v;
+			if (idfn != NULL && idfn(NULL, e.id, e.tag == ACLT_GROUP,
+			    &id) == 0)
+				e.id = id;
 		} else if (idfn != NULL && strlen(name) == nlen &&
-		    idfn(name, e.tag == ACLT_GROUP, &id) == 0)
+		    idfn(name, 0, e.tag == ACLT_GROUP, &id) == 0)
 			e.id = id;
 		else {
 			(*dropped)++;

@@ -41,8 +41,11 @@ int	 ea_parse(const char *, size_t, struct xattrs *);
 
 /* Names of ids for ACL text: a user (group 0) or group name, or NULL. */
 typedef const char *(*acl_namefn)(uint32_t, int);
-/* The id of a name: 0 with *id, or -1 when there is no such name. */
-typedef int (*acl_idfn)(const char *, int, uint32_t *);
+/*
+ * The local id of a named ACL entry's qualifier: a name, or (name NULL)
+ * the number num.  0 with *id, or -1 to drop the entry.
+ */
+typedef int (*acl_idfn)(const char *, uint32_t, int, uint32_t *);
 
 /*
  * The access_control_lists record of path: access ACL a (NULL: the
@@ -56,8 +59,8 @@ char	*acl_record(const char *, const struct acl *, const struct acl *,
 /*
  * The ACLs of a record's body into a (access) and d (default; n 0 when
  * none), sorted as the kernel wants them.  Named entries take idfn's id
- * of a name, or the number written; an entry whose name idfn does not
- * know is dropped and counted in *dropped.  0, or -1 with EINVAL on a
+ * of the name or number written (idfn NULL: numbers as they are, names
+ * dropped); an entry idfn drops is counted in *dropped.  0, or -1 with EINVAL on a
  * malformed line.
  */
 int	 acl_parse(const char *, size_t, acl_idfn, struct acl *, struct acl *,

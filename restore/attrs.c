@@ -1,8 +1,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 #include "earec.h"
 #include "exitcode.h"
 #include "gz.h"
+#include "idmap.h"
 #include "meta.h"
 #include "node.h"
 #include "pathname.h"
@@ -25,6 +24,7 @@
 static struct recfile	*eaf, *aclf;	/* the session's files, or NULL */
 static int		 eas, acls;	/* still set on the target */
 static int		 root;
+static struct idmap	*ids;
 static size_t		 dropped;	/* ACL entries of unknown names */
 static size_t		 damaged;	/* records that could not be parsed */
 
@@ -47,9 +47,10 @@ open_one(int datafd, int64_t t, const char *prefix, int verbose)
 
 void
 rattrs_open(int datafd, int64_t t, int want_eas, int want_acls, int isroot,
-    int verbose)
+    int verbose, struct idmap *map)
 {
 	root = isroot;
+	ids = map;
 	if (want_eas)
 		eaf = open_one(datafd, t, EAFILE, verbose);
 	if (want_acls)
@@ -58,19 +59,16 @@ rattrs_open(int datafd, int64_t t, int want_eas, int want_acls, int isroot,
 	acls = aclf != NULL;
 }
 
-/* The local id of a user or group name: named ACL entries follow it. */
+/* Named ACL entries follow the owners' map; a name it lacks goes. */
 static int
-idfn(const char *name, int group, uint32_t *id)
+idfn(const char *name, uint32_t num, int group, uint32_t *id)
 {
-	struct passwd *pw;
-	struct group *gr;
+	uint64_t v;
 
-	if (group && (gr = getgrnam(name)) != NULL)
-		*id = (uint32_t)gr->gr_gid;
-	else if (!group && (pw = getpwnam(name)) != NULL)
-		*id = (uint32_t)pw->pw_uid;
-	else
+	if (idmap_get(ids, name, name == NULL ? num : IDMAP_NONE, group,
+	    &v) == -1)
 		return -1;
+	*id = (uint32_t)v;
 	return 0;
 }
 

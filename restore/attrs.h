@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+struct idmap;
 struct nodeext;
 struct rec;
 
@@ -16,8 +17,9 @@ struct rec;
  * (eas, acls).  As non-root, trusted.* and security.* attributes are not
  * set (only root may).  A session without such a file leaves those
  * attributes of the entries as they are made (said with verbose).
+ * Named ACL entries are mapped through the owners' map.
  */
-void	 rattrs_open(int, int64_t, int, int, int, int);
+void	 rattrs_open(int, int64_t, int, int, int, int, struct idmap *);
 /*
  * What to set on record r's entry besides its stat attributes, or NULL
  * for nothing; records are asked in metadata order.  Free with

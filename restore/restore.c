@@ -15,10 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 #include "dirstack.h"
 #include "exitcode.h"
 #include "hlink.h"
+#include "idmap.h"
 #include "io.h"
 #include "meta.h"
 #include "node.h"
@@ -66,6 +65,7 @@ static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
 static int		 eas = 1, acls = 1;	/* --no-eas, --no-acls */
 static const char	*target_arg;	/* TARGET, for messages */
+static struct idmap	*ids;		/* owners recorded -> local */
 
 static struct hlinks	 links;		/* hard-link groups: first member's
 					   target path and digest */
@@ -85,8 +85,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: restore [-fv] [--no-acls] [--no-eas] [-r TIME] "
-	    "REPO[/PATH] TARGET\n"
+	    "usage: restore [-fv] [--no-acls] [--no-eas] "
+	    "[--preserve-numerical-ids]\n"
+	    "               [--user-mapping-file FILE] "
+	    "[--group-mapping-file FILE]\n"
+	    "               [-r TIME] REPO[/PATH] TARGET\n"
 	    "       restore -l REPO\n"
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n");
@@ -189,43 +192,16 @@ top(void)
 	return ds_top(&dirs);
 }
 
-/*
- * The local id of a user or group name, or the recorded id when the name
- * is unknown here; cached, as names repeat on nearly every record.
- */
-static uint64_t
-local_id(const char *name, uint64_t id, int group)
-{
-	static struct { char *name; int group; uint64_t id; } cache[64];
-	static size_t next;
-	struct passwd *pw;
-	struct group *gr;
-	size_t i;
-
-	if (name == NULL)
-		return id;
-	for (i = 0; i < 64; i++)
-		if (cache[i].name != NULL && cache[i].group == group &&
-		    strcmp(cache[i].name, name) == 0)
-			return cache[i].id == UINT64_MAX ? id : cache[i].id;
-	i = next++ % 64;
-	free(cache[i].name);
-	cache[i].name = xstrdup(name);
-	cache[i].group = group;
-	cache[i].id = UINT64_MAX;
-	if (group && (gr = getgrnam(name)) != NULL)
-		cache[i].id = gr->gr_gid;
-	else if (!group && (pw = getpwnam(name)) != NULL)
-		cache[i].id = pw->pw_uid;
-	return cache[i].id == UINT64_MAX ? id : cache[i].id;
-}
-
-/* Owner for a record: the local id of its name if there is one. */
+/* Owner for a record, as the id map says (lib/idmap.h). */
 static void
 owner_of(const struct rec *r, uid_t *uid, gid_t *gid)
 {
-	*uid = (uid_t)local_id(r->uname, r->uid, 0);
-	*gid = (gid_t)local_id(r->gname, r->gid, 1);
+	uint64_t u, g;
+
+	idmap_get(ids, r->uname, r->uid, 0, &u);
+	idmap_get(ids, r->gname, r->gid, 1, &g);
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
 }
 
 /*
@@ -776,8 +752,11 @@ main(int argc, char *argv[])
 		{ "force",		no_argument,		NULL,	'f' },
 		{ "list-files",		no_argument,		NULL,	'L' },
 		{ "list-increments",	no_argument,		NULL,	'l' },
+		{ "group-mapping-file",	required_argument,	NULL,	'G' },
 		{ "no-acls",		no_argument,		NULL,	'A' },
 		{ "no-eas",		no_argument,		NULL,	'X' },
+		{ "preserve-numerical-ids", no_argument,	NULL,	'N' },
+		{ "user-mapping-file",	required_argument,	NULL,	'U' },
 		{ "restore-as-of",	required_argument,	NULL,	'r' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "verify",		no_argument,		NULL,	'c' },
@@ -785,7 +764,9 @@ main(int argc, char *argv[])
 		{ NULL,			0,			NULL,	0 }
 	};
 	enum verb verb = RESTORE;
-	const char *spec = NULL, *tmp;
+	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
+	int numeric = 0;
+	size_t line;
 	char *repo, *path;
 	int ch;
 
@@ -793,6 +774,15 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'A':
 			acls = 0;
+			break;
+		case 'G':
+			gmap = optarg;
+			break;
+		case 'N':
+			numeric = 1;
+			break;
+		case 'U':
+			umap = optarg;
 			break;
 		case 'X':
 			eas = 0;
@@ -827,6 +817,19 @@ main(int argc, char *argv[])
 	if (argc != (verb == RESTORE ? 2 : 1))
 		usage();
 	isroot = geteuid() == 0;
+	if (numeric && (umap != NULL || gmap != NULL))
+		usage();
+	ids = idmap_new(numeric);
+	for (ch = 0; ch < 2; ch++) {
+		tmp = ch ? gmap : umap;
+		if (tmp != NULL && idmap_load(ids, tmp, ch, &line) == -1) {
+			if (errno == EINVAL)
+				errx(EXIT_USAGE, "%s:%zu: not old:new with a "
+				    "known local %s", tmp, line, ch ? "group" :
+				    "user");
+			err(EXIT_USAGE, "%s", tmp);
+		}
+	}
 	progress_init("restore", isatty(STDERR_FILENO) ? show_progress :
 	    NULL);
 	split_repo(argv[0], &repo, &path);
@@ -863,7 +866,7 @@ main(int argc, char *argv[])
 		signal(SIGTERM, on_signal);
 		signal(SIGHUP, on_signal);
 		target_arg = argv[1];
-		rattrs_open(R.datafd, at, eas, acls, isroot, verbose);
+		rattrs_open(R.datafd, at, eas, acls, isroot, verbose, ids);
 		if (run(path, argv[1]) == 0 && rval == EXIT_OK)
 			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
 		if (rattrs_close())

@@ -23,8 +23,12 @@ namefn(uint32_t id, int group)
 }
 
 static int
-idfn(const char *name, int group, uint32_t *id)
+idfn(const char *name, uint32_t num, int group, uint32_t *id)
 {
+	if (name == NULL) {
+		*id = num;
+		return 0;
+	}
 	if (strcmp(name, group ? "bkgroup" : "bktest") == 0) {
 		*id = 1001;
 		return 0;
