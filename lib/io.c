@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -160,6 +161,28 @@ mkdir_parents(const char *path, mode_t mode)
 			;
 	}
 	free(p);
+	return 0;
+}
+
+int
+birth_time(int dirfd, const char *name, int64_t *t)
+{
+	/* struct statx, read by offset: the kernel's ABI, not musl's */
+	unsigned char b[256];
+	uint32_t mask;
+	int64_t sec;
+
+	memset(b, 0, sizeof b);
+	if (syscall(SYS_statx, dirfd, name, AT_SYMLINK_NOFOLLOW, 0x800U,
+	    b) == -1)
+		return -1;
+	memcpy(&mask, b, sizeof mask);
+	if (!(mask & 0x800U)) {		/* STATX_BTIME */
+		errno = ENOTSUP;
+		return -1;
+	}
+	memcpy(&sec, b + 0x50, sizeof sec);
+	*t = sec;
 	return 0;
 }
 

@@ -1,13 +1,15 @@
 /*
  * Full read and write loops over file descriptors: they retry on EINTR
  * and short transfers, so callers see either the whole count or an error.
- * Also removing a tree, making the directories above a path, and telling
- * passing errors from lasting ones.
+ * Also removing a tree, making the directories above a path, telling
+ * passing errors from lasting ones, and a file's birth time.
  */
 #ifndef IO_H
 #define IO_H
 
 #include <sys/types.h>
+
+#include <stdint.h>
 
 /* Read up to n bytes; returns the count (< n only at end of file) or -1. */
 ssize_t	read_full(int, void *, size_t);
@@ -33,5 +35,10 @@ int	mkdir_parents(const char *, mode_t);
  * than one of the data?
  */
 int	errno_transient(int);
+/*
+ * The birth time of dirfd/name (not following a symlink), in seconds:
+ * 0 with *t, or -1 with errno set (ENOTSUP: the filesystem keeps none).
+ */
+int	birth_time(int, const char *, int64_t *);
 
 #endif

@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "earec.h"
 #include "exitcode.h"
 #include "gz.h"
+#include "io.h"
 #include "meta.h"
 #include "node.h"
 #include "pathname.h"
@@ -39,17 +41,28 @@ namefn(uint32_t id, int group)
 }
 
 /* The previous session's file of a kind, or NULL when it has none. */
+/*
+ * The previous session's file of a kind, or NULL when it has none; its
+ * birth time goes into *since when earlier (INT64_MIN: unknown).
+ */
 static struct recfile *
-old_open(struct session *s, const char *prefix)
+old_open(struct session *s, const char *prefix, int64_t *since)
 {
 	struct recfile *f;
 	char *name;
+	int64_t born;
 
-	if (s->first)
+	if (s->first) {
+		*since = INT64_MIN;
 		return NULL;
+	}
 	if ((f = recfile_at(s->datafd, prefix, s->prev, &name)) == NULL &&
 	    errno != ENOENT)
 		err(EXIT_TEMP, "open %s/%s", DATADIR, name);
+	if (f == NULL || birth_time(s->datafd, name, &born) == -1)
+		*since = INT64_MIN;
+	else if (born < *since)
+		*since = born;
 	free(name);
 	return f;
 }
@@ -139,18 +152,34 @@ new_file(struct session *s, const char *prefix)
 	return w;
 }
 
+/*
+ * Reading every entry's attributes costs a system call each, a third
+ * of an unchanged run; so an entry whose stat is unchanged and whose
+ * change time (which every xattr or ACL change sets) is before the
+ * previous session began keeps that session's records.  When it began:
+ * its time, or the birth of its files if earlier (a session time given
+ * in the future), less 2 s for coarse clocks.  Not on a network or FUSE
+ * source (another machine's clock), nor when the clock is now before
+ * that birth (it was set back).
+ */
 void
 attrs_begin(struct session *s)
 {
+	int64_t since = s->prev;
+
 	probe(s);
 	if (s->eas) {
 		s->eaw = new_file(s, EAFILE);
-		s->oldea = old_open(s, EAFILE);
+		s->oldea = old_open(s, EAFILE, &since);
 	}
 	if (s->acls) {
 		s->aclw = new_file(s, ACLFILE);
-		s->oldacl = old_open(s, ACLFILE);
+		s->oldacl = old_open(s, ACLFILE, &since);
 	}
+	s->attrs_since = INT64_MIN;
+	if (since != INT64_MIN && s->scoutsel == NULL && (s->eas || s->acls) &&
+	    (int64_t)time(NULL) >= since)
+		s->attrs_since = since - 2;
 }
 
 /*
@@ -266,23 +295,45 @@ record(struct session *s, struct gzw *w, struct recfile *old, char *text,
 	return changed;
 }
 
+/* Has ACL record body b (n bytes) a default entry? */
+static int
+has_default(const char *b, size_t n)
+{
+	const char *p = b, *end = b + n;
+
+	while (p != NULL && p < end) {
+		if ((size_t)(end - p) >= 8 && strncmp(p, "default:", 8) == 0)
+			return 1;
+		if ((p = memchr(p, '\n', (size_t)(end - p))) != NULL)
+			p++;
+	}
+	return 0;
+}
+
 struct nodeext *
 attrs_entry(struct session *s, const char *path, size_t len, int rtype,
-    struct walk_ent *e, int fresh)
+    struct walk_ent *e, int fresh, int inherit, int *dflt)
 {
 	struct nodeext *ext;
 	struct xattrs x;
 	struct acl a = { NULL, 0 }, d = { NULL, 0 };
+	const char *old;
 	char *text = NULL;
+	size_t n;
 	int changed = 0, any = 0;
 
+	*dflt = 0;
 	if (!s->eas && !s->acls)
 		return NULL;
-	if (e == NULL) {
+	if (e == NULL || (!fresh && (int64_t)e->st.st_ctim.tv_sec <
+	    s->attrs_since)) {
 		if (s->eas)
 			copy_old(s->oldea, s->eaw, path, len, EAFILE);
 		if (s->acls)
 			copy_old(s->oldacl, s->aclw, path, len, ACLFILE);
+		*dflt = rtype == RT_DIR && s->oldacl != NULL &&
+		    (old = old_body(s->oldacl, path, len, &n, ACLFILE)) != NULL &&
+		    has_default(old, n);
 		return NULL;
 	}
 	if (xattrs_read(e->dirfd, e->name, &x) == -1) {
@@ -317,7 +368,13 @@ attrs_entry(struct session *s, const char *path, size_t len, int rtype,
 			    ACLFILE);
 		}
 	}
-	if (!s->root || !(changed || (fresh && any))) {
+	/* the mirror directory keeps the old default ACL until its pop */
+	*dflt = d.n > 0 || (s->oldacl != NULL && rtype == RT_DIR &&
+	    (old = old_body(s->oldacl, path, len, &n, ACLFILE)) != NULL &&
+	    has_default(old, n));
+	/* a new mirror node got the default ACL of its directory */
+	if (!s->root || !(changed || (fresh && (any || (inherit &&
+	    s->acls && rtype != RT_SYM))))) {
 		xattrs_free(&x);
 		acl_free(&a);
 		acl_free(&d);

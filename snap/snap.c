@@ -160,7 +160,8 @@ empty_stamped(struct session *s, const char *prefix, int64_t t, int type)
 
 /*
  * Is path on a network or FUSE filesystem, where every open costs a round
- * trip?  Then snap reads ahead across directories (the scout).
+ * trip?  Then snap reads ahead across directories (the scout).  2 for
+ * FUSE (an SFTP mount, most likely), 1 for the others, else 0.
  */
 static int
 remote_fs(const char *path)
@@ -181,7 +182,7 @@ remote_fs(const char *path)
 		return 0;
 	for (i = 0; i < sizeof magic / sizeof magic[0]; i++)
 		if ((unsigned long)sf.f_type == magic[i])
-			return 1;
+			return i == 0 ? 2 : 1;
 	return 0;
 }
 
@@ -609,7 +610,7 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
 	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
-	int fullpath = 0;
+	int fullpath = 0, remote;
 	char **pats = NULL;
 	size_t nrules = 0, i;
 	int64_t settime = -1;
@@ -700,7 +701,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < nrules; i++)
 		if (select_add(s.sel, kinds[i], pats[i], msg, sizeof msg) == -1)
 			errx(EXIT_USAGE, "%s", msg);
-	if (remote_fs(s.src)) {
+	s.fuse = (remote = remote_fs(s.src)) == 2;
+	if (remote) {
 		s.scoutsel = select_new(s.src, st.st_dev);
 		for (i = 0; i < nrules; i++)
 			select_add(s.scoutsel, kinds[i], pats[i], msg, sizeof msg);

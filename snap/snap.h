@@ -39,6 +39,8 @@ struct session {
 	int		 eas, acls;	/* extended attributes, ACLs recorded */
 	struct gzw	*eaw, *aclw;	/* ... into these files, or NULL */
 	struct recfile	*oldea, *oldacl; /* the previous session's, or NULL */
+	int64_t		 attrs_since;	/* unchanged entries changed (ctime)
+					   before this keep their records */
 	int		 eawarned;	/* said once: an entry's could not be read */
 	int		 oldmeta;	/* previous snapshot, or -1 */
 	int		 oldmeta_gz;	/* ... named .gz */
@@ -51,6 +53,8 @@ struct session {
 	int		 verbose;
 	int		 eio_streak;	/* I/O errors since a file was read whole */
 	int		 nosync;	/* --no-fsync */
+	int		 fuse;		/* the source is FUSE (SFTP, most likely) */
+	uint64_t	 wrapped;	/* times it could not carry */
 	dev_t		 srcdev;	/* the source root's filesystem */
 	dev_t		 repodev;	/* never back up the repository itself */
 	ino_t		 repoino;
@@ -70,13 +74,16 @@ void	attrs_commit(struct session *);
 /*
  * The records of path (pathlen bytes) of the new snapshot, of type
  * rtype: read from source entry e, or copied from the previous session
- * when e is NULL (its new state could not be read).  As root, returns
+ * when e is NULL (its new state could not be read) or when e, not fresh,
+ * has not changed (ctime) since the previous session began.  As root, returns
  * what to set on the mirror entry when its extended attributes or ACLs
  * differ from the previous session's, or when fresh (the mirror entry
- * was made anew) and it has any; else NULL.
+ * was made anew) and it has any or inherit (its mirror directory has a
+ * default ACL, which the new node took); else NULL.  *dflt says whether
+ * the entry has, or its mirror copy still has, a default ACL.
  */
 struct nodeext	*attrs_entry(struct session *, const char *, size_t, int,
-	    struct walk_ent *, int);
+	    struct walk_ent *, int, int, int *);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
 /* Exit 111 with "what path: strerror" (snap.c). */

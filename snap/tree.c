@@ -11,9 +11,9 @@
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +25,10 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "hlink.h"
-#include "io.h"
-#include "pathname.h"
 #include "incq.h"
+#include "io.h"
+#include "node.h"
+#include "pathname.h"
 #include "prefetch.h"
 #include "progress.h"
 #include "repo.h"
@@ -200,9 +201,15 @@ pop(struct tree *t)
 		else if (f->has_new && (f->mfd != -1 || !f->has_old ||
 		    !rec_same(&f->old, &f->new)))
 			mirror_attrs(t, mdir(t, f), &f->new);
+		if (f->ext != NULL) {
+			incq_ext(parent != NULL ? mdir(t, parent) : t->s->repofd,
+			    parent != NULL ? f->name : ".", f->ext, f->d.path);
+			f->ext = NULL;
+		}
 		if (parent != NULL && f->mfd != -1)
 			close(f->mfd);
 	}
+	nodeext_free(f->ext);
 	if (f->ifd != -1)
 		close(f->ifd);
 	free(f->pending);
@@ -487,6 +494,17 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 		return gone_from_source(t, f, name, o);
 	}
 	make_new(t, n, e, o);
+	/*
+	 * SFTP version 3 carries times as 32 unsigned bits: a time before
+	 * 1970 arrives 2^32 s late (after 2038).  The time recorded before
+	 * for the same 32 bits is the real one.
+	 */
+	if (t->s->fuse && n->mtime > INT32_MAX) {
+		t->s->wrapped++;
+		if (o != NULL && o->has_mtime && o->mtime < 0 &&
+		    (uint32_t)o->mtime == (uint32_t)n->mtime)
+			n->mtime = o->mtime;
+	}
 	t->s->st.srcfiles++;
 	if (e->pathlen == 0) {
 		/* the root: always a directory (checked before) */
@@ -526,24 +544,36 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 }
 
 /*
- * Queue ext (NULL: nothing) for the mirror entry of r, after the work
- * already queued that may replace that entry.
+ * The extended attributes and ACLs of r (read from e, NULL: copied):
+ * the session's records, and as root the mirror entry's, queued after
+ * the work already queued that may replace that entry; a directory's
+ * wait for its pop, after its entries are made (a default ACL set
+ * before would be taken by them).
  */
 static void
-mirror_ext(struct tree *t, const struct rec *r, struct nodeext *ext)
+entry_attrs(struct tree *t, const struct rec *r, struct walk_ent *e,
+    int fresh)
 {
-	struct frame *f = top(t);
+	struct frame *f = top(t), *dir = NULL;
+	struct nodeext *ext;
 	const char *name;
+	int dflt;
 
-	if (ext == NULL)
-		return;
-	if (r->pathlen == 0) {
-		incq_ext(t->s->repofd, ".", ext, r->path);
+	/* a directory just entered is on top: its parent holds it */
+	if (r->type == RT_DIR && f != NULL && f->d.len == r->pathlen &&
+	    !f->deleted) {
+		dir = f;
+		f = up(t, f);
+	}
+	ext = attrs_entry(t->s, r->path, r->pathlen, r->type, e, fresh,
+	    f != NULL && f->dacl, &dflt);
+	if (dir != NULL) {
+		dir->dacl = dflt;
+		dir->ext = ext;
 		return;
 	}
-	/* a directory just entered is on top: its parent holds it */
-	if (r->type == RT_DIR && f != NULL && f->d.len == r->pathlen)
-		f = up(t, f);
+	if (ext == NULL)
+		return;
 	name = strrchr(r->path, '/') ? strrchr(r->path, '/') + 1 : r->path;
 	incq_ext(mdir(t, f), name, ext, r->path);
 }
@@ -694,7 +724,7 @@ tree_run(struct session *s)
 			/* unreadable now (a dying mount, a race): keep it */
 			if (c == 0) {
 				put_snap(t, keep_old(t, o));
-				attrs_entry(s, o->path, o->pathlen, o->type, NULL, 0);
+				entry_attrs(t, o, NULL, 0);
 				o = next_old(t, m, o);
 			}
 			e = next_src(t, w);
@@ -710,9 +740,8 @@ tree_run(struct session *s)
 			walk_skip(w);
 		if (out != NULL) {
 			put_snap(t, out);
-			mirror_ext(t, out, attrs_entry(s, out->path,
-			    out->pathlen, out->type, c <= 0 && !t->kept ? e :
-			    NULL, c < 0 || out != o));
+			entry_attrs(t, out, c <= 0 && !t->kept ? e : NULL,
+			    c < 0 || out != o);
 		}
 		progress_add(1, 0);
 		put_diff(t, c >= 0 ? o : NULL, out, c <= 0 ? e->path : o->path,
@@ -727,6 +756,11 @@ tree_run(struct session *s)
 	t->s->st.incsize += incq_finish();
 	if ((msg = incq_error()) != NULL)
 		errx(EXIT_TEMP, "%s", msg);
+	if (s->wrapped > 0)
+		warnx("%s: %" PRIu64 " entries have times after 2038, which is "
+		    "how SFTP shows times before 1970; those recorded so before "
+		    "are kept, the others recorded as shown", s->src,
+		    s->wrapped);
 	if ((msg = incq_ext_error(&nfailed)) != NULL)
 		warnx("%" PRIu64 " mirror entries kept old extended attributes "
 		    "or ACLs (the repository has them right); the first: %s",

@@ -15,6 +15,7 @@
 #include "hlink.h"
 #include "meta.h"
 
+struct nodeext;
 struct sigmaker;
 struct walk_ent;
 
@@ -31,6 +32,8 @@ struct frame {
 	char		*pending;	/* new entry to rename over the dir */
 	int		 queued;	/* background work changes the dir */
 	int		 fresh;		/* created empty by this session */
+	int		 dacl;		/* the source has a default ACL */
+	struct nodeext	*ext;		/* xattrs and ACLs to set at pop */
 };
 
 /* One session's merge: everything tree_run's functions share. */

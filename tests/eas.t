@@ -27,7 +27,7 @@ xsum() (
 
 # -- session 1: every kind of attribute --
 mkdir -p src/d/sub src/plain
-echo data >src/f && echo more >src/g && echo x >src/d/sub/h
+echo data >src/f && echo more >src/g && echo x >src/d/sub/h && echo k >src/d/k
 setfattr -n user.text -v hello src/f
 setfattr -n user.bin -v 0x00ff10 src/f
 setfattr -n user.empty src/f
@@ -71,6 +71,9 @@ setfacl -b src/g
 setfacl -k src/d
 setfacl -d -m u:4242:rwx src/d/sub
 setfattr -n user.new -v 1 src/plain
+# a new version in the mirror must not keep the default ACL of its
+# directory, which the source file (made before it) does not have
+echo changed >src/d/k && touch -d @$T1 src/d/k
 xsum src >x.2 && $SUM src >s.2
 $SNAP --current-time $T2 src repo 2>err.2
 t_out "snap after xattr- and ACL-only changes exits 0" 0 echo $?
@@ -201,5 +204,33 @@ lsrepo prepo >p.ours && lsrepo prepo.rb >p.theirs
 t_exit 0 "  ... leaves exactly the files rdiff-backup's remove leaves" \
     diff p.theirs p.ours
 t_exit 0 "  ... and rdiff-backup verifies what is left" $RB verify prepo
+
+# -- real session times: an unchanged entry keeps its records unread --
+mkdir csrc && echo 1 >csrc/a && echo 2 >csrc/b
+setfattr -n user.v -v 1 csrc/a && setfattr -n user.v -v 1 csrc/b
+setfacl -m u:4242:r-- csrc/b
+sleep 3		# the change times are now before the first session
+$SNAP csrc crepo && xsum csrc >xc.1
+sleep 1
+setfattr -n user.v -v 2 csrc/a		# changes ctime, not the stat snap compares
+setfacl -x u:4242 csrc/b
+xsum csrc >xc.2
+sleep 3		# ... and these before the second
+$SNAP csrc crepo
+t_out "a second session in real time exits 0" 0 echo $?
+rm -rf out && $RESTORE -r 1B crepo out && xsum out >zc.1
+t_exit 0 "  ... its previous session restores as it was" diff xc.1 zc.1
+rm -rf out && $RESTORE crepo out && xsum out >zc.2
+t_exit 0 "  ... and the new one with the xattr and ACL changes" diff xc.2 zc.2
+sleep 1
+# listxattrat is syscall 465 (0x1d1): strace may not know its name
+strace -f -qq -o c.trace $SNAP csrc crepo
+t_out "  ... a third, nothing changed since: exits 0" 0 echo $?
+# (strace shows listxattrat, syscall 465, as syscall_0x1d1 with the
+# directory descriptor first: AT_FDCWD, 8 hex digits, is the root)
+t_out "  ... and asks no entry below the root for attributes" "" sh -c \
+    "grep -E 'syscall_0x1d1\\(0x[0-9a-f]{1,7},|xattr\\(\"/proc/self/fd/[0-9]+/' c.trace"
+rm -rf out && $RESTORE crepo out && xsum out >zc.3
+t_exit 0 "  ... yet records them as they are" diff xc.2 zc.3
 
 t_done

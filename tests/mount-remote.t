@@ -400,4 +400,24 @@ t "-- with the connection lost: the command saw EIO" \
 t "-- with the connection lost: no mount left" sh -c \
     "! grep -q ' $M ' /proc/mounts"
 
+# 5. a time before 1970 arrives wrapped (SFTP v3: 32 unsigned bits); snap
+#    keeps the time recorded before for a file that did not change.
+W=$T/data/wrap
+mkdir -p "$W" && printf 'old' >"$W/old" && printf 'x' >"$W/plain"
+touch -d @-86400 "$W/old" && touch -d @1600000000 "$W/plain"
+chown -R "$U" "$W"
+"$BIN/snap" --current-time 1700000000 "$W" "$T/wrepo"
+timeout 60 "$MR" $SSHF "$REMOTE:$W" "$M" -- sh -c "stat -c %Y '$M/old' \
+    >'$T/w.stat'; '$BIN/snap' --current-time 1700086400 '$M' '$T/wrepo'" \
+    2>"$T/w.err"
+t_out "a time before 1970 is shown wrapped, after 2038" \
+    $((4294967296 - 86400)) cat "$T/w.stat"
+t_out "  ... snap through the mount exits 0" 0 echo $?
+t_out "  ... saying so in one line" 1 sh -c \
+    "grep -c 'times after 2038, which is how SFTP shows times before 1970' '$T/w.err'"
+rm -rf "$T/wout"
+"$BIN/restore" "$T/wrepo" "$T/wout"
+t_out "  ... and keeping the time recorded before" "-86400 1600000000" \
+    sh -c "echo \$(stat -c %Y '$T/wout/old' '$T/wout/plain')"
+
 t_done
