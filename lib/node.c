@@ -176,7 +176,11 @@ fd_utimens(int fd, const struct timespec ts[2])
 	return utimensat(AT_FDCWD, proc, ts, 0);
 }
 
-/* Make the attributes of fd besides system.* those of want. */
+/*
+ * Make the attributes of fd besides system.* those of want.  One that
+ * cannot be removed for want of the right (security.selinux, or
+ * trusted.* not as root) is left: what the system keeps is not ours.
+ */
 static int
 set_xattrs(int fd, const struct xattrs *want)
 {
@@ -191,7 +195,8 @@ set_xattrs(int fd, const struct xattrs *want)
 		if (strncmp(have.a[i].name, "system.", 7) != 0 &&
 		    xattrs_find(want, have.a[i].name) == NULL &&
 		    xattr_remove(fd, NULL, have.a[i].name) == -1 &&
-		    errno != ENODATA && saved == 0)
+		    errno != ENODATA && errno != EPERM && errno != EACCES &&
+		    saved == 0)
 			saved = errno;
 	for (i = 0; i < want->n; i++) {
 		if (strncmp(want->a[i].name, "system.", 7) == 0)

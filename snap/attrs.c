@@ -295,6 +295,22 @@ record(struct session *s, struct gzw *w, struct recfile *old, char *text,
 	return changed;
 }
 
+/* Keep only the user.* attributes of x. */
+static void
+user_only(struct xattrs *x)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < x->n; i++)
+		if (strncmp(x->a[i].name, "user.", 5) == 0)
+			x->a[j++] = x->a[i];
+		else {
+			free(x->a[i].name);
+			free(x->a[i].val);
+		}
+	x->n = j;
+}
+
 /* Has ACL record body b (n bytes) a default entry? */
 static int
 has_default(const char *b, size_t n)
@@ -373,19 +389,29 @@ attrs_entry(struct session *s, const char *path, size_t len, int rtype,
 	    (old = old_body(s->oldacl, path, len, &n, ACLFILE)) != NULL &&
 	    has_default(old, n));
 	/* a new mirror node got the default ACL of its directory */
-	if (!s->root || !(changed || (fresh && (any || (inherit &&
-	    s->acls && rtype != RT_SYM))))) {
+	if (!(changed || (fresh && (any || (s->root && inherit && s->acls &&
+	    rtype != RT_SYM)))) || (!s->root && !s->eas)) {
 		xattrs_free(&x);
 		acl_free(&a);
 		acl_free(&d);
 		return NULL;
 	}
-	/* the mirror copy gets them too, as rdiff-backup's does */
+	/*
+	 * The mirror copy gets them too, as rdiff-backup's does.  Not as
+	 * root: only user.* (only root may set the others), and no ACLs
+	 * (one could take the backup user's own right to read its mirror).
+	 */
 	ext = nodeext_new();
 	ext->eas = s->eas && rtype != RT_FIFO && rtype != RT_SOCK;
 	ext->x = x;
-	ext->acls = s->acls && rtype != RT_SYM;
-	ext->acl = a;
-	ext->dacl = d;
+	if (!s->root) {
+		user_only(&ext->x);
+		acl_free(&a);
+		acl_free(&d);
+	} else {
+		ext->acls = s->acls && rtype != RT_SYM;
+		ext->acl = a;
+		ext->dacl = d;
+	}
 	return ext;
 }

@@ -27,9 +27,11 @@
 #include "atomic.h"
 #include "copy.h"
 #include "dirstack.h"
+#include "earec.h"
 #include "exitcode.h"
 #include "gz.h"
 #include "hlink.h"
+#include "idmap.h"
 #include "io.h"
 #include "meta.h"
 #include "node.h"
@@ -46,6 +48,7 @@ struct rframe {
 	int		 mfd;		/* mirror directory */
 	struct incdir	 incs;		/* and its increments */
 	struct rec	 rec;
+	struct nodeext	*ext;		/* its xattrs and ACLs at R, or NULL */
 };
 
 static struct session	*S;
@@ -53,6 +56,11 @@ static struct dirstack	 dirs = DIRSTACK_INIT(struct rframe);
 static int64_t		 R;		/* the session rolled back to */
 static struct longincs	 longincs = LONGINCS_INIT;
 static struct hlinks	 groups;		/* hard-link groups met */
+static struct recfile	*eaf, *aclf;	/* R's xattr and ACL records */
+static struct idmap	*ids;		/* their named ACL entries */
+
+static struct nodeext	*ext_at_r(const struct rec *);
+static int		 idfn(const char *, uint32_t, int, uint32_t *);
 
 static void
 fatal(const char *what, const char *path)
@@ -77,12 +85,14 @@ push(const struct rec *r, int mfd)
 	parent = dirs.depth > 1 ? ds_at(&dirs, dirs.depth - 2) : NULL;
 	f->mfd = mfd;
 	rec_copy(&f->rec, r);
+	f->ext = ext_at_r(r);
 	if (incdir_open(parent == NULL ? subdir(S->datafd, INCDIR) :
 	    subdir(parent->incs.fd, name), &f->incs) == -1)
 		fatal("list increments of", r->path);
 }
 
 static void mirror_attrs(int, const struct rec *, const char *);
+static void mirror_ext(int, const char *, struct nodeext *, const char *);
 
 static void
 pop(void)
@@ -90,11 +100,74 @@ pop(void)
 	struct rframe *f = top();
 
 	mirror_attrs(f->mfd, &f->rec, f->d.path);
+	mirror_ext(f->mfd, NULL, f->ext, f->d.path);
 	if (dirs.depth > 1)
 		close(f->mfd);
 	incdir_close(&f->incs);
 	rec_free(&f->rec);
 	ds_drop(&dirs);
+}
+
+/*
+ * The extended attributes and ACLs of r at R, or NULL when R has no
+ * such records (they are then left as they are) or snap is not root.
+ */
+static struct nodeext *
+ext_at_r(const struct rec *r)
+{
+	struct nodeext *ext;
+	const char *body;
+	size_t len, dropped = 0;
+	int rv;
+
+	if (eaf == NULL && aclf == NULL)
+		return NULL;
+	ext = nodeext_new();
+	if (eaf != NULL && r->type != RT_FIFO && r->type != RT_SOCK) {
+		if ((rv = recfile_find(eaf, r->path, r->pathlen, &body,
+		    &len)) == -1)
+			fatal("read extended attributes of", r->path);
+		if (rv == 1 && ea_parse(body, len, &ext->x) == -1) {
+			nodeext_free(ext);
+			return NULL;	/* unreadable: left as it is */
+		}
+		ext->eas = 1;
+	}
+	if (aclf != NULL && r->type != RT_SYM) {
+		if ((rv = recfile_find(aclf, r->path, r->pathlen, &body,
+		    &len)) == -1)
+			fatal("read ACLs of", r->path);
+		if (rv == 1 && acl_parse(body, len, idfn, &ext->acl,
+		    &ext->dacl, &dropped) == -1) {
+			nodeext_free(ext);
+			return NULL;
+		}
+		ext->acls = 1;
+	}
+	return ext;
+}
+
+/* Give mirror entry dirfd/name (NULL: dirfd itself) ext, and free it. */
+static void
+mirror_ext(int dirfd, const char *name, struct nodeext *ext, const char *path)
+{
+	struct stat st;
+	const char *what;
+	char msg[64];
+	int fd;
+
+	if (ext == NULL)
+		return;
+	fd = name == NULL ? dup(dirfd) : openat(dirfd, name, O_PATH |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1 && fstat(fd, &st) == 0 && node_ext(fd, st.st_mode &
+	    S_IFMT, ext, &what) == -1) {
+		snprintf(msg, sizeof msg, "recover: %s", what);
+		report(S, msg, path, errno);
+	}
+	if (fd != -1)
+		close(fd);
+	nodeext_free(ext);
 }
 
 /* Give mirror entry fd record r's attributes, reporting what failed. */
@@ -364,8 +437,10 @@ reconcile(const char *repopath, int snapfd, int gz)
 			if ((fd = subdir(top()->mfd, name)) == -1)
 				fatal("open", o->path);
 			push(o, fd);
-		} else
+		} else {
 			settle(o, name, c == 0);
+			mirror_ext(top()->mfd, name, ext_at_r(o), o->path);
+		}
 		/* a new directory has no mirror entries: the walk skips it */
 		if (c == 0)
 			e = next_entry(w);
@@ -460,6 +535,41 @@ snapshot_at_r(struct repo *r, int *gz)
 	return fd;
 }
 
+/* Named ACL entries in the mirror: the local ids of the names recorded. */
+static int
+idfn(const char *name, uint32_t num, int group, uint32_t *id)
+{
+	uint64_t v;
+
+	if (idmap_get(ids, name, name == NULL ? num : IDMAP_NONE, group,
+	    &v) == -1)
+		return -1;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * R's extended attribute and ACL records, which the mirror's copies are
+ * given back (as root, as snap gave them); none when R has none.
+ */
+static void
+open_attrs(void)
+{
+	char *name;
+
+	if (!S->root)
+		return;
+	ids = idmap_new(0);
+	if ((eaf = recfile_at(S->datafd, "extended_attributes", R,
+	    &name)) == NULL && errno != ENOENT)
+		fatal("open", name);
+	free(name);
+	if ((aclf = recfile_at(S->datafd, "access_control_lists", R,
+	    &name)) == NULL && errno != ENOENT)
+		fatal("open", name);
+	free(name);
+}
+
 /*
  * Undo the interrupted session of repository r (two markers or more).
  * Exits on failures that leave nothing sensible to do.
@@ -481,7 +591,12 @@ regress(struct session *s, struct repo *r, const char *repopath)
 		fatal("open metadata of", "the last complete session");
 	if (stamped_each(S->datafd, drop_session_file, NULL) == -1)
 		fatal("list", DATADIR);
+	open_attrs();
 	reconcile(repopath, snapfd, gz);
+	recfile_close(eaf);
+	recfile_close(aclf);
+	idmap_free(ids);
+	eaf = aclf = NULL;
 	if ((snapfd = subdir(S->datafd, INCDIR)) != -1) {
 		drop_incs(snapfd, DATADIR "/" INCDIR);
 		close(snapfd);

@@ -233,4 +233,39 @@ t_out "  ... and asks no entry below the root for attributes" "" sh -c \
 rm -rf out && $RESTORE crepo out && xsum out >zc.3
 t_exit 0 "  ... yet records them as they are" diff xc.2 zc.3
 
+# -- a rolled-back session gives the mirror's copies R's attributes back --
+mkdir -p gsrc/d && echo 1 >gsrc/f
+setfattr -n user.v -v 1 gsrc/f && setfacl -m u:4242:r-- gsrc/f
+setfacl -d -m u:4242:r-x gsrc/d
+$SNAP --current-time $T1 gsrc grepo && xsum gsrc >xg.1
+setfattr -n user.v -v 2 gsrc/f && setfattr -n user.w -v 3 gsrc/f
+setfacl -b gsrc/f && setfacl -k gsrc/d
+$SNAP --current-time $T2 gsrc grepo
+# as if killed before it removed the old marker: two markers
+printf 'PID 1\n' >grepo/rdiff-backup-data/current_mirror.2023-11-14T22:13:20Z.data
+$SNAP -R grepo
+t_out "snap -R of a session with xattr and ACL changes exits 0" 0 echo $?
+xsum grepo | grep -v '^# file: rdiff-backup-data' >mg.1
+t_exit 0 "  ... and the mirror has session 1's xattrs and ACLs again" \
+    diff xg.1 mg.1
+rm -rf out && $RESTORE grepo out && xsum out >zg.1
+t_exit 0 "  ... as restore has them" diff xg.1 zg.1
+
+# -- not as root: the mirror copies get the user.* attributes only --
+if command -v setpriv >/dev/null 2>&1; then
+	mkdir -p usrc urep && echo 1 >usrc/f
+	setfattr -n user.v -v 1 usrc/f && setfattr -n trusted.t -v 1 usrc/f
+	setfacl -m u:4242:r-- usrc/f
+	chmod 711 . && chmod -R a+rX usrc && chown nobody urep
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	    $SNAP --current-time $T1 usrc urep/r 2>u.err
+	t_out "snap not as root exits 0, quietly" "0:" sh -c "echo $?:\$(cat u.err)"
+	t_out "  ... the mirror copy has user.v only" "user.v" \
+	    sh -c "getfattr -d -m - --absolute-names urep/r/f | grep -o '^[a-z]*\.[a-z]*'"
+	t_out "  ... and the owner can still read it" 1 \
+	    setpriv --reuid=nobody --regid=nogroup --clear-groups -- cat urep/r/f
+else
+	skip "snap not as root" "no setpriv"
+fi
+
 t_done
