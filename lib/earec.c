@@ -7,7 +7,9 @@
 
 #include "earec.h"
 #include "gz.h"
+#include "idmap.h"
 #include "meta.h"
+#include "node.h"
 #include "repo.h"
 #include "xalloc.h"
 
@@ -357,7 +359,7 @@ acl_record(const char *path, const struct acl *a, const struct acl *d,
 
 /* One ACL text line (comment and blanks gone) into a or d. */
 static int
-parse_entry(const char *line, size_t n, acl_idfn idfn, struct acl *a,
+parse_entry(const char *line, size_t n, struct idmap *ids, struct acl *a,
     struct acl *d, size_t *dropped)
 {
 	char *s = xmalloc(n + 1), *f[3], *p, *q, *name;
@@ -365,7 +367,7 @@ parse_entry(const char *line, size_t n, acl_idfn idfn, struct acl *a,
 	struct aclent e;
 	unsigned long v;
 	size_t k, nlen;
-	uint32_t id;
+	uint64_t id;
 	int rv = -1;
 
 	memcpy(s, line, n);
@@ -418,12 +420,13 @@ parse_entry(const char *line, size_t n, acl_idfn idfn, struct acl *a,
 				goto out;
 			}
 			e.id = (uint32_t)v;
-			if (idfn != NULL && idfn(NULL, e.id, e.tag == ACLT_GROUP,
-			    &id) == 0)
-				e.id = id;
-		} else if (idfn != NULL && strlen(name) == nlen &&
-		    idfn(name, 0, e.tag == ACLT_GROUP, &id) == 0)
-			e.id = id;
+			if (ids != NULL && idmap_get(ids, NULL, e.id,
+			    e.tag == ACLT_GROUP, &id) == 0)
+				e.id = (uint32_t)id;
+		} else if (ids != NULL && strlen(name) == nlen &&
+		    idmap_get(ids, name, IDMAP_NONE, e.tag == ACLT_GROUP,
+		    &id) == 0 && id < UINT32_MAX)
+			e.id = (uint32_t)id;
 		else {
 			(*dropped)++;
 			free(name);
@@ -441,7 +444,7 @@ out:
 }
 
 int
-acl_parse(const char *body, size_t len, acl_idfn idfn, struct acl *a,
+acl_parse(const char *body, size_t len, struct idmap *ids, struct acl *a,
     struct acl *d, size_t *dropped)
 {
 	const char *line, *hash;
@@ -457,7 +460,7 @@ acl_parse(const char *body, size_t len, acl_idfn idfn, struct acl *a,
 			if (n == 0)
 				continue;
 		}
-		if (parse_entry(line, n, idfn, a, d, dropped) == -1)
+		if (parse_entry(line, n, ids, a, d, dropped) == -1)
 			goto bad;
 	}
 	if (a->n == 0 || acl_check(a) == -1 || (d->n > 0 && acl_check(d) == -1))
@@ -599,6 +602,50 @@ recfile_find(struct recfile *f, const char *path, size_t len,
 			return r;
 		f->have = 1;
 	}
+}
+
+int
+earec_ext(struct recfile *ea, struct recfile *acl, const struct rec *r,
+    struct idmap *ids, struct nodeext **ext, size_t *damaged,
+    size_t *dropped)
+{
+	struct nodeext *x;
+	const char *body;
+	size_t len;
+	int rv;
+
+	*ext = NULL;
+	if (ea == NULL && acl == NULL)
+		return 0;
+	x = nodeext_new();
+	/* rdiff-backup records no xattrs of FIFOs and sockets */
+	if (ea != NULL && r->type != RT_FIFO && r->type != RT_SOCK) {
+		if ((rv = recfile_find(ea, r->path, r->pathlen, &body,
+		    &len)) == -1)
+			goto fail;
+		if (rv == 1 && ea_parse(body, len, &x->x) == -1)
+			++*damaged;
+		else
+			x->eas = 1;
+	}
+	/* ... and no ACLs of symlinks */
+	if (acl != NULL && r->type != RT_SYM) {
+		if ((rv = recfile_find(acl, r->path, r->pathlen, &body,
+		    &len)) == -1)
+			goto fail;
+		if (rv == 1 && acl_parse(body, len, ids, &x->acl, &x->dacl,
+		    dropped) == -1)
+			++*damaged;
+		else
+			x->acls = 1;
+	}
+	*ext = x;
+	return 0;
+fail:
+	rv = errno;
+	nodeext_free(x);
+	errno = rv;
+	return -1;
 }
 
 int

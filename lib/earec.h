@@ -21,6 +21,9 @@
 #include "xattr.h"
 
 struct gzr;
+struct idmap;
+struct nodeext;
+struct rec;
 
 /* getfacl's quoting of s[0..len): a new string. */
 char	*acl_quote(const char *, size_t);
@@ -41,11 +44,6 @@ int	 ea_parse(const char *, size_t, struct xattrs *);
 
 /* Names of ids for ACL text: a user (group 0) or group name, or NULL. */
 typedef const char *(*acl_namefn)(uint32_t, int);
-/*
- * The local id of a named ACL entry's qualifier: a name, or (name NULL)
- * the number num.  0 with *id, or -1 to drop the entry.
- */
-typedef int (*acl_idfn)(const char *, uint32_t, int, uint32_t *);
 
 /*
  * The access_control_lists record of path: access ACL a (NULL: the
@@ -58,13 +56,14 @@ char	*acl_record(const char *, const struct acl *, const struct acl *,
 	    unsigned, acl_namefn);
 /*
  * The ACLs of a record's body into a (access) and d (default; n 0 when
- * none), sorted as the kernel wants them.  Named entries take idfn's id
- * of the name or number written (idfn NULL: numbers as they are, names
- * dropped); an entry idfn drops is counted in *dropped.  0, or -1 with EINVAL on a
+ * none), sorted as the kernel wants them.  Named entries take the local
+ * id ids gives the name or number written (ids NULL: numbers as they
+ * are, names dropped); an entry it cannot map is dropped and counted in
+ * *dropped.  0, or -1 with EINVAL on a
  * malformed line.
  */
-int	 acl_parse(const char *, size_t, acl_idfn, struct acl *, struct acl *,
-	    size_t *);
+int	 acl_parse(const char *, size_t, struct idmap *, struct acl *,
+	    struct acl *, size_t *);
 /* A reader of a records file. */
 struct recfile;
 
@@ -93,5 +92,18 @@ int		 recfile_next(struct recfile *, const char **, const char **,
 int		 recfile_find(struct recfile *, const char *, size_t,
 		    const char **, size_t *);
 int		 recfile_close(struct recfile *);
+
+/*
+ * What record r's entry gets from records files ea and acl (each NULL:
+ * that kind is left as it is), named ACL entries mapped through ids: a
+ * new nodeext in *ext, NULL when both files are NULL.  An entry without
+ * a record gets none of that kind (any it has goes).  A record that
+ * cannot be parsed adds to *damaged and leaves its kind as it is; ACL
+ * entries that cannot be mapped add to *dropped.  0, or -1 with errno
+ * set on a read error.
+ */
+int		 earec_ext(struct recfile *, struct recfile *,
+		    const struct rec *, struct idmap *, struct nodeext **,
+		    size_t *, size_t *);
 
 #endif

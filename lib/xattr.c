@@ -217,6 +217,21 @@ xattrs_free(struct xattrs *x)
 	x->n = 0;
 }
 
+void
+xattrs_only(struct xattrs *x, const char *prefix)
+{
+	size_t i, j, n = strlen(prefix);
+
+	for (i = j = 0; i < x->n; i++)
+		if (strncmp(x->a[i].name, prefix, n) == 0)
+			x->a[j++] = x->a[i];
+		else {
+			free(x->a[i].name);
+			free(x->a[i].val);
+		}
+	x->n = j;
+}
+
 const struct xattr *
 xattrs_find(const struct xattrs *x, const char *name)
 {

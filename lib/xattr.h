@@ -43,6 +43,8 @@ void	xattrs_free(struct xattrs *);
  * calls (tests run both ways).
  */
 void	xattr_use_proc(void);
+/* Keep only the attributes of x whose names start with prefix. */
+void	xattrs_only(struct xattrs *, const char *);
 /* The attribute called name in x, or NULL. */
 const struct xattr *xattrs_find(const struct xattrs *, const char *);
 /* Add (or replace) name = val[0..len) in x, keeping it sorted. */

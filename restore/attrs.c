@@ -59,75 +59,19 @@ rattrs_open(int datafd, int64_t t, int want_eas, int want_acls, int isroot,
 	acls = aclf != NULL;
 }
 
-/* Named ACL entries follow the owners' map; a name it lacks goes. */
-static int
-idfn(const char *name, uint32_t num, int group, uint32_t *id)
-{
-	uint64_t v;
-
-	if (idmap_get(ids, name, name == NULL ? num : IDMAP_NONE, group,
-	    &v) == -1)
-		return -1;
-	*id = (uint32_t)v;
-	return 0;
-}
-
-/* r's record in f: 1 with its body, 0 when none; a read error stops. */
-static int
-find(struct recfile *f, const struct rec *r, const char *what,
-    const char **body, size_t *len)
-{
-	int rv;
-
-	if ((rv = recfile_find(f, r->path, r->pathlen, body, len)) == -1)
-		err(EXIT_TEMP, "read %s/%s", DATADIR, what);
-	return rv;
-}
-
-/* Only root may set trusted.* and security.* (file capabilities). */
-static void
-drop_privileged(struct xattrs *x)
-{
-	size_t i, j;
-
-	for (i = j = 0; i < x->n; i++)
-		if (strncmp(x->a[i].name, "trusted.", 8) == 0 ||
-		    strncmp(x->a[i].name, "security.", 9) == 0) {
-			free(x->a[i].name);
-			free(x->a[i].val);
-		} else
-			x->a[j++] = x->a[i];
-	x->n = j;
-}
-
 struct nodeext *
 rattrs_of(const struct rec *r)
 {
 	struct nodeext *a;
-	const char *body;
-	size_t len;
 
-	if (!eas && !acls)
-		return NULL;
-	a = nodeext_new();
-	if (eas) {
-		/* no record: no attributes, and any there are go */
-		if (find(eaf, r, EAFILE, &body, &len) == 1 &&
-		    ea_parse(body, len, &a->x) == -1)
-			damaged++;
-		if (!root)
-			drop_privileged(&a->x);
-		a->eas = 1;
-	}
-	if (acls) {
-		if (find(aclf, r, ACLFILE, &body, &len) == 1 &&
-		    acl_parse(body, len, idfn, &a->acl, &a->dacl, &dropped) == -1)
-			damaged++;
-		a->acls = 1;
-	}
+	if (earec_ext(eas ? eaf : NULL, acls ? aclf : NULL, r, ids, &a,
+	    &damaged, &dropped) == -1)
+		err(EXIT_TEMP, "read %s/%s", DATADIR, EAFILE " or " ACLFILE);
+	/* only root may set trusted.* and security.* (file capabilities) */
+	if (a != NULL && !root)
+		xattrs_only(&a->x, "user.");
 	return a;
 }
-
 
 int
 rattrs_unsupported(const char *what, int e, const char *target)

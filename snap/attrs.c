@@ -295,22 +295,6 @@ record(struct session *s, struct gzw *w, struct recfile *old, char *text,
 	return changed;
 }
 
-/* Keep only the user.* attributes of x. */
-static void
-user_only(struct xattrs *x)
-{
-	size_t i, j;
-
-	for (i = j = 0; i < x->n; i++)
-		if (strncmp(x->a[i].name, "user.", 5) == 0)
-			x->a[j++] = x->a[i];
-		else {
-			free(x->a[i].name);
-			free(x->a[i].val);
-		}
-	x->n = j;
-}
-
 /* Has ACL record body b (n bytes) a default entry? */
 static int
 has_default(const char *b, size_t n)
@@ -405,7 +389,7 @@ attrs_entry(struct session *s, const char *path, size_t len, int rtype,
 	ext->eas = s->eas && rtype != RT_FIFO && rtype != RT_SOCK;
 	ext->x = x;
 	if (!s->root) {
-		user_only(&ext->x);
+		xattrs_only(&ext->x, "user.");
 		acl_free(&a);
 		acl_free(&d);
 	} else {

@@ -60,7 +60,6 @@ static struct recfile	*eaf, *aclf;	/* R's xattr and ACL records */
 static struct idmap	*ids;		/* their named ACL entries */
 
 static struct nodeext	*ext_at_r(const struct rec *);
-static int		 idfn(const char *, uint32_t, int, uint32_t *);
 
 static void
 fatal(const char *what, const char *path)
@@ -116,34 +115,10 @@ static struct nodeext *
 ext_at_r(const struct rec *r)
 {
 	struct nodeext *ext;
-	const char *body;
-	size_t len, dropped = 0;
-	int rv;
+	size_t damaged = 0, dropped = 0;
 
-	if (eaf == NULL && aclf == NULL)
-		return NULL;
-	ext = nodeext_new();
-	if (eaf != NULL && r->type != RT_FIFO && r->type != RT_SOCK) {
-		if ((rv = recfile_find(eaf, r->path, r->pathlen, &body,
-		    &len)) == -1)
-			fatal("read extended attributes of", r->path);
-		if (rv == 1 && ea_parse(body, len, &ext->x) == -1) {
-			nodeext_free(ext);
-			return NULL;	/* unreadable: left as it is */
-		}
-		ext->eas = 1;
-	}
-	if (aclf != NULL && r->type != RT_SYM) {
-		if ((rv = recfile_find(aclf, r->path, r->pathlen, &body,
-		    &len)) == -1)
-			fatal("read ACLs of", r->path);
-		if (rv == 1 && acl_parse(body, len, idfn, &ext->acl,
-		    &ext->dacl, &dropped) == -1) {
-			nodeext_free(ext);
-			return NULL;
-		}
-		ext->acls = 1;
-	}
+	if (earec_ext(eaf, aclf, r, ids, &ext, &damaged, &dropped) == -1)
+		fatal("read extended attributes or ACLs of", r->path);
 	return ext;
 }
 
@@ -533,19 +508,6 @@ snapshot_at_r(struct repo *r, int *gz)
 	fd = openat(S->datafd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	free(name);
 	return fd;
-}
-
-/* Named ACL entries in the mirror: the local ids of the names recorded. */
-static int
-idfn(const char *name, uint32_t num, int group, uint32_t *id)
-{
-	uint64_t v;
-
-	if (idmap_get(ids, name, name == NULL ? num : IDMAP_NONE, group,
-	    &v) == -1)
-		return -1;
-	*id = (uint32_t)v;
-	return 0;
 }
 
 /*
