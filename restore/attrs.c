@@ -23,7 +23,7 @@
 
 static struct recfile	*eaf, *aclf;	/* the session's files, or NULL */
 static int		 eas, acls;	/* still set on the target */
-static int		 root;
+static int		 root, neverdrop;
 static struct idmap	*ids;
 static size_t		 dropped;	/* ACL entries of unknown names */
 static size_t		 damaged;	/* records that could not be parsed */
@@ -46,15 +46,15 @@ open_one(int datafd, int64_t t, const char *prefix, int verbose)
 }
 
 void
-rattrs_open(int datafd, int64_t t, int want_eas, int want_acls, int isroot,
-    int verbose, struct idmap *map)
+rattrs_open(int datafd, int64_t t, int flags, struct idmap *map)
 {
-	root = isroot;
+	root = (flags & RA_ROOT) != 0;
+	neverdrop = (flags & RA_NEVERDROP) != 0;
 	ids = map;
-	if (want_eas)
-		eaf = open_one(datafd, t, EAFILE, verbose);
-	if (want_acls)
-		aclf = open_one(datafd, t, ACLFILE, verbose);
+	if (flags & RA_EAS)
+		eaf = open_one(datafd, t, EAFILE, flags & RA_VERBOSE);
+	if (flags & RA_ACLS)
+		aclf = open_one(datafd, t, ACLFILE, flags & RA_VERBOSE);
 	eas = eaf != NULL;
 	acls = aclf != NULL;
 }
@@ -71,6 +71,12 @@ rattrs_of(const struct rec *r)
 	if (a != NULL && !root)
 		xattrs_only(&a->x, "user.");
 	return a;
+}
+
+int
+rattrs_refused(void)
+{
+	return neverdrop && dropped > 0;
 }
 
 int

@@ -12,20 +12,29 @@ struct idmap;
 struct nodeext;
 struct rec;
 
+/* Flags of rattrs_open. */
+#define RA_EAS		1	/* restore extended attributes */
+#define RA_ACLS		2	/* restore ACLs */
+#define RA_ROOT		4	/* running as root */
+#define RA_VERBOSE	8
+#define RA_NEVERDROP	16	/* an ACL entry that cannot be mapped is fatal */
+
 /*
- * Open session t's files in data directory datafd, for what is wanted
- * (eas, acls).  As non-root, trusted.* and security.* attributes are not
- * set (only root may).  A session without such a file leaves those
- * attributes of the entries as they are made (said with verbose).
- * Named ACL entries are mapped through the owners' map.
+ * Open session t's files in data directory datafd, for what flags
+ * want.  Not as root, trusted.* and security.* attributes are not set
+ * (only root may).  A session without such a file leaves those
+ * attributes of the entries as they are made (said with RA_VERBOSE).
+ * Named ACL entries are mapped through the owners' map ids.
  */
-void	 rattrs_open(int, int64_t, int, int, int, int, struct idmap *);
+void	 rattrs_open(int, int64_t, int, struct idmap *);
 /*
  * What to set on record r's entry besides its stat attributes, or NULL
  * for nothing; records are asked in metadata order.  Free with
  * nodeext_free.
  */
 struct nodeext	*rattrs_of(const struct rec *);
+/* 1 when an ACL entry was dropped under RA_NEVERDROP: restore stops. */
+int	 rattrs_refused(void);
 /*
  * After node_attrs failed at step what with errno e: 1 when that is the
  * target filesystem lacking extended attributes or ACLs (said once,

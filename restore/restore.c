@@ -85,7 +85,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: restore [-fv] [--no-acls] [--no-eas] "
+	    "usage: restore [-fv] [--never-drop-acls] [--no-acls] [--no-eas] "
 	    "[--preserve-numerical-ids]\n"
 	    "               [--user-mapping-file FILE] "
 	    "[--group-mapping-file FILE]\n"
@@ -417,6 +417,15 @@ pop(void)
 	ds_drop(&dirs);
 }
 
+/* --never-drop-acls: an ACL entry of r names no local user or group. */
+static void
+refuse_acl(const struct rec *r)
+{
+	progress_clear();
+	errx(EXIT_PERM, "restore %s: an ACL entry names a user or group "
+	    "unknown here (--never-drop-acls)", shown(r->path));
+}
+
 /*
  * Create the entry for record r, named name in the target directory tfd
  * (-1 when only verifying).  tpath is its path relative to the base.
@@ -463,6 +472,8 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 		push(r, fd, mfd, ifd);
 		if (fd != -1)
 			top()->ext = rattrs_of(r);
+		if (rattrs_refused())
+			refuse_acl(r);
 		/* a checked empty target is as good as a new one */
 		top()->fresh = fd != -1 && (made || (isroot_entry && !force));
 		return;
@@ -509,6 +520,11 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 		return;
 	}
 	ext = rattrs_of(r);
+	if (rattrs_refused()) {
+		close(fd);
+		partial_drop();
+		refuse_acl(r);
+	}
 	set_attrs(fd, r, r->path, ext);
 	nodeext_free(ext);
 	if (direct || place(tfd, tmp, name, fd, r->path) == 0) {
@@ -753,6 +769,7 @@ main(int argc, char *argv[])
 		{ "list-files",		no_argument,		NULL,	'L' },
 		{ "list-increments",	no_argument,		NULL,	'l' },
 		{ "group-mapping-file",	required_argument,	NULL,	'G' },
+		{ "never-drop-acls",	no_argument,		NULL,	'D' },
 		{ "no-acls",		no_argument,		NULL,	'A' },
 		{ "no-eas",		no_argument,		NULL,	'X' },
 		{ "preserve-numerical-ids", no_argument,	NULL,	'N' },
@@ -765,7 +782,7 @@ main(int argc, char *argv[])
 	};
 	enum verb verb = RESTORE;
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
-	int numeric = 0;
+	int numeric = 0, neverdrop = 0;
 	size_t line;
 	char *repo, *path;
 	int ch;
@@ -774,6 +791,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'A':
 			acls = 0;
+			break;
+		case 'D':
+			neverdrop = 1;
 			break;
 		case 'G':
 			gmap = optarg;
@@ -866,7 +886,9 @@ main(int argc, char *argv[])
 		signal(SIGTERM, on_signal);
 		signal(SIGHUP, on_signal);
 		target_arg = argv[1];
-		rattrs_open(R.datafd, at, eas, acls, isroot, verbose, ids);
+		rattrs_open(R.datafd, at, (eas ? RA_EAS : 0) | (acls ? RA_ACLS :
+		    0) | (isroot ? RA_ROOT : 0) | (verbose ? RA_VERBOSE : 0) |
+		    (neverdrop ? RA_NEVERDROP : 0), ids);
 		if (run(path, argv[1]) == 0 && rval == EXIT_OK)
 			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
 		if (rattrs_close())

@@ -118,6 +118,9 @@ probe(struct session *s)
 	if (s->eas || s->acls) {
 		if (xattrs_read(AT_FDCWD, s->src, &x) == -1 &&
 		    (errno == ENOTSUP || errno == ENOSYS)) {
+			if (s->acls && s->neverdrop)
+				errx(EXIT_PERM, "%s: the filesystem has no POSIX "
+				    "ACLs (--never-drop-acls)", s->src);
 			if (news(s, EAFILE))
 				warnx("%s: the filesystem has no extended "
 				    "attributes: no xattrs, capabilities or "
@@ -128,6 +131,10 @@ probe(struct session *s)
 		xattrs_free(&x);
 	}
 	/* ENODATA: no ACL here, but the filesystem can hold one */
+	if (s->acls && xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
+	    sizeof b) == -1 && errno == ENOTSUP && s->neverdrop)
+		errx(EXIT_PERM, "%s: the filesystem has no POSIX ACLs "
+		    "(--never-drop-acls)", s->src);
 	if (s->acls && xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
 	    sizeof b) == -1 && errno == ENOTSUP) {
 		if (news(s, ACLFILE))

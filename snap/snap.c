@@ -40,7 +40,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: snap [-vwx] [--create-full-path] "
-	    "[--current-time SECS] [--no-acls] [--no-eas] [--no-fsync]\n"
+	    "[--current-time SECS]\n"
+	    "            [--never-drop-acls] [--no-acls] [--no-eas] "
+	    "[--no-fsync]\n"
 	    "            [-E NAME] [-e GLOB] [-i GLOB] SRC REPO\n"
 	    "       snap -R [-vw] REPO\n"
 	    "       snap -s REPO\n");
@@ -593,6 +595,7 @@ main(int argc, char *argv[])
 		{ "exclude-if-present",	required_argument,	NULL,	'E' },
 		{ "exclude-other-filesystems", no_argument,	NULL,	'x' },
 		{ "include",		required_argument,	NULL,	'i' },
+		{ "never-drop-acls",	no_argument,		NULL,	'D' },
 		{ "no-acls",		no_argument,		NULL,	'A' },
 		{ "no-eas",		no_argument,		NULL,	'X' },
 		{ "no-fsync",		no_argument,		NULL,	'F' },
@@ -626,6 +629,9 @@ main(int argc, char *argv[])
 			break;
 		case 'A':
 			s.acls = 0;
+			break;
+		case 'D':
+			s.neverdrop = 1;
 			break;
 		case 'X':
 			s.eas = 0;

@@ -37,6 +37,7 @@ struct session {
 	struct gzw	*snap;		/* new metadata snapshot */
 	struct gzw	*diff;		/* reverse diff for prev, or NULL */
 	int		 eas, acls;	/* extended attributes, ACLs recorded */
+	int		 neverdrop;	/* --never-drop-acls: no ACLs is fatal */
 	struct gzw	*eaw, *aclw;	/* ... into these files, or NULL */
 	struct recfile	*oldea, *oldacl; /* the previous session's, or NULL */
 	int64_t		 attrs_since;	/* unchanged entries changed (ctime)

@@ -176,6 +176,8 @@ if mkdir rsf && mount -t ramfs ramfs rsf; then
 	t_out "  ... the next session from it is quiet" "0:" \
 	    sh -c "echo $?:\$(cat rs.2)"
 	t_exit 0 "  ... and rdiff-backup restores it" $RB restore rsrepo rsout
+	t_exit 100 "  ... with --never-drop-acls, snap stops instead" \
+	    $SNAP --never-drop-acls --current-time $T3 rsf rsrepo
 	umount rsf
 else
 	skip "a source without ACLs" "cannot mount a ramfs"

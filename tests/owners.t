@@ -61,6 +61,20 @@ t_out "  ... a rule for the name, a rule for the number" "f 2 2
 g 3 4321" sh -c "grep -E '^(f|g) ' o.ours"
 t_out "  ... and the named ACL entries follow them" "user:2:r--
 group:2:r--" sh -c "grep : o.ours | cut -f1"
+# an ACL entry whose name this machine does not know
+for a in repo/rdiff-backup-data/access_control_lists.*.snapshot.gz; do
+	zcat "$a" | sed 's/^user:daemon:/user:no-such-user-xq:/' | gzip >a.gz &&
+	    mv a.gz "$a"
+done
+rm -rf out4
+$RESTORE repo out4 2>drop.err
+t_out "an ACL entry of an unknown name is dropped: exit 0" 0 echo $?
+t "  ... said in one line" grep -q "1 ACL entries named users or groups unknown here" drop.err
+rm -rf out5
+$RESTORE --never-drop-acls repo out5 2>drop.err
+t_out "--never-drop-acls: exit 100 instead" 100 echo $?
+t "  ... naming the entry" grep -q "^restore: restore f: an ACL entry names" drop.err
+t_out "  ... leaving no partial file" "" sh -c "ls out5 | grep -v '^[gh]\$'"
 printf 'daemon:bin:x\n' >bad
 $RESTORE --user-mapping-file bad repo out2 2>bad.err
 t_out "a malformed mapping file is a usage error" 100 echo $?
