@@ -47,6 +47,7 @@ static pthread_cond_t	 room = PTHREAD_COND_INITIALIZER;	/* a job done */
 static char		*failure;
 static uint64_t		 written;
 static char		*extfailure;	/* the first J_EXT failure */
+static int		 exterrno;	/* ... its errno */
 static uint64_t		 extfailed;
 
 int
@@ -170,9 +171,10 @@ run(struct job *j)
 		snprintf(msg, len, "%s %s: %s", what, j->path, strerror(e));
 		pthread_mutex_lock(&mu);
 		extfailed++;
-		if (extfailure == NULL)
+		if (extfailure == NULL) {
 			extfailure = msg;
-		else
+			exterrno = e;
+		} else
 			free(msg);
 		pthread_mutex_unlock(&mu);
 		e = 0;
@@ -283,12 +285,13 @@ incq_ext(int dirfd, const char *name, struct nodeext *ext, const char *path)
 }
 
 const char *
-incq_ext_error(uint64_t *n)
+incq_ext_error(uint64_t *n, int *e)
 {
 	const char *msg;
 
 	pthread_mutex_lock(&mu);
 	*n = extfailed;
+	*e = exterrno;
 	msg = extfailure;
 	pthread_mutex_unlock(&mu);
 	return msg;

@@ -34,10 +34,10 @@ void	incq_inc(int in, int fd, int gz, struct sigmaker *sig, int64_t mtime,
 /*
  * Give mirror entry name of dirfd (duplicated) ext's extended attributes
  * and ACLs (the job frees ext).  A failure does not stop the session:
- * incq_ext_error says the first and counts them in *n.
+ * incq_ext_error says the first (its errno in *e) and counts them in *n.
  */
 void	incq_ext(int, const char *, struct nodeext *, const char *);
-const char *incq_ext_error(uint64_t *);
+const char *incq_ext_error(uint64_t *, int *);
 /* Give mirror directory dirfd (duplicated) r's attributes. */
 void	incq_dir(int dirfd, const struct rec *r, int root);
 /* Remove directory name of dirfd (duplicated), then rename tmp to it. */

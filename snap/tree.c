@@ -761,10 +761,14 @@ tree_run(struct session *s)
 		    "how SFTP shows times before 1970; those recorded so before "
 		    "are kept, the others recorded as shown", s->src,
 		    s->wrapped);
-	if ((msg = incq_ext_error(&nfailed)) != NULL)
+	if ((msg = incq_ext_error(&nfailed, &c)) != NULL && c == ENOTSUP)
+		warnx("the repository's filesystem cannot hold extended "
+		    "attributes or ACLs: the mirror copies have none, the "
+		    "records of the session keep them");
+	else if (msg != NULL)
 		warnx("%" PRIu64 " mirror entries kept old extended attributes "
-		    "or ACLs (the repository has them right); the first: %s",
-		    nfailed, msg);
+		    "or ACLs (the records of the session have them right); "
+		    "the first: %s", nfailed, msg);
 	progress_clear();
 	finish_longnames(t);
 	walk_close(w);

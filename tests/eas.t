@@ -270,4 +270,17 @@ else
 	skip "snap not as root" "no setpriv"
 fi
 
+# -- a repository on a filesystem without xattrs (ramfs) --
+if mkdir rr && mount -t ramfs ramfs rr; then
+	$SNAP --current-time $T1 src rr/repo 2>rr.err
+	t_out "a repository without xattrs: snap exits 0" 0 echo $?
+	t_out "  ... saying so once" 1 sh -c \
+	    "grep -c 'cannot hold extended attributes or ACLs' rr.err"
+	rm -rf out && $RESTORE rr/repo out && xsum out >zrr
+	t_exit 0 "  ... and its records restore every attribute" diff x.2 zrr
+	umount rr
+else
+	skip "a repository without xattrs" "cannot mount a ramfs"
+fi
+
 t_done
