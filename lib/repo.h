@@ -15,6 +15,8 @@
 #define LONGDIR		"long_filename_data"
 #define MARKER		"current_mirror"	/* current_mirror.<T>.data */
 #define METADATA	"mirror_metadata"
+#define EAFILE		"extended_attributes"	/* <T>.snapshot[.gz] */
+#define ACLFILE		"access_control_lists"	/* <T>.snapshot[.gz] */
 
 enum inctype { INC_SNAPSHOT, INC_DIFF, INC_MISSING, INC_DIR, INC_DATA };
 

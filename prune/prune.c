@@ -197,8 +197,7 @@ collect_dirs(int datafd, const struct metafile *mf)
 static int
 collect_attr_dirs(int datafd, int64_t t)
 {
-	static const char *prefixes[] = { "extended_attributes",
-	    "access_control_lists" };
+	static const char *prefixes[] = { EAFILE, ACLFILE };
 	struct recfile *f;
 	const char *path, *body;
 	char *name;
@@ -307,7 +306,7 @@ main(int argc, char *argv[])
 	static const char *incmark[] = { INCDIR, NULL };
 	static const char *metamark[] = { METADATA, NULL };
 	static const char *rest[] = { "error_log", "session_statistics",
-	    "file_statistics", "extended_attributes", "access_control_lists",
+	    "file_statistics", EAFILE, ACLFILE,
 	    "win_access_control_lists", NULL };
 	struct repo r;
 	char ts[TIMESTR_LEN], ts2[TIMESTR_LEN];

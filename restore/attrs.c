@@ -18,8 +18,6 @@
 #include "xalloc.h"
 #include "xattr.h"
 
-#define EAFILE	"extended_attributes"
-#define ACLFILE	"access_control_lists"
 
 static struct recfile	*eaf, *aclf;	/* the session's files, or NULL */
 static int		 eas, acls;	/* still set on the target */

@@ -2,9 +2,10 @@
  * Extended attributes and POSIX ACLs of the session: each path of the
  * new snapshot that has any gets a record in extended_attributes.<T> and
  * access_control_lists.<T>, in metadata order, as rdiff-backup writes
- * them (lib/earec.h).  A source without extended attributes (a FUSE or
- * SFTP mount) is said once, and no file is written: rdiff-backup then
- * takes the session as having none recorded, not as having none.
+ * them (lib/earec.h), and as root the mirror copies get them too.  A
+ * source without extended attributes (a FUSE or SFTP mount) is said once
+ * and gets no such files: the session has none recorded, rather than
+ * none.
  */
 #include <sys/stat.h>
 
@@ -31,8 +32,6 @@
 #include "xalloc.h"
 #include "xattr.h"
 
-#define EAFILE	"extended_attributes"
-#define ACLFILE	"access_control_lists"
 
 static const char *
 namefn(uint32_t id, int group)
@@ -40,7 +39,6 @@ namefn(uint32_t id, int group)
 	return idname(id, group);
 }
 
-/* The previous session's file of a kind, or NULL when it has none. */
 /*
  * The previous session's file of a kind, or NULL when it has none; its
  * birth time goes into *since when earlier (INT64_MIN: unknown).

@@ -522,12 +522,12 @@ open_attrs(void)
 	if (!S->root)
 		return;
 	ids = idmap_new(0);
-	if ((eaf = recfile_at(S->datafd, "extended_attributes", R,
-	    &name)) == NULL && errno != ENOENT)
+	if ((eaf = recfile_at(S->datafd, EAFILE, R, &name)) == NULL &&
+	    errno != ENOENT)
 		fatal("open", name);
 	free(name);
-	if ((aclf = recfile_at(S->datafd, "access_control_lists", R,
-	    &name)) == NULL && errno != ENOENT)
+	if ((aclf = recfile_at(S->datafd, ACLFILE, R, &name)) == NULL &&
+	    errno != ENOENT)
 		fatal("open", name);
 	free(name);
 }
