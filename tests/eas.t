@@ -17,14 +17,6 @@ if ! isroot; then
 	t_done
 fi
 
-# xsum DIR: every path's xattrs (ACLs too), one line a path, sorted
-xsum() (
-	cd "$1" && getfattr -R -h -d -m - -e base64 . 2>/dev/null |
-	    awk '/^# file: / { if (rec != "") print rec; rec = $0; next }
-		/./ { rec = rec " | " $0 } END { if (rec != "") print rec }' |
-	    sort
-)
-
 # -- session 1: every kind of attribute --
 mkdir -p src/d/sub src/plain
 echo data >src/f && echo more >src/g && echo x >src/d/sub/h && echo k >src/d/k

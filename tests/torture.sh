@@ -6,7 +6,8 @@
 # verifies it.  Prints TAP and the counts.
 . tests/harness.sh
 . tests/lib/history.sh
-sh mk/need.sh rdiff-backup:rdiff-backup strace:strace || exit 111
+sh mk/need.sh rdiff-backup:rdiff-backup strace:strace setfattr:attr \
+    setfacl:acl || exit 111
 export LC_ALL=C
 SNAP=$BIN/snap RESTORE=$BIN/restore PRUNE=$BIN/prune SUM=$HELP/treesum
 RB="rdiff-backup --terminal-verbosity 1"
@@ -15,9 +16,19 @@ cd "$T" || exit 111
 
 make_flat src 200
 blob 7 2000 >src/big
+# extended attributes and ACLs on some files, changed by the churn too
+xattrs=no
+if isroot && setfattr -n user.t -v 0 src/big 2>/dev/null; then
+	xattrs=yes
+	for f in $(ls src | head -20); do
+		setfattr -n user.t -v "$f" "src/$f"
+	done
+	setfacl -m u:4242:r-- src/big
+fi
 t=1700000000
 $SNAP --current-time $t src repo || exit 111
 $SUM src >"sum.$t"
+[ $xattrs = yes ] && xsum src >"xa.$t"
 done_times=$t
 # syscalls to die at, and the tools to kill
 calls="openat write renameat unlinkat close read fchmod newfstatat pwrite64 \
@@ -28,6 +39,12 @@ rand() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 while [ "$kills" -lt "$KILLS" ]; do
 	i=$((i + 1))
 	churn "$i" src
+	if [ $xattrs = yes ]; then
+		f=$(ls src | sed -n "$(( $(rand) % 50 + 1 ))p")
+		[ -f "src/$f" ] && setfattr -n user.t -v "$i" "src/$f"
+		[ $((i % 5)) = 0 ] && [ -f "src/$f" ] &&
+		    setfacl -m "u:$((4000 + i)):r--" "src/$f"
+	fi
 	sc=$(echo $calls | tr ' ' '\n' | sed -n "$(( $(rand) % 14 + 1 ))p")
 	k=$(( $(rand) % 40 + 1 ))
 	t=$((t + 60))
@@ -67,6 +84,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 		continue
 	fi
 	$SUM src >"sum.$t"
+	[ $xattrs = yes ] && xsum src >"xa.$t"
 	done_times="$done_times $t"
 	# sessions that prune removed are no longer expected
 	kept=
@@ -85,12 +103,13 @@ for d in $done_times; do
 	n=$((n + 1))
 	rm -rf out
 	if ! $RESTORE -r "$d" repo out >/dev/null 2>&1 ||
-	    ! $SUM out | cmp -s - "sum.$d"; then
+	    ! $SUM out | cmp -s - "sum.$d" || { [ $xattrs = yes ] &&
+	    ! xsum out | cmp -s - "xa.$d"; }; then
 		bad=$((bad + 1))
 		echo "# session $d does not restore exactly"
 	fi
 	$RB verify --at "$d" repo >/dev/null 2>&1 || {
 		bad=$((bad + 1)); echo "# rdiff-backup verify fails at $d"; }
 done
-t_out "  ... every completed session still held ($n) restores exactly and verifies" 0 echo $bad
+t_out "  ... every completed session still held ($n) restores exactly (xattrs and ACLs: $xattrs) and verifies" 0 echo $bad
 t_done

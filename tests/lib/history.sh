@@ -7,6 +7,15 @@
 
 isroot() { [ "$(id -u)" = 0 ]; }
 
+# xsum DIR: every path's xattrs (ACLs too), one line a path, sorted
+xsum() (
+	cd "$1" && getfattr -R -h -d -m - -e base64 . 2>/dev/null |
+	    awk '/^# file: / { if (rec != "") print rec; rec = $0; next }
+		/./ { rec = rec " | " $0 } END { if (rec != "") print rec }' |
+	    sort
+)
+
+
 # blob SEED KIB: KIB kibibytes of reproducible bytes
 blob() {
 	awk -v s="$1" -v n="$2" 'BEGIN {
