@@ -102,6 +102,15 @@ news(struct session *s, const char *prefix)
 	return 1;
 }
 
+/* A source without ACLs stops the session under --never-drop-acls. */
+static void
+refuse_no_acls(struct session *s)
+{
+	if (s->neverdrop)
+		errx(EXIT_PERM, "%s: the filesystem has no POSIX ACLs "
+		    "(--never-drop-acls)", s->src);
+}
+
 /*
  * Does the source root's filesystem keep extended attributes and ACLs?
  * One that does not is said in the first session and whenever the
@@ -116,9 +125,8 @@ probe(struct session *s)
 	if (s->eas || s->acls) {
 		if (xattrs_read(AT_FDCWD, s->src, &x) == -1 &&
 		    (errno == ENOTSUP || errno == ENOSYS)) {
-			if (s->acls && s->neverdrop)
-				errx(EXIT_PERM, "%s: the filesystem has no POSIX "
-				    "ACLs (--never-drop-acls)", s->src);
+			if (s->acls)
+				refuse_no_acls(s);
 			if (news(s, EAFILE))
 				warnx("%s: the filesystem has no extended "
 				    "attributes: no xattrs, capabilities or "
@@ -130,11 +138,8 @@ probe(struct session *s)
 	}
 	/* ENODATA: no ACL here, but the filesystem can hold one */
 	if (s->acls && xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
-	    sizeof b) == -1 && errno == ENOTSUP && s->neverdrop)
-		errx(EXIT_PERM, "%s: the filesystem has no POSIX ACLs "
-		    "(--never-drop-acls)", s->src);
-	if (s->acls && xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
 	    sizeof b) == -1 && errno == ENOTSUP) {
+		refuse_no_acls(s);
 		if (news(s, ACLFILE))
 			warnx("%s: the filesystem has no POSIX ACLs: none are "
 			    "recorded", s->src);

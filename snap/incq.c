@@ -163,32 +163,25 @@ run(struct job *j)
 	pthread_mutex_lock(&mu);
 	e = failure != NULL;
 	pthread_mutex_unlock(&mu);
-	/* the mirror's xattrs are a copy: a failure is said, not fatal */
-	if (!e && j->kind == J_EXT && do_job(j, &what) == -1) {
+	if (!e && do_job(j, &what) == -1) {
 		e = errno;
 		len = strlen(what) + strlen(j->path) + strlen(strerror(e)) + 4;
 		msg = xmalloc(len);
 		snprintf(msg, len, "%s %s: %s", what, j->path, strerror(e));
 		pthread_mutex_lock(&mu);
-		extfailed++;
-		if (extfailure == NULL) {
-			extfailure = msg;
-			exterrno = e;
-		} else
-			free(msg);
-		pthread_mutex_unlock(&mu);
-		e = 0;
-	} else if (!e && j->kind != J_EXT && do_job(j, &what) == -1) {
-		e = errno;
-		len = strlen(what) + strlen(j->path) + strlen(strerror(e)) + 4;
-		msg = xmalloc(len);
-		snprintf(msg, len, "%s %s: %s", what, j->path, strerror(e));
-		pthread_mutex_lock(&mu);
-		if (failure == NULL)
+		/* the mirror's xattrs are a copy: a failure is said, not fatal */
+		if (j->kind == J_EXT) {
+			if (extfailed++ == 0) {
+				extfailure = msg;
+				exterrno = e;
+				msg = NULL;
+			}
+		} else if (failure == NULL) {
 			failure = msg;
-		else
-			free(msg);
+			msg = NULL;
+		}
 		pthread_mutex_unlock(&mu);
+		free(msg);
 	}
 	sig_free(j->sig);
 	if (j->in != -1)
