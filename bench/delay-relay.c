@@ -1,8 +1,14 @@
 /*
- * delay-relay MS PORT: an ssh ProxyCommand that connects to 127.0.0.1:PORT
- * and relays stdin -> socket and socket -> stdout, holding every chunk MS
- * milliseconds before passing it on (a delay line per direction, so the
- * round trip grows by 2*MS while throughput is not throttled).
+ * delay-relay MS PORT [KBIT [COUNTFILE]]: an ssh ProxyCommand that
+ * connects to 127.0.0.1:PORT and relays stdin -> socket and socket ->
+ * stdout, holding every chunk MS milliseconds before passing it on (a
+ * delay line per direction, so the round trip grows by 2*MS).  With KBIT
+ * (> 0) each direction is also a link of KBIT kbit/s: a chunk leaves when
+ * the link has sent the ones before it, and the relay buffers little more
+ * than the link holds (bandwidth x round trip), as a router would.  With
+ * COUNTFILE, the bytes relayed each way are appended to it at the end as
+ * "UP DOWN\n" (client -> server first), also when ssh ends the relay with
+ * SIGHUP or SIGTERM.
  *
  * Exists because this kernel has no sch_netem; only loopback is reachable
  * by design.  TCP_NODELAY is set: without it Nagle adds ~40 ms per request.
@@ -16,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +33,7 @@
 
 #define CHUNK	65536
 #define MAXQ	(64L * 1024 * 1024)
+#define LINKCHUNK 4096		/* read size on a capped link */
 
 struct chunk {
 	struct chunk	*next;
@@ -39,16 +47,28 @@ struct dir {
 	int		 eof;		/* input ended */
 	int		 done;		/* output shut after draining */
 	long		 queued;
+	int64_t		 free_us;	/* when the link has sent all queued */
+	uint64_t	 total;
 	struct chunk	*head, *tail;
 };
 
+static long kbit, maxq = MAXQ;
+static volatile sig_atomic_t stop;
+
 static int64_t
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+onsig(int sig)
+{
+	(void)sig;
+	stop = 1;
 }
 
 static void
@@ -67,16 +87,21 @@ nonblock(int fd)
 		die("fcntl");
 }
 
-/* Read what is available into a new chunk due at now + delay. */
+/*
+ * Read what is available into a new chunk due at now + delay, or on a
+ * capped link once the link has sent it (after the chunks before it),
+ * plus the delay.
+ */
 static void
 pull(struct dir *d, int64_t delay)
 {
 	struct chunk *c;
 	ssize_t n;
+	int64_t t;
 
 	if ((c = malloc(sizeof(*c) + CHUNK)) == NULL)
 		die("malloc");
-	n = read(d->in, c->data, CHUNK);
+	n = read(d->in, c->data, kbit > 0 ? LINKCHUNK : CHUNK);
 	if (n <= 0) {
 		free(c);
 		if (n == 0)
@@ -85,8 +110,16 @@ pull(struct dir *d, int64_t delay)
 			die("read");
 		return;
 	}
+	t = now_us();
 	c->next = NULL;
-	c->due = now_ms() + delay;
+	if (kbit > 0) {
+		if (d->free_us < t)
+			d->free_us = t;
+		d->free_us += (int64_t)n * 8000 / kbit;
+		t = d->free_us;
+	}
+	c->due = t + delay * 1000;
+	d->total += n;
 	c->len = n;
 	c->off = 0;
 	if (d->tail)
@@ -128,13 +161,16 @@ main(int argc, char *argv[])
 	struct sockaddr_in sa;
 	struct dir d[2];
 	struct pollfd p[4];
+	struct sigaction sa_sig;
+	const char *countfile = NULL;
 	char *end;
 	long ms, port;
 	int s, one = 1, i, timeout;
 	int64_t t;
+	FILE *f;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: delay-relay MS PORT\n");
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: delay-relay MS PORT [KBIT [COUNTFILE]]\n");
 		return 100;
 	}
 	ms = strtol(argv[1], &end, 10);
@@ -147,6 +183,25 @@ main(int argc, char *argv[])
 		fprintf(stderr, "delay-relay: bad port: %s\n", argv[2]);
 		return 100;
 	}
+	if (argc > 3) {
+		kbit = strtol(argv[3], &end, 10);
+		if (*argv[3] == '\0' || *end != '\0' || kbit < 0 ||
+		    kbit > 100000000) {
+			fprintf(stderr, "delay-relay: bad rate: %s\n", argv[3]);
+			return 100;
+		}
+		/* bandwidth x round trip, at least 64 KiB */
+		if (kbit > 0)
+			maxq = kbit * 2 * (ms + 1) / 8 + 65536;
+	}
+	if (argc > 4)
+		countfile = argv[4];
+	memset(&sa_sig, 0, sizeof(sa_sig));
+	sa_sig.sa_handler = onsig;
+	sigaction(SIGHUP, &sa_sig, NULL);
+	sigaction(SIGTERM, &sa_sig, NULL);
+	sigaction(SIGINT, &sa_sig, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		die("socket");
 	memset(&sa, 0, sizeof(sa));
@@ -164,8 +219,8 @@ main(int argc, char *argv[])
 	d[0].in = 0, d[0].out = s;	/* client -> server */
 	d[1].in = s, d[1].out = 1;	/* server -> client */
 
-	while (!d[0].done || !d[1].done) {
-		t = now_ms();
+	while ((!d[0].done || !d[1].done) && !stop) {
+		t = now_us();
 		timeout = -1;
 		for (i = 0; i < 2; i++) {
 			push(&d[i], t);
@@ -176,7 +231,7 @@ main(int argc, char *argv[])
 					close(1);
 				d[i].done = 1;
 			}
-			p[2 * i].fd = !d[i].eof && d[i].queued < MAXQ ?
+			p[2 * i].fd = !d[i].eof && d[i].queued < maxq ?
 			    d[i].in : -1;
 			p[2 * i].events = POLLIN;
 			p[2 * i + 1].fd = -1;
@@ -185,8 +240,8 @@ main(int argc, char *argv[])
 				if (d[i].head->due <= t)
 					p[2 * i + 1].fd = d[i].out;
 				else if (timeout < 0 ||
-				    d[i].head->due - t < timeout)
-					timeout = d[i].head->due - t;
+				    (d[i].head->due - t + 999) / 1000 < timeout)
+					timeout = (d[i].head->due - t + 999) / 1000;
 			}
 		}
 		if (d[0].done && d[1].done)
@@ -196,6 +251,14 @@ main(int argc, char *argv[])
 		for (i = 0; i < 2; i++)
 			if (p[2 * i].fd >= 0 && p[2 * i].revents)
 				pull(&d[i], ms);
+	}
+	if (countfile != NULL) {
+		if ((f = fopen(countfile, "a")) == NULL)
+			die(countfile);
+		fprintf(f, "%llu %llu\n", (unsigned long long)d[0].total,
+		    (unsigned long long)d[1].total);
+		if (fclose(f) == EOF)
+			die(countfile);
 	}
 	return 0;
 }

@@ -102,6 +102,7 @@ setup_remote() {
 	    die "cannot log in to the bench sshd (see $W/log/sshd.log)"
 
 	[ -s "$W/pool" ] || mk_pool
+	[ "$BENCH" = wan ] && return 0
 	say "remote data: $BIG_MIB MiB file, $REMOTE_FILES files in $REMOTE_DIRS dirs"
 	_d=$W/remote/data
 	mkdir -p "$_d/probe/sub"

@@ -43,6 +43,8 @@ $1 == "run" {
 	next
 }
 $1 == "fail" || $1 == "na" { k = addrow($2, $3, $4); msg[k] = $5; next }
+$1 == "wire" { k = $2 SUBSEP $3 SUBSEP $4; wire[k] = wire[k] " " ($5 + $6); next }
+$1 == "ref" { ref[$2, $3] = $4; next }
 END {
 	while ((getline line < probes) > 0) {
 		split(line, p, "\t")
@@ -59,6 +61,10 @@ END {
 		remote = s ~ /^remote/
 		printf "\n### %s\n\n", s
 		if (s in desc) printf "%s.\n\n", desc[s]
+		if (s ~ /^wan/) {
+			wan_table(s)
+			continue
+		}
 		if (remote) {
 			print "| workload | tool | median s | min s | max s | MiB/s | × first row | peak RSS MiB |"
 			print "|---|---|--:|--:|--:|--:|--:|--:|"
@@ -95,7 +101,7 @@ END {
 	}
 
 	# Targets (issues 4, 5 and 7), from this run.
-	print "\n### Targets (issues 4, 5 and 7), ratios of medians from this run\n"
+	print "\n### Targets (issues 4, 5, 7 and 15), ratios of medians from this run\n"
 	print "| section | target | value | met |"
 	print "|---|---|--:|:-:|"
 	for (i = 1; i <= ns; i++) {
@@ -103,6 +109,10 @@ END {
 		if (s ~ /^workflow/) {
 			if (s ~ /RTT/)
 				target(s, "incremental run: sshfs + rdiff-backup ÷ backup.sh", med[s, "incremental run", "sshfs + rdiff-backup"], med[s, "incremental run", "backup.sh (mount-remote + snap)"], 5, ">=")
+			continue
+		}
+		if (s ~ /^wan/) {
+			wan_targets(s)
 			continue
 		}
 		if (s ~ /^remote/) {
@@ -146,6 +156,63 @@ END {
 		else
 			printf "| S, all sizes | snap peak RSS, largest ÷ smallest over the sizes ≤ 1.1 (equal) | %.2f | %s |\n", rmax / rmin, rmax / rmin <= 1.1 ? "yes" : "no"
 	}
+}
+# The median of the space-separated numbers in list.
+function lmedian(list,   n, i, j, v, a) {
+	n = split(list, a, " ")
+	if (n == 0) return ""
+	for (i = 2; i <= n; i++) {
+		v = a[i] + 0
+		for (j = i - 1; j >= 1 && a[j] + 0 > v; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = v
+	}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function wan_table(s,   nw, wl, j, w, nr, rl, r, t, k, m, b, rt, rb, note, mb, xt, xb) {
+	print "| workload | tool | median s | min s | max s | wire MB | × rsync time | × rsync bytes |"
+	print "|---|---|--:|--:|--:|--:|--:|--:|"
+	nw = split(substr(works[s], 2), wl, SUBSEP2)
+	for (j = 1; j <= nw; j++) {
+		w = wl[j]
+		nr = split(substr(rows[s, w], 2), rl, SUBSEP2)
+		rt = rb = ""
+		k = s SUBSEP w SUBSEP "rsync -a"
+		if (k in times) { rt = median(k); rb = lmedian(wire[k]) }
+		for (r = 1; r <= nr; r++) {
+			t = rl[r]
+			k = s SUBSEP w SUBSEP t
+			b = lmedian(wire[k])
+			wbytes[s, w, t] = b
+			if (k in msg && !(k in times)) {
+				printf "| %s | %s | %s | | | %s | | |\n", w, t, msg[k], b == "" ? "" : sprintf("%.2f", b / 1e6)
+				continue
+			}
+			m = median(k)
+			med[s, w, t] = m
+			note = ""
+			if (k in msg) note = " (" msg[k] " after " nruns[k] " runs)"
+			mb = b == "" ? "–" : sprintf("%.2f", b / 1e6)
+			xt = rt > 0 ? sprintf("%.2f", m / rt) : "–"
+			xb = rb > 0 && b != "" ? sprintf("%.2f", b / rb) : "–"
+			printf "| %s | %s%s | %s | %s | %s | %s | %s | %s |\n", w, t,
+			    note, fmt_s(m), fmt_s(lo[k]), fmt_s(hi[k]), mb, xt, xb
+		}
+	}
+}
+# The targets of issue 15 for one wan section.
+function wan_targets(s,   mr, ag, rs, rn) {
+	mr = "mount-remote + snap"; ag = "snap agent"; rs = "rsync -a"; rn = "rdiff-backup native"
+	target(s, "unchanged: mount-remote + snap time ÷ rsync", med[s, "unchanged", mr], med[s, "unchanged", rs], 2, "<=")
+	target(s, "churn: mount-remote + snap time ÷ rsync", med[s, "churn", mr], med[s, "churn", rs], 2, "<=")
+	target(s, "churn: mount-remote bytes ÷ (changed files + gzipped listing)", wbytes[s, "churn", mr], ref[s, "churn"], 2, "<=")
+	target(s, "initial: mount-remote bytes ÷ content", wbytes[s, "initial", mr], ref[s, "initial"], 1.05, "<=")
+	target(s, "initial: mount-remote bytes ÷ rdiff-backup native", wbytes[s, "initial", mr], wbytes[s, "initial", rn], 1, "<=")
+	target(s, "big file: agent bytes ÷ rsync", wbytes[s, "big file, 1 MiB changed", ag], wbytes[s, "big file, 1 MiB changed", rs], 1.5, "<=")
+	target(s, "big file: agent time ÷ rsync", med[s, "big file, 1 MiB changed", ag], med[s, "big file, 1 MiB changed", rs], 1.5, "<=")
+	target(s, "log: agent bytes ÷ rsync", wbytes[s, "log, 1 MiB appended", ag], wbytes[s, "log, 1 MiB appended", rs], 1.5, "<=")
+	target(s, "log: agent time ÷ rsync", med[s, "log, 1 MiB appended", ag], med[s, "log, 1 MiB appended", rs], 1.5, "<=")
+	target(s, "unchanged: agent time ÷ rsync", med[s, "unchanged", ag], med[s, "unchanged", rs], 1.5, "<=")
 }
 function target(s, what, a, b, lim, op,   v, ok) {
 	if (a == "" || b == "" || b + 0 == 0) {

@@ -3,7 +3,7 @@
 # run, as Markdown.  See bench/README for what is measured and how.
 #
 # Knobs (make variables or environment; `make bench BENCH=local N=10000`):
-#   BENCH      all | local | remote                          (all)
+#   BENCH      all | local | remote | workflow | wan          (all)
 #   CORPUS     local corpora: R (real files) and/or S (small files) ("R S")
 #   R_SRC      trees copied for corpus R      ("/usr/share /usr/include")
 #   N          sizes of corpus S, files of 1 KiB ("10000 200000 1000000")
@@ -11,6 +11,11 @@
 #   RTT        remote round trips in ms, 0 = plain loopback      ("0 10")
 #   BIG_MIB    size of the big remote file in MiB                (512)
 #   REMOTE_FILES / REMOTE_DIRS   remote tree                (20000 / 400)
+#   WAN_LINKS  RTT_ms:kbit links of the wan rows (0 kbit: uncapped)
+#                                   ("10:0 50:100000 100:10000")
+#   WAN_TOOLS  "sshfs mr agent rbnative rsync" (see bench/wan.sh)
+#   WAN_FILES / WAN_BIG_MIB / WAN_LOG_MIB     (20000 / 256 / 64)
+#   WAN_LIMIT  seconds one wan run may take                     (900)
 #   CACHE      warm | cold (drop the page cache before every timed run)
 #   TIMEOUT    seconds any one timed command may take           (7200)
 #   BENCH_DIR  scratch directory, created and removed  (/var/tmp/bk-bench)
@@ -42,6 +47,8 @@ UMOUNT_CMD=${UMOUNT_CMD:-'mount-remote -u {mnt}'}
 : "${BIG_MIB:=512}" "${REMOTE_FILES:=20000}" "${REMOTE_DIRS:=400}"
 : "${CACHE:=warm}" "${TIMEOUT:=7200}" "${BENCH_DIR:=/var/tmp/bk-bench}"
 : "${KEEP:=}" "${OUT:=}" "${BENCH_PORT:=22460}" "${BENCH_USER:=bkbench}"
+: "${WAN_LINKS:=10:0 50:100000 100:10000}" "${WAN_TOOLS:=sshfs mr agent rbnative rsync}"
+: "${WAN_FILES:=20000}" "${WAN_BIG_MIB:=256}" "${WAN_LOG_MIB:=64}" "${WAN_LIMIT:=900}"
 RESTORE_OLD=2B
 export TZ=UTC LC_ALL=C
 
@@ -54,19 +61,27 @@ RES=$W/results
 . "$BENCH_SRC/local.sh"
 . "$BENCH_SRC/remote.sh"
 . "$BENCH_SRC/workflow.sh"
+. "$BENCH_SRC/wan.sh"
 
 # ---- knobs ----------------------------------------------------------
 isnum() {
 	case $1 in ''|*[!0-9]*) return 1 ;; esac
 }
-case $BENCH in all|local|remote|workflow) ;; *) die "BENCH must be all, local, remote or workflow, not '$BENCH'" ;; esac
+case $BENCH in all|local|remote|workflow|wan) ;; *) die "BENCH must be all, local, remote, workflow or wan, not '$BENCH'" ;; esac
 case $CACHE in warm|cold) ;; *) die "CACHE must be warm or cold" ;; esac
-for _v in RUNS BIG_MIB REMOTE_FILES REMOTE_DIRS TIMEOUT BENCH_PORT; do
+for _v in RUNS BIG_MIB REMOTE_FILES REMOTE_DIRS TIMEOUT BENCH_PORT WAN_FILES WAN_BIG_MIB WAN_LOG_MIB WAN_LIMIT; do
 	eval "_x=\$$_v"
 	isnum "$_x" && [ "$_x" -gt 0 ] || die "$_v must be a positive number, not '$_x'"
 done
 for _x in $N $RTT; do
 	isnum "$_x" || die "N and RTT take numbers, not '$_x'"
+done
+for _x in $WAN_LINKS; do
+	isnum "${_x%%:*}" && isnum "${_x#*:}" && [ "${_x%%:*}" -gt 0 ] ||
+	    die "WAN_LINKS takes RTT:KBIT pairs (RTT > 0), not '$_x'"
+done
+for _x in $WAN_TOOLS; do
+	case $_x in sshfs|mr|agent|rbnative|rsync) ;; *) die "WAN_TOOLS: unknown tool '$_x'" ;; esac
 done
 [ $((REMOTE_FILES % REMOTE_DIRS)) -eq 0 ] || die "REMOTE_FILES must be a multiple of REMOTE_DIRS"
 case $W in
@@ -74,7 +89,7 @@ case $W in
 *) die "BENCH_DIR must be an absolute path below a directory, not '$W'" ;;
 esac
 case $W in *[!A-Za-z0-9/._-]*) die "BENCH_DIR may hold only [A-Za-z0-9/._-]: '$W'" ;; esac
-case $BENCH in remote|workflow) CORPUS= ;; esac
+case $BENCH in remote|workflow|wan) CORPUS= ;; esac
 for _t in snap restore prune mount-remote; do
 	[ -x "$BIN/$_t" ] || die "$BIN/$_t missing: run make first"
 done
@@ -83,7 +98,8 @@ done
 [ "$(id -u)" = 0 ] || die "run as root: the bench starts sshd, mounts FUSE and may drop caches"
 _need="rdiff-backup:rdiff-backup /usr/bin/time:time timeout:coreutils cp:coreutils"
 _need="$_need find:findutils awk:mawk xargs:findutils"
-case $BENCH in all|remote|workflow)
+case $BENCH in all|remote|workflow|wan)
+	_need="$_need rsync:rsync perl:perl-base diff:diffutils"
 	_need="$_need sshfs:sshfs fusermount3:fuse3 /usr/sbin/sshd:openssh-server"
 	_need="$_need ssh:openssh-client ssh-agent:openssh-client ss:iproute2"
 	_need="$_need cc:gcc useradd:passwd" ;;
@@ -116,6 +132,10 @@ for _k in $CORPUS; do
 done
 case $BENCH in all|remote|workflow)
 	_need_kib=$((_need_kib + BIG_MIB * 1024 + REMOTE_FILES * 8 + 4096)) ;;
+esac
+# wan: the data, and per tool a repository and a restore of it
+case $BENCH in all|remote|wan)
+	_need_kib=$((_need_kib + (WAN_BIG_MIB + WAN_LOG_MIB + 8) * 1024 * 12 + WAN_FILES * 8 * 12)) ;;
 esac
 _need_kib=$((_need_kib + 1048576))	# 1 GiB to spare
 _parent=$(dirname "$W")
@@ -178,11 +198,12 @@ describe() {
 	if [ "$BENCH" != local ]; then
 		echo "| sshfs | $(sshfs --version 2>&1 | awk '/^SSHFS/ { print $3 }'), FUSE library $(sshfs --version 2>&1 | awk '/^FUSE library/ { print $4 }') |"
 		echo "| OpenSSH | $(ssh -V 2>&1) |"
+		echo "| rsync | $(rsync --version | head -n 1) |"
 	fi
 	echo "| coreutils, findutils | $(cp --version | head -n 1), $(find --version | head -n 1) |"
 	echo "| our tools | $("$BIN/snap" -V 2>&1 | head -n 1) from $BIN |"
 	echo "| load at start | $(load) |"
-	echo "| settings | BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE CORPUS='$CORPUS' N='$N' RTT='$RTT' BIG_MIB=$BIG_MIB REMOTE_FILES=$REMOTE_FILES |"
+	echo "| settings | BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE CORPUS='$CORPUS' N='$N' RTT='$RTT' BIG_MIB=$BIG_MIB REMOTE_FILES=$REMOTE_FILES WAN_LINKS='$WAN_LINKS' WAN_FILES=$WAN_FILES WAN_BIG_MIB=$WAN_BIG_MIB WAN_LOG_MIB=$WAN_LOG_MIB |"
 	echo
 	if [ "$CACHE" = cold ]; then
 		echo "Cache: cold. Before every timed run: \`sync; echo 3 > /proc/sys/vm/drop_caches\`."
@@ -198,6 +219,7 @@ say "scratch $W; BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE"
 describe >"$W/head.md"
 case $BENCH in all|local) bench_local ;; esac
 case $BENCH in all|remote) bench_remote ;; workflow) bench_workflows ;; esac
+case $BENCH in all|remote|wan) bench_wan ;; esac
 cleanup_remote
 
 {

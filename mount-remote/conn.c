@@ -554,6 +554,22 @@ conn_stop(void)
 
 	if (sshpid <= 0)
 		return;
+	/*
+	 * A live session ends as ssh expects: the end of its input, after
+	 * which it closes the channel and exits.  Signals come only if it
+	 * does not: a SIGTERM'd ssh may find its ProxyCommand gone first
+	 * and complain of a broken pipe on stderr, which cron would mail.
+	 */
+	pthread_mutex_lock(&mr_lock);
+	i = dead;
+	if (!dead && fd != -1)
+		shutdown(fd, SHUT_WR);
+	pthread_mutex_unlock(&mr_lock);
+	for (i = i ? 50 : 0; i < 50; i++) {
+		if (waitpid(sshpid, &st, WNOHANG) != 0)
+			return;
+		usleep(20000);
+	}
 	kill(-sshpid, SIGTERM);	/* its own process group */
 	for (i = 0; i < 50; i++) {
 		if (waitpid(sshpid, &st, WNOHANG) != 0)

@@ -232,21 +232,29 @@ readlink_cb(void *arg, struct sftp_reply *r)
 	free(rl);
 }
 
-static void
-op_readlink(fuse_req_t req, fuse_ino_t ino)
+/* Ask the server for the target of the symlink at path (mr_lock held). */
+void
+readlink_send(fuse_req_t req, const char *path, size_t len)
 {
-	struct node *n = ino_node(ino);
 	struct rl *rl = xmalloc(sizeof(*rl));
 
-	pthread_mutex_lock(&mr_lock);
 	rl->req = req;
-	rl->path = xmemdup(n->he.key, n->he.klen + 1);
-	if (conn_path(SSH_FXP_READLINK, n->he.key, n->he.klen, readlink_cb,
-	    rl) == -1) {
+	rl->path = xmemdup(path, len + 1);
+	if (conn_path(SSH_FXP_READLINK, path, len, readlink_cb, rl) == -1) {
 		fuse_reply_err(req, errno);
 		free(rl->path);
 		free(rl);
 	}
+}
+
+static void
+op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n = ino_node(ino);
+
+	pthread_mutex_lock(&mr_lock);
+	if (!dl_readlink(req, n->he.key, n->he.klen))
+		readlink_send(req, n->he.key, n->he.klen);
 	pthread_mutex_unlock(&mr_lock);
 }
 
@@ -270,6 +278,8 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		dl_unref(d);
 	} else {
 		fi->fh = (uint64_t)(uintptr_t)d;
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 		if (fuse_reply_open(req, fi) != 0)
 			dl_unref(d);
 		else
@@ -534,6 +544,39 @@ op_create(fuse_req_t req, fuse_ino_t p, const char *name, mode_t m,
 	fuse_reply_err(req, EROFS);
 }
 
+/*
+ * The hints snap gives (mount-remote(1), HINTS): "user.mount-remote.walk"
+ * on a directory, "user.mount-remote.fetch" on a regular file.  Each
+ * answers at once with an empty value; every other name is not supported
+ * (the remote file system's attributes do not cross SFTP).
+ */
+static void
+op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct node *n = ino_node(ino);
+	int ok = 0;
+
+	pthread_mutex_lock(&mr_lock);
+	if (strcmp(name, "user.mount-remote.walk") == 0 && n->st_time > 0 &&
+	    S_ISDIR(n->st.st_mode)) {
+		pf_hinted();
+		dl_walk(n->he.key, n->he.klen);
+		ok = 1;
+	} else if (strcmp(name, "user.mount-remote.fetch") == 0 &&
+	    n->st_time > 0 && S_ISREG(n->st.st_mode)) {
+		pf_hinted();
+		pf_want(n);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&mr_lock);
+	if (!ok)
+		fuse_reply_err(req, EOPNOTSUPP);
+	else if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, "", 0);
+}
+
 static void
 op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     const char *value, size_t size, int flags)
@@ -574,6 +617,7 @@ const struct fuse_lowlevel_ops mr_ops = {
 	.write		= op_write,
 	.create		= op_create,
 	.setxattr	= op_setxattr,
+	.getxattr	= op_getxattr,
 	.removexattr	= op_unlink,
 	.fallocate	= op_fallocate,
 };

@@ -3,6 +3,10 @@
  * against a server that never ends one, indexed by name, and kept for the
  * cache timeout (unused ones go oldest first past DL_MAX_ENTS entries).
  * The subdirectories of a directory the kernel opens are listed ahead.
+ * Below a walk root (dl_walk: snap is about to walk the tree) every
+ * listing that arrives queues its subdirectories at once, breadth first
+ * with many listings in flight, and asks for its symlinks' targets, so
+ * that the whole tree costs about two round trips per level.
  */
 #include <err.h>
 #include <errno.h>
@@ -19,8 +23,11 @@
 #include "xalloc.h"
 
 #define DL_MAX_ENTS	(256 * 1024)	/* cached directory entries */
-#define DL_PREFETCH	16		/* directory listings loading ahead */
-#define DL_QUEUE	8192		/* directories waiting to be prefetched */
+#define DL_PREFETCH	256		/* directory listings loading ahead */
+#define DL_QUEUE	16384		/* directories waiting to be prefetched */
+#define DL_FRESH_ENTS	(DL_MAX_ENTS / 2) /* listed ahead, not yet opened */
+#define DL_LINK_BYTES	((size_t)32 << 20) /* symlink targets listed ahead */
+#define DL_WALKS	8		/* walk roots remembered */
 #define DL_READDIRS	4		/* READDIRs in flight per listing */
 
 /*
@@ -35,6 +42,13 @@
 #define DL_LIST_SECS	600			/* or DL_LIST_TIMEOUTS x -t */
 #define DL_LIST_TIMEOUTS 10
 
+/* A READLINK from the kernel waiting for the one asked with the listing. */
+struct lwait {
+	struct lwait	*next;
+	fuse_req_t	 req;
+	char		*path;
+};
+
 struct dwait {
 	struct dwait	*next;
 	fuse_req_t	 req;
@@ -44,15 +58,35 @@ struct dwait {
 	struct fuse_file_info fi;
 };
 
+struct dlq {
+	char	*path;
+	int	 walk;
+};
+
+/*
+ * Unused finished listings, oldest first: the LRU of those the kernel
+ * has opened, and those listed ahead that it has not opened yet (fresh),
+ * which go only after all of the LRU.
+ */
+struct dring {
+	struct dlist	*head, *tail;
+};
+
 static struct htab dlists;
-static size_t dl_ents, dl_pf_inflight;
-static char *dl_queue[DL_QUEUE];
+static size_t dl_ents, dl_fresh_ents, dl_pf_inflight, dl_link_bytes;
+static struct dlq dl_queue[DL_QUEUE];
 static size_t dlq_head, dlq_len;
-static struct dlist *dl_lru_head, *dl_lru_tail;
+static struct dring dl_lru, dl_fresh;
+static struct lwait *dl_lwaits;
+static char *dl_walks[DL_WALKS];
+static size_t dl_walks_len[DL_WALKS];
 
 static void dl_serve(struct dlist *);
 static void dl_pump(void);
 static void dl_readdir_cb(void *, struct sftp_reply *);
+static int dl_below_walk(const char *, size_t);
+static void dl_queue_children(struct dlist *, int);
+static void dl_links(struct dlist *);
 
 struct dlist *
 dl_find(const char *path, size_t len)
@@ -63,17 +97,45 @@ dl_find(const char *path, size_t len)
 static void
 lru_del(struct dlist *d)
 {
+	struct dring *r = d->fresh ? &dl_fresh : &dl_lru;
+
 	if (d->prev != NULL)
 		d->prev->next = d->next;
-	else if (dl_lru_head == d)
-		dl_lru_head = d->next;
+	else if (r->head == d)
+		r->head = d->next;
 	else
 		return;		/* not in the list */
 	if (d->next != NULL)
 		d->next->prev = d->prev;
 	else
-		dl_lru_tail = d->prev;
+		r->tail = d->prev;
 	d->prev = d->next = NULL;
+}
+
+static void
+lru_add(struct dlist *d)
+{
+	struct dring *r = d->fresh ? &dl_fresh : &dl_lru;
+
+	d->prev = r->tail;
+	d->next = NULL;
+	if (r->tail != NULL)
+		r->tail->next = d;
+	else
+		r->head = d;
+	r->tail = d;
+}
+
+/* d is opened (or goes): it no longer counts as listed ahead. */
+static void
+dl_used(struct dlist *d)
+{
+	d->ahead = 0;
+	if (!d->fresh)
+		return;
+	lru_del(d);
+	d->fresh = 0;
+	dl_fresh_ents -= d->n;
 }
 
 /* Free the entries (a failed listing serves none: at once). */
@@ -82,8 +144,14 @@ dl_drop_ents(struct dlist *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
+	dl_used(d);
+	for (i = 0; i < d->n; i++) {
 		free(d->ents[i].name);
+		if (d->ents[i].link != NULL) {
+			dl_link_bytes -= strlen(d->ents[i].link) + 1;
+			free(d->ents[i].link);
+		}
+	}
 	dl_ents -= d->n;
 	free(d->ents);
 	free(d->idx);
@@ -117,8 +185,10 @@ dl_unhash(struct dlist *d)
 static void
 dl_evict(void)
 {
-	while (dl_ents > DL_MAX_ENTS && dl_lru_head != NULL)
-		dl_free(dl_lru_head);
+	while (dl_ents > DL_MAX_ENTS && dl_lru.head != NULL)
+		dl_free(dl_lru.head);
+	while (dl_ents > DL_MAX_ENTS && dl_fresh.head != NULL)
+		dl_free(dl_fresh.head);
 }
 
 /* Drop a use; an unused finished listing goes to the LRU or away. */
@@ -133,13 +203,11 @@ dl_unref(struct dlist *d)
 		dl_free(d);
 		return;
 	}
-	d->prev = dl_lru_tail;
-	d->next = NULL;
-	if (dl_lru_tail != NULL)
-		dl_lru_tail->next = d;
-	else
-		dl_lru_head = d;
-	dl_lru_tail = d;
+	if (d->ahead) {
+		d->fresh = 1;
+		dl_fresh_ents += d->n;
+	}
+	lru_add(d);
 	dl_evict();
 }
 
@@ -147,6 +215,7 @@ void
 dl_ref(struct dlist *d)
 {
 	lru_del(d);
+	dl_used(d);
 	d->refs++;
 }
 
@@ -242,7 +311,11 @@ dl_finish(struct dlist *d, int state, int err)
 	dl_serve(d);
 	if (state == DL_FAILED)
 		dl_unhash(d);
-	else if (d->kernel)
+	else if (d->walk || dl_below_walk(d->he.key, d->he.klen)) {
+		d->walk = 1;
+		dl_queue_children(d, 1);
+		dl_links(d);
+	} else if (d->kernel)
 		dl_prefetch_children(d);
 	dl_pump();
 }
@@ -313,6 +386,8 @@ dl_add(struct dlist *d, struct sftp_name *nm)
 	e->name[nm->namelen] = '\0';
 	e->namelen = nm->namelen;
 	e->a = nm->attrs;
+	e->link = NULL;
+	e->link_asked = 0;
 	dl_ents++;
 	return 0;
 }
@@ -421,6 +496,7 @@ dl_load(char *path, size_t len, int prefetch)
 	ht_add(&dlists, &d->he);
 	if (prefetch) {
 		d->prefetch = 1;
+		d->ahead = 1;
 		dl_pf_inflight++;
 	}
 	return d;
@@ -445,33 +521,35 @@ dl_get(const char *path, size_t len)
 static void
 dl_pump(void)
 {
-	char *path;
+	struct dlist *d;
+	struct dlq q;
 	size_t len;
 
 	while (dlq_len > 0 && dl_pf_inflight < DL_PREFETCH &&
-	    dl_ents < DL_MAX_ENTS / 4 * 3 && !conn_dead()) {
-		path = dl_queue[dlq_head];
+	    dl_fresh_ents < DL_FRESH_ENTS && !conn_dead()) {
+		q = dl_queue[dlq_head];
 		dlq_head = (dlq_head + 1) % DL_QUEUE;
 		dlq_len--;
-		len = strlen(path);
-		if (dl_find(path, len) != NULL) {
-			free(path);
+		len = strlen(q.path);
+		if (dl_find(q.path, len) != NULL) {
+			free(q.path);
 			continue;
 		}
-		(void)dl_load(path, len, 1);
+		if ((d = dl_load(q.path, len, 1)) != NULL)
+			d->walk = q.walk;
 	}
 }
 
-/* The kernel opened d: list its subdirectories ahead of time. */
-void
-dl_prefetch_children(struct dlist *d)
+/*
+ * Queue the subdirectories of d that are not listed yet, to be listed
+ * ahead (below a walk root with walk set: theirs too, and so on).
+ */
+static void
+dl_queue_children(struct dlist *d, int walk)
 {
 	size_t i, len;
 	char *p;
 
-	if (d->prefetched || d->state != DL_DONE)
-		return;
-	d->prefetched = 1;
 	for (i = 0; i < d->n && dlq_len < DL_QUEUE; i++) {
 		if (!a_isdir(&d->ents[i].a))
 			continue;
@@ -481,10 +559,173 @@ dl_prefetch_children(struct dlist *d)
 			free(p);
 			continue;
 		}
-		dl_queue[(dlq_head + dlq_len) % DL_QUEUE] = p;
+		dl_queue[(dlq_head + dlq_len) % DL_QUEUE].path = p;
+		dl_queue[(dlq_head + dlq_len) % DL_QUEUE].walk = walk;
 		dlq_len++;
 	}
+}
+
+/* The kernel opened d: list its subdirectories ahead of time. */
+void
+dl_prefetch_children(struct dlist *d)
+{
+	if (d->prefetched || d->state != DL_DONE)
+		return;
+	d->prefetched = 1;
+	dl_queue_children(d, d->walk);
 	dl_pump();
+}
+
+/* Is path at or below a walk root? */
+static int
+dl_below_walk(const char *path, size_t len)
+{
+	size_t i, rl;
+
+	for (i = 0; i < DL_WALKS && dl_walks[i] != NULL; i++) {
+		rl = dl_walks_len[i];
+		if (len >= rl && memcmp(path, dl_walks[i], rl) == 0 &&
+		    (len == rl || path[rl] == '/' || rl == 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Someone will walk the tree at path: remember it as a walk root (the
+ * oldest of DL_WALKS goes) and list it, breadth first from here on.
+ */
+void
+dl_walk(const char *path, size_t len)
+{
+	struct dlist *d;
+	size_t i;
+
+	if (!dl_below_walk(path, len)) {
+		free(dl_walks[DL_WALKS - 1]);
+		for (i = DL_WALKS - 1; i > 0; i--) {
+			dl_walks[i] = dl_walks[i - 1];
+			dl_walks_len[i] = dl_walks_len[i - 1];
+		}
+		dl_walks[0] = xmemdup(path, len + 1);
+		dl_walks_len[0] = len;
+	}
+	if ((d = dl_get(path, len)) == NULL)
+		return;
+	d->walk = 1;
+	if (d->state == DL_DONE) {
+		dl_queue_children(d, 1);
+		dl_links(d);
+		dl_pump();
+	}
+}
+
+/*
+ * A symlink's target, asked for with its listing, has come: keep it in
+ * the listing and answer the kernel's READLINKs of it that wait (with
+ * anything but a plain target they ask the server themselves, which
+ * says what is wrong).
+ */
+static void
+dl_link_cb(void *arg, struct sftp_reply *r)
+{
+	char *path = arg, *t = NULL;
+	struct sftp_name nm;
+	struct lwait *w, **pp;
+	struct dlist *d;
+	const char *name;
+	size_t namelen, len = strlen(path);
+	long i = -1;
+
+	if (r != NULL && r->type == SSH_FXP_NAME && r->count == 1 &&
+	    sftp_name_next(r, &nm) == 1 && nm.namelen > 0 &&
+	    nm.namelen <= PATH_MAX - 1 &&
+	    memchr(nm.name, '\0', nm.namelen) == NULL) {
+		t = xmalloc(nm.namelen + 1);
+		memcpy(t, nm.name, nm.namelen);
+		t[nm.namelen] = '\0';
+	}
+	for (pp = &dl_lwaits; (w = *pp) != NULL; ) {
+		if (strcmp(w->path, path) != 0) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (t != NULL)
+			fuse_reply_readlink(w->req, t);
+		else
+			readlink_send(w->req, path, len);
+		free(w->path);
+		free(w);
+	}
+	if ((d = dl_parent(path, len, &name, &namelen)) != NULL &&
+	    (i = dl_lookup(d, name, namelen)) != -1)
+		d->ents[i].link_asked = 0;
+	if (t == NULL || d == NULL || i == -1 || !a_islnk(&d->ents[i].a) ||
+	    d->ents[i].link != NULL ||
+	    dl_link_bytes + nm.namelen + 1 > DL_LINK_BYTES) {
+		free(t);
+		free(path);
+		return;
+	}
+	d->ents[i].link = t;
+	dl_link_bytes += nm.namelen + 1;
+	free(path);
+}
+
+/* Ask for the targets of d's symlinks (once). */
+static void
+dl_links(struct dlist *d)
+{
+	size_t i, len;
+	char *p;
+
+	if (d->links_asked || d->state != DL_DONE)
+		return;
+	d->links_asked = 1;
+	for (i = 0; i < d->n && dl_link_bytes < DL_LINK_BYTES; i++) {
+		if (!a_islnk(&d->ents[i].a))
+			continue;
+		p = join(d->he.key, d->he.klen, d->ents[i].name,
+		    d->ents[i].namelen, &len);
+		if (conn_path(SSH_FXP_READLINK, p, len, dl_link_cb, p) == -1) {
+			free(p);
+			return;
+		}
+		d->ents[i].link_asked = 1;
+	}
+}
+
+/*
+ * Answer the kernel's READLINK of path from a fresh listing: 1 when
+ * answered, or queued to be when the target asked with the listing
+ * comes; 0 when the server must be asked.
+ */
+int
+dl_readlink(fuse_req_t req, const char *path, size_t len)
+{
+	struct lwait *w;
+	struct dlist *d;
+	const char *name;
+	size_t namelen;
+	long i;
+
+	if ((d = dl_parent(path, len, &name, &namelen)) == NULL ||
+	    mono() - d->loaded > fs_opts.cache_timeout ||
+	    (i = dl_lookup(d, name, namelen)) == -1)
+		return 0;
+	if (d->ents[i].link != NULL) {
+		fuse_reply_readlink(req, d->ents[i].link);
+		return 1;
+	}
+	if (!d->ents[i].link_asked)
+		return 0;
+	w = xmalloc(sizeof(*w));
+	w->req = req;
+	w->path = xmemdup(path, len + 1);
+	w->next = dl_lwaits;
+	dl_lwaits = w;
+	return 1;
 }
 
 /* Fill one READDIR(PLUS) answer from a finished listing. */
@@ -563,6 +804,8 @@ dl_serve(struct dlist *d)
 				dl_unref(d);
 		} else if (w->kind == 0) {
 			w->fi.fh = (uint64_t)(uintptr_t)d;
+			w->fi.cache_readdir = 1;
+			w->fi.keep_cache = 1;
 			if (fuse_reply_open(w->req, &w->fi) != 0)
 				dl_unref(d);
 		} else

@@ -117,6 +117,7 @@ void	 attr_to_stat(const struct sftp_attrs *, const char *, size_t,
 	    struct stat *);
 int	 a_isdir(const struct sftp_attrs *);
 int	 a_isreg(const struct sftp_attrs *);
+int	 a_islnk(const struct sftp_attrs *);
 /* A reply of a type the request cannot get: the peer is not trusted again. */
 void	 bad(struct sftp_reply *, const char *);
 
@@ -150,6 +151,8 @@ struct dent {
 	char		*name;
 	size_t		 namelen;
 	struct sftp_attrs a;
+	char		*link;		/* a symlink's target, when known */
+	int		 link_asked;	/* ... and when on its way */
 };
 
 struct dwait;
@@ -166,6 +169,10 @@ struct dlist {
 	uint32_t	*idx;		/* open addressing: entry index + 1 */
 	size_t		 idxsize;
 	int		 reads, eof, refs, loading, kernel, prefetched, prefetch;
+	int		 walk;		/* at or below a walk root */
+	int		 ahead;		/* listed ahead, not opened yet */
+	int		 fresh;		/* ... and on the fresh ring */
+	int		 links_asked;
 	double		 loaded;
 	struct dwait	*waiters;
 	struct dlist	*prev, *next;	/* LRU of unused finished listings */
@@ -191,10 +198,15 @@ void	dl_wait(struct dlist *, fuse_req_t, int, size_t, off_t,
 void	dl_fill(struct dlist *, fuse_req_t, size_t, off_t, int);
 /* The kernel opened d: list its subdirectories ahead of time. */
 void	dl_prefetch_children(struct dlist *);
+/* The tree at path will be walked: list all of it ahead, breadth first. */
+void	dl_walk(const char *, size_t);
+/* READLINK answered (or to be) from a listing: 1; else 0. */
+int	dl_readlink(fuse_req_t, const char *, size_t);
 
 /*
- * prefetch.c: the small regular files that follow an opened one in its
- * directory, read whole ahead of their open (pf_*).
+ * prefetch.c: files read whole ahead of their open: those snap says it
+ * wants, else the small regular files that follow an opened one in its
+ * directory (pf_*).
  */
 
 /* Open n for req: from its prefetched copy if fresh, else from the server. */
@@ -203,6 +215,10 @@ void	pf_open(fuse_req_t, struct fuse_file_info *, struct node *);
 void	pf_after(const char *, size_t);
 /* Path changed: its prefetched copy is not handed out. */
 void	pf_stale(const char *, size_t);
+/* The fetch hint: n will be read whole soon. */
+void	pf_want(struct node *);
+/* A hint came: no guessing which files are wanted for a while. */
+void	pf_hinted(void);
 
 /*
  * openfile.c: open files, read in chunks on a grid of the server's read
@@ -254,5 +270,7 @@ void	of_shrunk(struct ofile *);
  * every write-class one answers EROFS.
  */
 extern const struct fuse_lowlevel_ops mr_ops;
+/* Ask the server for the target of the symlink at path, answering req. */
+void	readlink_send(fuse_req_t, const char *, size_t);
 
 #endif

@@ -158,6 +158,12 @@ a_isreg(const struct sftp_attrs *a)
 	return a->flags & SSH_FILEXFER_ATTR_PERMISSIONS && S_ISREG(a->mode);
 }
 
+int
+a_islnk(const struct sftp_attrs *a)
+{
+	return a->flags & SSH_FILEXFER_ATTR_PERMISSIONS && S_ISLNK(a->mode);
+}
+
 /* A reply of a type the request cannot get: the peer is not trusted again. */
 void
 bad(struct sftp_reply *r, const char *req)

@@ -1,7 +1,10 @@
 /*
- * Small-file prefetch: when a file is opened, the small regular files
- * that follow it in its directory's listing (and at the start of the next
- * sibling directories) are read whole, so that their opens and reads are
+ * Whole-file prefetch.  Files snap says it will read (the fetch hint,
+ * pf_want) are read whole, with all their READs in flight at once, in
+ * the order asked.  Without hints, when a file is opened, the small
+ * regular files that follow it in its directory's listing (and at the
+ * start of the next sibling directories) are read whole, unless the
+ * kernel already holds them.  Either way their opens and reads are then
  * answered without a round trip.  A copy serves an open within the cache
  * timeout; finished, unused ones go oldest first past PF_MAX_BYTES.
  */
@@ -15,8 +18,11 @@
 #include "xalloc.h"
 
 #define PF_AHEAD	32		/* small files prefetched after an open */
-#define PF_INFLIGHT	64
-#define PF_MAX_BYTES	(32u << 20)
+#define PF_INFLIGHT	128		/* files being fetched */
+#define PF_MAX_BYTES	(64u << 20)
+#define PF_WANT_MAX	(4u << 20)	/* larger wanted files stream */
+#define PF_WANTQ	4096		/* wanted files waiting for room */
+#define PF_HINT_SECS	60		/* no guessing this long after a hint */
 
 enum { PF_OPENING, PF_READING, PF_DONE, PF_FAILED };
 
@@ -30,15 +36,30 @@ struct pfile {
 	uint32_t	 mtime;
 	unsigned char	*data;
 	size_t		 got;
+	uint64_t	 eof_at;	/* where the server said the file ends */
+	int		 reads;		/* READs in flight */
+	int		 failed;
 	double		 when;
 	fuse_req_t	 open_req;
 	struct fuse_file_info open_fi;
 	struct pfile	*prev, *next;	/* LRU of finished, unused ones */
 };
 
+/* One READ of a prefetch: bytes [off, off + len) of p. */
+struct pread {
+	struct pfile	*p;
+	uint64_t	 off;
+	uint32_t	 len;
+};
+
 static struct htab pfiles;
 static size_t pf_inflight, pf_bytes;
 static struct pfile *pf_lru_head, *pf_lru_tail;
+static char *pf_wantq[PF_WANTQ];
+static size_t pwq_head, pwq_len;
+static double pf_hint_time = -1e9;
+
+static void pf_pump(void);
 
 static void
 pf_lru_del(struct pfile *p)
@@ -110,12 +131,14 @@ pf_end(struct pfile *p, int state)
 				pf_free(pf_lru_head);
 		} else
 			pf_free(p);
+		pf_pump();
 		return;
 	}
 	p->open_req = NULL;
 	if (state == PF_DONE) {
 		of_reply_open(pf_take(p), req, &fi);
 		pf_free(p);
+		pf_pump();
 		return;
 	}
 	n = node_find(p->he.key, p->he.klen, p->he.h);
@@ -124,44 +147,88 @@ pf_end(struct pfile *p, int state)
 		fuse_reply_err(req, EIO);
 	else
 		of_start_open(req, &fi, n);
+	pf_pump();
+}
+
+/* The last READ of p came back: it is done, or failed. */
+static void
+pf_settle(struct pfile *p)
+{
+	if (p->reads > 0)
+		return;
+	if (p->failed) {
+		pf_end(p, PF_FAILED);
+		return;
+	}
+	p->got = p->eof_at < p->size ? (size_t)p->eof_at : (size_t)p->size;
+	if (p->got < p->size)
+		node_stale(p->he.key, p->he.klen);	/* it shrank */
+	pf_end(p, PF_DONE);
+}
+
+static void pf_read_cb(void *, struct sftp_reply *);
+
+/* Ask for bytes [off, off + len) of p; 0, or -1 when that failed. */
+static int
+pf_read(struct pfile *p, uint64_t off, uint32_t len)
+{
+	struct pread *rd = xmalloc(sizeof(*rd));
+
+	rd->p = p;
+	rd->off = off;
+	rd->len = len;
+	if (conn_read(p->h, p->hlen, off, len, pf_read_cb, rd) == -1) {
+		free(rd);
+		p->failed = 1;
+		return -1;
+	}
+	p->reads++;
+	return 0;
 }
 
 static void
 pf_read_cb(void *arg, struct sftp_reply *r)
 {
-	struct pfile *p = arg;
+	struct pread *rd = arg;
+	struct pfile *p = rd->p;
 
+	p->reads--;
 	if (r == NULL)
-		pf_end(p, PF_FAILED);
+		p->failed = 1;
+	else if (p->failed)
+		;	/* just collect the replies */
 	else if (r->type == SSH_FXP_STATUS) {
-		if (r->code == SSH_FX_EOF && p->got < p->size)
-			node_stale(p->he.key, p->he.klen);	/* it shrank */
-		pf_end(p, r->code == SSH_FX_EOF ? PF_DONE : PF_FAILED);
+		if (r->code != SSH_FX_EOF)
+			p->failed = 1;
+		else if (rd->off < p->eof_at)
+			p->eof_at = rd->off;
 	} else if (r->type == SSH_FXP_DATA) {
-		if (r->datalen > p->size - p->got) {
+		if (r->datalen > rd->len) {
 			conn_fail("DATA reply longer than requested");
-			pf_end(p, PF_FAILED);
-			return;
+			p->failed = 1;
+		} else if (r->datalen == 0) {
+			if (rd->off < p->eof_at)
+				p->eof_at = rd->off;
+		} else {
+			memcpy(p->data + rd->off, r->data, r->datalen);
+			if (r->datalen < rd->len)	/* a short read: the rest */
+				(void)pf_read(p, rd->off + r->datalen,
+				    rd->len - (uint32_t)r->datalen);
 		}
-		memcpy(p->data + p->got, r->data, r->datalen);
-		p->got += r->datalen;
-		if (r->datalen == 0 && p->got < p->size)
-			node_stale(p->he.key, p->he.klen);	/* it shrank */
-		if (p->got == p->size || r->datalen == 0)
-			pf_end(p, PF_DONE);
-		else if (conn_read(p->h, p->hlen, p->got,
-		    (uint32_t)(p->size - p->got), pf_read_cb, p) == -1)
-			pf_end(p, PF_FAILED);
 	} else {
 		bad(r, "READ");
-		pf_end(p, PF_FAILED);
+		p->failed = 1;
 	}
+	free(rd);
+	pf_settle(p);
 }
 
 static void
 pf_open_cb(void *arg, struct sftp_reply *r)
 {
 	struct pfile *p = arg;
+	uint64_t off;
+	uint32_t len;
 
 	if (r == NULL || r->type == SSH_FXP_STATUS)
 		pf_end(p, PF_FAILED);
@@ -169,25 +236,28 @@ pf_open_cb(void *arg, struct sftp_reply *r)
 		memcpy(p->h, r->data, r->datalen);
 		p->hlen = r->datalen;
 		p->state = PF_READING;
-		if (p->size == 0)
-			pf_end(p, PF_DONE);
-		else if (conn_read(p->h, p->hlen, 0, (uint32_t)p->size,
-		    pf_read_cb, p) == -1)
-			pf_end(p, PF_FAILED);
+		for (off = 0; off < p->size && !p->failed; off += len) {
+			len = p->size - off < conn_info.readlen ?
+			    (uint32_t)(p->size - off) : conn_info.readlen;
+			(void)pf_read(p, off, len);
+		}
+		pf_settle(p);
 	} else {
 		bad(r, "OPEN");
 		pf_end(p, PF_FAILED);
 	}
 }
 
+/* Fetch the file at path (taken) whose attributes are a. */
 static void
-pf_start(char *path, size_t len, const struct sftp_attrs *a)
+pf_start(char *path, size_t len, uint64_t size, uint32_t mtime)
 {
 	struct pfile *p = xcalloc(1, sizeof(*p));
 
 	he_init(&p->he, path, len);
-	p->size = a->size;
-	p->mtime = a->mtime;
+	p->size = size;
+	p->eof_at = size;
+	p->mtime = mtime;
 	p->when = mono();
 	if (p->size > 0)
 		p->data = xmalloc(p->size);
@@ -200,6 +270,66 @@ pf_start(char *path, size_t len, const struct sftp_attrs *a)
 	pf_bytes += p->size;
 	pf_inflight++;
 	ht_add(&pfiles, &p->he);
+}
+
+/* Does the kernel hold all of node n as it is now (keep_cache)? */
+static int
+pf_held(struct node *n)
+{
+	return n != NULL && n->cached > 0 && n->st_time > 0 &&
+	    mono() - n->cached <= fs_opts.cache_timeout &&
+	    n->csize == n->st.st_size && n->cmtime == n->st.st_mtime;
+}
+
+/* Start the wanted files there is room for, in the order asked. */
+static void
+pf_pump(void)
+{
+	struct node *n;
+	char *path;
+	size_t len;
+	uint64_t h;
+
+	while (pwq_len > 0 && pf_inflight < PF_INFLIGHT && !conn_dead()) {
+		path = pf_wantq[pwq_head];
+		len = strlen(path);
+		h = hash(path, len);
+		n = node_find(path, len, h);
+		if (n != NULL && n->st_time > 0 &&
+		    pf_bytes + (uint64_t)n->st.st_size > PF_MAX_BYTES &&
+		    pf_bytes > 0)
+			return;		/* wait for room */
+		pwq_head = (pwq_head + 1) % PF_WANTQ;
+		pwq_len--;
+		if (n == NULL || n->st_time <= 0 || !S_ISREG(n->st.st_mode) ||
+		    ht_find(&pfiles, path, len, h) != NULL || pf_held(n)) {
+			free(path);
+			continue;
+		}
+		pf_start(path, len, (uint64_t)n->st.st_size,
+		    (uint32_t)n->st.st_mtime);
+	}
+}
+
+/* Someone will read all of n soon: fetch it, unless it is large. */
+void
+pf_want(struct node *n)
+{
+	if (n->st.st_size > (off_t)PF_WANT_MAX || pwq_len == PF_WANTQ ||
+	    ht_find(&pfiles, n->he.key, n->he.klen, n->he.h) != NULL ||
+	    pf_held(n))
+		return;
+	pf_wantq[(pwq_head + pwq_len) % PF_WANTQ] =
+	    xmemdup(n->he.key, n->he.klen + 1);
+	pwq_len++;
+	pf_pump();
+}
+
+/* A hint came: for a while the files wanted are known, not guessed. */
+void
+pf_hinted(void)
+{
+	pf_hint_time = mono();
 }
 
 /*
@@ -253,11 +383,12 @@ pf_dir(struct dlist *d, long i, long *ahead)
 		p = join(d->he.key, d->he.klen, e->name, e->namelen, &plen);
 		if (ht_find(&pfiles, p, plen, hash(p, plen)) != NULL ||
 		    pf_inflight >= PF_INFLIGHT ||
-		    pf_bytes + e->a.size > PF_MAX_BYTES) {
+		    pf_bytes + e->a.size > PF_MAX_BYTES ||
+		    pf_held(node_find(p, plen, hash(p, plen)))) {
 			free(p);
 			continue;
 		}
-		pf_start(p, plen, &e->a);
+		pf_start(p, plen, e->a.size, e->a.mtime);
 	}
 }
 
@@ -276,7 +407,8 @@ pf_after(const char *path, size_t len)
 	long i, k, dirs, ahead = 0;
 	char *p;
 
-	if ((d = dl_parent(path, len, &name, &namelen)) == NULL ||
+	if (mono() - pf_hint_time < PF_HINT_SECS ||
+	    (d = dl_parent(path, len, &name, &namelen)) == NULL ||
 	    (i = dl_lookup(d, name, namelen)) == -1)
 		return;
 	pf_dir(d, i + 1, &ahead);

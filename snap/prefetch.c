@@ -10,11 +10,14 @@
 #include "prefetch.h"
 #include "walk.h"
 #include "xalloc.h"
+#include "xattr.h"
 
 #define QLEN	32
 #define MAXT	16
 #define AHEAD_FILES	128		/* the scout's lead over snap */
 #define AHEAD_BYTES	(256 << 20)
+#define HINT_FILES	2048		/* its lead when the mount fetches */
+#define HINT_NAME	"user.mount-remote.fetch"
 
 struct job {
 	int	 dirfd;
@@ -23,7 +26,8 @@ struct job {
 
 static struct job	 q[QLEN];
 static size_t		 head, count;
-static int		 stopping, nthreads;
+static int		 stopping, nthreads, hinting;
+static uint64_t		 ahead_files = AHEAD_FILES;
 static pthread_t	 threads[MAXT];
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 cv = PTHREAD_COND_INITIALIZER;	/* a job queued */
@@ -35,9 +39,8 @@ static pthread_t	 scout;
 static int		 scouting;
 static char		*s_src;
 static int		(*s_keep)(struct walk_ent *, void *);
+static int		(*s_want)(struct walk_ent *, void *);
 static void		*s_arg;
-static int64_t		 s_since;
-static int		 s_all;
 static uint64_t		 s_queued, s_passed, s_qbytes, s_pbytes;
 
 /* Read one file to the end, only for the page cache's sake. */
@@ -112,6 +115,14 @@ enqueue(int dirfd, const char *name, int wait)
 	size_t len = strlen(name);
 	int fd;
 
+	if (hinting) {
+		/* the mount fetches it; snap's own open waits if need be */
+		(void)xattr_get(dirfd, name, HINT_NAME, NULL, 0);
+		pthread_mutex_lock(&mu);
+		len = !stopping;
+		pthread_mutex_unlock(&mu);
+		return (int)len;
+	}
 	if (nthreads == 0 || len >= sizeof q[0].name)
 		return 1;
 	pthread_mutex_lock(&mu);
@@ -132,13 +143,6 @@ void
 prefetch_file(int dirfd, const char *name)
 {
 	enqueue(dirfd, name, 0);
-}
-
-int
-prefetch_wanted(const struct stat *st, int64_t since, int all)
-{
-	return S_ISREG(st->st_mode) && st->st_size <= PREFETCH_MAX &&
-	    (all || (int64_t)st->st_mtime >= since);
 }
 
 /*
@@ -167,10 +171,10 @@ scout_main(void *arg)
 				walk_skip(w);
 			continue;
 		}
-		if (!prefetch_wanted(&e->st, s_since, s_all))
+		if (!s_want(e, s_arg))
 			continue;
 		pthread_mutex_lock(&mu);
-		while (!stopping && (s_queued >= s_passed + AHEAD_FILES ||
+		while (!stopping && (s_queued >= s_passed + ahead_files ||
 		    s_qbytes >= s_pbytes + AHEAD_BYTES))
 			pthread_cond_wait(&room, &mu);
 		/* a file snap has passed already is not worth reading */
@@ -186,17 +190,31 @@ scout_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The source is a mount-remote mount that takes hints: tell it to list
+ * the whole tree at src ahead, and let the scout tell it which files to
+ * fetch instead of reading them in threads.  1 when the mount took it.
+ */
+int
+prefetch_hints(const char *src)
+{
+	if (xattr_get(AT_FDCWD, src, "user.mount-remote.walk", NULL, 0) != 0)
+		return 0;
+	hinting = 1;
+	ahead_files = HINT_FILES;
+	return 1;
+}
+
 int
 prefetch_scout(const char *src, int (*keep)(struct walk_ent *, void *),
-    void *arg, int64_t since, int all)
+    int (*want)(struct walk_ent *, void *), void *arg)
 {
-	if (nthreads == 0)
+	if (nthreads == 0 && !hinting)
 		return 0;
 	s_src = xstrdup(src);
 	s_keep = keep;
+	s_want = want;
 	s_arg = arg;
-	s_since = since;
-	s_all = all;
 	scouting = pthread_create(&scout, NULL, scout_main, NULL) == 0;
 	return scouting;
 }

@@ -16,18 +16,19 @@
 struct walk_ent;
 
 void	prefetch_start(int);
+/* A mount-remote source lists and fetches on the scout's hints: 1. */
+int	prefetch_hints(const char *);
 /* Queue dirfd/name (the descriptor is duplicated); dropped when full. */
 void	prefetch_file(int, const char *);
-/* Would snap read a file like st: regular, small enough, changed? */
-int	prefetch_wanted(const struct stat *, int64_t since, int all);
 /*
  * Start the scout over src: keep() says which entries snap backs up
- * (directories it refuses are not entered); files that prefetch_wanted
- * are queued ahead.  1 when it runs.  snap calls prefetch_passed for
- * each wanted file it reaches, which lets the scout go on.
+ * (directories it refuses are not entered); files that want() says snap
+ * will read are queued ahead.  1 when it runs.  snap calls
+ * prefetch_passed for each wanted file it reaches (by the same want()),
+ * which lets the scout go on.
  */
 int	prefetch_scout(const char *, int (*)(struct walk_ent *, void *),
-	    void *, int64_t since, int all);
+	    int (*)(struct walk_ent *, void *), void *);
 void	prefetch_passed(const struct stat *);
 void	prefetch_stop(void);
 

@@ -724,8 +724,14 @@ main(int argc, char *argv[])
 	begin(&s, keep);
 
 	progress_init("snap", isatty(STDERR_FILENO) ? show_progress : NULL);
-	/* on a remote mount many small files in flight hide the latency */
-	prefetch_start(s.scoutsel != NULL ? 16 : 4);
+	/*
+	 * On a remote mount many small files in flight hide the latency;
+	 * mount-remote keeps them in flight itself when told which.
+	 */
+	if (s.fuse && prefetch_hints(s.src))
+		prefetch_start(0);
+	else
+		prefetch_start(s.scoutsel != NULL ? 16 : 4);
 	tree_run(&s);
 	prefetch_stop();
 

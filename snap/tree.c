@@ -600,6 +600,27 @@ scout_keep(struct walk_ent *e, void *arg)
 	return backed_up(s, e, s->scoutsel);
 }
 
+/*
+ * Will snap read the file e (the scout's and snap's own test)?  A small
+ * regular file, in a first session, or unless the mirror holds a file of
+ * its size and modification time (what snap compares, through the
+ * previous metadata): unchanged files are never read.
+ */
+static int
+scout_want(struct walk_ent *e, void *arg)
+{
+	struct session *s = arg;
+	struct stat st;
+
+	if (!S_ISREG(e->st.st_mode) || e->st.st_size > PREFETCH_MAX)
+		return 0;
+	if (s->first || e->pathlen == 0)
+		return 1;
+	return fstatat(s->repofd, e->path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_size != e->st.st_size ||
+	    st.st_mtime != e->st.st_mtime;
+}
+
 static struct walk_ent *
 next_src(struct tree *t, struct walk *w)
 {
@@ -702,8 +723,8 @@ tree_run(struct session *s)
 	}
 	incq_start();
 	if (s->scoutsel != NULL)
-		t->scouting = prefetch_scout(s->src, scout_keep, s,
-		    s->prev, s->first);
+		t->scouting = prefetch_scout(s->src, scout_keep, scout_want,
+		    s);
 	while (e != NULL || o != NULL) {
 		if ((msg = incq_error()) != NULL)
 			errx(EXIT_TEMP, "%s", msg);
@@ -730,8 +751,7 @@ tree_run(struct session *s)
 			e = next_src(t, w);
 			continue;
 		}
-		if (c <= 0 && t->scouting && prefetch_wanted(&e->st, s->prev,
-		    s->first))
+		if (c <= 0 && t->scouting && scout_want(e, s))
 			prefetch_passed(&e->st);
 		t->kept = 0;
 		out = process(t, c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);

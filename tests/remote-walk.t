@@ -1,0 +1,182 @@
+# snap through mount-remote asks the server for what it needs, once: the
+# whole tree listed ahead on snap's walk hint, symlink targets with the
+# listings, exactly the files snap reads fetched (never one twice, none
+# unchanged), compression for hosts that are not this machine.  Requests
+# are counted by tests/helpers/sftp-proxy.py's log mode between
+# mount-remote (-S) and OpenSSH's sftp-server.
+. tests/harness.sh
+
+MR=$BIN/mount-remote
+SFTP=/usr/lib/openssh/sftp-server
+PY=/usr/bin/python3
+PROXY=$(pwd)/tests/helpers/sftp-proxy.py
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
+	skip "snap through mount-remote, requests counted" "needs root and /dev/fuse"
+	t_done
+fi
+sh mk/need.sh $SFTP:openssh-sftp-server $PY:python3-minimal \
+    fusermount3:fuse3 diff:diffutils || exit 111
+
+D=$T/data M=$T/mnt R=$T/repo L=$T/log
+MRPID=
+mkdir -p "$M"
+# 3 levels, 2 x 3 x 4 directories, files of 1 byte to 1 MiB, and a
+# 5 MiB one (larger than a whole-file fetch: streamed), symlinks.
+for a in a b; do
+	for b in 0 1 2; do
+		for c in x y z w; do
+			mkdir -p "$D/$a/$b/$c"
+			for f in 1 2 3; do
+				head -c $((f * 997 + ${#c})) /dev/urandom >"$D/$a/$b/$c/f$f"
+			done
+			ln -s f1 "$D/$a/$b/$c/l1"
+			ln -s "../$c/f2" "$D/$a/$b/$c/l2"
+		done
+	done
+done
+head -c 1048576 /dev/urandom >"$D/a/mid"
+head -c 5242880 /dev/urandom >"$D/b/large"
+printf '' >"$D/empty"
+ln -s /nonexistent/target "$D/dangling"
+# Times well before the first session: snap reads again any file changed
+# in the second a session started, as it may have changed once more.
+find "$D" -exec touch -h -d '2020-01-01 00:00' {} +
+
+cleanup() {
+	[ -n "$MRPID" ] && kill -9 "$MRPID" 2>/dev/null
+	awk -v t="$T" '$2 ~ "^"t { print $2 }' /proc/mounts | sort -r |
+	    while read -r m; do umount -l "$m" 2>/dev/null; done
+}
+trap 'cleanup' EXIT
+trap 'exit 111' INT TERM HUP
+
+in_mounts() {
+	awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts
+}
+
+# serve: a fresh mount of $D on $M whose requests go to $L (emptied).
+serve() {
+	: >"$L"
+	"$MR" -f -S "$PY $PROXY log $L -- $SFTP" "x:$D" "$M" 2>"$T/mr.err" &
+	MRPID=$!
+	i=0
+	until in_mounts "$M"; do
+		[ $i -ge 100 ] && return 1
+		kill -0 "$MRPID" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ls "$M" >/dev/null
+}
+
+unserve() {
+	"$MR" -u "$M" || { kill -9 "$MRPID"; return 1; }
+	wait "$MRPID"
+	MRPID=
+}
+
+# asked TYPE: the paths of TYPE requests, relative to $D, sorted.
+asked() {
+	awk -v t="$1" '$1 == t { sub(/^[A-Z]+ /, ""); print }' "$L" |
+	    sed "s|^$D/*||" | LC_ALL=C sort
+}
+
+# twice TYPE: paths asked for more than once (nothing, when all is well).
+twice() {
+	asked "$1" | uniq -d
+}
+
+# same_as_source: the newest session of $R, restored, is $D.
+same_as_source() {
+	rm -rf "$T/out"
+	"$BIN/restore" "$R" "$T/out" && diff -r --no-dereference "$D" "$T/out"
+}
+
+# --- initial backup: every file fetched once, every link read once
+t "mount" serve
+t_exit 0 "initial snap through the mount" "$BIN/snap" "$M" "$R"
+t "unmount" unserve
+t "the backup is the source" same_as_source
+t_out "no file is fetched twice" "" twice OPEN
+t_out "no symlink target is asked twice" "" twice READLINK
+t_out "no directory is listed twice" "" twice OPENDIR
+t_out "every file snap copies is fetched" \
+    "$(cd "$D" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)" asked OPEN
+t_out "every symlink's target is asked once" \
+    "$(cd "$D" && find . -type l | sed 's|^\./||' | LC_ALL=C sort)" asked READLINK
+
+# --- unchanged: listings and link targets only
+t "mount again" serve
+t_exit 0 "unchanged snap" "$BIN/snap" "$M" "$R"
+t "unmount" unserve
+t_out "an unchanged run opens no file" "" asked OPEN
+t_out "an unchanged run reads each link once" "" twice READLINK
+t_out "... and lists each directory once" "" twice OPENDIR
+
+# --- churn: exactly the changed files
+printf 'changed\n' >>"$D/a/1/y/f2"
+head -c 3000 /dev/urandom >"$D/b/2/w/f3"
+printf 'new\n' >"$D/a/0/x/new"
+touch -d '2001-01-01' "$D/b/0/z/f1"
+t "mount again" serve
+t_exit 0 "snap after changes" "$BIN/snap" "$M" "$R"
+t "unmount" unserve
+t "the new backup is the source" same_as_source
+t_out "only the changed files are fetched" \
+    "$(printf '%s\n' a/0/x/new a/1/y/f2 b/0/z/f1 b/2/w/f3)" asked OPEN
+
+# --- without snap's hints (an interactive reader), still nothing twice
+t "mount again" serve
+t "read every file in walk order" sh -c "find '$M' -type f -exec cat {} + >/dev/null"
+t "and again" sh -c "find '$M' -type f -exec cat {} + >/dev/null"
+t "unmount" unserve
+t_out "a reader's neighbours are fetched once at most" "" twice OPEN
+
+# --- the hints themselves
+xattr() {
+	$PY -c 'import os, sys
+try:
+    v = os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False)
+    print("value", repr(v))
+except OSError as e:
+    print("error", os.strerror(e.errno))' "$@"
+}
+t "mount again" serve
+t_out "the walk hint on a directory answers empty" "value b''" \
+    xattr "$M/a" user.mount-remote.walk
+t_out "the fetch hint on a file answers empty" "value b''" \
+    xattr "$M/a/mid" user.mount-remote.fetch
+t_out "the fetch hint on a directory is not supported" \
+    "error Operation not supported" xattr "$M/a" user.mount-remote.fetch
+t_out "other attributes are not supported" \
+    "error Operation not supported" xattr "$M/a/mid" user.other
+t "a hinted file reads right" cmp "$M/a/mid" "$D/a/mid"
+t "unmount" unserve
+t_out "a hinted file is fetched once" "a/mid" asked OPEN
+
+# --- compression: on unless the host is this machine
+mkdir -p "$T/fake"
+cat >"$T/fake/ssh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$*" >>"$T/ssh.args"
+exec $SFTP
+EOF
+chmod 755 "$T/fake/ssh"
+t "a remote host gets compression" sh -c \
+    "PATH=$T/fake:\$PATH '$MR' backup@far.example:$D '$M' -- true &&
+     grep -q -- '-oCompression=yes' '$T/ssh.args'"
+: >"$T/ssh.args"
+t "127.0.0.1 does not" sh -c \
+    "PATH=$T/fake:\$PATH '$MR' backup@127.0.0.1:$D '$M' -- true &&
+     ! grep -q -- 'Compression' '$T/ssh.args'"
+: >"$T/ssh.args"
+t "localhost does not" sh -c \
+    "PATH=$T/fake:\$PATH '$MR' localhost:$D '$M' -- true &&
+     ! grep -q -- 'Compression' '$T/ssh.args'"
+: >"$T/ssh.args"
+t "-o Compression=no comes first, so it wins" sh -c \
+    "PATH=$T/fake:\$PATH '$MR' -o Compression=no far.example:$D '$M' -- true &&
+     grep -q -- '-oCompression=no .*-oCompression=yes' '$T/ssh.args'"
+
+t_done
