@@ -278,8 +278,6 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		dl_unref(d);
 	} else {
 		fi->fh = (uint64_t)(uintptr_t)d;
-		fi->cache_readdir = 1;
-		fi->keep_cache = 1;
 		if (fuse_reply_open(req, fi) != 0)
 			dl_unref(d);
 		else

@@ -804,8 +804,6 @@ dl_serve(struct dlist *d)
 				dl_unref(d);
 		} else if (w->kind == 0) {
 			w->fi.fh = (uint64_t)(uintptr_t)d;
-			w->fi.cache_readdir = 1;
-			w->fi.keep_cache = 1;
 			if (fuse_reply_open(w->req, &w->fi) != 0)
 				dl_unref(d);
 		} else
