@@ -24,10 +24,20 @@ struct chunk {
 	uint64_t	 off;
 	uint32_t	 len, got;
 	int		 state, err, inflight;
+	int		 pooled;	/* data is a readlen buffer of the pool */
 	unsigned char	*data;
 };
 
+/*
+ * Freed chunk buffers of the read size, kept for the next chunks: a
+ * large allocation is a mmap and a munmap, and its pages fault in anew,
+ * which cost more than the copy itself on a long sequential read.
+ */
+#define POOL_MAX	64
+
 static size_t ra_bytes;
+static unsigned char *pool[POOL_MAX];
+static size_t npool;
 
 static void rd_cb(void *, struct sftp_reply *);
 
@@ -87,7 +97,10 @@ chunk_free(struct ofile *of, struct chunk **pp)
 
 	*pp = c->next;
 	ra_bytes -= c->len;
-	free(c->data);
+	if (c->pooled && npool < POOL_MAX)
+		pool[npool++] = c->data;
+	else
+		free(c->data);
 	free(c);
 }
 
@@ -310,7 +323,11 @@ of_cover(struct ofile *of, uint64_t from, uint64_t to)
 		c = xcalloc(1, sizeof(*c));
 		c->off = p;
 		c->len = (uint32_t)(cend - p);
-		c->data = xmalloc(c->len);
+		if (npool > 0)
+			c->data = pool[--npool];
+		else
+			c->data = xmalloc(conn_info.readlen);
+		c->pooled = 1;
 		c->state = CH_PENDING;
 		c->next = *pp;
 		*pp = c;
