@@ -544,21 +544,35 @@ op_create(fuse_req_t req, fuse_ino_t p, const char *name, mode_t m,
 
 /*
  * The hints snap gives (mount-remote(1), HINTS): "user.mount-remote.walk"
- * on a directory, "user.mount-remote.fetch" on a regular file.  Each
- * answers at once with an empty value; every other name is not supported
- * (the remote file system's attributes do not cross SFTP).
+ * on a directory, or ".walk.links-since.TIME" (targets only of symlinks
+ * modified at or after TIME), "user.mount-remote.fetch" on a regular
+ * file.  Each answers at once with an empty value; every other name is
+ * not supported (the remote file system's attributes do not cross SFTP).
  */
+#define WALK_HINT	"user.mount-remote.walk"
+#define WALK_SINCE	".links-since."
+
 static void
 op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct node *n = ino_node(ino);
-	int ok = 0;
+	unsigned long long since = 0;
+	char *end;
+	int ok = 0, walk;
 
+	walk = strcmp(name, WALK_HINT) == 0;
+	if (strncmp(name, WALK_HINT WALK_SINCE, strlen(WALK_HINT WALK_SINCE)) ==
+	    0) {
+		name += strlen(WALK_HINT WALK_SINCE);
+		errno = 0;
+		since = strtoull(name, &end, 10);
+		walk = *name >= '0' && *name <= '9' && *end == '\0' &&
+		    errno == 0;
+	}
 	pthread_mutex_lock(&mr_lock);
-	if (strcmp(name, "user.mount-remote.walk") == 0 && n->st_time > 0 &&
-	    S_ISDIR(n->st.st_mode)) {
+	if (walk && n->st_time > 0 && S_ISDIR(n->st.st_mode)) {
 		pf_hinted();
-		dl_walk(n->he.key, n->he.klen);
+		dl_walk(n->he.key, n->he.klen, since);
 		ok = 1;
 	} else if (strcmp(name, "user.mount-remote.fetch") == 0 &&
 	    n->st_time > 0 && S_ISREG(n->st.st_mode)) {

@@ -78,13 +78,17 @@ static struct dlq dl_queue[DL_QUEUE];
 static size_t dlq_head, dlq_len;
 static struct dring dl_lru, dl_fresh;
 static struct lwait *dl_lwaits;
-static char *dl_walks[DL_WALKS];
-static size_t dl_walks_len[DL_WALKS];
+/* Where a walk was announced, and from which time its links are wanted. */
+static struct walkroot {
+	char		*path;
+	size_t		 len;
+	uint64_t	 since;
+} dl_walks[DL_WALKS];
 
 static void dl_serve(struct dlist *);
 static void dl_pump(void);
 static void dl_readdir_cb(void *, struct sftp_reply *);
-static int dl_below_walk(const char *, size_t);
+static struct walkroot *dl_below_walk(const char *, size_t);
 static void dl_queue_children(struct dlist *, int);
 static void dl_links(struct dlist *);
 
@@ -311,7 +315,7 @@ dl_finish(struct dlist *d, int state, int err)
 	dl_serve(d);
 	if (state == DL_FAILED)
 		dl_unhash(d);
-	else if (d->walk || dl_below_walk(d->he.key, d->he.klen)) {
+	else if (d->walk || dl_below_walk(d->he.key, d->he.klen) != NULL) {
 		d->walk = 1;
 		dl_queue_children(d, 1);
 		dl_links(d);
@@ -576,40 +580,45 @@ dl_prefetch_children(struct dlist *d)
 	dl_pump();
 }
 
-/* Is path at or below a walk root? */
-static int
+/* The innermost walk root at or above path, or NULL. */
+static struct walkroot *
 dl_below_walk(const char *path, size_t len)
 {
+	struct walkroot *w, *best = NULL;
 	size_t i, rl;
 
-	for (i = 0; i < DL_WALKS && dl_walks[i] != NULL; i++) {
-		rl = dl_walks_len[i];
-		if (len >= rl && memcmp(path, dl_walks[i], rl) == 0 &&
-		    (len == rl || path[rl] == '/' || rl == 1))
-			return 1;
+	for (i = 0; i < DL_WALKS && dl_walks[i].path != NULL; i++) {
+		w = &dl_walks[i];
+		rl = w->len;
+		if (len >= rl && memcmp(path, w->path, rl) == 0 &&
+		    (len == rl || path[rl] == '/' || rl == 1) &&
+		    (best == NULL || rl > best->len))
+			best = w;
 	}
-	return 0;
+	return best;
 }
 
 /*
- * Someone will walk the tree at path: remember it as a walk root (the
+ * Someone will walk the tree at path, and read the targets of its
+ * symlinks modified at or after since: remember it as a walk root (the
  * oldest of DL_WALKS goes) and list it, breadth first from here on.
  */
 void
-dl_walk(const char *path, size_t len)
+dl_walk(const char *path, size_t len, uint64_t since)
 {
+	struct walkroot *w;
 	struct dlist *d;
 	size_t i;
 
-	if (!dl_below_walk(path, len)) {
-		free(dl_walks[DL_WALKS - 1]);
-		for (i = DL_WALKS - 1; i > 0; i--) {
+	if ((w = dl_below_walk(path, len)) == NULL || w->len != len) {
+		free(dl_walks[DL_WALKS - 1].path);
+		for (i = DL_WALKS - 1; i > 0; i--)
 			dl_walks[i] = dl_walks[i - 1];
-			dl_walks_len[i] = dl_walks_len[i - 1];
-		}
-		dl_walks[0] = xmemdup(path, len + 1);
-		dl_walks_len[0] = len;
+		w = &dl_walks[0];
+		w->path = xmemdup(path, len + 1);
+		w->len = len;
 	}
+	w->since = since;
 	if ((d = dl_get(path, len)) == NULL)
 		return;
 	d->walk = 1;
@@ -673,18 +682,28 @@ dl_link_cb(void *arg, struct sftp_reply *r)
 	free(path);
 }
 
-/* Ask for the targets of d's symlinks (once). */
+/*
+ * Ask for the targets of d's symlinks (once): those modified at or after
+ * the walk's time (the others the walker knows already).
+ */
 static void
 dl_links(struct dlist *d)
 {
+	struct walkroot *w;
+	struct sftp_attrs *a;
+	uint64_t since;
 	size_t i, len;
 	char *p;
 
 	if (d->links_asked || d->state != DL_DONE)
 		return;
 	d->links_asked = 1;
+	w = dl_below_walk(d->he.key, d->he.klen);
+	since = w != NULL ? w->since : 0;
 	for (i = 0; i < d->n && dl_link_bytes < DL_LINK_BYTES; i++) {
-		if (!a_islnk(&d->ents[i].a))
+		a = &d->ents[i].a;
+		if (!a_islnk(a) || (a->flags & SSH_FILEXFER_ATTR_ACMODTIME &&
+		    a->mtime < since))
 			continue;
 		p = join(d->he.key, d->he.klen, d->ents[i].name,
 		    d->ents[i].namelen, &len);

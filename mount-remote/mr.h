@@ -198,8 +198,11 @@ void	dl_wait(struct dlist *, fuse_req_t, int, size_t, off_t,
 void	dl_fill(struct dlist *, fuse_req_t, size_t, off_t, int);
 /* The kernel opened d: list its subdirectories ahead of time. */
 void	dl_prefetch_children(struct dlist *);
-/* The tree at path will be walked: list all of it ahead, breadth first. */
-void	dl_walk(const char *, size_t);
+/*
+ * The tree at path will be walked: list all of it ahead, breadth first,
+ * with the targets of symlinks modified at or after the time given.
+ */
+void	dl_walk(const char *, size_t, uint64_t);
 /* READLINK answered (or to be) from a listing: 1; else 0. */
 int	dl_readlink(fuse_req_t, const char *, size_t);
 

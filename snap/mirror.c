@@ -32,6 +32,7 @@
 
 #define LOOKAHEAD	256	/* names looked at ahead in the directory */
 #define INFLIGHT	8	/* files queued per look */
+#define HINTED		64	/* ... when the mount fetches them */
 
 /* The signature of the new version, read back from its temp copy. */
 struct sigmaker *
@@ -74,34 +75,43 @@ hadd(struct tree *t, uint64_t dev, uint64_t ino, const char *path)
 }
 
 /*
- * Before reading a source file, queue the next files of its directory
- * that will likely be read too: all of them in a first session, else
- * those modified since the last one (unchanged files are never read, so
- * never prefetched).  Their attributes are cached by then on a remote
- * mount, so looking far ahead costs no round trips.
+ * Before reading source file e, queue the next files of its directory
+ * that snap will read too (snap_wants: unchanged files are never read,
+ * so never prefetched).  Their attributes are cached by then on a remote
+ * mount, so looking far ahead costs no round trips.  Without the scout,
+ * this is all the reading ahead there is; with a mount that takes hints
+ * it covers what the scout has not reached yet.
  */
 static void
-lookahead(struct tree *t)
+lookahead(struct tree *t, struct walk_ent *e)
 {
 	struct stat st;
 	const char *name;
-	size_t k;
-	int dfd, queued = 0;
+	size_t k, dirlen, len;
+	char *rel = NULL;
+	int dfd, queued = 0, most = prefetch_hinting() ? HINTED : INFLIGHT;
 
-	for (k = 0; k < LOOKAHEAD && queued < INFLIGHT &&
+	dirlen = e->pathlen - strlen(e->name);
+	for (k = 0; k < LOOKAHEAD && queued < most &&
 	    (name = walk_peek(t->walk, k, &dfd)) != NULL; k++) {
+		if (dfd != e->dirfd)
+			break;
 		if (dfd == t->la_fd && strcmp(name, t->la_name) <= 0)
 			continue;	/* looked at already */
 		free(t->la_name);
 		t->la_name = xstrdup(name);
 		t->la_fd = dfd;
+		len = strlen(name);
+		rel = xrealloc(rel, dirlen + len + 1);
+		memcpy(rel, e->path, dirlen);
+		memcpy(rel + dirlen, name, len + 1);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_size <= PREFETCH_MAX &&
-		    (t->s->first || (int64_t)st.st_mtime >= t->s->prev)) {
+		    snap_wants(t->s, rel, &st)) {
 			prefetch_file(dfd, name);
 			queued++;
 		}
 	}
+	free(rel);
 }
 
 /*
@@ -189,8 +199,8 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
-	if (!t->scouting)
-		lookahead(t);
+	if (!t->scouting || prefetch_hinting())
+		lookahead(t, e);
 	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
 	if (in == -1 && errno == EPERM)
@@ -252,7 +262,51 @@ bring_node(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	node_attrs(fd, n, t->s->root ? ATTR_OWNER : 0, (uid_t)n->uid,
 	    (gid_t)n->gid, NULL, &what);
 	close(fd);
+	if (n->type == RT_SYM)
+		link_stamp(mdir(t, f), tmp, &e->st);
 	return tmp;
+}
+
+/*
+ * Give the mirror symlink dirfd/name the source link's modification
+ * time, which the format does not keep: the next session compares it
+ * (link_unchanged) instead of reading the source link again.  Only a
+ * hint: when it cannot be set, the link is read next time.
+ */
+void
+link_stamp(int dirfd, const char *name, const struct stat *src)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = src->st_mtim;
+	(void)utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * Is the source symlink e (old record o) the one the mirror holds?  Its
+ * size (the target's length) and modification time, which the mirror
+ * link got from it (link_stamp), are the same, and it is older than the
+ * last session (a link replaced since has a newer time; one replaced in
+ * that session's first second is read again).  Then its target is not
+ * read: over a remote mount that is a round trip per link.  *stamped
+ * says whether the mirror link carries the source's time.
+ */
+int
+link_unchanged(struct tree *t, struct frame *f, const char *name,
+    const struct walk_ent *e, const struct rec *o, int *stamped)
+{
+	struct stat mst;
+
+	*stamped = 0;
+	if (o == NULL || o->type != RT_SYM ||
+	    fstatat(mdir(t, f), name, &mst, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISLNK(mst.st_mode))
+		return 0;
+	*stamped = mst.st_mtime == e->st.st_mtime;
+	return *stamped && (int64_t)e->st.st_mtime < t->s->prev &&
+	    mst.st_size == e->st.st_size && (size_t)e->st.st_size == o->symlen;
 }
 
 /*

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -192,17 +193,30 @@ scout_main(void *arg)
 
 /*
  * The source is a mount-remote mount that takes hints: tell it to list
- * the whole tree at src ahead, and let the scout tell it which files to
- * fetch instead of reading them in threads.  1 when the mount took it.
+ * the whole tree at src ahead, with the targets of the symlinks modified
+ * since links_since (the others snap knows already), and let the scout
+ * tell it which files to fetch instead of reading them in threads.  1
+ * when the mount took it.
  */
 int
-prefetch_hints(const char *src)
+prefetch_hints(const char *src, int64_t links_since)
 {
-	if (xattr_get(AT_FDCWD, src, "user.mount-remote.walk", NULL, 0) != 0)
+	char name[64];
+
+	snprintf(name, sizeof name, "user.mount-remote.walk.links-since.%lld",
+	    (long long)(links_since > 0 ? links_since : 0));
+	if (xattr_get(AT_FDCWD, src, name, NULL, 0) != 0 &&
+	    xattr_get(AT_FDCWD, src, "user.mount-remote.walk", NULL, 0) != 0)
 		return 0;
 	hinting = 1;
 	ahead_files = HINT_FILES;
 	return 1;
+}
+
+int
+prefetch_hinting(void)
+{
+	return hinting;
 }
 
 int

@@ -16,8 +16,13 @@
 struct walk_ent;
 
 void	prefetch_start(int);
-/* A mount-remote source lists and fetches on the scout's hints: 1. */
-int	prefetch_hints(const char *);
+/*
+ * A mount-remote source lists (with the targets of symlinks changed
+ * since the time given) and fetches on the scout's hints: 1.
+ */
+int	prefetch_hints(const char *, int64_t);
+/* Has prefetch_hints succeeded? */
+int	prefetch_hinting(void);
 /* Queue dirfd/name (the descriptor is duplicated); dropped when full. */
 void	prefetch_file(int, const char *);
 /*

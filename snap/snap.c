@@ -728,7 +728,7 @@ main(int argc, char *argv[])
 	 * On a remote mount many small files in flight hide the latency;
 	 * mount-remote keeps them in flight itself when told which.
 	 */
-	if (s.fuse && prefetch_hints(s.src))
+	if (s.fuse && prefetch_hints(s.src, s.first ? 0 : s.prev))
 		prefetch_start(0);
 	else
 		prefetch_start(s.scoutsel != NULL ? 16 : 4);

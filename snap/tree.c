@@ -3,8 +3,10 @@
  * previous metadata snapshot (the index of the mirror), and for every path
  * updates the mirror, writes the reverse increment stamped with the
  * previous session's time, and streams the new metadata snapshot and the
- * reverse metadata diff.  The mirror is never stat'ed: unchanged files
- * (by type, size, mtime, mode, owner, links) are not touched at all.
+ * reverse metadata diff.  The mirror is not stat'ed: unchanged files
+ * (by type, size, mtime, mode, owner, links) are not touched at all; only
+ * a symlink's mirror entry is, for the time the format does not keep
+ * (link_unchanged), which spares reading the source link.
  */
 #include <sys/stat.h>
 
@@ -485,7 +487,7 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 	struct frame *f = top(t);
 	const char *name = e ? e->name : (o->pathlen ? strrchr(o->path, '/') ?
 	    strrchr(o->path, '/') + 1 : o->path : "");
-	int racy, gone = 0;
+	int racy, gone = 0, stamped = 0;
 
 	if (e == NULL) {
 		/* gone from the source (or excluded now) */
@@ -515,8 +517,20 @@ process(struct tree *t, const struct rec *o, struct walk_ent *e, struct rec *n)
 	}
 	if (n->type == RT_REG)
 		t->s->st.srcsize += n->size;
-	if (n->type == RT_SYM && read_symlink(t, e, n, &gone) == -1)
-		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
+	if (n->type == RT_SYM && link_unchanged(t, f, name, e, o, &stamped)) {
+		free(n->symdata);
+		n->symdata = xstrdup(o->symdata);
+		n->symlen = o->symlen;
+	} else if (n->type == RT_SYM) {
+		if (read_symlink(t, e, n, &gone) == -1)
+			return gone ? vanished(t, f, name, e, o, n) :
+			    keep_old(t, o);
+		/* the same link as before: stamp it for the next session */
+		if (!stamped && o != NULL && o->type == RT_SYM &&
+		    o->symlen == n->symlen &&
+		    memcmp(o->symdata, n->symdata, n->symlen) == 0)
+			link_stamp(mdir(t, f), name, &e->st);
+	}
 
 	/* modified in or after the last session's first second: re-read */
 	racy = o != NULL && o->type == RT_REG && o->mtime >= t->s->prev;
@@ -601,24 +615,30 @@ scout_keep(struct walk_ent *e, void *arg)
 }
 
 /*
- * Will snap read the file e (the scout's and snap's own test)?  A small
- * regular file, in a first session, or unless the mirror holds a file of
- * its size and modification time (what snap compares, through the
- * previous metadata): unchanged files are never read.
+ * Will snap read the source file rel, whose stat is st?  A small regular
+ * file, in a first session, or unless the mirror holds a file of its
+ * size and modification time (what snap compares, through the previous
+ * metadata) from before the last session (racy in process()).
  */
+int
+snap_wants(struct session *s, const char *rel, const struct stat *st)
+{
+	struct stat mst;
+
+	if (!S_ISREG(st->st_mode) || st->st_size > PREFETCH_MAX)
+		return 0;
+	if (s->first || rel[0] == '\0')
+		return 1;
+	return fstatat(s->repofd, rel, &mst, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(mst.st_mode) || mst.st_size != st->st_size ||
+	    mst.st_mtime != st->st_mtime || (int64_t)mst.st_mtime >= s->prev;
+}
+
+/* The scout's and snap's own test of e: snap_wants. */
 static int
 scout_want(struct walk_ent *e, void *arg)
 {
-	struct session *s = arg;
-	struct stat st;
-
-	if (!S_ISREG(e->st.st_mode) || e->st.st_size > PREFETCH_MAX)
-		return 0;
-	if (s->first || e->pathlen == 0)
-		return 1;
-	return fstatat(s->repofd, e->path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode) || st.st_size != e->st.st_size ||
-	    st.st_mtime != e->st.st_mtime;
+	return snap_wants(arg, e->path, &e->st);
 }
 
 static struct walk_ent *

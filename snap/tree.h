@@ -57,6 +57,8 @@ struct tree {
 /* tree.c */
 /* The directory on top of the stack, or NULL. */
 struct frame	*top(struct tree *);
+/* Will snap read source file rel (stat st)?  Unless the mirror has it. */
+int		 snap_wants(struct session *, const char *, const struct stat *);
 /* User and group names, cached; NULL for ids without a usable name. */
 char		*idname(uint64_t, int);
 /* The directory that holds f, or NULL for the root. */
@@ -90,6 +92,11 @@ struct hlink	*hfind(struct tree *, uint64_t, uint64_t);
 void	 hadd(struct tree *, uint64_t, uint64_t, const char *);
 char	*bring_reg(struct tree *, struct frame *, struct walk_ent *,
 	    struct rec *, struct sigmaker **, int, int *, int *);
+/* The mirror symlink at dirfd/name gets the source link's mtime. */
+void	 link_stamp(int, const char *, const struct stat *);
+/* Is source link e what the mirror holds, by size and time?  (mirror.c) */
+int	 link_unchanged(struct tree *, struct frame *, const char *,
+	    const struct walk_ent *, const struct rec *, int *);
 char	*bring_node(struct tree *, struct frame *, struct walk_ent *,
 	    struct rec *, int *);
 

@@ -300,6 +300,36 @@ t "-K without a terminal says why" grep -q 'no terminal' "$T/pw.err"
 t "-K without a terminal: no mount" sh -c "! grep -q ' $M ' /proc/mounts"
 for a in $(pgrep -f "ssh-agent -a $T/ssh/agent[23]"); do kill "$a"; done
 
+# --- a ProxyCommand (a jump host, a relay): quiet when the mount ends.
+# ssh used to get SIGTERM with its process group, proxy included, and
+# then complain on stderr that it could not say goodbye through it.
+cat >"$T/proxy.py" <<'EOF'
+import os, socket, sys, threading
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+def up():
+    while True:
+        b = os.read(0, 65536)
+        if not b:
+            s.shutdown(socket.SHUT_WR)
+            return
+        s.sendall(b)
+threading.Thread(target=up, daemon=True).start()
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    os.write(1, b)
+EOF
+: >"$T/proxy.err"
+i=0
+while [ $i -lt 5 ]; do
+	timeout 30 "$MR" $SSHF -o "ProxyCommand=/usr/bin/python3 $T/proxy.py %p" \
+	    "$REMOTE:$S" "$M" -- sh -c "find '$M' -type f -exec cat {} + >/dev/null" \
+	    </dev/null 2>>"$T/proxy.err" || echo "exit $?" >>"$T/proxy.err"
+	i=$((i + 1))
+done
+t_out "through a ProxyCommand: 5 mounts, nothing on stderr" "" cat "$T/proxy.err"
+
 # --- faults.  waitgone PID SECONDS: the process ended within the time.
 waitgone() {
 	i=0
