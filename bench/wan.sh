@@ -7,8 +7,8 @@
 #
 #   sshfs + rdiff-backup     sshfs -o ro, rdiff-backup backup, fusermount3 -u
 #   mount-remote + snap      mount-remote HOST:PATH MNT -- snap MNT REPO
-#   snap agent               snap HOST:PATH REPO (issue 15; while it does
-#                            not exist the rows say so)
+#   snap agent               snap HOST:PATH REPO (snap --server on the
+#                            host, through ssh -C)
 #   rdiff-backup native      rdiff-backup backup HOST::PATH REPO (ssh -C)
 #   rsync -a                 rsync -a --delete HOST:PATH/ MIRROR (ssh, no -z)
 #
@@ -103,7 +103,7 @@ wan_scripts() {
 	EOF
 	cat >"$1/agent.sh" <<-EOF
 	#!/bin/sh
-	exec $BIN/snap -F $_cf $2:\$1 \$2
+	exec $BIN/snap --remote-schema "ssh -F $_cf -C {h} $BIN/snap --server" $2:\$1 \$2
 	EOF
 	cat >"$1/rbnative.sh" <<-EOF
 	#!/bin/sh
@@ -212,7 +212,7 @@ bench_wan() {
 		    "$_s" "$_wdesc" "$(measure_rtt "$_h")" >>"$RES"
 		for _k in $WAN_TOOLS; do
 			case $_k in
-			agent) "$BIN/snap" -h 2>&1 | grep -q 'host:' ||
+			agent) "$BIN/snap" 2>&1 | grep -q 'host:path' ||
 			    for _w in initial unchanged churn "big file, 1 MiB changed" "log, 1 MiB appended"; do
 				record_na "$_s" "$_w" "$(wan_name agent)" "not built yet"
 			    done ;;

@@ -145,9 +145,11 @@ sig_finish(struct sigmaker *s)
 
 	if (s->sums != NULL)
 		return 0;
-	if (s->failed || drive(s->job, NULL, 0, 1, sig_out, s) == -1)
+	if (s->failed || (s->job != NULL &&
+	    drive(s->job, NULL, 0, 1, sig_out, s) == -1))
 		return -1;
-	rs_job_free(s->job);
+	if (s->job != NULL)
+		rs_job_free(s->job);
 	s->job = NULL;
 	if ((load = rs_loadsig_begin(&s->sums)) == NULL)
 		return -1;
@@ -172,6 +174,13 @@ gzw_out(void *arg, const char *p, size_t n)
 int
 sig_delta(struct sigmaker *s, int fd, struct gzw *w)
 {
+	return sig_delta_to(s, fd, gzw_out, w);
+}
+
+int
+sig_delta_to(struct sigmaker *s, int fd,
+    int (*out)(void *, const char *, size_t), void *arg)
+{
 	rs_job_t *job;
 	char *buf;
 	ssize_t n;
@@ -185,7 +194,7 @@ sig_delta(struct sigmaker *s, int fd, struct gzw *w)
 	for (;;) {
 		if ((n = read_full(fd, buf, CHUNK)) == -1)
 			goto out;
-		if (drive(job, buf, (size_t)n, n == 0, gzw_out, w) == -1)
+		if (drive(job, buf, (size_t)n, n == 0, out, arg) == -1)
 			goto out;
 		if (n == 0)
 			break;
@@ -195,6 +204,40 @@ out:
 	xbuf_put(buf, CHUNK);
 	rs_job_free(job);
 	return rv;
+}
+
+const void *
+sig_stream(struct sigmaker *s, size_t *len)
+{
+	if (s->sums != NULL || s->failed ||
+	    (s->job != NULL && drive(s->job, NULL, 0, 1, sig_out, s) == -1)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (s->job != NULL) {
+		rs_job_free(s->job);
+		s->job = NULL;
+	}
+	*len = s->len;
+	return s->sig;
+}
+
+struct sigmaker *
+sig_load(const void *p, size_t len)
+{
+	struct sigmaker *s;
+
+	setup();
+	s = xcalloc(1, sizeof *s);
+	s->sig = xmalloc(len > 0 ? len : 1);
+	memcpy(s->sig, p, len);
+	s->len = s->cap = len;
+	if (sig_finish(s) == -1) {
+		sig_free(s);
+		errno = EINVAL;
+		return NULL;
+	}
+	return s;
 }
 
 void

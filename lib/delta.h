@@ -23,6 +23,17 @@ int		 sig_tap(void *, const void *, size_t);
  * against the signature, written to w.  Frees nothing; 0 or -1.
  */
 int		 sig_delta(struct sigmaker *, int, struct gzw *);
+/* sig_delta, the delta going to out(arg, bytes, n) (-1 stops it). */
+int		 sig_delta_to(struct sigmaker *, int,
+		    int (*)(void *, const char *, size_t), void *);
+/*
+ * The finished signature stream (librsync's format), to send: valid
+ * until sig_free; the sigmaker is then good for nothing else.  NULL
+ * with errno when building it failed.
+ */
+const void	*sig_stream(struct sigmaker *, size_t *);
+/* A signature received as a stream, ready for sig_delta; NULL: bad. */
+struct sigmaker	*sig_load(const void *, size_t);
 void		 sig_free(struct sigmaker *);
 
 /* Called with every byte patch_apply produces. */

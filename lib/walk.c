@@ -28,6 +28,9 @@ struct walk {
 	struct walk_ent	 ent;
 	int		 started;
 	int		 descend;	/* last entry is a directory to enter */
+	struct walk_feed feed;		/* entries from elsewhere, if next */
+	char		*skip;		/* a feed: drop what is below this */
+	size_t		 skiplen;
 };
 
 static int
@@ -149,6 +152,38 @@ walk_open(const char *root)
 	return w;
 }
 
+struct walk *
+walk_open_feed(const struct walk_feed *feed)
+{
+	struct walk *w;
+
+	w = xcalloc(1, sizeof *w);
+	w->feed = *feed;
+	return w;
+}
+
+/* walk_next from a feed: its entries, less those below a skipped one. */
+static int
+feed_next(struct walk *w, struct walk_ent *e)
+{
+	for (;;) {
+		if (w->feed.next(w->feed.arg, e) != 1)
+			return 0;
+		if (w->skip == NULL)
+			break;
+		if (e->pathlen > w->skiplen && (w->skiplen == 0 ||
+		    (memcmp(e->path, w->skip, w->skiplen) == 0 &&
+		    e->path[w->skiplen] == '/')))
+			continue;
+		free(w->skip);
+		w->skip = NULL;
+		break;
+	}
+	w->descend = !e->error && S_ISDIR(e->st.st_mode);
+	w->started = 1;
+	return 1;
+}
+
 int
 walk_next(struct walk *w, struct walk_ent **entp)
 {
@@ -157,6 +192,8 @@ walk_next(struct walk *w, struct walk_ent **entp)
 	size_t nlen, need;
 
 	*entp = e;
+	if (w->feed.next != NULL)
+		return feed_next(w, e);
 	if (!w->started) {
 		w->started = 1;
 		memset(e, 0, sizeof *e);
@@ -228,6 +265,10 @@ walk_peek(struct walk *w, size_t k, int *dirfd)
 void
 walk_skip(struct walk *w)
 {
+	if (w->feed.next != NULL && w->descend && w->skip == NULL) {
+		w->skip = xmemdup(w->ent.path, w->ent.pathlen + 1);
+		w->skiplen = w->ent.pathlen;
+	}
 	w->descend = 0;
 }
 
@@ -241,5 +282,6 @@ walk_close(struct walk *w)
 	free(w->stack);
 	free(w->path);
 	free(w->root);
+	free(w->skip);
 	free(w);
 }

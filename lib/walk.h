@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct walk;
+struct xattrs;
 
 struct walk_ent {
 	const char	*path;		/* relative to the root; "" is the root */
@@ -22,7 +23,24 @@ struct walk_ent {
 	int		 error;		/* errno when lstat (or listing) failed */
 	int		 listerr;	/* 1: error is about listing directory path */
 	struct stat	 st;		/* valid unless error && !listerr */
+	/* from a feed (dirfd -1): what a remote walker read for us */
+	const char	*link;		/* a symlink's target, if sent */
+	const struct xattrs *xattrs;	/* extended attributes, or NULL */
+	int		 xerr;		/* errno of reading them, or 0 */
 };
+
+/*
+ * Entries from elsewhere (snap's agent): next(arg, e) fills e as
+ * walk_next would (strings valid until the next call, dirfd -1) and
+ * returns 1, or 0 at the end.  walk_skip then drops what lies below the
+ * directory just returned; walk_peek sees nothing ahead.
+ */
+struct walk_feed {
+	int	(*next)(void *, struct walk_ent *);
+	void	*arg;
+};
+
+struct walk	*walk_open_feed(const struct walk_feed *);
 
 /* Start walking root; returns NULL with errno set on failure. */
 struct walk	*walk_open(const char *);

@@ -122,9 +122,15 @@ probe(struct session *s)
 	struct xattrs x;
 	unsigned char b[4];
 
+	int xerr = 0, aclerr = 0;
+
+	if (s->agent)
+		remote_root_attrs(&xerr, &aclerr);
 	if (s->eas || s->acls) {
-		if (xattrs_read(AT_FDCWD, s->src, &x) == -1 &&
-		    (errno == ENOTSUP || errno == ENOSYS)) {
+		if (s->agent)
+			errno = xerr;
+		if ((s->agent ? xerr != 0 : xattrs_read(AT_FDCWD, s->src,
+		    &x) == -1) && (errno == ENOTSUP || errno == ENOSYS)) {
 			if (s->acls)
 				refuse_no_acls(s);
 			if (news(s, EAFILE))
@@ -134,11 +140,14 @@ probe(struct session *s)
 			s->eas = s->acls = 0;
 			return;
 		}
-		xattrs_free(&x);
+		if (!s->agent)
+			xattrs_free(&x);
 	}
 	/* ENODATA: no ACL here, but the filesystem can hold one */
-	if (s->acls && xattr_get(AT_FDCWD, s->src, ACL_ACCESS_XATTR, b,
-	    sizeof b) == -1 && errno == ENOTSUP) {
+	if (s->agent)
+		errno = aclerr;
+	if (s->acls && (s->agent ? aclerr != 0 : xattr_get(AT_FDCWD, s->src,
+	    ACL_ACCESS_XATTR, b, sizeof b) == -1) && errno == ENOTSUP) {
 		refuse_no_acls(s);
 		if (news(s, ACLFILE))
 			warnx("%s: the filesystem has no POSIX ACLs: none are "
@@ -187,7 +196,9 @@ attrs_begin(struct session *s)
 		s->oldacl = old_open(s, ACLFILE, &since);
 	}
 	s->attrs_since = INT64_MIN;
-	if (since != INT64_MIN && s->scoutsel == NULL && (s->eas || s->acls) &&
+	/* not through a mount or the agent: the host's clock is not ours */
+	if (since != INT64_MIN && s->scoutsel == NULL && !s->agent &&
+	    (s->eas || s->acls) &&
 	    (int64_t)time(NULL) >= since)
 		s->attrs_since = since - 2;
 }
@@ -329,7 +340,7 @@ attrs_entry(struct session *s, const char *path, size_t len, int rtype,
 	struct acl a = { NULL, 0 }, d = { NULL, 0 };
 	const char *old;
 	char *text = NULL;
-	size_t n;
+	size_t n, i;
 	int changed = 0, any = 0;
 
 	*dflt = 0;
@@ -346,7 +357,18 @@ attrs_entry(struct session *s, const char *path, size_t len, int rtype,
 		    has_default(old, n);
 		return NULL;
 	}
-	if (xattrs_read(e->dirfd, e->name, &x) == -1) {
+	if (e->dirfd == -1) {
+		/* from the agent: as read on the host */
+		memset(&x, 0, sizeof x);
+		if (e->xerr != 0)
+			errno = e->xerr;
+		else if (e->xattrs != NULL)
+			for (i = 0; i < e->xattrs->n; i++)
+				xattrs_put(&x, e->xattrs->a[i].name,
+				    e->xattrs->a[i].val, e->xattrs->a[i].len);
+	}
+	if (e->dirfd == -1 ? e->xerr != 0 : xattrs_read(e->dirfd, e->name,
+	    &x) == -1) {
 		if (errno != ENOENT && errno != ENOTSUP && errno != ENOSYS)
 			report(s, "read extended attributes of", path, errno);
 		/* keep the old readers in step with the walk */

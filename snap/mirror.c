@@ -199,11 +199,15 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 		n->sha1[0] = '\0';	/* only the first member has it */
 		return tmp;
 	}
-	if (!t->scouting || prefetch_hinting())
+	in = -1;
+	if (e->dirfd == -1)
+		in = remote_open(e);	/* asked for ahead, most likely */
+	else if (!t->scouting || prefetch_hinting())
 		lookahead(t, e);
-	in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC | O_NOATIME);
-	if (in == -1 && errno == EPERM)
+	if (e->dirfd != -1)
+		in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
+	if (in == -1 && errno == EPERM && e->dirfd != -1)
 		in = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW |
 		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (in == -1) {
@@ -220,6 +224,8 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 		close(in);
 		return NULL;
 	}
+	if (e->dirfd == -1)
+		st = e->st;	/* what the server listed; the size is read */
 	if ((tmp = new_entry(t, f, e->name, n, direct, &out)) == NULL)
 		snap_fatal("create mirror file for", e->path);
 	if (copy_fd(in, out, *sigp ? sig_tap : NULL, *sigp, &cr,

@@ -43,9 +43,11 @@ usage(void)
 	    "[--current-time SECS]\n"
 	    "            [--never-drop-acls] [--no-acls] [--no-eas] "
 	    "[--no-fsync]\n"
-	    "            [-E NAME] [-e GLOB] [-i GLOB] SRC REPO\n"
+	    "            [--remote-schema CMD] [-E NAME] [-e GLOB] [-i GLOB]\n"
+	    "            SRC|[user@]host:path REPO\n"
 	    "       snap -R [-vw] REPO\n"
-	    "       snap -s REPO\n");
+	    "       snap -s REPO\n"
+	    "       snap --server [--root DIR]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -600,6 +602,9 @@ main(int argc, char *argv[])
 		{ "no-eas",		no_argument,		NULL,	'X' },
 		{ "no-fsync",		no_argument,		NULL,	'F' },
 		{ "recover",		no_argument,		NULL,	'R' },
+		{ "remote-schema",	required_argument,	NULL,	'M' },
+		{ "root",		required_argument,	NULL,	'r' },
+		{ "server",		no_argument,		NULL,	'S' },
 		{ "status",		no_argument,		NULL,	's' },
 		{ "wait",		no_argument,		NULL,	'w' },
 		{ "verbose",		no_argument,		NULL,	'v' },
@@ -613,7 +618,8 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
 	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
-	int fullpath = 0, remote;
+	int fullpath = 0, remote, server = 0;
+	const char *serveroot = NULL, *schema = NULL;
 	char **pats = NULL;
 	size_t nrules = 0, i;
 	int64_t settime = -1;
@@ -641,6 +647,15 @@ main(int argc, char *argv[])
 			break;
 		case 'R':
 			recover = 1;
+			break;
+		case 'r':
+			serveroot = optarg;
+			break;
+		case 'M':
+			schema = optarg;
+			break;
+		case 'S':
+			server = 1;
 			break;
 		case 's':
 			stat = 1;
@@ -674,6 +689,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (server || serveroot != NULL) {
+		if (!server || argc != 0 || stat || recover || nrules ||
+		    settime >= 0 || fullpath || wait)
+			usage();
+		return server_main(serveroot);
+	}
 	if (stat + recover > 1 || argc != (stat || recover ? 1 : 2) ||
 	    ((stat || recover) && (nrules || settime >= 0 || fullpath)) ||
 	    (stat && wait))
@@ -698,7 +719,16 @@ main(int argc, char *argv[])
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	clock_gettime(CLOCK_REALTIME, &t0);
-	if (lstat(s.src, &st) == -1)
+	s.agent = remote_spec(s.src) && lstat(s.src, &st) == -1;
+	for (i = 0; s.agent && i < nrules; i++)
+		if (kinds[i] == SEL_EXCLUDE_PRESENT)
+			errx(EXIT_USAGE, "--exclude-if-present: not with a "
+			    "remote source (%s)", s.src);
+	if (s.agent) {
+		open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
+		remote_start(&s, s.src, schema);
+		remote_root_stat(&st);
+	} else if (lstat(s.src, &st) == -1)
 		err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP,
 		    "%s", s.src);
 	if (!S_ISDIR(st.st_mode))
@@ -707,14 +737,15 @@ main(int argc, char *argv[])
 	for (i = 0; i < nrules; i++)
 		if (select_add(s.sel, kinds[i], pats[i], msg, sizeof msg) == -1)
 			errx(EXIT_USAGE, "%s", msg);
-	s.fuse = (remote = remote_fs(s.src)) == 2;
+	s.fuse = (remote = s.agent ? 0 : remote_fs(s.src)) == 2;
 	if (remote) {
 		s.scoutsel = select_new(s.src, st.st_dev);
 		for (i = 0; i < nrules; i++)
 			select_add(s.scoutsel, kinds[i], pats[i], msg, sizeof msg);
 	}
 
-	open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
+	if (!s.agent)
+		open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
 	if (fstat(s.repofd, &st) == -1)
 		err(EXIT_TEMP, "stat %s", argv[1]);
 	s.repodev = st.st_dev;
@@ -731,9 +762,11 @@ main(int argc, char *argv[])
 	if (s.fuse && prefetch_hints(s.src, s.first ? 0 : s.prev))
 		prefetch_start(0);
 	else
-		prefetch_start(s.scoutsel != NULL ? 16 : 4);
+		prefetch_start(s.agent ? 0 : s.scoutsel != NULL ? 16 : 4);
 	tree_run(&s);
 	prefetch_stop();
+	if (s.agent)
+		remote_stop();
 
 	commit(&s, &r, argv[1]);
 	clock_gettime(CLOCK_REALTIME, &t1);

@@ -6,6 +6,7 @@
 #define SNAP_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct gzw;
@@ -55,6 +56,7 @@ struct session {
 	int		 eio_streak;	/* I/O errors since a file was read whole */
 	int		 nosync;	/* --no-fsync */
 	int		 fuse;		/* the source is FUSE (SFTP, most likely) */
+	int		 agent;		/* the source is host:path (remote.c) */
 	uint64_t	 wrapped;	/* times it could not carry */
 	dev_t		 srcdev;	/* the source root's filesystem */
 	dev_t		 repodev;	/* never back up the repository itself */
@@ -87,6 +89,27 @@ struct nodeext	*attrs_entry(struct session *, const char *, size_t, int,
 	    struct walk_ent *, int, int, int *);
 /* Merge the source walk with the old metadata; 0, or -1 when fatal. */
 int	tree_run(struct session *);
+/* server.c: snap --server [--root DIR], the agent on the source host. */
+int	server_main(const char *);
+/*
+ * remote.c: a source [user@]host:path walked by the agent over ssh.
+ */
+struct walk_ent;
+/* Is the source given [user@]host:path? */
+int	remote_spec(const char *);
+/* Run the schema's command for host, ask for path's tree; exits on failure. */
+int	remote_start(struct session *, const char *, const char *);
+/* The walk of the remote tree (entries with dirfd -1). */
+struct walk *remote_walk(void);
+/* A descriptor holding e's content now, or -1 with errno. */
+int	remote_open(struct walk_ent *);
+/* e's symlink target into buf (no NUL): its length, or -1 with errno. */
+ssize_t	remote_readlink(struct walk_ent *, char *, size_t);
+/* The root's errno of reading xattrs and its ACL (0, ENOTSUP ...). */
+void	remote_root_attrs(int *, int *);
+/* The root's stat (exits when it cannot be walked). */
+void	remote_root_stat(struct stat *);
+void	remote_stop(void);
 /* Exit 111 with "what path: strerror" (snap.c). */
 void	snap_fatal(const char *, const char *);
 /* Report a failed source entry: stderr and the error log (snap.c). */

@@ -258,7 +258,9 @@ read_symlink(struct tree *t, struct walk_ent *e, struct rec *n, int *gone)
 	char *target = xmalloc((size_t)e->st.st_size + 2);
 	ssize_t len;
 
-	len = readlinkat(e->dirfd, e->name, target, (size_t)e->st.st_size + 1);
+	len = e->dirfd == -1 ? remote_readlink(e, target,
+	    (size_t)e->st.st_size + 1) : readlinkat(e->dirfd, e->name, target,
+	    (size_t)e->st.st_size + 1);
 	if (len == -1 || len > e->st.st_size) {
 		if (len == -1 && errno == ENOENT)
 			*gone = 1;
@@ -726,7 +728,7 @@ tree_run(struct session *s)
 	int c;
 
 	memset(&n, 0, sizeof n);
-	if ((w = walk_open(s->src)) == NULL)
+	if ((w = s->agent ? remote_walk() : walk_open(s->src)) == NULL)
 		err(EXIT_TEMP, "walk %s", s->src);
 	t->walk = w;
 	e = next_src(t, w);

@@ -1,0 +1,164 @@
+# snap [user@]host:path REPO: the agent (snap --server) on the far side
+# of a real sshd on 127.0.0.1.  The repository it makes restores to what
+# a local snap of the same tree restores to (content, types, modes,
+# owners, times, link targets, extended attributes, ACLs), changed files
+# come as deltas, unchanged ones not at all, the server opens nothing
+# for writing and keeps to --root, and failures leave the repository as
+# it was with the documented exit codes.
+. tests/harness.sh
+. tests/lib/sshd.sh
+
+PY=/usr/bin/python3
+if [ "$(id -u)" != 0 ]; then
+	skip "snap's agent over ssh" "needs root (a login user for sshd)"
+	t_done
+fi
+sh mk/need.sh /usr/sbin/sshd:openssh-server ssh:openssh-client \
+    ssh-agent:openssh-client $PY:python3-minimal strace:strace \
+    setfacl:acl rdiff-backup:rdiff-backup || exit 111
+
+cleanup() {
+	sshd_stop
+}
+trap 'cleanup' EXIT
+trap 'exit 111' INT TERM HUP
+
+chmod 755 "$T"
+if ! sshd_start "$T/ssh" >"$T/sshd.out" 2>&1; then
+	cat "$T/sshd.out" >>"$T_LOG"
+	t_notok "loopback sshd starts"
+	t_done
+fi
+t_ok "loopback sshd starts (port $SSHD_PORT)"
+
+# The source belongs to the login user, who runs the agent.
+S=$T/src
+mkdir -p "$S/d/e" "$S/empty"
+printf 'hello\n' >"$S/d/small"
+head -c 300000 /dev/urandom >"$S/d/big"
+seq 1 20000 >"$S/log"
+ln -s small "$S/d/lnk"
+ln -s /nowhere "$S/dangling"
+ln "$S/d/small" "$S/d/hard"
+mkfifo "$S/fifo"
+printf 'x' >"$S/d/e/mode"
+chmod 640 "$S/d/e/mode"
+$PY -c 'import os, sys; os.setxattr(sys.argv[1], "user.note", b"kept")' "$S/d/small"
+setfacl -m u:1:r "$S/d/big"
+chown -R "$SSHD_USER" "$S"
+touch -d '2020-01-02 03:04:05' "$S/d/small" "$S/log"
+chmod 755 "$S"
+
+SCHEMA="ssh -F $SSHD_CONFIG {h} $BIN/snap --server"
+TR=$T/trace	# strace logs of the agent, which runs as the login user
+mkdir -p "$TR" && chown "$SSHD_USER" "$TR"
+A=$T/agent L=$T/local
+
+# manifest DIR: one line per entry: path, type, mode, owner, size, mtime
+# (not of directories or links), target, xattrs.
+manifest() {
+	$PY - "$1" <<'EOF'
+import os, sys
+top = sys.argv[1]
+for dp, dn, fn in sorted(os.walk(top)):
+    dn.sort()
+    for n in sorted(dn + fn) + ([] if dp != top else [""]):
+        p = os.path.join(dp, n) if n else dp
+        st = os.lstat(p)
+        rel = os.path.relpath(p, top)
+        t = "%o" % st.st_mode
+        # no directory's time (set last) and no link's (not kept)
+        mt = "" if os.path.isdir(p) or os.path.islink(p) else int(st.st_mtime)
+        tgt = os.readlink(p) if os.path.islink(p) else ""
+        xa = []
+        if not os.path.islink(p):
+            for a in sorted(os.listxattr(p)):
+                xa.append("%s=%s" % (a, os.getxattr(p, a).hex()))
+        size = st.st_size if not os.path.isdir(p) else 0
+        print(rel, t, st.st_uid, st.st_gid, size, mt, tgt, " ".join(xa))
+EOF
+}
+
+# same RESTORED_A RESTORED_B: equal manifests and contents.
+same() {
+	manifest "$1" >"$T/m1" && manifest "$2" >"$T/m2" &&
+	    diff "$T/m1" "$T/m2" && diff -r --no-dereference -x fifo "$1" "$2"
+}
+
+restored() {
+	rm -rf "$T/r-$1" && "$BIN/restore" ${2:+-r "$2"} "$T/$1" "$T/r-$1"
+}
+
+# --- a first session, and the same tree backed up locally
+t_exit 0 "snap through the agent" "$BIN/snap" --remote-schema "$SCHEMA" \
+    "$SSHD_HOST:$S" "$A"
+t_exit 0 "snap of the same tree, locally" "$BIN/snap" "$S" "$L"
+restored agent && restored local
+t "the agent's repository restores like the local one" same "$T/r-agent" "$T/r-local"
+t "... and like the source" same "$S" "$T/r-agent"
+t "rdiff-backup verifies the agent's repository" \
+    rdiff-backup --terminal-verbosity 1 verify "$A"
+
+# --- changes: deltas for the big file and the log, whole for the rest
+cp -a "$S" "$T/before"
+printf 'CHANGED' | dd of="$S/d/big" bs=1 seek=150000 conv=notrunc status=none
+seq 20001 20100 >>"$S/log"
+printf 'new\n' >"$S/d/new"
+rm "$S/d/e/mode"
+ln -sfn hard "$S/d/lnk"
+$PY -c 'import os, sys; os.setxattr(sys.argv[1], "user.note", b"changed")' "$S/d/small"
+chown -R "$SSHD_USER" "$S"
+sleep 1
+TRACE="strace -f -qq -e trace=open,openat,openat2,creat,unlink,unlinkat,rename,renameat,renameat2,mkdir,mkdirat,truncate,ftruncate"
+t_exit 0 "a second session through the agent" "$BIN/snap" \
+    --remote-schema "ssh -F $SSHD_CONFIG {h} $TRACE -o $TR/agent.strace $BIN/snap --server" \
+    "$SSHD_HOST:$S" "$A"
+t_exit 0 "... and locally" "$BIN/snap" "$S" "$L"
+restored agent && restored local
+t "the new session restores like the local one" same "$T/r-agent" "$T/r-local"
+t "... and like the source" same "$S" "$T/r-agent"
+restored agent 1B && restored local 1B
+t "the first session still restores like the local one" same "$T/r-agent" "$T/r-local"
+t "... and like the tree was then" same "$T/before" "$T/r-agent"
+t "rdiff-backup restores the first session too" sh -c \
+    "rm -rf '$T/rb' && rdiff-backup --terminal-verbosity 1 restore --at 1B '$A' '$T/rb' && diff -r --no-dereference -x fifo '$T/before' '$T/rb'"
+t "the agent opened nothing for writing, created, moved or removed nothing" \
+    sh -c "! grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|unlink|rename|mkdir|truncate' '$TR/agent.strace'"
+t "the agent's strace saw its opens (the check can fail)" \
+    grep -q 'O_RDONLY' "$TR/agent.strace"
+
+# --- unchanged: no content asked for
+t_exit 0 "an unchanged session through the agent" "$BIN/snap" \
+    --remote-schema "ssh -F $SSHD_CONFIG {h} strace -f -qq -e trace=openat,openat2 -o $TR/agent2.strace $BIN/snap --server" \
+    "$SSHD_HOST:$S" "$A"
+t_out "... the agent opened no file of the tree" "" sh -c \
+    "grep -E 'openat2?\\(' '$TR/agent2.strace' | grep -v -e O_DIRECTORY -e O_PATH | grep -F '$S' | grep -v ENOENT || true"
+
+# --- --root keeps a key to a tree
+mkdir -p "$T/other"
+chmod 755 "$T/other"
+t_exit 100 "--root: a path outside is refused (exit 100)" "$BIN/snap" \
+    --remote-schema "ssh -F $SSHD_CONFIG {h} $BIN/snap --server --root $S/d" \
+    "$SSHD_HOST:$S" "$T/refused"
+t "... and the client says why" sh -c \
+    "'$BIN/snap' --remote-schema 'ssh -F $SSHD_CONFIG {h} $BIN/snap --server --root $S/d' '$SSHD_HOST:$S' '$T/refused2' 2>&1 | grep -q 'outside the tree this key may read'"
+t_exit 0 "--root: the tree itself is served" "$BIN/snap" \
+    --remote-schema "ssh -F $SSHD_CONFIG {h} $BIN/snap --server --root $S/d" \
+    "$SSHD_HOST:$S/d" "$T/pinned"
+
+# --- failures leave the repository as it was
+cp -a "$A" "$T/A.before"
+t_exit 111 "a command that is not there: exit 111" "$BIN/snap" \
+    --remote-schema "ssh -F $SSHD_CONFIG {h} /nonexistent/snap --server" \
+    "$SSHD_HOST:$S" "$A"
+t_exit 111 "a command that is not snap: exit 111" "$BIN/snap" \
+    --remote-schema "ssh -F $SSHD_CONFIG {h} cat" "$SSHD_HOST:$S" "$A"
+t_exit 100 "a missing source: exit 100" "$BIN/snap" \
+    --remote-schema "$SCHEMA" "$SSHD_HOST:$T/nonexistent" "$A"
+t_exit 100 "--exclude-if-present is refused with a remote source" \
+    "$BIN/snap" -E .nobackup --remote-schema "$SCHEMA" "$SSHD_HOST:$S" "$A"
+t "the repository is as it was" diff -r --no-dereference -x fifo -x lock.yml "$T/A.before" "$A"
+t_exit 0 "the next session goes on" "$BIN/snap" --remote-schema "$SCHEMA" \
+    "$SSHD_HOST:$S" "$A"
+
+t_done
