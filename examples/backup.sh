@@ -5,8 +5,11 @@
 # snap it into $BACKUP_ROOT/host/path, unmount whatever happens, and
 # optionally prune old sessions.  Quiet on success; one line per failure
 # on stderr (cron mails it) and a non-zero exit; -l also logs to syslog.
+# With -a, no mount: snap walks the host through its agent (snap
+# user@host:/path, with the static snap binary on the host; see
+# "Remote sources" in snap(1)), sending changed files as deltas.
 #
-#   backup.sh [-l] [-A agent-socket] [-P prune-time] [-f hosts-file]
+#   backup.sh [-al] [-A agent-socket] [-P prune-time] [-f hosts-file]
 #             [user@host:/path ...]
 #
 # Environment: BACKUP_ROOT (default ~/backup), MNT_ROOT (default ~/mnt),
@@ -18,7 +21,7 @@
 set -u
 
 usage() {
-	echo "usage: backup.sh [-l] [-A agent-socket] [-P prune-time]" \
+	echo "usage: backup.sh [-al] [-A agent-socket] [-P prune-time]" \
 	    "[-f hosts-file] [user@host:/path ...]" >&2
 	exit 100
 }
@@ -26,9 +29,10 @@ usage() {
 BACKUP_ROOT=${BACKUP_ROOT:-$HOME/backup}
 MNT_ROOT=${MNT_ROOT:-$HOME/mnt}
 bin() { if [ -n "${BK_BIN:-}" ]; then echo "$BK_BIN/$1"; else echo "$1"; fi; }
-syslog=0 agent= prune= list=
-while getopts lA:P:f: opt; do
+syslog=0 agent= prune= list= direct=0
+while getopts alA:P:f: opt; do
 	case $opt in
+	a) direct=1 ;;
 	l) syslog=1 ;;
 	A) agent=$OPTARG ;;
 	P) prune=$OPTARG ;;
@@ -71,9 +75,18 @@ for target in "$@"; do
 	repo=$BACKUP_ROOT/$host/$rel
 	mnt=$MNT_ROOT/$host/$rel
 	mkdir -p "$mnt" "$(dirname "$repo")" || { say "$target: cannot create $mnt"; rc=1; continue; }
-	# mount-remote's -- mode unmounts whatever happens to the command
-	$(bin mount-remote) ${agent:+-A "$agent"} ${MOUNT_OPTS:-} "$target" "$mnt" \
-	    -- $(bin snap) ${SNAP_OPTS:-} "$mnt" "$repo"
+	if [ "$direct" = 1 ]; then
+		# the host's snap walks it; ssh finds the key through the agent
+		if [ -n "$agent" ]; then
+			SSH_AUTH_SOCK=$agent $(bin snap) ${SNAP_OPTS:-} "$target" "$repo"
+		else
+			$(bin snap) ${SNAP_OPTS:-} "$target" "$repo"
+		fi
+	else
+		# mount-remote's -- mode unmounts whatever happens to the command
+		$(bin mount-remote) ${agent:+-A "$agent"} ${MOUNT_OPTS:-} "$target" "$mnt" \
+		    -- $(bin snap) ${SNAP_OPTS:-} "$mnt" "$repo"
+	fi
 	st=$?
 	case $st in
 	0) ;;

@@ -161,4 +161,22 @@ t "the repository is as it was" diff -r --no-dereference -x fifo -x lock.yml "$T
 t_exit 0 "the next session goes on" "$BIN/snap" --remote-schema "$SCHEMA" \
     "$SSHD_HOST:$S" "$A"
 
+# --- examples/backup.sh -a: the routine through the agent, no mount
+mkdir -p "$T/bin"
+cat >"$T/bin/ssh" <<EOF
+#!/bin/sh
+# the test's sshd, and the snap under test on the far side
+for a; do shift; [ "\$a" = snap ] && a=$BIN/snap; set -- "\$@" "\$a"; done
+exec /usr/bin/ssh -F $SSHD_CONFIG "\$@"
+EOF
+chmod 755 "$T/bin/ssh"
+t_exit 0 "backup.sh -a backs the host up through the agent" env \
+    PATH="$T/bin:$PATH" BK_BIN="$BIN" BACKUP_ROOT="$T/bk" MNT_ROOT="$T/mnts" \
+    sh examples/backup.sh -a "$SSHD_HOST:$S"
+t "... into a repository that restores to the source" sh -c \
+    "rm -rf '$T/r-bk' && '$BIN/restore' '$T/bk/$SSHD_HOST/${S#/}' '$T/r-bk' &&
+     diff -r --no-dereference -x fifo '$S' '$T/r-bk'"
+t_out "... without mounting anything" "" sh -c \
+    "grep ' $T/mnts' /proc/mounts || true"
+
 t_done
