@@ -17,7 +17,7 @@
 #   unchanged    the tree again
 #   churn        bench/corpus.sh's churn of the tree (1% modified ...)
 #   big file     WAN_BIG_MIB MiB of random bytes, 1 MiB of it rewritten
-#   log append   a WAN_LOG_MIB MiB text log, 1 MiB appended
+#   log append   a WAN_LOG_MIB MiB text log, 1 MiB of new text appended
 # The big file and the log are backed up once locally first (the same
 # repository a remote first run would make, minutes sooner on slow links).
 # After the last run of a workload each tool's newest backup is restored
@@ -269,8 +269,9 @@ bench_wan() {
 				if [ "$_c" = big ]; then
 					head -c 1048576 /dev/urandom | dd of="$_src/big.bin" bs=1M \
 					    seek=$((_i * 37 % WAN_BIG_MIB)) conv=notrunc status=none
-				else
-					head -c 1048576 "$W/pool" >>"$_src/app.log"
+				else	# new text, unlike anything before
+					head -c 786432 /dev/urandom | base64 -w 76 \
+					    >>"$_src/app.log"
 				fi
 				for _k in $WAN_TOOLS; do
 					wan_run "$_s" "$_ww" "$_k" "$_d" "$_src"

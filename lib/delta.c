@@ -99,15 +99,25 @@ sig_out(void *arg, const char *p, size_t n)
 struct sigmaker *
 sig_begin(uint64_t size)
 {
+	return sig_begin_strong(size, RS_MAX_STRONG_SUM_LENGTH);
+}
+
+struct sigmaker *
+sig_begin_strong(uint64_t size, size_t minstrong)
+{
 	struct sigmaker *s;
 	rs_magic_number magic = RS_RK_BLAKE2_SIG_MAGIC;
-	size_t block = 0, strong = 0;
+	size_t block = 0, strong = (size_t)-1;	/* the least that is safe */
 
 	if (rs_sig_args((rs_long_t)(size > INT64_MAX ? INT64_MAX : size),
-	    &magic, &block, &strong) != RS_DONE)
+	    &magic, &block, &strong) != RS_DONE) {
 		block = RS_DEFAULT_BLOCK_LEN;
-	/* The full strong sum: a false block match would corrupt history. */
-	strong = RS_MAX_STRONG_SUM_LENGTH;
+		strong = RS_MAX_STRONG_SUM_LENGTH;
+	}
+	if (strong < minstrong)
+		strong = minstrong;
+	if (strong > RS_MAX_STRONG_SUM_LENGTH)
+		strong = RS_MAX_STRONG_SUM_LENGTH;
 	setup();
 	s = xcalloc(1, sizeof *s);
 	if ((s->job = rs_sig_begin(block, strong, magic)) == NULL) {

@@ -13,8 +13,17 @@ struct gzr;
 struct gzw;
 struct sigmaker;
 
-/* Start a signature for about size bytes of data. */
+/*
+ * Start a signature for about size bytes of data, with full strong sums
+ * (32 bytes: a false block match would corrupt history).
+ */
 struct sigmaker	*sig_begin(uint64_t);
+/*
+ * The same with strong sums of the least length librsync holds safe
+ * against chance matches for size, but at least the given length: for
+ * signatures that cross a network.
+ */
+struct sigmaker	*sig_begin_strong(uint64_t, size_t);
 int		 sig_update(struct sigmaker *, const void *, size_t);
 /* sig_update for copy_fd's tap: sig_tap(sig, p, n). */
 int		 sig_tap(void *, const void *, size_t);

@@ -48,6 +48,7 @@
 #define INFLIGHT_BYTES	((uint64_t)64 << 20)
 #define DELTA_MIN	(32 << 10)	/* smaller files come whole */
 #define MEMFILE_MAX	(8 << 20)	/* larger content lands on disk */
+#define SIG_STRONG	16		/* strong sum bytes, at the least */
 
 extern char **environ;
 
@@ -145,6 +146,86 @@ req_unlink(struct req *r)
 		}
 }
 
+/*
+ * The directories open in the server's walk (the last one entered on
+ * top), each with the last name seen in it: what the next entry may be.
+ */
+static struct {
+	struct vdir {
+		char	*path;
+		char	*last;		/* the last child's name, "" none yet */
+	} *v;
+	size_t	 n, cap;
+	int	 started;
+} vs;
+
+static void
+vs_push(const char *path)
+{
+	if (vs.n == vs.cap) {
+		vs.cap = vs.cap ? vs.cap * 2 : 16;
+		vs.v = xreallocarray(vs.v, vs.cap, sizeof *vs.v);
+	}
+	vs.v[vs.n].path = xstrdup(path);
+	vs.v[vs.n].last = xstrdup("");
+	vs.n++;
+}
+
+static void
+vs_pop(void)
+{
+	vs.n--;
+	free(vs.v[vs.n].path);
+	free(vs.v[vs.n].last);
+}
+
+/*
+ * Is e where the walk can be next?  The root first; then a name (no
+ * slash, not "." or "..") in a directory the walk is in, after its
+ * siblings so far (bytewise), or a directory again with the error of
+ * listing it.  A server that says otherwise could make snap write
+ * outside the mirror, or read outside it for a signature: it is not
+ * believed.
+ */
+static int
+ent_ok(const struct agent_ent *e)
+{
+	const char *name, *slash = strrchr(e->path, '/');
+	size_t dlen;
+
+	if (!vs.started) {
+		if (e->path[0] != '\0' || e->listerr)
+			return 0;
+		vs.started = 1;
+		if (!e->error && S_ISDIR(e->st.st_mode))
+			vs_push("");
+		return 1;
+	}
+	if (e->listerr) {
+		/* the directory just entered could not be listed */
+		if (vs.n == 0 || strcmp(vs.v[vs.n - 1].path, e->path) != 0 ||
+		    vs.v[vs.n - 1].last[0] != '\0')
+			return 0;
+		vs_pop();
+		return 1;
+	}
+	name = slash != NULL ? slash + 1 : e->path;
+	dlen = slash != NULL ? (size_t)(slash - e->path) : 0;
+	if (name[0] == '\0' || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0 || strlen(name) > NAME_MAX)
+		return 0;
+	while (vs.n > 0 && (strlen(vs.v[vs.n - 1].path) != dlen ||
+	    memcmp(vs.v[vs.n - 1].path, e->path, dlen) != 0))
+		vs_pop();
+	if (vs.n == 0 || strcmp(name, vs.v[vs.n - 1].last) <= 0)
+		return 0;
+	free(vs.v[vs.n - 1].last);
+	vs.v[vs.n - 1].last = xstrdup(name);
+	if (!e->error && S_ISDIR(e->st.st_mode))
+		vs_push(e->path);
+	return 1;
+}
+
 /* The server's frames, until it ends or lies. */
 static void *
 reader(void *arg)
@@ -164,9 +245,16 @@ reader(void *arg)
 		pthread_mutex_lock(&ag.mu);
 		switch (type) {
 		case AG_ENT:
-			if (ag.given == 0 || ag.qlen == CREDIT ||
+			if (ag.given == 0 || ag.qlen == CREDIT || ag.ended ||
 			    agent_get_ent(&rb, &e) == -1) {
 				die_locked("a malformed or unasked-for entry");
+				break;
+			}
+			if (!ent_ok(&e)) {
+				snprintf(msg, sizeof msg, "an entry out of place "
+				    "in the walk: %.300s", e.path);
+				agent_ent_free(&e);
+				die_locked(msg);
 				break;
 			}
 			ag.given--;
@@ -324,6 +412,8 @@ out:
 static uint64_t
 grown(uint64_t size)
 {
+	if (size <= MEMFILE_MAX)	/* it is in memory: not 64 MiB each */
+		return 2 * MEMFILE_MAX;
 	return size > (UINT64_MAX >> 2) ? UINT64_MAX : size + size / 2 +
 	    ((uint64_t)64 << 20);
 }
@@ -358,7 +448,8 @@ ask(const char *path, int kind, uint64_t size)
 	    O_NONBLOCK | O_CLOEXEC)) != -1) {
 		if (fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size >= DELTA_MIN &&
-		    (sig = sig_begin((uint64_t)st.st_size)) != NULL) {
+		    (sig = sig_begin_strong((uint64_t)st.st_size,
+		    SIG_STRONG)) != NULL) {
 			buf = xmalloc(65536);
 			while ((n = read(mfd, buf, 65536)) > 0)
 				if (sig_update(sig, buf, (size_t)n) == -1)
@@ -779,6 +870,11 @@ remote_stop(void)
 	}
 	ag.last = NULL;
 	agent_ent_free(&ag.cur);
+	while (vs.n > 0)
+		vs_pop();
+	free(vs.v);
+	vs.v = NULL;
+	vs.cap = 0;
 	while (ag.qlen > 0) {
 		agent_ent_free(&ag.q[ag.qhead]);
 		ag.qhead = (ag.qhead + 1) % CREDIT;

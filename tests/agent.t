@@ -161,6 +161,22 @@ t "the repository is as it was" diff -r --no-dereference -x fifo -x lock.yml "$T
 t_exit 0 "the next session goes on" "$BIN/snap" --remote-schema "$SCHEMA" \
     "$SSHD_HOST:$S" "$A"
 
+# --- a server that lies: refused, and the repository is as it was
+LIAR="$PY $(pwd)/tests/helpers/agent-liar.py"
+for m in dotdot order underfile slash nocredit; do
+	rm -rf "$T/lied" && cp -a "$A" "$T/lied"
+	t_exit 111 "a lying server ($m): exit 111" "$BIN/snap" \
+	    --remote-schema "$LIAR $m {h}" "x:/src" "$T/lied"
+	t_exit 0 "... the next snap -R rolls the session back" "$BIN/snap" -R "$T/lied"
+	t "... to what it was" diff -r --no-dereference -x fifo -x lock.yml "$A" "$T/lied"
+done
+t "a lie names the entry" sh -c "'$BIN/snap' --remote-schema '$LIAR dotdot {h}' \
+    x:/src '$T/lied2' 2>&1 | grep -q 'out of place in the walk: ../escape'"
+rm -rf "$T/lied" && cp -a "$A" "$T/lied"
+t_exit 1 "content far beyond the size listed: a partial session (exit 1)" \
+    "$BIN/snap" --remote-schema "$LIAR bigdata {h}" "x:/src" "$T/lied"
+t "... nothing of it is kept" test ! -e "$T/lied/f"
+
 # --- examples/backup.sh -a: the routine through the agent, no mount
 mkdir -p "$T/bin"
 cat >"$T/bin/ssh" <<EOF

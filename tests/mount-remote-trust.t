@@ -5,6 +5,7 @@
 # duplicates, endless memory or libfuse's own complaints) and one line of
 # its own on stderr.
 . tests/harness.sh
+. tests/lib/mounts.sh
 
 MR=$BIN/mount-remote
 SFTP=/usr/lib/openssh/sftp-server
@@ -27,15 +28,10 @@ ln -s small "$D/d/lnk"
 
 cleanup() {
 	[ -n "$MRPID" ] && kill -9 "$MRPID" 2>/dev/null
-	awk -v t="$T" '$2 ~ "^"t { print $2 }' /proc/mounts | sort -r |
-	    while read -r m; do umount -l "$m" 2>/dev/null; done
+	umount_all
 }
 trap 'cleanup' EXIT
 trap 'exit 111' INT TERM HUP
-
-in_mounts() {
-	awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts
-}
 
 # serve SERVER: mount $D on $M in the foreground, in the background,
 # with SERVER as the -S command; stderr goes to $T/mr.err.  Its address

@@ -3,6 +3,7 @@
 # every write, `--` mode cleanup, fault handling (stalled and killed
 # sessions, killed daemon), the agent options and ssh's error messages.
 . tests/harness.sh
+. tests/lib/mounts.sh
 . tests/lib/sshd.sh
 
 MR=$BIN/mount-remote
@@ -28,9 +29,7 @@ cleanup() {
 	for s in $(sshd_session_pids); do
 		kill -CONT "$s" 2>/dev/null
 	done
-	# Every mount below $T, innermost first.
-	awk -v t="$T" '$2 ~ "^"t { print $2 }' /proc/mounts | sort -r |
-	    while read -r m; do umount -l "$m" 2>/dev/null; done
+	umount_all
 	for a in $(pgrep -f "ssh-agent -a $T/" 2>/dev/null); do
 		kill "$a" 2>/dev/null
 	done
@@ -99,11 +98,6 @@ contents() {
 	(cd "$1" && find . -type f -exec sh -c '
 		m=$1; shift
 		for f; do cmp "$f" "$m/$f" || exit 1; done' sh "$2" {} +)
-}
-
-# in_mounts DIR: DIR is a mount point now.
-in_mounts() {
-	awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts
 }
 
 # gone DIR: no mount on DIR within 10 seconds.

@@ -6,6 +6,7 @@
 # are counted by tests/helpers/sftp-proxy.py's log mode between
 # mount-remote (-S) and OpenSSH's sftp-server.
 . tests/harness.sh
+. tests/lib/mounts.sh
 
 MR=$BIN/mount-remote
 SFTP=/usr/lib/openssh/sftp-server
@@ -46,15 +47,10 @@ find "$D" -exec touch -h -d '2020-01-01 00:00' {} +
 
 cleanup() {
 	[ -n "$MRPID" ] && kill -9 "$MRPID" 2>/dev/null
-	awk -v t="$T" '$2 ~ "^"t { print $2 }' /proc/mounts | sort -r |
-	    while read -r m; do umount -l "$m" 2>/dev/null; done
+	umount_all
 }
 trap 'cleanup' EXIT
 trap 'exit 111' INT TERM HUP
-
-in_mounts() {
-	awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts
-}
 
 # serve: a fresh mount of $D on $M whose requests go to $L (emptied).
 serve() {

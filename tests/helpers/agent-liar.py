@@ -1,0 +1,81 @@
+"""
+agent-liar.py MODE HOST: a snap --server that lies, for snap's
+--remote-schema (HOST is ignored).  It answers HELLO, then sends a root
+directory and, as MODE says:
+
+  dotdot      an entry named "../escape"
+  order       "b" before "a"
+  underfile   "f", a regular file, then "f/x"
+  slash       an entry whose name is "a//b"
+  bigdata     a 10-byte file "f" whose content, when asked for, is
+              40 MiB
+  nocredit    more entries than the client granted
+
+Run it with /usr/bin/python3.
+"""
+import os
+import struct
+import sys
+
+HELLO, LIST, MORE, GET, SIG = 1, 2, 3, 4, 5
+SHELLO, ENT, END, DATA, DELTA, DONE = 101, 102, 103, 104, 105, 106
+
+
+def send(t, payload):
+    os.write(1, struct.pack(">IB", len(payload) + 1, t) + payload)
+
+
+def recv():
+    h = sys.stdin.buffer.read(5)
+    if len(h) < 5:
+        return None, None
+    n, t = struct.unpack(">IB", h)
+    return t, sys.stdin.buffer.read(n - 1)
+
+
+def s(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def ent(path, mode, size=0, ino=1):
+    return (s(path) + struct.pack(">IB", 0, 0) +
+            struct.pack(">III", mode, 0, 0) +
+            struct.pack(">QQQQQ", 1, ino, 1, 0, size) +
+            struct.pack(">QIQI", 1600000000, 0, 1600000000, 0) +
+            struct.pack(">I", 0xffffffff) + struct.pack(">III", 0, 61, 0))
+
+
+mode = sys.argv[1]
+t, p = recv()
+send(SHELLO, struct.pack(">I", 1))
+t, p = recv()          # LIST
+t, p = recv()          # MORE
+credit = struct.unpack(">I", p)[0]
+D, F = 0o40755, 0o100644
+ents = [ent(b"", D)]
+if mode == "dotdot":
+    ents.append(ent(b"../escape", F))
+elif mode == "order":
+    ents += [ent(b"b", F, ino=2), ent(b"a", F, ino=3)]
+elif mode == "underfile":
+    ents += [ent(b"f", F, ino=2), ent(b"f/x", F, ino=3)]
+elif mode == "slash":
+    ents.append(ent(b"a//b", F, ino=2))
+elif mode == "bigdata":
+    ents.append(ent(b"f", F, size=10, ino=2))
+elif mode == "nocredit":
+    ents += [ent(b"n%06d" % i, F, ino=i + 2) for i in range(credit + 10)]
+for e in ents:
+    send(ENT, e)
+send(END, struct.pack(">I", 0))
+while True:
+    t, p = recv()
+    if t is None:
+        break
+    if t == GET:
+        rid = struct.unpack(">I", p[:4])[0]
+        if mode == "bigdata":
+            chunk = b"x" * (256 << 10)
+            for i in range(160):
+                send(DATA, struct.pack(">I", rid) + chunk)
+        send(DONE, struct.pack(">II", rid, 0))
