@@ -43,11 +43,11 @@ usage(void)
 	    "[--current-time SECS]\n"
 	    "            [--never-drop-acls] [--no-acls] [--no-eas] "
 	    "[--no-fsync]\n"
-	    "            [--remote-schema CMD] [-E NAME] [-e GLOB] [-i GLOB]\n"
+	    "            [-E NAME] [-e GLOB] [-i GLOB] [--remote-schema CMD]\n"
 	    "            SRC|[user@]host:path REPO\n"
+	    "       snap --server [--root DIR]\n"
 	    "       snap -R [-vw] REPO\n"
-	    "       snap -s REPO\n"
-	    "       snap --server [--root DIR]\n");
+	    "       snap -s REPO\n");
 	exit(EXIT_USAGE);
 }
 
