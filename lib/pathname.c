@@ -64,6 +64,21 @@ open_parent(int root, const char *path, const char **base)
 	return fd;
 }
 
+int
+open_below(int root, const char *path, int flags)
+{
+	const char *base;
+	int pfd, fd, saved;
+
+	if ((pfd = open_parent(root, path, &base)) == -1)
+		return -1;
+	fd = openat(pfd, base, flags | O_NOFOLLOW);
+	saved = errno;
+	close(pfd);
+	errno = saved;
+	return fd;
+}
+
 DIR *
 dir_list(int fd)
 {

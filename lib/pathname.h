@@ -29,6 +29,11 @@ int		 subdir(int, const char *);
  */
 int		 open_parent(int, const char *, const char **);
 /*
+ * openat(root, path, flags | O_NOFOLLOW) through no symlink at all, its
+ * directories opened as open_parent does: never outside root.
+ */
+int		 open_below(int, const char *, int);
+/*
  * A stream that lists directory fd from its first entry.  fd stays open
  * and the caller's: the stream reads a duplicate (which shares fd's
  * offset).  NULL with errno set on failure.

@@ -36,6 +36,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "pathname.h"
 #include "prefetch.h"
 #include "walk.h"
 #include "xalloc.h"
@@ -443,9 +444,10 @@ ask(const char *path, int kind, uint64_t size)
 	r->fd = tmpfile_in_repo(kind == AG_LINK ? 0 : size);
 	r->size = size;
 	r->limit = kind == AG_LINK ? PATH_MAX : grown(size);
+	/* the mirror may still hold a symlink where a directory is now */
 	if (kind == AG_FILE && !ag.s->first &&
-	    (mfd = openat(ag.s->repofd, path, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC)) != -1) {
+	    (mfd = open_below(ag.s->repofd, path, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) != -1) {
 		if (fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size >= DELTA_MIN &&
 		    (sig = sig_begin_strong((uint64_t)st.st_size,
@@ -646,7 +648,7 @@ remote_open(struct walk_ent *e)
 	if ((fd = take(r)) == -1)
 		return -1;
 	/* the mirror's copy, patched: what the file is now */
-	if ((basis = openat(ag.s->repofd, e->path, O_RDONLY | O_NOFOLLOW |
+	if ((basis = open_below(ag.s->repofd, e->path, O_RDONLY |
 	    O_CLOEXEC)) == -1) {
 		saved = errno;
 		close(fd);

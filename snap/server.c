@@ -10,7 +10,6 @@
  * through a symlink or "..".
  */
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #include <err.h>
 #include <errno.h>
@@ -28,6 +27,7 @@
 #include "delta.h"
 #include "exitcode.h"
 #include "io.h"
+#include "pathname.h"
 #include "walk.h"
 #include "xalloc.h"
 #include "xattr.h"
@@ -182,19 +182,13 @@ walker(void *arg)
 
 /*
  * Open path (relative to the listed tree) for reading, through no
- * symlink and nowhere outside it: openat2 with RESOLVE_BENEATH, or
- * component by component with O_NOFOLLOW on older kernels.
+ * symlink and nowhere outside it: no empty, "." or ".." component, and
+ * every directory on the way opened with O_NOFOLLOW (open_below).
  */
 static int
 open_beneath(const char *path, int dir)
 {
-	struct {
-		uint64_t flags, mode, resolve;
-	} how;
 	const char *p, *slash;
-	char name[NAME_MAX + 1];
-	int fd, nfd, flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC | (dir ? O_DIRECTORY : 0);
 
 	for (p = path; *p != '\0'; p = slash + 1) {
 		if ((slash = strchr(p, '/')) == NULL)
@@ -207,34 +201,8 @@ open_beneath(const char *path, int dir)
 		if (*slash == '\0')
 			break;
 	}
-	memset(&how, 0, sizeof how);
-	how.flags = (uint64_t)flags;
-	how.resolve = 0x08 | 0x04 | 0x02;	/* BENEATH, NO_SYMLINKS, NO_MAGICLINKS */
-#ifdef SYS_openat2
-	fd = (int)syscall(SYS_openat2, listfd, path, &how, sizeof how);
-	if (fd != -1 || (errno != ENOSYS && errno != EPERM))
-		return fd;
-#endif
-	fd = dup(listfd);
-	for (p = path; fd != -1; p = slash + 1) {
-		if ((slash = strchr(p, '/')) == NULL) {
-			nfd = openat(fd, p, flags);
-			close(fd);
-			return nfd;
-		}
-		if ((size_t)(slash - p) > NAME_MAX) {
-			close(fd);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(name, p, (size_t)(slash - p));
-		name[slash - p] = '\0';
-		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		close(fd);
-		fd = nfd;
-	}
-	return -1;
+	return open_below(listfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC | (dir ? O_DIRECTORY : 0));
 }
 
 /* AG_LINK: send the target of the symlink at path; 0 or an errno. */

@@ -1,6 +1,6 @@
 /*
- * Unit tests for pathname.c: path_below, tmp_named, shown, and listing
- * a directory with dir_list/dir_next/dir_empty.
+ * Unit tests for pathname.c: path_below, tmp_named, shown, listing a
+ * directory with dir_list/dir_next/dir_empty, and open_below.
  */
 #include <sys/stat.h>
 
@@ -72,6 +72,43 @@ listing(void)
 		ok(0, "remove the scratch directory");
 }
 
+/* open_below never leaves root: not through a symlink at any level. */
+static void
+below_only(void)
+{
+	char dir[] = "/tmp/pathname-unit.XXXXXX", out[] = "/tmp/pathname-out.XXXXXX";
+	char cmd[512];
+	int root, fd, n;
+
+	if (mkdtemp(dir) == NULL || mkdtemp(out) == NULL) {
+		ok(0, "make scratch directories");
+		return;
+	}
+	n = snprintf(cmd, sizeof cmd, "mkdir %s/d && echo in >%s/d/f && "
+	    "echo out >%s/f && ln -s %s %s/link && ln -s f %s/d/lf", dir, dir,
+	    out, out, dir, dir);
+	root = open(dir, O_RDONLY | O_DIRECTORY);
+	if (n < 0 || (size_t)n >= sizeof cmd || system(cmd) != 0 ||
+	    root == -1) {
+		ok(0, "fill the scratch directories");
+		return;
+	}
+	fd = open_below(root, "d/f", O_RDONLY);
+	ok(fd != -1, "open_below opens a file below the root");
+	if (fd != -1)
+		close(fd);
+	ok(open_below(root, "link/f", O_RDONLY) == -1,
+	    "... not through a symlink to a directory outside");
+	ok(open_below(root, "d/lf", O_RDONLY) == -1 && errno == ELOOP,
+	    "... nor a symlink as the last component");
+	ok(open_below(root, "d/nothing", O_RDONLY) == -1 && errno == ENOENT,
+	    "... and says ENOENT for what is not there");
+	close(root);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, out);
+	if (system(cmd) != 0)
+		ok(0, "remove the scratch directories");
+}
+
 int
 main(void)
 {
@@ -88,5 +125,6 @@ main(void)
 	ok(strcmp(shown("a\nb"), "a\\012b") == 0 && strcmp(shown(""), ".") == 0,
 	    "shown: control bytes in octal, the root as .");
 	listing();
+	below_only();
 	return tap_done();
 }
