@@ -47,7 +47,7 @@
 #define CREDIT		4096		/* entries the server may send ahead */
 #define INFLIGHT	256		/* content requests at a time */
 #define INFLIGHT_BYTES	((uint64_t)64 << 20)
-#define DELTA_MIN	(32 << 10)	/* smaller files come whole */
+#define DELTA_MIN	1024		/* smaller files come whole */
 #define MEMFILE_MAX	(8 << 20)	/* larger content lands on disk */
 #define SIG_STRONG	16		/* strong sum bytes, at the least */
 
