@@ -780,6 +780,8 @@ remote_start(struct session *s, const char *spec, const char *schema)
 	size_t len;
 	char *host, *path, *cmd, *argv[4];
 	const char *colon = strchr(spec, ':');
+	struct rbuf rb;
+	uint32_t v = 0;
 	int in[2], out[2], rc;
 
 	ag.s = s;
@@ -821,9 +823,14 @@ remote_start(struct session *s, const char *spec, const char *schema)
 	if ((p = agent_recv(ag.from, &type, &len)) == NULL)
 		errx(EXIT_TEMP, "%s: no answer from snap --server (%s)", spec,
 		    errno ? strerror(errno) : "the command ended");
-	if (type != AG_SHELLO || len < 4)
+	if (type != AG_SHELLO || len != 4)
 		errx(EXIT_TEMP, "%s: the command does not speak snap's "
 		    "protocol: %s", spec, cmd);
+	rbuf_init(&rb, p, len);
+	if (buf_get_u32(&rb, &v) == -1 || v != AG_VERSION)
+		errx(EXIT_PERM, "%s: the host's snap speaks protocol %lu, this "
+		    "one %d: install the same snap there", spec,
+		    (unsigned long)v, AG_VERSION);
 	free(p);
 	b.len = 0;
 	buf_put_string(&b, path, strlen(path));

@@ -448,6 +448,7 @@ server_main(const char *rootarg)
 	rbuf_init(&r, p, len);
 	if (type != AG_HELLO || buf_get_u32(&r, &v) == -1)
 		fatal("%s", "no HELLO: is this snap talking?");
+	/* a client of another version is told ours, and gives up */
 	free(p);
 	h[0] = h[1] = h[2] = 0;
 	h[3] = AG_VERSION;

@@ -170,6 +170,11 @@ for m in dotdot order underfile slash nocredit; do
 	t_exit 0 "... the next snap -R rolls the session back" "$BIN/snap" -R "$T/lied"
 	t "... to what it was" diff -r --no-dereference -x fifo -x lock.yml "$A" "$T/lied"
 done
+t_exit 100 "a host's snap of another protocol version: exit 100" \
+    "$BIN/snap" --remote-schema "$LIAR version {h}" "x:/src" "$T/lied3"
+t "... which says to install the same snap there" sh -c \
+    "'$BIN/snap' --remote-schema '$LIAR version {h}' x:/src '$T/lied4' 2>&1 |
+     grep -q 'install the same snap there'"
 t "a lie names the entry" sh -c "'$BIN/snap' --remote-schema '$LIAR dotdot {h}' \
     x:/src '$T/lied2' 2>&1 | grep -q 'out of place in the walk: ../escape'"
 rm -rf "$T/lied" && cp -a "$A" "$T/lied"

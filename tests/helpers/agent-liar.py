@@ -10,6 +10,7 @@ directory and, as MODE says:
   bigdata     a 10-byte file "f" whose content, when asked for, is
               40 MiB
   nocredit    more entries than the client granted
+  version     protocol version 2 in its HELLO
 
 Run it with /usr/bin/python3.
 """
@@ -47,7 +48,9 @@ def ent(path, mode, size=0, ino=1):
 
 mode = sys.argv[1]
 t, p = recv()
-send(SHELLO, struct.pack(">I", 1))
+send(SHELLO, struct.pack(">I", 2 if mode == "version" else 1))
+if mode == "version":
+    sys.exit(0)
 t, p = recv()          # LIST
 t, p = recv()          # MORE
 credit = struct.unpack(">I", p)[0]
