@@ -90,6 +90,7 @@ static struct {
 	uint64_t	 inbytes;
 	struct session	*s;
 	char		*spec;		/* host:path, for messages */
+	char		*path;		/* the path on the host */
 } ag = { .pid = -1, .to = -1, .from = -1,
 	.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -832,9 +833,22 @@ remote_start(struct session *s, const char *spec, const char *schema)
 		    "one %d: install the same snap there", spec,
 		    (unsigned long)v, AG_VERSION);
 	free(p);
-	b.len = 0;
-	buf_put_string(&b, path, strlen(path));
-	buf_put_u64(&b, s->first || s->prev < 0 ? 0 : (uint64_t)s->prev);
+	wbuf_free(&b);
+	ag.path = path;
+	free(host);
+	free(cmd);
+	return 0;
+}
+
+void
+remote_list(void)
+{
+	struct wbuf b = { 0 };
+	int rc;
+
+	buf_put_string(&b, ag.path, strlen(ag.path));
+	buf_put_u64(&b, ag.s->first || ag.s->prev < 0 ? 0 :
+	    (uint64_t)ag.s->prev);
 	send_frame(AG_LIST, b.p, b.len, NULL, 0);
 	wbuf_free(&b);
 	more(CREDIT);
@@ -843,10 +857,6 @@ remote_start(struct session *s, const char *spec, const char *schema)
 		err(EXIT_TEMP, "pthread_create");
 	}
 	ag.reading = 1;
-	free(host);
-	free(path);
-	free(cmd);
-	return 0;
 }
 
 struct walk *

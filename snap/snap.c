@@ -725,8 +725,10 @@ main(int argc, char *argv[])
 			errx(EXIT_USAGE, "--exclude-if-present: not with a "
 			    "remote source (%s)", s.src);
 	if (s.agent) {
-		open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
+		/* a host that cannot be reached leaves no repository behind */
 		remote_start(&s, s.src, schema);
+		open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
+		remote_list();
 		remote_root_stat(&st);
 	} else if (lstat(s.src, &st) == -1)
 		err(errno == ENOENT || errno == ENOTDIR ? EXIT_PERM : EXIT_TEMP,

@@ -97,8 +97,10 @@ int	server_main(const char *);
 struct walk_ent;
 /* Is the source given [user@]host:path? */
 int	remote_spec(const char *);
-/* Run the schema's command for host, ask for path's tree; exits on failure. */
+/* Run the schema's command for host and greet it; exits on failure. */
 int	remote_start(struct session *, const char *, const char *);
+/* Ask for the tree (after the repository is open: links since its last). */
+void	remote_list(void);
 /* The walk of the remote tree (entries with dirfd -1). */
 struct walk *remote_walk(void);
 /* A descriptor holding e's content now, or -1 with errno. */

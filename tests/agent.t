@@ -151,6 +151,10 @@ cp -a "$A" "$T/A.before"
 t_exit 111 "a command that is not there: exit 111" "$BIN/snap" \
     --remote-schema "ssh -F $SSHD_CONFIG {h} /nonexistent/snap --server" \
     "$SSHD_HOST:$S" "$A"
+t_exit 111 "a host that cannot be reached, first session: exit 111" \
+    "$BIN/snap" --remote-schema "ssh -F $SSHD_CONFIG -p 1 {h} snap --server" \
+    "$SSHD_HOST:$S" "$T/never"
+t "... and no repository is left behind" test ! -e "$T/never"
 t_exit 111 "a command that is not snap: exit 111" "$BIN/snap" \
     --remote-schema "ssh -F $SSHD_CONFIG {h} cat" "$SSHD_HOST:$S" "$A"
 t_exit 100 "a missing source: exit 100" "$BIN/snap" \
