@@ -22,6 +22,7 @@
 #include "exitcode.h"
 #include "io.h"
 #include "mr.h"
+#include "sshdest.h"
 #include "xalloc.h"
 
 extern char **environ;
@@ -399,17 +400,6 @@ struct conf {
 	char		**command;	/* after --, or NULL */
 };
 
-/* Does the destination [user@]host name this machine? */
-static int
-loopback(const char *dest)
-{
-	const char *h = strrchr(dest, '@');
-
-	h = h != NULL ? h + 1 : dest;
-	return strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-	    strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
-}
-
 /*
  * The ssh command line (or sh -c for -S).  The user's -o options come
  * before our defaults, so they win (ssh keeps the first value it sees);
@@ -452,7 +442,7 @@ ssh_argv(struct args *ssh, const struct conf *c)
 	args_add(ssh, "-oServerAliveInterval=15");
 	args_add(ssh, "-oServerAliveCountMax=3");
 	args_add(ssh, "-oControlMaster=no");
-	if (!loopback(c->host))
+	if (!sshdest_loopback(c->host))
 		args_add(ssh, "-oCompression=yes");
 	snprintf(o, sizeof(o), "-oConnectTimeout=%d", c->timeout);
 	args_add(ssh, o);

@@ -117,12 +117,14 @@ enqueue(int dirfd, const char *name, int wait)
 	int fd;
 
 	if (hinting) {
+		int go;
+
 		/* the mount fetches it; snap's own open waits if need be */
 		(void)xattr_get(dirfd, name, HINT_NAME, NULL, 0);
 		pthread_mutex_lock(&mu);
-		len = !stopping;
+		go = !stopping;
 		pthread_mutex_unlock(&mu);
-		return (int)len;
+		return go;
 	}
 	if (nthreads == 0 || len >= sizeof q[0].name)
 		return 1;

@@ -37,7 +37,7 @@
 #include "gz.h"
 #include "io.h"
 #include "pathname.h"
-#include "prefetch.h"
+#include "sshdest.h"
 #include "walk.h"
 #include "xalloc.h"
 
@@ -738,17 +738,6 @@ remote_root_attrs(int *xerr, int *aclerr)
 	*aclerr = e->aclerr;
 }
 
-/* Does the destination [user@]host name this machine? */
-static int
-loopback(const char *host)
-{
-	const char *h = strrchr(host, '@');
-
-	h = h != NULL ? h + 1 : host;
-	return strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-	    strcmp(h, "::1") == 0;
-}
-
 /* The schema with {h} replaced by host, single-quoted for sh. */
 static char *
 command(const char *schema, const char *host)
@@ -791,7 +780,7 @@ remote_start(struct session *s, const char *spec, const char *schema)
 	host[colon - spec] = '\0';
 	path = xstrdup(colon + 1);
 	if (schema == NULL)
-		schema = loopback(host) ?
+		schema = sshdest_loopback(host) ?
 		    "ssh -x -a -T -oBatchMode=yes {h} snap --server" :
 		    "ssh -x -a -T -oBatchMode=yes -C {h} snap --server";
 	if (strstr(schema, "{h}") == NULL)

@@ -207,7 +207,7 @@ open_beneath(const char *path, int dir)
 
 /* AG_LINK: send the target of the symlink at path; 0 or an errno. */
 static uint32_t
-read_link(char *path, unsigned char *h)
+read_link(char *path, const struct wbuf *id)
 {
 	char target[PATH_MAX], *slash;
 	ssize_t n;
@@ -230,23 +230,19 @@ read_link(char *path, unsigned char *h)
 		return (uint32_t)errno;
 	if ((size_t)n >= sizeof target || n == 0)
 		return ENAMETOOLONG;
-	return out(AG_DATA, h, 4, target, (size_t)n) == -1 ? EIO : 0;
+	return out(AG_DATA, id->p, id->len, target, (size_t)n) == -1 ? EIO : 0;
 }
 
+/* sig_delta_to's output: DELTA frames after the request's id (arg). */
 static int
 delta_out(void *arg, const char *p, size_t n)
 {
-	uint32_t id = *(uint32_t *)arg;
-	unsigned char h[4];
+	const struct wbuf *id = arg;
 	size_t k;
 
-	h[0] = (unsigned char)(id >> 24);
-	h[1] = (unsigned char)(id >> 16);
-	h[2] = (unsigned char)(id >> 8);
-	h[3] = (unsigned char)id;
 	for (; n > 0; p += k, n -= k) {
 		k = n < AG_DATAMAX ? n : AG_DATAMAX;
-		if (out(AG_DELTA, h, 4, p, k) == -1)
+		if (out(AG_DELTA, id->p, id->len, p, k) == -1)
 			return -1;
 	}
 	return 0;
@@ -257,18 +253,16 @@ static void
 serve_get(struct get *g)
 {
 	struct sigmaker *s = NULL;
+	struct wbuf id = { 0 };
 	struct stat st;
-	unsigned char h[8], *buf = NULL;
+	unsigned char *buf = NULL;
 	ssize_t n;
 	uint32_t err = 0;
 	int fd = -1;
 
-	h[0] = (unsigned char)(g->id >> 24);
-	h[1] = (unsigned char)(g->id >> 16);
-	h[2] = (unsigned char)(g->id >> 8);
-	h[3] = (unsigned char)g->id;
+	buf_put_u32(&id, g->id);
 	if (g->kind == AG_LINK) {
-		err = read_link(g->path, h);
+		err = read_link(g->path, &id);
 		goto done;
 	}
 	if ((fd = open_beneath(g->path, 0)) == -1 || fstat(fd, &st) == -1) {
@@ -281,7 +275,7 @@ serve_get(struct get *g)
 	}
 	if (g->siglen > 0) {
 		if ((s = sig_load(g->sig, g->siglen)) == NULL ||
-		    sig_delta_to(s, fd, delta_out, &g->id) == -1)
+		    sig_delta_to(s, fd, delta_out, &id) == -1)
 			err = errno ? (uint32_t)errno : EIO;
 		goto done;
 	}
@@ -293,7 +287,7 @@ serve_get(struct get *g)
 			err = (uint32_t)errno;
 			break;
 		}
-		if (out(AG_DATA, h, 4, buf, (size_t)n) == -1)
+		if (out(AG_DATA, id.p, id.len, buf, (size_t)n) == -1)
 			break;
 	}
 done:
@@ -301,11 +295,9 @@ done:
 		close(fd);
 	sig_free(s);
 	free(buf);
-	h[4] = (unsigned char)(err >> 24);
-	h[5] = (unsigned char)(err >> 16);
-	h[6] = (unsigned char)(err >> 8);
-	h[7] = (unsigned char)err;
-	(void)out(AG_DONE, h, 8, NULL, 0);
+	buf_put_u32(&id, err);		/* DONE: the id, then the errno */
+	(void)out(AG_DONE, id.p, id.len, NULL, 0);
+	wbuf_free(&id);
 }
 
 static void *
@@ -434,7 +426,8 @@ server_main(const char *rootarg)
 {
 	pthread_t wt, gt;
 	struct rbuf r;
-	unsigned char *p, h[4];
+	struct wbuf hello = { 0 };
+	unsigned char *p;
 	uint32_t v;
 	uint8_t type;
 	size_t len;
@@ -450,10 +443,10 @@ server_main(const char *rootarg)
 		fatal("%s", "no HELLO: is this snap talking?");
 	/* a client of another version is told ours, and gives up */
 	free(p);
-	h[0] = h[1] = h[2] = 0;
-	h[3] = AG_VERSION;
-	if (out(AG_SHELLO, h, 4, NULL, 0) == -1)
+	buf_put_u32(&hello, AG_VERSION);
+	if (out(AG_SHELLO, hello.p, hello.len, NULL, 0) == -1)
 		return EXIT_TEMP;
+	wbuf_free(&hello);
 	if (pthread_create(&gt, NULL, getter, NULL) != 0)
 		err(EXIT_TEMP, "pthread_create");
 	while ((p = agent_recv(STDIN_FILENO, &type, &len)) != NULL) {
