@@ -6,9 +6,12 @@
 #define SSHDEST_H
 
 /*
- * Does the destination's host name this machine (localhost, 127.*, ::1)?
- * By its spelling only: an ssh_config alias is not looked up.
+ * Will ssh, run as argv (an ssh command line with its options, ending in
+ * the destination, NULL-terminated), connect to this machine (localhost,
+ * 127.*, ::1) with no proxy in between?  Asks "ssh -G" so that ssh_config
+ * aliases count; where that fails, judges the destination's spelling.
+ * Compression pays on a real link and costs CPU on this one.
  */
-int	sshdest_loopback(const char *);
+int	sshdest_loopback(char *const []);
 
 #endif

@@ -404,14 +404,16 @@ struct conf {
  * The ssh command line (or sh -c for -S).  The user's -o options come
  * before our defaults, so they win (ssh keeps the first value it sees);
  * BatchMode=yes comes first of all, so it cannot be undone.  Compression
- * is on unless the host is this machine: listings shrink about sixfold,
- * text files twofold or more.
+ * is on unless ssh would reach this machine directly (ssh -G, so an alias
+ * of 127.0.0.1 counts): listings shrink about sixfold, text files twofold
+ * or more, and on loopback zlib would only cost CPU.
  */
 static void
 ssh_argv(struct args *ssh, const struct conf *c)
 {
 	size_t i;
 	char o[64];
+	int loop;
 
 	if (c->cmd != NULL) {
 		args_add(ssh, "/bin/sh");
@@ -442,7 +444,13 @@ ssh_argv(struct args *ssh, const struct conf *c)
 	args_add(ssh, "-oServerAliveInterval=15");
 	args_add(ssh, "-oServerAliveCountMax=3");
 	args_add(ssh, "-oControlMaster=no");
-	if (!sshdest_loopback(c->host))
+	args_add(ssh, "--");
+	args_add(ssh, c->host);
+	loop = sshdest_loopback(ssh->v);
+	free(ssh->v[--ssh->n]);
+	free(ssh->v[--ssh->n]);
+	ssh->v[ssh->n] = NULL;
+	if (!loop)
 		args_add(ssh, "-oCompression=yes");
 	snprintf(o, sizeof(o), "-oConnectTimeout=%d", c->timeout);
 	args_add(ssh, o);

@@ -768,7 +768,7 @@ remote_start(struct session *s, const char *spec, const char *schema)
 	unsigned char *p;
 	uint8_t type;
 	size_t len;
-	char *host, *path, *cmd, *argv[4];
+	char *host, *path, *cmd, *argv[4], *gv[5];
 	const char *colon = strchr(spec, ':');
 	struct rbuf rb;
 	uint32_t v = 0;
@@ -779,8 +779,13 @@ remote_start(struct session *s, const char *spec, const char *schema)
 	host = xmemdup(spec, (size_t)(colon - spec) + 1);
 	host[colon - spec] = '\0';
 	path = xstrdup(colon + 1);
+	gv[0] = "ssh";
+	gv[1] = "-oBatchMode=yes";
+	gv[2] = "--";
+	gv[3] = host;
+	gv[4] = NULL;
 	if (schema == NULL)
-		schema = sshdest_loopback(host) ?
+		schema = sshdest_loopback(gv) ?
 		    "ssh -x -a -T -oBatchMode=yes {h} snap --server" :
 		    "ssh -x -a -T -oBatchMode=yes -C {h} snap --server";
 	if (strstr(schema, "{h}") == NULL)

@@ -204,4 +204,38 @@ t "... into a repository that restores to the source" sh -c \
 t_out "... without mounting anything" "" sh -c \
     "grep ' $T/mnts' /proc/mounts || true"
 
+
+# --- the default command: ssh -C unless ssh would reach this machine
+# directly (ssh -G, so ssh_config aliases count; the fake ssh reads
+# aliases as the user's ssh_config would and runs the agent here)
+mkdir -p "$T/cbin"
+cat >"$T/aliases" <<EOF
+Host near
+  HostName 127.0.0.1
+Host relayed
+  HostName 127.0.0.1
+  ProxyCommand nc %h %p
+EOF
+cat >"$T/cbin/ssh" <<EOF
+#!/bin/sh
+case " \$* " in *" -G "*) exec /usr/bin/ssh -F $T/aliases "\$@";; esac
+printf '%s\n' "\$*" >"$T/ssh.args"
+while [ \$# -gt 0 ]; do case \$1 in -*) shift;; *) shift; break;; esac; done
+[ "\$1" = snap ] && shift
+exec $BIN/snap "\$@"
+EOF
+chmod 755 "$T/cbin/ssh"
+for h in far.example:-C relayed:-C near: 127.0.0.1: localhost:; do
+	c=${h#*:} h=${h%:*}
+	rm -f "$T/ssh.args"
+	t_exit 0 "default command to $h" env PATH="$T/cbin:$PATH" \
+	    "$BIN/snap" "$h:$S" "$T/c-$h"
+	if [ -n "$c" ]; then
+		t "... compresses" grep -q -- " -C $h snap --server" "$T/ssh.args"
+	else
+		t "... does not compress" sh -c "grep -q ' $h snap --server' \
+		    '$T/ssh.args' && ! grep -q -- ' -C ' '$T/ssh.args'"
+	fi
+done
+
 t_done

@@ -160,10 +160,25 @@ t_out "a hinted file is fetched once" "a/mid" asked OPEN
 mkdir -p "$T/fake"
 cat >"$T/fake/ssh" <<EOF
 #!/bin/sh
+case " \$* " in *" -G "*) exec /usr/bin/ssh "\$@";; esac
 printf '%s\n' "\$*" >>"$T/ssh.args"
 exec $SFTP
 EOF
 chmod 755 "$T/fake/ssh"
+cat >"$T/aliases" <<EOF
+Host near
+  HostName 127.0.0.1
+Host near6
+  HostName ::1
+Host relayed
+  HostName 127.0.0.1
+  ProxyCommand nc %h %p
+Host jumped
+  HostName localhost
+  ProxyJump far.example
+Host farther
+  HostName far.example
+EOF
 t "a remote host gets compression" sh -c \
     "PATH=$T/fake:\$PATH '$MR' backup@far.example:$D '$M' -- true &&
      grep -q -- '-oCompression=yes' '$T/ssh.args'"
@@ -175,6 +190,20 @@ t "127.0.0.1 does not" sh -c \
 t "localhost does not" sh -c \
     "PATH=$T/fake:\$PATH '$MR' localhost:$D '$M' -- true &&
      ! grep -q -- 'Compression' '$T/ssh.args'"
+: >"$T/ssh.args"
+for h in near near6; do
+	: >"$T/ssh.args"
+	t "an ssh_config alias ($h) of this machine does not" sh -c \
+	    "PATH=$T/fake:\$PATH '$MR' -F '$T/aliases' $h:$D '$M' -- true &&
+	     grep -q -- ' $h ' '$T/ssh.args' &&
+	     ! grep -q -- 'Compression' '$T/ssh.args'"
+done
+for h in relayed jumped farther; do
+	: >"$T/ssh.args"
+	t "an alias ($h) that leaves this machine does" sh -c \
+	    "PATH=$T/fake:\$PATH '$MR' -F '$T/aliases' $h:$D '$M' -- true &&
+	     grep -q -- '-oCompression=yes' '$T/ssh.args'"
+done
 : >"$T/ssh.args"
 t "-o Compression=no comes first, so it wins" sh -c \
     "PATH=$T/fake:\$PATH '$MR' -o Compression=no far.example:$D '$M' -- true &&
