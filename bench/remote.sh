@@ -214,8 +214,18 @@ measure_rtt() {
 	rm -f "$W/rtt.in" "$W/rtt.out"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+
+# tree_cpu PID: clock ticks of user and system time of PID and its
+# children (a FUSE daemon and its ssh).
+tree_cpu() {
+	awk -v p="$1" '$1 == p || $4 == p { t += $14 + $15 } END { print t + 0 }' \
+	    /proc/[0-9]*/stat 2>/dev/null
+}
+
 # remote_row SECTION WORKLOAD KIND RTT CMD...: RUNS timed runs of CMD on a
-# fresh mount each (client caches cold, the server's page cache warm).
+# fresh mount each (client caches cold, the server's page cache warm),
+# with the CPU time the daemon and its ssh spent during CMD.
 remote_row() {
 	_rs=$1 _rw=$2 _rk=$3 _rr=$4; shift 4
 	_rt=$_rk
@@ -231,8 +241,12 @@ remote_row() {
 			tail -n 5 "$W/log/fs.log" | sed 's/^/bench:   /' >&2
 			return
 		fi
+		_c0=$(tree_cpu "$FS_PID")
 		RSS_PID=$FS_PID timed "$_rs" "$_rw" "$_rt" "$@"
 		_rc=$?
+		_c1=$(tree_cpu "$FS_PID")
+		[ "$_rc" -eq 0 ] && printf 'cpu\t%s\t%s\t%s\t%s\n' "$_rs" "$_rw" \
+		    "$_rt" $(((_c1 - _c0) * 1000000 / CLK_TCK)) >>"$RES"
 		fs_umount
 		[ "$_rc" -eq 0 ] || return
 	done

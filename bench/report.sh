@@ -45,6 +45,7 @@ $1 == "run" {
 $1 == "fail" || $1 == "na" { k = addrow($2, $3, $4); msg[k] = $5; next }
 $1 == "wire" { k = $2 SUBSEP $3 SUBSEP $4; wire[k] = wire[k] " " ($5 + $6); next }
 $1 == "ref" { ref[$2, $3] = $4; next }
+$1 == "cpu" { k = $2 SUBSEP $3 SUBSEP $4; cpus[k] = cpus[k] " " $5; next }
 END {
 	while ((getline line < probes) > 0) {
 		split(line, p, "\t")
@@ -66,8 +67,8 @@ END {
 			continue
 		}
 		if (remote) {
-			print "| workload | tool | median s | min s | max s | MiB/s | × first row | peak RSS MiB |"
-			print "|---|---|--:|--:|--:|--:|--:|--:|"
+			print "| workload | tool | median s | min s | max s | MiB/s | × first row | peak RSS MiB | client CPU s |"
+			print "|---|---|--:|--:|--:|--:|--:|--:|--:|"
 		} else {
 			print "| workload | tool | median s | min s | max s | × first row | peak RSS MiB |"
 			print "|---|---|--:|--:|--:|--:|--:|"
@@ -81,7 +82,7 @@ END {
 				t = rl[r]
 				k = s SUBSEP w SUBSEP t
 				if (k in msg && !(k in times)) {
-					printf "| %s | %s | %s |%s\n", w, t, msg[k], remote ? " | | | | |" : " | | | |"
+					printf "| %s | %s | %s |%s\n", w, t, msg[k], remote ? " | | | | | |" : " | | | |"
 					continue
 				}
 				m = median(k)
@@ -92,7 +93,13 @@ END {
 				note = (k in msg) ? " (" msg[k] " after " nruns[k] " runs)" : ""
 				if (remote) {
 					tput = (k in bytes) ? sprintf("%.1f", bytes[k] / 1048576 / (m / 1e6)) : ""
-					printf "| %s | %s%s | %s | %s | %s | %s | %s | %s |\n", w, t, note, fmt_s(m), fmt_s(lo[k]), fmt_s(hi[k]), tput, ratio, mib
+					cpu = ""
+					if (k in cpus) {
+						times[k SUBSEP "cpu"] = cpus[k]
+						medcpu[s, w, t] = median(k SUBSEP "cpu")
+						cpu = fmt_s(medcpu[s, w, t])
+					}
+					printf "| %s | %s%s | %s | %s | %s | %s | %s | %s | %s |\n", w, t, note, fmt_s(m), fmt_s(lo[k]), fmt_s(hi[k]), tput, ratio, mib, cpu
 				} else
 					printf "| %s | %s%s | %s | %s | %s | %s | %s |\n", w, t, note, fmt_s(m), fmt_s(lo[k]), fmt_s(hi[k]), ratio, mib
 				medrss[s, w, t] = mib
@@ -120,8 +127,11 @@ END {
 			nw = split(substr(works[s], 2), wl, SUBSEP2)
 			for (j = 1; j <= nw; j++) {
 				w = wl[j]
-				if (w ~ /^read [0-9]+ MiB/)
+				if (w ~ /^read [0-9]+ MiB/) {
 					target(s, "mount-remote speed ÷ sshfs, " w, med[s, w, "sshfs -o ro"], med[s, w, "mount-remote"], rtt ? 5 : 1.2, ">=")
+					if (!rtt)
+						target(s, "mount-remote client CPU ÷ sshfs, " w, medcpu[s, w, "mount-remote"], medcpu[s, w, "sshfs -o ro"], 1, "<=")
+				}
 				else if (w ~ /^find/)
 					target(s, "mount-remote time ÷ sshfs, " w, med[s, w, "mount-remote"], med[s, w, "sshfs -o ro"], 0.5, "<=")
 				else if (w ~ /^read all/)
