@@ -216,11 +216,29 @@ measure_rtt() {
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# tree_cpu PID: clock ticks of user and system time of PID and its
-# children (a FUSE daemon and its ssh).
+# tree_cpu PID: "pid:ticks" of user and system time of PID and its
+# children (a FUSE daemon and its ssh), and of orphaned ssh processes of
+# its process group (sshfs's ssh is reparented to init).
 tree_cpu() {
-	awk -v p="$1" '$1 == p || $4 == p { t += $14 + $15 } END { print t + 0 }' \
-	    /proc/[0-9]*/stat 2>/dev/null
+	awk -v p="$1" 'FNR == 1 && $1 == p { pg = $5 }
+	    { s[$1] = $0 }
+	    END {
+		for (i in s) {
+			split(s[i], f, " ")
+			if (f[1] == p || f[4] == p ||
+			    (f[4] == 1 && f[2] == "(ssh)" && f[5] == pg))
+				printf "%s:%d ", f[1], f[14] + f[15]
+		}
+	    }' "/proc/$1/stat" /proc/[0-9]*/stat 2>/dev/null
+}
+
+# cpu_us BEFORE AFTER: microseconds of CPU between two tree_cpu readings
+# (processes gone by AFTER are not counted).
+cpu_us() {
+	echo "$1 / $2" | awk -v hz="$CLK_TCK" -v RS=' ' -F: '
+	    $0 == "/" { after = 1; next }
+	    NF == 2 { if (after) { t += $2 - b[$1] } else b[$1] = $2 }
+	    END { printf "%d\n", t * 1000000 / hz }'
 }
 
 # remote_row SECTION WORKLOAD KIND RTT CMD...: RUNS timed runs of CMD on a
@@ -246,7 +264,7 @@ remote_row() {
 		_rc=$?
 		_c1=$(tree_cpu "$FS_PID")
 		[ "$_rc" -eq 0 ] && printf 'cpu\t%s\t%s\t%s\t%s\n' "$_rs" "$_rw" \
-		    "$_rt" $(((_c1 - _c0) * 1000000 / CLK_TCK)) >>"$RES"
+		    "$_rt" "$(cpu_us "$_c0" "$_c1")" >>"$RES"
 		fs_umount
 		[ "$_rc" -eq 0 ] || return
 	done

@@ -27,6 +27,8 @@
 
 extern char **environ;
 
+#define SSH_SNDBUF	(4 << 20)	/* ssh's side of the connection */
+
 struct args {
 	char	**v;
 	size_t	  n, cap;
@@ -231,13 +233,23 @@ spawn_ssh(struct args *a, int *sock)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
 	pthread_t t;
-	int sv[2], ep[2], e;
+	int sv[2], ep[2], e, sndbuf = SSH_SNDBUF;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		err(EXIT_TEMP, "socketpair");
 	if (cloexec_pipe(ep) == -1)
 		err(EXIT_TEMP, "pipe");
+	/*
+	 * Room for ssh to hand over all it has at once: with the default
+	 * (about 200 KiB) it keeps megabytes of replies in its own buffer
+	 * and moves them down with memmove after every partial write, 30 %
+	 * more CPU per GiB.  Beyond net.core.wmem_max only for root.
+	 */
+	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+	    sizeof sndbuf) == -1)
+		(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof sndbuf);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
