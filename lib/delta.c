@@ -1,4 +1,7 @@
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +35,20 @@ setup(void)
 	}
 }
 
+struct revdelta;
+
 struct sigmaker {
 	rs_job_t	*job;
 	char		*sig;		/* the signature stream */
 	size_t		 len, cap;
 	rs_signature_t	*sums;
 	int		 failed;
+	struct revdelta	*rev;		/* or a delta known from a patch */
 };
+
+static int	rev_delta(struct revdelta *, int,
+		    int (*)(void *, const char *, size_t), void *);
+static void	rev_free(struct revdelta *);
 
 /* Run job over in[0..n) (eof: no more input); output goes to out(). */
 static int
@@ -131,8 +141,10 @@ sig_begin_strong(uint64_t size, size_t minstrong)
 int
 sig_update(struct sigmaker *s, const void *p, size_t n)
 {
-	if (s->failed)
+	if (s->failed || s->rev != NULL) {
+		errno = EINVAL;
 		return -1;
+	}
 	if (drive(s->job, p, n, 0, sig_out, s) == -1) {
 		s->failed = 1;
 		return -1;
@@ -196,6 +208,8 @@ sig_delta_to(struct sigmaker *s, int fd,
 	ssize_t n;
 	int rv = -1;
 
+	if (s->rev != NULL)
+		return rev_delta(s->rev, fd, out, arg);
 	if (sig_finish(s) == -1)
 		return -1;
 	if ((job = rs_delta_begin(s->sums)) == NULL)
@@ -219,7 +233,7 @@ out:
 const void *
 sig_stream(struct sigmaker *s, size_t *len)
 {
-	if (s->sums != NULL || s->failed ||
+	if (s->sums != NULL || s->failed || s->rev != NULL ||
 	    (s->job != NULL && drive(s->job, NULL, 0, 1, sig_out, s) == -1)) {
 		errno = EINVAL;
 		return NULL;
@@ -259,89 +273,406 @@ sig_free(struct sigmaker *s)
 		rs_job_free(s->job);
 	if (s->sums != NULL)
 		rs_free_sumset(s->sums);
+	rev_free(s->rev);
 	free(s->sig);
 	free(s);
 }
 
+/*
+ * The delta format (librsync's): a magic number, then commands, each an
+ * opcode and big-endian integers: 0 ends; 0x01-0x40 are literals of that
+ * many bytes; 0x41-0x44 literals whose length follows in 1, 2, 4 or 8
+ * bytes; 0x45-0x54 copies from the basis, offset and length in 1, 2, 4
+ * or 8 bytes each (offset width major).  Everything else is reserved.
+ */
+#define OP_LIT_N1	0x41
+#define OP_COPY		0x45
+#define OP_RESERVED	0x55
+
+static const unsigned widths[4] = { 1, 2, 4, 8 };
+
+/* A copy command as applied: new[newoff..+len) = basis[oldoff..+len). */
+struct span {
+	uint64_t	 oldoff, newoff, len;
+};
+
+/* The delta back, from the copies a patch made (see patch_apply_rev). */
+struct revdelta {
+	struct span	*v;
+	size_t		 n, cap;
+	dev_t		 dev;		/* the basis, which it refers to */
+	ino_t		 ino;
+	off_t		 size;
+};
+
 struct patchctx {
+	struct gzr	*d;
+	unsigned char	 in[CHUNK];	/* delta bytes read ahead */
+	size_t		 inoff, inlen;
 	int		 basis;
 	int		 out;
 	struct sparse	 sp;		/* the output, with holes for zeros */
+	uint64_t	 pos;		/* output so far */
 	uint64_t	 left;		/* output allowed before EFBIG */
 	patch_tap	*tap;
 	void		*arg;
+	struct revdelta	*rev;
 };
 
-static rs_result
-copy_cb(void *arg, rs_long_t pos, size_t *len, void **buf)
+/* Make at least one delta byte available; 0 at its end, -1 on error. */
+static int
+fill(struct patchctx *c)
 {
-	struct patchctx *c = arg;
 	ssize_t n;
 
-	if (pos < 0)
-		return RS_CORRUPT;
-	for (;;) {
-		n = pread(c->basis, *buf, *len, (off_t)pos);
-		if (n == -1 && errno == EINTR)
-			continue;
-		break;
+	if (c->inoff < c->inlen)
+		return 1;
+	if ((n = gzr_read(c->d, c->in, sizeof c->in)) == -1)
+		return -1;
+	c->inoff = 0;
+	c->inlen = (size_t)n;
+	return n > 0;
+}
+
+/* The next w-byte big-endian integer of the delta; -1 (EIO) if cut. */
+static int
+getint(struct patchctx *c, unsigned w, uint64_t *v)
+{
+	int r;
+
+	*v = 0;
+	while (w-- > 0) {
+		if ((r = fill(c)) != 1) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		*v = *v << 8 | c->in[c->inoff++];
 	}
-	if (n == -1)
-		return RS_IO_ERROR;
-	if (n == 0)
-		return RS_INPUT_ENDED;
-	*len = (size_t)n;
-	return RS_DONE;
+	return 0;
 }
 
 static int
-patch_out(void *arg, const char *p, size_t n)
+emit(struct patchctx *c, const void *p, size_t n)
 {
-	struct patchctx *c = arg;
-
 	if (n > c->left) {
 		errno = EFBIG;
 		return -1;
 	}
 	c->left -= n;
+	c->pos += n;
 	if (c->tap != NULL)
 		c->tap(c->arg, p, n);
 	return c->out == -1 ? 0 : sparse_write(&c->sp, p, n);
+}
+
+static int
+literal(struct patchctx *c, uint64_t len)
+{
+	size_t k;
+	int r;
+
+	while (len > 0) {
+		if ((r = fill(c)) != 1) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		k = c->inlen - c->inoff;
+		if (k > len)
+			k = (size_t)len;
+		if (emit(c, c->in + c->inoff, k) == -1)
+			return -1;
+		c->inoff += k;
+		len -= k;
+	}
+	return 0;
+}
+
+/* Remember a copy, joined to the last one when it continues it. */
+static void
+record(struct revdelta *r, uint64_t oldoff, uint64_t newoff, uint64_t len)
+{
+	struct span *l = r->n > 0 ? &r->v[r->n - 1] : NULL;
+
+	if (l != NULL && l->oldoff + l->len == oldoff &&
+	    l->newoff + l->len == newoff) {
+		l->len += len;
+		return;
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->v = xreallocarray(r->v, r->cap, sizeof *r->v);
+	}
+	r->v[r->n].oldoff = oldoff;
+	r->v[r->n].newoff = newoff;
+	r->v[r->n].len = len;
+	r->n++;
+}
+
+static int
+copy(struct patchctx *c, uint64_t off, uint64_t len, char *buf)
+{
+	ssize_t n;
+	size_t k;
+
+	while (len > 0) {
+		k = len < CHUNK ? (size_t)len : CHUNK;
+		if ((n = pread(c->basis, buf, k, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {		/* beyond the basis: a bad delta */
+			errno = EIO;
+			return -1;
+		}
+		if (c->rev != NULL)
+			record(c->rev, off, c->pos, (uint64_t)n);
+		if (emit(c, buf, (size_t)n) == -1)
+			return -1;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Apply the delta; what is not valid is EIO, as librsync would refuse. */
+static int
+patch(struct patchctx *c)
+{
+	uint64_t magic, a, b;
+	char *buf;
+	int op, rv = -1;
+
+	if (getint(c, 4, &magic) == -1)
+		return -1;
+	if (magic != RS_DELTA_MAGIC) {
+		errno = EIO;
+		return -1;
+	}
+	buf = xbuf_get(CHUNK);
+	for (;;) {
+		if ((op = fill(c)) != 1) {
+			if (op == 0)
+				errno = EIO;
+			goto out;
+		}
+		op = c->in[c->inoff++];
+		if (op == 0)
+			break;
+		if (op < OP_LIT_N1) {
+			if (literal(c, (uint64_t)op) == -1)
+				goto out;
+		} else if (op < OP_COPY) {
+			if (getint(c, widths[op - OP_LIT_N1], &a) == -1)
+				goto out;
+			if (a == 0 || a > INT64_MAX) {
+				errno = EIO;
+				goto out;
+			}
+			if (literal(c, a) == -1)
+				goto out;
+		} else if (op < OP_RESERVED) {
+			if (getint(c, widths[(op - OP_COPY) / 4], &a) == -1 ||
+			    getint(c, widths[(op - OP_COPY) % 4], &b) == -1)
+				goto out;
+			if (a > INT64_MAX || b == 0 || b > INT64_MAX) {
+				errno = EIO;
+				goto out;
+			}
+			if (copy(c, a, b, buf) == -1)
+				goto out;
+		} else {
+			errno = EIO;
+			goto out;
+		}
+	}
+	rv = 0;
+out:
+	xbuf_put(buf, CHUNK);
+	return rv;
+}
+
+static int
+patch_run(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
+    void *arg, struct revdelta *rev)
+{
+	struct patchctx *c;
+	int rv;
+
+	c = xcalloc(1, sizeof *c);
+	c->d = d;
+	c->basis = basis;
+	c->out = out;
+	c->left = limit;
+	c->tap = tap;
+	c->arg = arg;
+	c->rev = rev;
+	if (out != -1)
+		sparse_init(&c->sp, out);
+	rv = patch(c);
+	if (rv == 0 && out != -1)
+		rv = sparse_finish(&c->sp);
+	free(c);
+	return rv;
 }
 
 int
 patch_apply(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
     void *arg)
 {
-	struct patchctx c;
-	rs_job_t *job;
+	return patch_run(basis, d, out, limit, tap, arg, NULL);
+}
+
+int
+patch_apply_rev(int basis, struct gzr *d, int out, uint64_t limit,
+    patch_tap *tap, void *arg, struct sigmaker **revp)
+{
+	struct revdelta *r;
+	struct stat st;
+	int saved;
+
+	*revp = NULL;
+	if (fstat(basis, &st) == -1)
+		return -1;
+	r = xcalloc(1, sizeof *r);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->size = st.st_size;
+	if (patch_run(basis, d, out, limit, tap, arg, r) == -1) {
+		saved = errno;
+		rev_free(r);
+		errno = saved;
+		return -1;
+	}
+	*revp = xcalloc(1, sizeof **revp);
+	(*revp)->rev = r;
+	return 0;
+}
+
+static void
+rev_free(struct revdelta *r)
+{
+	if (r != NULL) {
+		free(r->v);
+		free(r);
+	}
+}
+
+static int
+byold(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->oldoff < y->oldoff ? -1 : x->oldoff > y->oldoff;
+}
+
+/* Append an integer of w bytes, big-endian. */
+static size_t
+putint(unsigned char *p, uint64_t v, unsigned w)
+{
+	unsigned i;
+
+	for (i = 0; i < w; i++)
+		p[i] = (unsigned char)(v >> (8 * (w - 1 - i)));
+	return w;
+}
+
+static unsigned
+widthof(uint64_t v)
+{
+	return v < 1ULL << 8 ? 0 : v < 1ULL << 16 ? 1 : v < 1ULL << 32 ? 2 : 3;
+}
+
+/*
+ * The delta from a patch's output back to its basis fd: every stretch of
+ * the basis that a copy put into the output is copied back from there,
+ * the rest is literal, read from fd.  Exact, and as small as what the
+ * forward delta did not copy.
+ */
+static int
+rev_delta(struct revdelta *r, int fd, int (*out)(void *, const char *, size_t),
+    void *arg)
+{
+	unsigned char cmd[32];
+	struct stat st;
+	struct span *s;
+	uint64_t cur = 0, end, start, cnew = 0, clen = 0, k;
+	size_t i, n;
+	ssize_t got;
 	char *buf;
-	ssize_t n;
 	int rv = -1;
 
-	setup();
-	memset(&c, 0, sizeof c);
-	c.basis = basis;
-	c.out = out;
-	c.left = limit;
-	c.tap = tap;
-	c.arg = arg;
-	if (out != -1)
-		sparse_init(&c.sp, out);
-	if ((job = rs_patch_begin(copy_cb, &c)) == NULL)
+	if (fstat(fd, &st) == -1)
 		return -1;
-	buf = xbuf_get(CHUNK);
-	for (;;) {
-		if ((n = gzr_read(d, buf, CHUNK)) == -1)
-			goto out;
-		if (drive(job, buf, (size_t)n, n == 0, patch_out, &c) == -1)
-			goto out;
-		if (n == 0)
-			break;
+	if (st.st_dev != r->dev || st.st_ino != r->ino ||
+	    st.st_size != r->size) {
+		errno = ESTALE;	/* not the file the patch read */
+		return -1;
 	}
-	rv = out == -1 ? 0 : sparse_finish(&c.sp);
-out:
+	qsort(r->v, r->n, sizeof *r->v, byold);
+	buf = xbuf_get(CHUNK);
+	n = putint(cmd, RS_DELTA_MAGIC, 4);
+	if (out(arg, (char *)cmd, n) == -1)
+		goto fail;
+	for (i = 0; i <= r->n; i++) {
+		s = i < r->n ? &r->v[i] : NULL;
+		end = s != NULL ? s->oldoff + s->len : (uint64_t)r->size;
+		if (end <= cur)
+			continue;
+		start = s != NULL ? (s->oldoff > cur ? s->oldoff : cur) : end;
+		/* a copy pending that this does not continue: out with it */
+		if (clen > 0 && (start > cur || s == NULL ||
+		    s->newoff + (start - s->oldoff) != cnew + clen)) {
+			n = 0;
+			cmd[n++] = (unsigned char)(OP_COPY +
+			    4 * widthof(cnew) + widthof(clen));
+			n += putint(cmd + n, cnew, widths[widthof(cnew)]);
+			n += putint(cmd + n, clen, widths[widthof(clen)]);
+			if (out(arg, (char *)cmd, n) == -1)
+				goto fail;
+			clen = 0;
+		}
+		for (; cur < start; cur += k) {	/* not copied: literal */
+			k = start - cur < CHUNK ? start - cur : CHUNK;
+			if ((got = pread(fd, buf, (size_t)k, (off_t)cur)) == -1 &&
+			    errno == EINTR) {
+				k = 0;
+				continue;
+			}
+			if (got <= 0) {
+				if (got == 0)
+					errno = ESTALE;
+				goto fail;
+			}
+			k = (uint64_t)got;
+			n = 0;
+			cmd[n++] = OP_LIT_N1 + 2;	/* 4-byte length */
+			n += putint(cmd + n, k, 4);
+			if (out(arg, (char *)cmd, n) == -1 ||
+			    out(arg, buf, (size_t)k) == -1)
+				goto fail;
+		}
+		if (s == NULL)
+			break;
+		if (clen == 0)
+			cnew = s->newoff + (start - s->oldoff);
+		clen += end - start;
+		cur = end;
+	}
+	if (clen > 0) {
+		n = 0;
+		cmd[n++] = (unsigned char)(OP_COPY + 4 * widthof(cnew) +
+		    widthof(clen));
+		n += putint(cmd + n, cnew, widths[widthof(cnew)]);
+		n += putint(cmd + n, clen, widths[widthof(clen)]);
+		if (out(arg, (char *)cmd, n) == -1)
+			goto fail;
+	}
+	cmd[0] = 0;
+	rv = out(arg, (char *)cmd, 1);
+fail:
 	xbuf_put(buf, CHUNK);
-	rs_job_free(job);
 	return rv;
 }

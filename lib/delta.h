@@ -56,5 +56,14 @@ typedef void	 patch_tap(void *, const void *, size_t);
  */
 int		 patch_apply(int, struct gzr *, int, uint64_t, patch_tap *,
 		    void *);
+/*
+ * patch_apply that also gives, in *rev, the way back: sig_delta(*rev,
+ * fd, w) with fd the basis again (the same file, unchanged; else
+ * ESTALE) writes the delta from the output to the basis, made from the
+ * copies the patch did (copied back from the output, the rest of the
+ * basis literal), without hashing or reading either file whole.
+ */
+int		 patch_apply_rev(int, struct gzr *, int, uint64_t, patch_tap *,
+		    void *, struct sigmaker **);
 
 #endif

@@ -178,7 +178,7 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	struct stat st;
 	const char *base;
 	char *tmp;
-	int in, out, werr, pfd;
+	int in, out, werr, pfd, rv, delta = 0;
 
 	*sigp = NULL;
 	if (n->nlink > 1 && (h = hfind(t, n->devloc, n->ino)) != NULL) {
@@ -201,7 +201,7 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	}
 	in = -1;
 	if (e->dirfd == -1)
-		in = remote_open(e);	/* asked for ahead, most likely */
+		in = remote_open(e, &delta);	/* asked for ahead, most likely */
 	else if (!t->scouting || prefetch_hinting())
 		lookahead(t, e);
 	if (e->dirfd != -1)
@@ -228,18 +228,30 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 		st = e->st;	/* what the server listed; the size is read */
 	if ((tmp = new_entry(t, f, e->name, n, direct, &out)) == NULL)
 		snap_fatal("create mirror file for", e->path);
-	if (copy_fd(in, out, *sigp ? sig_tap : NULL, *sigp, &cr,
-	    &werr) == -1) {
+	if (delta) {
+		/* a delta: also the way back to the mirror's copy */
+		werr = 0;
+		rv = remote_patch(e, in, out, &cr, sigp);
+		in = -1;
+		if (rv == 0 && !wantsig) {
+			sig_free(*sigp);
+			*sigp = NULL;
+		}
+	} else
+		rv = copy_fd(in, out, NULL, NULL, &cr, &werr);
+	if (rv == -1) {
 		if (werr)
 			snap_fatal("write mirror file for", e->path);
 		report(t->s, "read", e->path, errno);
-		close(in);
+		if (in != -1)
+			close(in);
 		close(out);
 		unlinkat(mdir(t, f), tmp, 0);
 		free(tmp);
 		return NULL;
 	}
-	close(in);
+	if (in != -1)
+		close(in);
 	/* what was read is what is recorded; a later change shows by mtime */
 	rec_from_stat(n, &st);
 	n->size = cr.bytes;

@@ -32,11 +32,13 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "copy.h"
 #include "delta.h"
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
 #include "pathname.h"
+#include "progress.h"
 #include "sshdest.h"
 #include "walk.h"
 #include "xalloc.h"
@@ -637,40 +639,66 @@ request_for(const char *path, int kind, uint64_t size)
 }
 
 int
-remote_open(struct walk_ent *e)
+remote_open(struct walk_ent *e, int *delta)
 {
 	struct req *r;
-	struct gzr *d;
-	int fd, basis, outfd, saved;
 
 	r = request_for(e->path, AG_FILE, (uint64_t)e->st.st_size);
-	if (!r->delta)
-		return take(r);
-	if ((fd = take(r)) == -1)
-		return -1;
-	/* the mirror's copy, patched: what the file is now */
+	*delta = r->delta;
+	return take(r);
+}
+
+/* patch_apply's tap: the new version's SHA-1 and size. */
+struct hashed {
+	struct sha1_ctx	 c;
+	uint64_t	 bytes;
+};
+
+static void
+hash_tap(void *arg, const void *p, size_t n)
+{
+	struct hashed *h = arg;
+
+	sha1_update(&h->c, n, p);
+	h->bytes += n;
+	progress_add(0, n);
+}
+
+int
+remote_patch(struct walk_ent *e, int dfd, int out, struct copyres *cr,
+    struct sigmaker **rev)
+{
+	struct hashed h;
+	struct gzr *d;
+	int basis, saved, rv = -1;
+
+	*rev = NULL;
 	if ((basis = open_below(ag.s->repofd, e->path, O_RDONLY |
 	    O_CLOEXEC)) == -1) {
 		saved = errno;
-		close(fd);
+		close(dfd);
 		errno = saved;
 		return -1;
 	}
-	outfd = tmpfile_in_repo((uint64_t)e->st.st_size);
-	d = gzr_open(fd, 0);
-	if (d == NULL || patch_apply(basis, d, outfd,
-	    grown((uint64_t)e->st.st_size), NULL, NULL) == -1 ||
-	    lseek(outfd, 0, SEEK_SET) == -1) {
+	sha1_init(&h.c);
+	h.bytes = 0;
+	if ((d = gzr_open(dfd, 0)) == NULL) {	/* it closed dfd */
+		saved = errno;
+	} else {
+		errno = 0;
+		rv = patch_apply_rev(basis, d, out,
+		    grown((uint64_t)e->st.st_size), hash_tap, &h, rev);
 		saved = errno ? errno : EIO;
-		close(outfd);
-		outfd = -1;
-		errno = saved;
+		gzr_close(d);	/* closes dfd */
 	}
-	if (d != NULL)
-		gzr_close(d);
-	close(fd);
 	close(basis);
-	return outfd;
+	if (rv == -1) {
+		errno = saved;
+		return -1;
+	}
+	cr->bytes = h.bytes;
+	sha1_hex(&h.c, cr->sha1);
+	return 0;
 }
 
 ssize_t

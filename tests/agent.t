@@ -37,6 +37,12 @@ mkdir -p "$S/d/e" "$S/empty"
 printf 'hello\n' >"$S/d/small"
 head -c 300000 /dev/urandom >"$S/d/big"
 seq 1 20000 >"$S/log"
+# files a delta takes apart in different ways (see the second session)
+mkdir -p "$S/dl"
+for f in shrink grow swap repeat zeros drop other; do
+	head -c 240000 /dev/urandom >"$S/dl/$f"
+done
+head -c 2000 /dev/urandom >"$S/dl/tiny"
 ln -s small "$S/d/lnk"
 ln -s /nowhere "$S/dangling"
 ln "$S/d/small" "$S/d/hard"
@@ -103,6 +109,23 @@ t "rdiff-backup verifies the agent's repository" \
 cp -a "$S" "$T/before"
 printf 'CHANGED' | dd of="$S/d/big" bs=1 seek=150000 conv=notrunc status=none
 seq 20001 20100 >>"$S/log"
+cut3() {	# cut3 FILE: FILE's thirds as $1.a, $1.b, $1.c
+	head -c 80000 "$1" >"$1.a"
+	tail -c +80001 "$1" | head -c 80000 >"$1.b"
+	tail -c +160001 "$1" >"$1.c"
+}
+for f in swap repeat drop; do cut3 "$S/dl/$f"; done
+cat "$S/dl/swap.c" "$S/dl/swap.b" "$S/dl/swap.a" >"$S/dl/swap"
+cat "$S/dl/repeat.b" "$S/dl/repeat.a" "$S/dl/repeat.b" "$S/dl/repeat.b" \
+    >"$S/dl/repeat"
+cat "$S/dl/drop.a" "$S/dl/drop.c" >"$S/dl/drop"
+rm "$S"/dl/*.[abc]
+truncate -s 100000 "$S/dl/shrink"
+{ head -c 5000 /dev/urandom; cat "$S/dl/grow"; head -c 3 /dev/urandom; } \
+    >"$S/dl/grow.new" && mv "$S/dl/grow.new" "$S/dl/grow"
+head -c 240000 /dev/zero >"$S/dl/zeros"
+head -c 240000 /dev/urandom >"$S/dl/other"
+head -c 500000 /dev/urandom >>"$S/dl/tiny"
 printf 'new\n' >"$S/d/new"
 rm "$S/d/e/mode"
 ln -sfn hard "$S/d/lnk"
@@ -122,6 +145,13 @@ t "the first session still restores like the local one" same "$T/r-agent" "$T/r-
 t "... and like the tree was then" same "$T/before" "$T/r-agent"
 t "rdiff-backup restores the first session too" sh -c \
     "rm -rf '$T/rb' && rdiff-backup --terminal-verbosity 1 restore --at 1B '$A' '$T/rb' && diff -r --no-dereference -x fifo '$T/before' '$T/rb'"
+t "rdiff-backup verifies every session" \
+    rdiff-backup --terminal-verbosity 1 verify --at 1B "$A"
+for f in swap grow; do
+	t "the increment of a file whose blocks moved ($f) is small" sh -c \
+	    "n=\$(gzip -dc '$A'/rdiff-backup-data/increments/dl/$f.*.diff.gz | wc -c) &&
+	     [ \$n -lt 20000 ]"
+done
 t "the agent opened nothing for writing, created, moved or removed nothing" \
     sh -c "! grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|unlink|rename|mkdir|truncate' '$TR/agent.strace'"
 t "the agent's strace saw its opens (the check can fail)" \

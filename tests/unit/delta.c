@@ -1,0 +1,324 @@
+/*
+ * delta.c: patch_apply against deltas librsync made and deltas built by
+ * hand (overlapping, repeated and reordered copies; every malformed form
+ * refused with EIO), and patch_apply_rev's way back: the delta it gives
+ * turns the output into the basis again, is no bigger than what the
+ * forward delta did not copy, and refuses another basis (ESTALE).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "delta.h"
+#include "gz.h"
+#include "tap.h"
+#include "xalloc.h"
+
+#define BASIS	300000
+
+static unsigned char *basis;
+
+static int
+tmpfd(const void *p, size_t n)
+{
+	char path[] = "/tmp/unit-delta.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd == -1) {
+		perror("mkstemp");
+		exit(1);
+	}
+	unlink(path);
+	if (n > 0 && write(fd, p, n) != (ssize_t)n) {
+		perror("write");
+		exit(1);
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* The whole content of fd. */
+static unsigned char *
+slurp(int fd, size_t *n)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	unsigned char *p = xmalloc(end > 0 ? (size_t)end : 1);
+
+	*n = (size_t)end;
+	if (pread(fd, p, *n, 0) != (ssize_t)*n) {
+		perror("pread");
+		exit(1);
+	}
+	return p;
+}
+
+/* A delta under construction. */
+struct d {
+	unsigned char	 p[1 << 20];
+	size_t		 n;
+};
+
+static void
+put(struct d *d, uint64_t v, unsigned w)
+{
+	while (w-- > 0)
+		d->p[d->n++] = (unsigned char)(v >> (8 * w));
+}
+
+static void
+d_init(struct d *d)
+{
+	d->n = 0;
+	put(d, 0x72730236, 4);
+}
+
+static void
+d_copy(struct d *d, uint64_t off, uint64_t len)
+{
+	d->p[d->n++] = 0x45 + 4 * 3 + 3;	/* 8-byte offset and length */
+	put(d, off, 8);
+	put(d, len, 8);
+}
+
+static void
+d_lit(struct d *d, const void *p, size_t len)
+{
+	d->p[d->n++] = 0x43;			/* 4-byte length */
+	put(d, len, 4);
+	memcpy(d->p + d->n, p, len);
+	d->n += len;
+}
+
+/*
+ * Patch delta d onto the basis with patch_apply_rev; the output must be
+ * want[0..wn).  Then the way back must give the basis from the output,
+ * in at most lim bytes of delta.  Returns patch_apply_rev's result
+ * (errno kept) when it fails.
+ */
+static int
+roundtrip(const char *what, const void *dp, size_t dn,
+    const unsigned char *want, size_t wn, size_t lim)
+{
+	struct sigmaker *rev;
+	struct gzw *w;
+	struct gzr *r;
+	unsigned char *got, *back;
+	size_t gn, bn, revn;
+	int b, o, dfd, rfd, e;
+
+	b = tmpfd(basis, BASIS);
+	o = tmpfd(NULL, 0);
+	dfd = tmpfd(dp, dn);
+	r = gzr_open(dfd, 0);
+	if (patch_apply_rev(b, r, o, UINT64_MAX, NULL, NULL, &rev) == -1) {
+		e = errno;
+		gzr_close(r);
+		close(b);
+		close(o);
+		errno = e;
+		return -1;
+	}
+	gzr_close(r);
+	got = slurp(o, &gn);
+	ok(gn == wn && memcmp(got, want, wn) == 0, "%s: the output", what);
+	rfd = tmpfd(NULL, 0);
+	w = gzw_open(dup(rfd), 0);
+	ok(sig_delta(rev, b, w) == 0 && gzw_close(w, 0) == 0,
+	    "%s: the way back is written", what);
+	revn = (size_t)lseek(rfd, 0, SEEK_END);
+	ok(revn <= lim, "%s: it takes %zu bytes (at most %zu)", what, revn,
+	    lim);
+	lseek(rfd, 0, SEEK_SET);
+	lseek(o, 0, SEEK_SET);
+	back = NULL;
+	bn = 0;
+	{
+		int bk = tmpfd(NULL, 0);
+
+		r = gzr_open(rfd, 0);
+		ok(patch_apply(o, r, bk, UINT64_MAX, NULL, NULL) == 0,
+		    "%s: the way back applies", what);
+		gzr_close(r);
+		back = slurp(bk, &bn);
+		close(bk);
+	}
+	ok(bn == BASIS && memcmp(back, basis, BASIS) == 0,
+	    "%s: ... and gives the basis", what);
+	sig_free(rev);
+	free(got);
+	free(back);
+	close(b);
+	close(o);
+	return 0;
+}
+
+/* patch_apply of a malformed delta: -1 with EIO, nothing else. */
+static void
+refused(const char *what, const void *dp, size_t dn, int want)
+{
+	struct sigmaker *rev = (struct sigmaker *)1;
+	struct gzr *r;
+	int b = tmpfd(basis, BASIS), dfd = tmpfd(dp, dn), rv;
+
+	r = gzr_open(dfd, 0);
+	errno = 0;
+	rv = patch_apply_rev(b, r, -1, 1 << 20, NULL, NULL, &rev);
+	ok(rv == -1 && errno == want && rev == NULL, "%s: refused (%s)", what,
+	    strerror(want));
+	gzr_close(r);
+	close(b);
+}
+
+int
+main(void)
+{
+	static unsigned char want[1 << 20], lit[5000];
+	struct sigmaker *sig, *rev;
+	struct gzw *w;
+	struct gzr *r;
+	struct d *d = xmalloc(sizeof *d);
+	size_t wn, i, k, off, len, dn;
+	unsigned char *dp;
+	int dfd, b, o, other;
+
+	srandom(7);
+	basis = xmalloc(BASIS);
+	for (i = 0; i < BASIS; i++)
+		basis[i] = (unsigned char)random();
+	for (i = 0; i < sizeof lit; i++)
+		lit[i] = (unsigned char)random();
+
+	/* by hand: reordered, overlapping and repeated copies, literals */
+	d_init(d);
+	wn = 0;
+	d_copy(d, 200000, 100000);
+	memcpy(want + wn, basis + 200000, 100000), wn += 100000;
+	d_lit(d, lit, 3000);
+	memcpy(want + wn, lit, 3000), wn += 3000;
+	d_copy(d, 0, 1000);
+	memcpy(want + wn, basis, 1000), wn += 1000;
+	d_copy(d, 500, 1500);		/* overlaps the last */
+	memcpy(want + wn, basis + 500, 1500), wn += 1500;
+	d_copy(d, 200000, 100000);	/* the same again */
+	memcpy(want + wn, basis + 200000, 100000), wn += 100000;
+	d_copy(d, 1000, 9000);		/* continues an earlier one */
+	memcpy(want + wn, basis + 1000, 9000), wn += 9000;
+	d->p[d->n++] = 5;		/* a 5-byte literal */
+	memcpy(d->p + d->n, "hello", 5), d->n += 5;
+	memcpy(want + wn, "hello", 5), wn += 5;
+	d->p[d->n++] = 0;
+	/* not copied: 10000..200000 */
+	roundtrip("hand-made", d->p, d->n, want, wn, 190000 + 1000);
+	d->p[d->n++] = 0x55;		/* after the end: ignored */
+	roundtrip("trailing bytes after the end", d->p, d->n, want, wn,
+	    190000 + 1000);
+
+	d_init(d);
+	d->p[d->n++] = 0;
+	roundtrip("all new (empty output)", d->p, d->n, want, 0,
+	    BASIS + 1000);
+
+	/* deltas librsync made, of files built from pieces of the basis */
+	for (k = 0; k < 20; k++) {
+		wn = 0;
+		while (wn < 400000) {
+			off = (size_t)random() % BASIS;
+			len = (size_t)random() % 40000;
+			if (random() % 3 == 0) {
+				len %= sizeof lit;
+				memcpy(want + wn, lit, len);
+			} else {
+				if (len > BASIS - off)
+					len = BASIS - off;
+				memcpy(want + wn, basis + off, len);
+			}
+			wn += len;
+		}
+		sig = sig_begin(BASIS);
+		sig_update(sig, basis, BASIS);
+		o = tmpfd(want, wn);
+		dfd = tmpfd(NULL, 0);
+		w = gzw_open(dup(dfd), 0);
+		if (sig_delta(sig, o, w) == -1 || gzw_close(w, 0) == -1) {
+			ok(0, "librsync delta %zu", k);
+			continue;
+		}
+		sig_free(sig);
+		close(o);
+		dp = slurp(dfd, &dn);
+		close(dfd);
+		roundtrip("a librsync delta", dp, dn, want, wn, BASIS + 1000);
+		free(dp);
+	}
+
+	/* the way back refuses another file than the basis */
+	d_init(d);
+	d_copy(d, 0, 1000);
+	d->p[d->n++] = 0;
+	b = tmpfd(basis, BASIS);
+	dfd = tmpfd(d->p, d->n);
+	r = gzr_open(dfd, 0);
+	ok(patch_apply_rev(b, r, -1, UINT64_MAX, NULL, NULL, &rev) == 0,
+	    "a delta for the ESTALE check");
+	gzr_close(r);
+	other = tmpfd(basis, BASIS);
+	o = tmpfd(NULL, 0);
+	w = gzw_open(dup(o), 0);
+	errno = 0;
+	ok(sig_delta(rev, other, w) == -1 && errno == ESTALE,
+	    "the way back from another file than the basis: ESTALE");
+	gzw_close(w, 0);
+	sig_free(rev);
+	close(b);
+	close(o);
+	close(other);
+
+	/* malformed deltas */
+	d_init(d);
+	d_copy(d, BASIS - 10, 11);
+	d->p[d->n++] = 0;
+	refused("a copy past the basis's end", d->p, d->n, EIO);
+	d_init(d);
+	d_copy(d, 0, 0);
+	d->p[d->n++] = 0;
+	refused("a copy of nothing", d->p, d->n, EIO);
+	d_init(d);
+	d_copy(d, (uint64_t)1 << 63, 10);
+	d->p[d->n++] = 0;
+	refused("a copy from a negative offset", d->p, d->n, EIO);
+	d_init(d);
+	d->p[d->n++] = 0x41;
+	d->p[d->n++] = 0;
+	d->p[d->n++] = 0;
+	refused("a literal of nothing", d->p, d->n, EIO);
+	d_init(d);
+	d->p[d->n++] = 0x55;
+	refused("a reserved opcode", d->p, d->n, EIO);
+	d_init(d);
+	d_copy(d, 0, 100);
+	refused("no end", d->p, d->n, EIO);
+	d_init(d);
+	d->p[d->n++] = 0x43;
+	put(d, 100, 4);
+	memcpy(d->p + d->n, lit, 50), d->n += 50;
+	refused("a literal cut short", d->p, d->n, EIO);
+	d_init(d);
+	d->p[d->n++] = 0x4d;
+	refused("a command cut short", d->p, d->n, EIO);
+	d->n = 0;
+	put(d, 0x72730136, 4);	/* a signature's magic */
+	d->p[d->n++] = 0;
+	refused("another magic number", d->p, d->n, EIO);
+	refused("an empty delta", d->p, 0, EIO);
+	d_init(d);
+	for (i = 0; i < 5; i++)
+		d_copy(d, 0, BASIS);
+	d->p[d->n++] = 0;
+	refused("output beyond the limit", d->p, d->n, EFBIG);
+	free(d);
+	free(basis);
+	return tap_done();
+}
