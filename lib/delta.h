@@ -41,6 +41,20 @@ int		 sig_delta_to(struct sigmaker *, int,
  * with errno when building it failed.
  */
 const void	*sig_stream(struct sigmaker *, size_t *);
+/*
+ * The signature of the size bytes of fd (read with pread from offset
+ * 0), as sig_begin_strong and sig_update would make it, ready for
+ * sig_stream; large files in two threads.  NULL with errno (ESTALE: the
+ * file is shorter than size).
+ */
+struct sigmaker	*sig_file(int, uint64_t, size_t);
+/*
+ * The delta of all of fd against the signature stream sig: sig_delta_to
+ * of sig_load(sig), large files in two threads, one per half (at most a
+ * block more of literal data at the middle).  0, or -1 with errno.
+ */
+int		 sig_delta_file(const void *, size_t, int,
+		    int (*)(void *, const char *, size_t), void *);
 /* A signature received as a stream, ready for sig_delta; NULL: bad. */
 struct sigmaker	*sig_load(const void *, size_t);
 void		 sig_free(struct sigmaker *);

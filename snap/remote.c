@@ -434,10 +434,8 @@ ask(const char *path, int kind, uint64_t size)
 	struct wbuf b = { 0 };
 	struct stat st;
 	const unsigned char *sp = NULL;
-	unsigned char *buf;
 	struct req *r;
 	size_t siglen = 0, off, k;
-	ssize_t n;
 	int mfd;
 
 	r = xcalloc(1, sizeof *r);
@@ -453,14 +451,9 @@ ask(const char *path, int kind, uint64_t size)
 	    O_CLOEXEC)) != -1) {
 		if (fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size >= DELTA_MIN &&
-		    (sig = sig_begin_strong((uint64_t)st.st_size,
+		    (sig = sig_file(mfd, (uint64_t)st.st_size,
 		    SIG_STRONG)) != NULL) {
-			buf = xmalloc(65536);
-			while ((n = read(mfd, buf, 65536)) > 0)
-				if (sig_update(sig, buf, (size_t)n) == -1)
-					break;
-			free(buf);
-			if (n != 0 || (sp = sig_stream(sig, &siglen)) == NULL ||
+			if ((sp = sig_stream(sig, &siglen)) == NULL ||
 			    siglen == 0 || siglen > AG_SIGMAX) {
 				sig_free(sig);
 				sig = NULL;

@@ -274,8 +274,8 @@ serve_get(struct get *g)
 		goto done;
 	}
 	if (g->siglen > 0) {
-		if ((s = sig_load(g->sig, g->siglen)) == NULL ||
-		    sig_delta_to(s, fd, delta_out, &id) == -1)
+		if (sig_delta_file(g->sig, g->siglen, fd, delta_out, &id) ==
+		    -1)
 			err = errno ? (uint32_t)errno : EIO;
 		goto done;
 	}

@@ -43,6 +43,7 @@ for f in shrink grow swap repeat zeros drop other; do
 	head -c 240000 /dev/urandom >"$S/dl/$f"
 done
 head -c 2000 /dev/urandom >"$S/dl/tiny"
+head -c 20000000 /dev/urandom >"$S/dl/large"	# signed, diffed in halves
 ln -s small "$S/d/lnk"
 ln -s /nowhere "$S/dangling"
 ln "$S/d/small" "$S/d/hard"
@@ -126,6 +127,11 @@ truncate -s 100000 "$S/dl/shrink"
 head -c 240000 /dev/zero >"$S/dl/zeros"
 head -c 240000 /dev/urandom >"$S/dl/other"
 head -c 500000 /dev/urandom >>"$S/dl/tiny"
+# the large file: changed in both halves, a piece moved across the middle
+printf 'first half' | dd of="$S/dl/large" bs=1 seek=1000 conv=notrunc status=none
+dd if="$S/dl/large" of="$S/dl/large" bs=100000 skip=20 seek=150 count=10 \
+    conv=notrunc status=none
+printf 'second half' >>"$S/dl/large"
 printf 'new\n' >"$S/d/new"
 rm "$S/d/e/mode"
 ln -sfn hard "$S/d/lnk"
@@ -147,6 +153,9 @@ t "rdiff-backup restores the first session too" sh -c \
     "rm -rf '$T/rb' && rdiff-backup --terminal-verbosity 1 restore --at 1B '$A' '$T/rb' && diff -r --no-dereference -x fifo '$T/before' '$T/rb'"
 t "rdiff-backup verifies every session" \
     rdiff-backup --terminal-verbosity 1 verify --at 1B "$A"
+t "the large file's increment holds the overwritten MB, little more" sh -c \
+    "n=\$(gzip -dc '$A'/rdiff-backup-data/increments/dl/large.*.diff.gz | wc -c) &&
+     [ \$n -gt 1000000 ] && [ \$n -lt 1100000 ]"
 for f in swap grow; do
 	t "the increment of a file whose blocks moved ($f) is small" sh -c \
 	    "n=\$(gzip -dc '$A'/rdiff-backup-data/increments/dl/$f.*.diff.gz | wc -c) &&

@@ -172,6 +172,106 @@ refused(const char *what, const void *dp, size_t dn, int want)
 	close(b);
 }
 
+static int
+to_fd(void *arg, const char *p, size_t n)
+{
+	int *fd = arg;
+
+	return write(*fd, p, n) == (ssize_t)n ? 0 : -1;
+}
+
+/*
+ * Files large enough for two threads: sig_file's signature is the one
+ * sig_update makes, and sig_delta_file's delta (its halves joined)
+ * patches the old version into the new, with data moved across the
+ * middle, changed in both halves and appended.
+ */
+static void
+big_files(void)
+{
+	size_t size = 40u << 20, i, len1, len2, nn, got;
+	unsigned char *old = xmalloc(size), *nw = xmalloc(size + 100000);
+	const unsigned char *p1, *p2;
+	struct sigmaker *a, *b;
+	struct gzr *r;
+	int ofd, nfd, dfd, outfd;
+
+	for (i = 0; i < size; i++)
+		old[i] = (unsigned char)(random() >> 8);
+	memcpy(nw, old, size);
+	memset(nw + 1000000, 'x', 300000);		/* first half */
+	memcpy(nw + 30000000, old + 5000000, 2000000);	/* moved across */
+	memset(nw + 39000000, 'y', 10);			/* second half */
+	for (i = 0; i < 100000; i++)			/* appended */
+		nw[size + i] = (unsigned char)random();
+	nn = size + 100000;
+	ofd = tmpfd(old, size);
+	nfd = tmpfd(nw, nn);
+
+	a = sig_begin_strong(size, 16);
+	sig_update(a, old, size);
+	b = sig_file(ofd, size, 16);
+	p1 = a ? sig_stream(a, &len1) : NULL;
+	p2 = b ? sig_stream(b, &len2) : NULL;
+	ok(p1 != NULL && p2 != NULL && len1 == len2 &&
+	    memcmp(p1, p2, len1) == 0,
+	    "sig_file in two threads makes sig_update's signature (%zu bytes)",
+	    len1);
+	errno = 0;
+	ok(sig_file(ofd, size + 1, 16) == NULL && errno == ESTALE,
+	    "sig_file of a file shorter than said: ESTALE");
+
+	dfd = tmpfd(NULL, 0);
+	ok(p1 != NULL && sig_delta_file(p1, len1, nfd, to_fd, &dfd) == 0,
+	    "sig_delta_file in two threads");
+	ok(lseek(dfd, 0, SEEK_END) < 8 << 20,
+	    "... a delta of the changes only (%lld bytes)",
+	    (long long)lseek(dfd, 0, SEEK_END));
+	lseek(dfd, 0, SEEK_SET);
+	outfd = tmpfd(NULL, 0);
+	r = gzr_open(dfd, 0);
+	ok(patch_apply(ofd, r, outfd, UINT64_MAX, NULL, NULL) == 0,
+	    "... which applies");
+	gzr_close(r);
+	free(old);
+	old = slurp(outfd, &got);
+	ok(got == nn && memcmp(old, nw, nn) == 0,
+	    "... and gives the new version");
+	errno = 0;
+	ok(sig_delta_file("rs", 2, nfd, to_fd, &outfd) == -1,
+	    "sig_delta_file of a bad signature fails");
+	close(outfd);
+	close(nfd);
+	free(nw);
+
+	/* all new: the second half's delta outgrows what it may hold */
+	nn = 80u << 20;
+	nw = xmalloc(nn);
+	for (i = 0; i < nn; i++)
+		nw[i] = (unsigned char)(random() >> 8);
+	nfd = tmpfd(nw, nn);
+	dfd = tmpfd(NULL, 0);
+	ok(p1 != NULL && sig_delta_file(p1, len1, nfd, to_fd, &dfd) == 0,
+	    "sig_delta_file of %zu new bytes", nn);
+	lseek(dfd, 0, SEEK_SET);
+	outfd = tmpfd(NULL, 0);
+	r = gzr_open(dfd, 0);
+	ok(patch_apply(ofd, r, outfd, UINT64_MAX, NULL, NULL) == 0,
+	    "... which applies");
+	gzr_close(r);
+	free(old);
+	old = slurp(outfd, &got);
+	ok(got == nn && memcmp(old, nw, nn) == 0,
+	    "... and gives them in order");
+	sig_free(a);
+	sig_free(b);
+	free(old);
+	free(nw);
+	close(ofd);
+	close(nfd);
+	close(outfd);
+}
+
 int
 main(void)
 {
@@ -319,6 +419,7 @@ main(void)
 	d->p[d->n++] = 0;
 	refused("output beyond the limit", d->p, d->n, EFBIG);
 	free(d);
+	big_files();
 	free(basis);
 	return tap_done();
 }
