@@ -64,14 +64,22 @@ snap_fatal(const char *what, const char *path)
 	err(EXIT_TEMP, "%s %s", what, shown(path));
 }
 
-/* Can the source root still be listed?  (Its stat may come from a cache.) */
+/*
+ * Can the source root still be listed, and is it still the filesystem
+ * the session started on?  A dead mount that unmounted itself leaves
+ * the directory under it, which lists fine.  (Its stat may come from a
+ * cache.)
+ */
 static int
-source_gone(const char *src)
+source_gone(const struct session *s)
 {
+	struct stat st;
 	DIR *d;
 	int gone;
 
-	if ((d = opendir(src)) == NULL)
+	if (!s->agent && (stat(s->src, &st) == -1 || st.st_dev != s->srcdev))
+		return 1;
+	if ((d = opendir(s->src)) == NULL)
 		return 1;
 	errno = 0;
 	gone = readdir(d) == NULL && errno != 0;
@@ -94,7 +102,7 @@ report(struct session *s, const char *what, const char *path, int e)
 	 * rather than report every remaining file.
 	 */
 	if ((e == EIO || e == ENOTCONN || e == ESTALE) &&
-	    (++s->eio_streak >= 5 || source_gone(s->src))) {
+	    (++s->eio_streak >= 5 || source_gone(s))) {
 		progress_clear();
 		errx(EXIT_TEMP, "%s: source no longer readable (%s); session "
 		    "abandoned, the next run rolls it back", s->src, strerror(e));

@@ -734,6 +734,7 @@ tree_run(struct session *s)
 	e = next_src(t, w);
 	if (e == NULL || e->pathlen != 0 || !S_ISDIR(e->st.st_mode))
 		errx(EXIT_PERM, "%s: not a readable directory", s->src);
+	s->srcdev = e->st.st_dev;
 	if (s->oldmeta != -1) {
 		struct gzr *in = gzr_open(s->oldmeta, s->oldmeta_gz);
 
