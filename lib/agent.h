@@ -13,6 +13,9 @@
  * rsync delta against a signature of the copy it has (DELTA frames),
  * each ended by DONE.  ENT frames never exceed the credit, so a client
  * that waits for content while its entry queue is full cannot deadlock.
+ * Every AG_TICK seconds the server says ALIVE, as long as its work goes
+ * on (or it has none): a client that hears nothing for longer than its
+ * timeout knows the host, the link or the server is stuck.
  * The server opens nothing for writing.
  */
 #ifndef AGENT_H
@@ -26,7 +29,8 @@
 #include "buf.h"
 #include "xattr.h"
 
-#define AG_VERSION	1
+#define AG_VERSION	2
+#define AG_TICK		1		/* seconds between ALIVEs */
 #define AG_MAXFRAME	((1u << 20) + 4096)	/* type and payload */
 #define AG_DATAMAX	(256u << 10)		/* content per DATA/DELTA/SIG */
 #define AG_SIGMAX	(64u << 20)		/* a signature, in all */
@@ -48,7 +52,8 @@ enum {
 	AG_DATA = 104,		/* u32 id, content */
 	AG_DELTA = 105,		/* u32 id, delta */
 	AG_DONE = 106,		/* u32 id, u32 errno (0: complete) */
-	AG_FATAL = 107		/* string message: the server stops */
+	AG_FATAL = 107,		/* string message: the server stops */
+	AG_ALIVE = 108		/* nothing: work goes on */
 };
 
 enum { AG_FILE = 0, AG_LINK = 1 };	/* what a GET asks for */

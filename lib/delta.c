@@ -17,6 +17,20 @@
 
 #define CHUNK	65536
 
+static uint64_t chunks;		/* read, for delta_progress */
+
+static void
+tick(void)
+{
+	__atomic_add_fetch(&chunks, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+delta_progress(void)
+{
+	return __atomic_load_n(&chunks, __ATOMIC_RELAXED);
+}
+
 /* librsync would print its own errors; ours name the file instead. */
 static void
 quiet(rs_loglevel level, char const *msg)
@@ -217,6 +231,7 @@ sig_delta_to(struct sigmaker *s, int fd,
 		return -1;
 	buf = xbuf_get(CHUNK);
 	for (;;) {
+		tick();
 		if ((n = read_full(fd, buf, CHUNK)) == -1)
 			goto out;
 		if (drive(job, buf, (size_t)n, n == 0, out, arg) == -1)
@@ -713,6 +728,7 @@ sig_half(void *arg)
 
 	h->rv = 0;
 	for (off = h->from; off < h->to; off += (uint64_t)n) {
+		tick();
 		k = h->to - off < 4 * CHUNK ? (size_t)(h->to - off) : 4 * CHUNK;
 		if ((n = pread(h->fd, buf, k, (off_t)off)) == -1 &&
 		    errno == EINTR) {
@@ -895,6 +911,7 @@ delta_half(void *arg)
 	}
 	buf = xmalloc(4 * CHUNK);
 	for (;;) {
+		tick();
 		k = 4 * CHUNK;
 		if (d->to != 0 && d->to - off < k)
 			k = (size_t)(d->to - off);

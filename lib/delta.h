@@ -55,6 +55,11 @@ struct sigmaker	*sig_file(int, uint64_t, size_t);
  */
 int		 sig_delta_file(const void *, size_t, int,
 		    int (*)(void *, const char *, size_t), void *);
+/*
+ * Chunks read so far by the delta and signature functions, in any
+ * thread: a long delta that shows no output yet is making progress.
+ */
+uint64_t	 delta_progress(void);
 /* A signature received as a stream, ready for sig_delta; NULL: bad. */
 struct sigmaker	*sig_load(const void *, size_t);
 void		 sig_free(struct sigmaker *);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -93,6 +94,7 @@ static struct {
 	struct session	*s;
 	char		*spec;		/* host:path, for messages */
 	char		*path;		/* the path on the host */
+	int		 timeout;	/* seconds of silence allowed */
 } ag = { .pid = -1, .to = -1, .from = -1,
 	.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -230,6 +232,33 @@ ent_ok(const struct agent_ent *e)
 	return 1;
 }
 
+/*
+ * Wait until fd has something to read; 0 after timeout seconds of
+ * silence (the server says ALIVE every AG_TICK while it works), with
+ * the connection declared dead.
+ */
+static int
+heard(int fd, int timeout)
+{
+	struct pollfd pfd;
+	char msg[128];
+	int r;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while ((r = poll(&pfd, 1, timeout * 1000)) == -1 && errno == EINTR)
+		;
+	if (r != 0)
+		return 1;
+	snprintf(msg, sizeof msg, "no word from the host for %d seconds "
+	    "(--timeout)", timeout);
+	(void)kill(-ag.pid, SIGTERM);	/* the command's process group */
+	pthread_mutex_lock(&ag.mu);
+	die_locked(msg);
+	pthread_mutex_unlock(&ag.mu);
+	return 0;
+}
+
 /* The server's frames, until it ends or lies. */
 static void *
 reader(void *arg)
@@ -244,10 +273,13 @@ reader(void *arg)
 	char msg[512];
 
 	(void)arg;
-	while ((p = agent_recv(ag.from, &type, &len)) != NULL) {
+	while (heard(ag.from, ag.timeout) &&
+	    (p = agent_recv(ag.from, &type, &len)) != NULL) {
 		rbuf_init(&rb, p, len);
 		pthread_mutex_lock(&ag.mu);
 		switch (type) {
+		case AG_ALIVE:
+			break;
 		case AG_ENT:
 			if (ag.given == 0 || ag.qlen == CREDIT || ag.ended ||
 			    agent_get_ent(&rb, &e) == -1) {
@@ -782,9 +814,11 @@ command(const char *schema, const char *host)
 }
 
 int
-remote_start(struct session *s, const char *spec, const char *schema)
+remote_start(struct session *s, const char *spec, const char *schema,
+    int timeout)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
 	struct wbuf b = { 0 };
 	unsigned char *p;
 	uint8_t type;
@@ -797,6 +831,7 @@ remote_start(struct session *s, const char *spec, const char *schema)
 
 	ag.s = s;
 	ag.spec = xstrdup(spec);
+	ag.timeout = timeout;
 	host = xmemdup(spec, (size_t)(colon - spec) + 1);
 	host[colon - spec] = '\0';
 	path = xstrdup(colon + 1);
@@ -822,7 +857,12 @@ remote_start(struct session *s, const char *spec, const char *schema)
 	argv[1] = "-c";
 	argv[2] = cmd;
 	argv[3] = NULL;
-	rc = posix_spawn(&ag.pid, "/bin/sh", &fa, NULL, argv, environ);
+	/* its own process group: a timeout ends all of it */
+	posix_spawnattr_init(&sa);
+	posix_spawnattr_setpgroup(&sa, 0);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&ag.pid, "/bin/sh", &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		errno = rc;
@@ -836,6 +876,8 @@ remote_start(struct session *s, const char *spec, const char *schema)
 
 	buf_put_u32(&b, AG_VERSION);
 	send_frame(AG_HELLO, b.p, b.len, NULL, 0);
+	if (!heard(ag.from, ag.timeout))
+		errx(EXIT_TEMP, "%s: %s", spec, ag.dead);
 	if ((p = agent_recv(ag.from, &type, &len)) == NULL)
 		errx(EXIT_TEMP, "%s: no answer from snap --server (%s)", spec,
 		    errno ? strerror(errno) : "the command ended");

@@ -56,6 +56,8 @@ static struct get *sigget;		/* the GET whose signature comes */
 static char *root, *listroot;
 static int listfd = -1;
 static uint64_t links_since;
+static uint64_t work;			/* steps of the walk and reads */
+static int walking, waiting, getting;	/* under mu: what goes on */
 
 /* Send one frame (with mu not held); a broken output stops everything. */
 static int
@@ -109,8 +111,10 @@ take_credit(void)
 	int ok;
 
 	pthread_mutex_lock(&mu);
+	waiting = 1;
 	while (credit == 0 && !stopping)
 		pthread_cond_wait(&cv, &mu);
+	waiting = 0;
 	ok = !stopping;
 	if (ok)
 		credit--;
@@ -137,6 +141,7 @@ walker(void *arg)
 	if ((w = walk_open(listroot)) == NULL)
 		err = (uint32_t)errno;
 	while (w != NULL && walk_next(w, &e) == 1) {
+		__atomic_add_fetch(&work, 1, __ATOMIC_RELAXED);
 		if (b.len >= BATCH && flush(&b) == -1)
 			break;
 		if (!take_credit())
@@ -177,6 +182,9 @@ walker(void *arg)
 		(void)out(AG_END, b.p, b.len, NULL, 0);
 	}
 	wbuf_free(&b);
+	pthread_mutex_lock(&mu);
+	walking = 0;
+	pthread_mutex_unlock(&mu);
 	return NULL;
 }
 
@@ -281,6 +289,7 @@ serve_get(struct get *g)
 	}
 	buf = xmalloc(AG_DATAMAX);
 	while ((n = read(fd, buf, AG_DATAMAX)) != 0) {
+		__atomic_add_fetch(&work, 1, __ATOMIC_RELAXED);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -317,8 +326,12 @@ getter(void *arg)
 		g = getq[gq_head];
 		gq_head = (gq_head + 1) % GETQ;
 		gq_len--;
+		getting = 1;
 		pthread_mutex_unlock(&mu);
 		serve_get(g);
+		pthread_mutex_lock(&mu);
+		getting = 0;
+		pthread_mutex_unlock(&mu);
 		free(g->path);
 		free(g->sig);
 		free(g);
@@ -374,6 +387,9 @@ start_list(struct rbuf *r, pthread_t *wt)
 	    -1)
 		fatal("%s: cannot open it", path);
 	free(path);
+	pthread_mutex_lock(&mu);
+	walking = 1;
+	pthread_mutex_unlock(&mu);
 	if (pthread_create(wt, NULL, walker, NULL) != 0)
 		fatal("%s", "cannot start the walk");
 }
@@ -421,17 +437,46 @@ take_get(uint8_t type, struct rbuf *r)
 	}
 }
 
+/*
+ * ALIVE every AG_TICK seconds while the walk or a read moved on since
+ * the last one, or nothing is to be done: a thread stuck in a system
+ * call (a hung network filesystem) lets the client's timeout run out.
+ */
+static void *
+keepalive(void *arg)
+{
+	uint64_t seen = 0, now;
+	int idle, stop;
+
+	(void)arg;
+	for (;;) {
+		sleep(AG_TICK);
+		pthread_mutex_lock(&mu);
+		stop = stopping;
+		idle = !getting && gq_len == 0 && (!walking || waiting);
+		pthread_mutex_unlock(&mu);
+		if (stop)
+			return NULL;
+		now = __atomic_load_n(&work, __ATOMIC_RELAXED) +
+		    delta_progress();
+		if ((idle || now != seen) &&
+		    out(AG_ALIVE, NULL, 0, NULL, 0) == -1)
+			return NULL;
+		seen = now;
+	}
+}
+
 int
 server_main(const char *rootarg)
 {
-	pthread_t wt, gt;
+	pthread_t wt, gt, kt;
 	struct rbuf r;
 	struct wbuf hello = { 0 };
 	unsigned char *p;
 	uint32_t v;
 	uint8_t type;
 	size_t len;
-	int walking = 0, e;
+	int listed = 0, e;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (rootarg != NULL && (root = realpath(rootarg, NULL)) == NULL)
@@ -447,14 +492,16 @@ server_main(const char *rootarg)
 	if (out(AG_SHELLO, hello.p, hello.len, NULL, 0) == -1)
 		return EXIT_TEMP;
 	wbuf_free(&hello);
-	if (pthread_create(&gt, NULL, getter, NULL) != 0)
+	if (pthread_create(&gt, NULL, getter, NULL) != 0 ||
+	    pthread_create(&kt, NULL, keepalive, NULL) != 0)
 		err(EXIT_TEMP, "pthread_create");
+	pthread_detach(kt);
 	while ((p = agent_recv(STDIN_FILENO, &type, &len)) != NULL) {
 		rbuf_init(&r, p, len);
 		switch (type) {
 		case AG_LIST:
 			start_list(&r, &wt);
-			walking = 1;
+			listed = 1;
 			break;
 		case AG_MORE:
 			if (buf_get_u32(&r, &v) == -1)
@@ -480,7 +527,7 @@ server_main(const char *rootarg)
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	pthread_join(gt, NULL);
-	if (walking)
+	if (listed)
 		pthread_join(wt, NULL);
 	if (e != 0)
 		errx(EXIT_TEMP, "reading requests: %s", strerror(e));

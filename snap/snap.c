@@ -44,7 +44,7 @@ usage(void)
 	    "            [--never-drop-acls] [--no-acls] [--no-eas] "
 	    "[--no-fsync]\n"
 	    "            [-E NAME] [-e GLOB] [-i GLOB] [--remote-schema CMD]\n"
-	    "            SRC|[user@]host:path REPO\n"
+	    "            [--timeout SECS] SRC|[user@]host:path REPO\n"
 	    "       snap --server [--root DIR]\n"
 	    "       snap -R [-vw] REPO\n"
 	    "       snap -s REPO\n");
@@ -614,6 +614,7 @@ main(int argc, char *argv[])
 		{ "root",		required_argument,	NULL,	'r' },
 		{ "server",		no_argument,		NULL,	'S' },
 		{ "status",		no_argument,		NULL,	's' },
+		{ "timeout",		required_argument,	NULL,	't' },
 		{ "wait",		no_argument,		NULL,	'w' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "version",		no_argument,		NULL,	'V' },
@@ -626,7 +627,9 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
 	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
-	int fullpath = 0, remote, server = 0;
+	int fullpath = 0, remote, server = 0, timeout = -1;
+	char *end;
+	long l;
 	const char *serveroot = NULL, *schema = NULL;
 	char **pats = NULL;
 	size_t nrules = 0, i;
@@ -661,6 +664,15 @@ main(int argc, char *argv[])
 			break;
 		case 'M':
 			schema = optarg;
+			break;
+		case 't':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    l < 1 || l > 86400)
+				errx(EXIT_USAGE, "--timeout: not a number of "
+				    "seconds from 1 to 86400: %s", optarg);
+			timeout = (int)l;
 			break;
 		case 'S':
 			server = 1;
@@ -734,7 +746,8 @@ main(int argc, char *argv[])
 			    "remote source (%s)", s.src);
 	if (s.agent) {
 		/* a host that cannot be reached leaves no repository behind */
-		remote_start(&s, s.src, schema);
+		remote_start(&s, s.src, schema, timeout > 0 ? timeout :
+		    REMOTE_TIMEOUT);
 		open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);
 		remote_list();
 		remote_root_stat(&st);

@@ -97,8 +97,12 @@ int	server_main(const char *);
 struct walk_ent;
 /* Is the source given [user@]host:path? */
 int	remote_spec(const char *);
-/* Run the schema's command for host and greet it; exits on failure. */
-int	remote_start(struct session *, const char *, const char *);
+#define REMOTE_TIMEOUT	120	/* seconds the host may say nothing */
+/*
+ * Run the schema's command for host and greet it; exits on failure,
+ * also when it says nothing for timeout seconds.
+ */
+int	remote_start(struct session *, const char *, const char *, int);
 /* Ask for the tree (after the repository is open: links since its last). */
 void	remote_list(void);
 /* The walk of the remote tree (entries with dirfd -1). */

@@ -220,6 +220,35 @@ t "... which says to install the same snap there" sh -c \
      grep -q 'install the same snap there'"
 t "a lie names the entry" sh -c "'$BIN/snap' --remote-schema '$LIAR dotdot {h}' \
     x:/src '$T/lied2' 2>&1 | grep -q 'out of place in the walk: ../escape'"
+# --- a host that says nothing: --timeout, the command ended
+for m in mutestart mute mutemid; do
+	rm -rf "$T/lied" && cp -a "$A" "$T/lied"
+	t0=$(date +%s)
+	"$BIN/snap" --timeout 2 --remote-schema "$LIAR $m {h}" "x:/src" \
+	    "$T/lied" 2>"$T/quiet.err"
+	rc=$? t1=$(date +%s)
+	t_out "a host that goes quiet ($m): exit 111" 111 echo $rc
+	t "... within seconds ($((t1 - t0)) s)" [ $((t1 - t0)) -lt 15 ]
+	t "... saying so" grep -q "no word from the host for 2 seconds" \
+	    "$T/quiet.err"
+	t_out "... and the command is ended" "" sh -c \
+	    "sleep 1; pgrep -f 'agent-liar[.]py $m x$' || true"
+done
+t "... the next snap -R rolls the session back" sh -c \
+    "'$BIN/snap' -R '$T/lied' && diff -r --no-dereference -x fifo -x lock.yml '$A' '$T/lied'"
+t_exit 100 "--timeout 0: a usage error" "$BIN/snap" --timeout 0 \
+    --remote-schema "$SCHEMA" "$SSHD_HOST:$S" "$T/never"
+# a host busy longer than --timeout, with nothing to send yet, is alive:
+# every read of the large file's delta is slowed down to 0.1 s
+cp -a "$A" "$T/slow"
+printf 'third' | dd of="$S/dl/large" bs=1 seek=5000 conv=notrunc status=none
+chown "$SSHD_USER" "$S/dl/large"
+t_exit 0 "a host busy for longer than --timeout says it is alive" \
+    "$BIN/snap" --timeout 2 --remote-schema "ssh -F $SSHD_CONFIG {h} strace -f -qq -o /dev/null -e trace=pread64 -e inject=pread64:delay_exit=100000 $BIN/snap --server" \
+    "$SSHD_HOST:$S" "$T/slow"
+t "... and the large file is backed up" sh -c \
+    "'$BIN/restore' '$T/slow/dl/large' '$T/large.r' && cmp '$T/large.r' '$S/dl/large'"
+
 rm -rf "$T/lied" && cp -a "$A" "$T/lied"
 t_exit 1 "content far beyond the size listed: a partial session (exit 1)" \
     "$BIN/snap" --remote-schema "$LIAR bigdata {h}" "x:/src" "$T/lied"

@@ -10,13 +10,17 @@ directory and, as MODE says:
   bigdata     a 10-byte file "f" whose content, when asked for, is
               40 MiB
   nocredit    more entries than the client granted
-  version     protocol version 2 in its HELLO
+  version     protocol version 1 in its HELLO
+  mutestart   nothing at all, not even HELLO (it sleeps)
+  mute        nothing after HELLO
+  mutemid     a file "f", then nothing when it is asked for
 
 Run it with /usr/bin/python3.
 """
 import os
 import struct
 import sys
+import time
 
 HELLO, LIST, MORE, GET, SIG = 1, 2, 3, 4, 5
 SHELLO, ENT, END, DATA, DELTA, DONE = 101, 102, 103, 104, 105, 106
@@ -48,9 +52,13 @@ def ent(path, mode, size=0, ino=1):
 
 mode = sys.argv[1]
 t, p = recv()
-send(SHELLO, struct.pack(">I", 2 if mode == "version" else 1))
+if mode == "mutestart":
+    time.sleep(60)
+send(SHELLO, struct.pack(">I", 1 if mode == "version" else 2))
 if mode == "version":
     sys.exit(0)
+if mode == "mute":
+    time.sleep(60)
 t, p = recv()          # LIST
 t, p = recv()          # MORE
 credit = struct.unpack(">I", p)[0]
@@ -64,7 +72,7 @@ elif mode == "underfile":
     ents += [ent(b"f", F, ino=2), ent(b"f/x", F, ino=3)]
 elif mode == "slash":
     ents.append(ent(b"a//b", F, ino=2))
-elif mode == "bigdata":
+elif mode in ("bigdata", "mutemid"):
     ents.append(ent(b"f", F, size=10, ino=2))
 elif mode == "nocredit":
     ents += [ent(b"n%06d" % i, F, ino=i + 2) for i in range(credit + 10)]
@@ -77,6 +85,8 @@ while True:
         break
     if t == GET:
         rid = struct.unpack(">I", p[:4])[0]
+        if mode == "mutemid":
+            time.sleep(60)
         if mode == "bigdata":
             chunk = b"x" * (256 << 10)
             for i in range(160):
