@@ -77,7 +77,7 @@ source_gone(const struct session *s)
 	DIR *d;
 	int gone;
 
-	if (!s->agent && (stat(s->src, &st) == -1 || st.st_dev != s->srcdev))
+	if (stat(s->src, &st) == -1 || st.st_dev != s->srcdev)
 		return 1;
 	if ((d = opendir(s->src)) == NULL)
 		return 1;
@@ -101,7 +101,8 @@ report(struct session *s, const char *what, const char *path, int e)
 	 * then stop with one line, leaving the session to be rolled back,
 	 * rather than report every remaining file.
 	 */
-	if ((e == EIO || e == ENOTCONN || e == ESTALE) &&
+	/* (the agent's connection ends the session when it dies) */
+	if (!s->agent && (e == EIO || e == ENOTCONN || e == ESTALE) &&
 	    (++s->eio_streak >= 5 || source_gone(s))) {
 		progress_clear();
 		errx(EXIT_TEMP, "%s: source no longer readable (%s); session "

@@ -249,6 +249,19 @@ t_exit 0 "a host busy for longer than --timeout says it is alive" \
 t "... and the large file is backed up" sh -c \
     "'$BIN/restore' '$T/slow/dl/large' '$T/large.r' && cmp '$T/large.r' '$S/dl/large'"
 
+# a delta that is no delta: that file fails, the mirror keeps its copy
+t_exit 0 "a host's honest first session" "$BIN/snap" \
+    --remote-schema "$LIAR whole2k {h}" "x:/src" "$T/bad"
+for m in baddelta emptydelta cutdelta; do
+	rm -rf "$T/lied" && cp -a "$T/bad" "$T/lied"
+	t_exit 1 "a bad delta ($m): a partial session (exit 1)" \
+	    "$BIN/snap" --remote-schema "$LIAR $m {h}" "x:/src" "$T/lied"
+	t "... the mirror keeps the last good copy" sh -c \
+	    "'$BIN/restore' '$T/lied/f' '$T/lied.f' && test \"\$(cat '$T/lied.f')\" = \"\$(cat '$T/bad/f')\"; rc=\$?; rm -f '$T/lied.f'; exit \$rc"
+	t "... and rdiff-backup verifies it" \
+	    rdiff-backup --terminal-verbosity 1 verify "$T/lied"
+done
+
 rm -rf "$T/lied" && cp -a "$A" "$T/lied"
 t_exit 1 "content far beyond the size listed: a partial session (exit 1)" \
     "$BIN/snap" --remote-schema "$LIAR bigdata {h}" "x:/src" "$T/lied"

@@ -14,6 +14,10 @@ directory and, as MODE says:
   mutestart   nothing at all, not even HELLO (it sleeps)
   mute        nothing after HELLO
   mutemid     a file "f", then nothing when it is asked for
+  whole2k     a 2000-byte file "f" of "a"s, honestly
+  baddelta    "f" changed; asked for a delta, a reserved opcode
+  emptydelta  "f" changed; asked for a delta, no bytes at all
+  cutdelta    "f" changed; asked for a delta, one cut short
 
 Run it with /usr/bin/python3.
 """
@@ -42,11 +46,11 @@ def s(b):
     return struct.pack(">I", len(b)) + b
 
 
-def ent(path, mode, size=0, ino=1):
+def ent(path, mode, size=0, ino=1, mtime=1600000000):
     return (s(path) + struct.pack(">IB", 0, 0) +
             struct.pack(">III", mode, 0, 0) +
             struct.pack(">QQQQQ", 1, ino, 1, 0, size) +
-            struct.pack(">QIQI", 1600000000, 0, 1600000000, 0) +
+            struct.pack(">QIQI", mtime, 0, mtime, 0) +
             struct.pack(">I", 0xffffffff) + struct.pack(">III", 0, 61, 0))
 
 
@@ -74,6 +78,10 @@ elif mode == "slash":
     ents.append(ent(b"a//b", F, ino=2))
 elif mode in ("bigdata", "mutemid"):
     ents.append(ent(b"f", F, size=10, ino=2))
+elif mode == "whole2k":
+    ents.append(ent(b"f", F, size=2000, ino=2))
+elif mode in ("baddelta", "emptydelta", "cutdelta"):
+    ents.append(ent(b"f", F, size=2000, ino=2, mtime=1600000100))
 elif mode == "nocredit":
     ents += [ent(b"n%06d" % i, F, ino=i + 2) for i in range(credit + 10)]
 for e in ents:
@@ -91,4 +99,12 @@ while True:
             chunk = b"x" * (256 << 10)
             for i in range(160):
                 send(DATA, struct.pack(">I", rid) + chunk)
+        if mode == "whole2k":
+            send(DATA, struct.pack(">I", rid) + b"a" * 2000)
+        magic = struct.pack(">I", 0x72730236)
+        if mode == "baddelta":
+            send(DELTA, struct.pack(">I", rid) + magic + b"\x55\x00")
+        if mode == "cutdelta":
+            send(DELTA, struct.pack(">I", rid) + magic + b"\x43" +
+                 struct.pack(">I", 2000) + b"b" * 1000)
         send(DONE, struct.pack(">II", rid, 0))
