@@ -322,7 +322,8 @@ struct revdelta {
 };
 
 struct patchctx {
-	struct gzr	*d;
+	delta_read	*rd;		/* the delta's bytes */
+	void		*rdarg;
 	unsigned char	 in[CHUNK];	/* delta bytes read ahead */
 	size_t		 inoff, inlen;
 	int		 basis;
@@ -343,7 +344,7 @@ fill(struct patchctx *c)
 
 	if (c->inoff < c->inlen)
 		return 1;
-	if ((n = gzr_read(c->d, c->in, sizeof c->in)) == -1)
+	if ((n = c->rd(c->rdarg, c->in, sizeof c->in)) == -1)
 		return -1;
 	c->inoff = 0;
 	c->inlen = (size_t)n;
@@ -510,15 +511,22 @@ out:
 	return rv;
 }
 
+static ssize_t
+gz_read(void *d, void *buf, size_t n)
+{
+	return gzr_read(d, buf, n);
+}
+
 static int
-patch_run(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
-    void *arg, struct revdelta *rev)
+patch_run(int basis, delta_read *rd, void *rdarg, int out, uint64_t limit,
+    patch_tap *tap, void *arg, struct revdelta *rev)
 {
 	struct patchctx *c;
 	int rv;
 
 	c = xcalloc(1, sizeof *c);
-	c->d = d;
+	c->rd = rd;
+	c->rdarg = rdarg;
 	c->basis = basis;
 	c->out = out;
 	c->left = limit;
@@ -538,12 +546,12 @@ int
 patch_apply(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
     void *arg)
 {
-	return patch_run(basis, d, out, limit, tap, arg, NULL);
+	return patch_run(basis, gz_read, d, out, limit, tap, arg, NULL);
 }
 
 int
-patch_apply_rev(int basis, struct gzr *d, int out, uint64_t limit,
-    patch_tap *tap, void *arg, struct sigmaker **revp)
+patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
+    uint64_t limit, patch_tap *tap, void *arg, struct sigmaker **revp)
 {
 	struct revdelta *r;
 	struct stat st;
@@ -556,7 +564,7 @@ patch_apply_rev(int basis, struct gzr *d, int out, uint64_t limit,
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
 	r->size = st.st_size;
-	if (patch_run(basis, d, out, limit, tap, arg, r) == -1) {
+	if (patch_run(basis, rd, rdarg, out, limit, tap, arg, r) == -1) {
 		saved = errno;
 		rev_free(r);
 		errno = saved;

@@ -6,6 +6,8 @@
 #ifndef DELTA_H
 #define DELTA_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,13 +78,15 @@ typedef void	 patch_tap(void *, const void *, size_t);
 int		 patch_apply(int, struct gzr *, int, uint64_t, patch_tap *,
 		    void *);
 /*
- * patch_apply that also gives, in *rev, the way back: sig_delta(*rev,
+ * patch_apply of the delta read(arg, buf, n) gives (up to n bytes, 0 at
+ * its end, -1 with errno), which also gives, in *rev, the way back: sig_delta(*rev,
  * fd, w) with fd the basis again (the same file, unchanged; else
  * ESTALE) writes the delta from the output to the basis, made from the
  * copies the patch did (copied back from the output, the rest of the
  * basis literal), without hashing or reading either file whole.
  */
-int		 patch_apply_rev(int, struct gzr *, int, uint64_t, patch_tap *,
-		    void *, struct sigmaker **);
+typedef ssize_t	 delta_read(void *, void *, size_t);
+int		 patch_apply_rev(int, delta_read *, void *, int, uint64_t,
+		    patch_tap *, void *, struct sigmaker **);
 
 #endif

@@ -178,7 +178,8 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	struct stat st;
 	const char *base;
 	char *tmp;
-	int in, out, werr, pfd, rv, delta = 0;
+	int in, out, werr, pfd, rv;
+	struct req *dreq = NULL;
 
 	*sigp = NULL;
 	if (n->nlink > 1 && (h = hfind(t, n->devloc, n->ino)) != NULL) {
@@ -201,7 +202,7 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	}
 	in = -1;
 	if (e->dirfd == -1)
-		in = remote_open(e, &delta);	/* asked for ahead, most likely */
+		in = remote_open(e, &dreq);	/* asked for ahead, most likely */
 	else if (!t->scouting || prefetch_hinting())
 		lookahead(t, e);
 	if (e->dirfd != -1)
@@ -221,17 +222,20 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	/* replaced since: the file read now is the one recorded */
 	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode)) {
 		report(t->s, "open", e->path, errno ? errno : ESTALE);
-		close(in);
+		if (dreq != NULL)
+			remote_drop(dreq);
+		else
+			close(in);
 		return NULL;
 	}
 	if (e->dirfd == -1)
 		st = e->st;	/* what the server listed; the size is read */
 	if ((tmp = new_entry(t, f, e->name, n, direct, &out)) == NULL)
 		snap_fatal("create mirror file for", e->path);
-	if (delta) {
+	if (dreq != NULL) {
 		/* a delta: also the way back to the mirror's copy */
 		werr = 0;
-		rv = remote_patch(e, in, out, &cr, sigp);
+		rv = remote_patch(e, dreq, out, &cr, sigp);
 		in = -1;
 		if (rv == 0 && !wantsig) {
 			sig_free(*sigp);

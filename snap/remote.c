@@ -65,6 +65,8 @@ struct req {
 	int		 delta;
 	int		 done, err;
 	int		 abandoned;	/* snap went past it */
+	int		 streaming;	/* a delta patched as it comes */
+	uint64_t	 off;		/* ... read that far */
 	uint64_t	 size;		/* the entry's, for the bound */
 	uint64_t	 got, limit;	/* bytes come, and the most taken */
 };
@@ -322,6 +324,8 @@ reader(void *arg)
 			    write_full(r->fd, rb.p + rb.off, rbuf_left(&rb)) ==
 			    -1)
 				r->err = errno;
+			if (r->streaming)
+				pthread_cond_broadcast(&ag.cv);
 			break;
 		case AG_DONE:
 			if (buf_get_u32(&rb, &id) == -1 ||
@@ -664,13 +668,85 @@ request_for(const char *path, int kind, uint64_t size)
 }
 
 int
-remote_open(struct walk_ent *e, int *delta)
+remote_open(struct walk_ent *e, struct req **dr)
 {
 	struct req *r;
+	int fd;
 
+	*dr = NULL;
 	r = request_for(e->path, AG_FILE, (uint64_t)e->st.st_size);
-	*delta = r->delta;
-	return take(r);
+	if (!r->delta)
+		return take(r);
+	/* a delta is patched as it comes: wait for its start only */
+	pthread_mutex_lock(&ag.mu);
+	r->streaming = 1;
+	while (r->got == 0 && !r->done && ag.dead == NULL)
+		pthread_cond_wait(&ag.cv, &ag.mu);
+	if (r->got == 0 || r->err != 0) {
+		pthread_mutex_unlock(&ag.mu);
+		/* its error, the connection's, or a delta of no bytes */
+		if ((fd = take(r)) != -1) {
+			close(fd);
+			errno = EIO;
+			fd = -1;
+		}
+		return fd;
+	}
+	pthread_mutex_unlock(&ag.mu);
+	*dr = r;
+	return r->fd;
+}
+
+void
+remote_drop(struct req *r)
+{
+	pthread_mutex_lock(&ag.mu);
+	if (r->done) {
+		req_unlink(r);
+		req_free(r);
+	} else
+		r->abandoned = 1;	/* the reader frees it when done */
+	pthread_mutex_unlock(&ag.mu);
+}
+
+/* The delta of request r as it comes: patch_apply_rev's reader. */
+static ssize_t
+stream_read(void *arg, void *buf, size_t n)
+{
+	struct req *r = arg;
+	uint64_t got;
+	ssize_t k;
+	int err, done;
+
+	pthread_mutex_lock(&ag.mu);
+	while (r->off >= r->got && !r->done && r->err == 0 && ag.dead == NULL)
+		pthread_cond_wait(&ag.cv, &ag.mu);
+	got = r->got;
+	done = r->done;
+	err = r->err;
+	pthread_mutex_unlock(&ag.mu);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	if (r->off >= got) {
+		if (done)
+			return 0;
+		errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec,
+		    ag.dead);
+	}
+	if (n > got - r->off)
+		n = (size_t)(got - r->off);
+	while ((k = pread(r->fd, buf, n, (off_t)r->off)) == -1 &&
+	    errno == EINTR)
+		;
+	if (k == 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (k > 0)
+		r->off += (uint64_t)k;
+	return k;
 }
 
 /* patch_apply's tap: the new version's SHA-1 and size. */
@@ -690,34 +766,47 @@ hash_tap(void *arg, const void *p, size_t n)
 }
 
 int
-remote_patch(struct walk_ent *e, int dfd, int out, struct copyres *cr,
+remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
     struct sigmaker **rev)
 {
 	struct hashed h;
-	struct gzr *d;
 	int basis, saved, rv = -1;
 
 	*rev = NULL;
 	if ((basis = open_below(ag.s->repofd, e->path, O_RDONLY |
 	    O_CLOEXEC)) == -1) {
 		saved = errno;
-		close(dfd);
+		remote_drop(r);
 		errno = saved;
 		return -1;
 	}
 	sha1_init(&h.c);
 	h.bytes = 0;
-	if ((d = gzr_open(dfd, 0)) == NULL) {	/* it closed dfd */
-		saved = errno;
-	} else {
-		errno = 0;
-		rv = patch_apply_rev(basis, d, out,
-		    grown((uint64_t)e->st.st_size), hash_tap, &h, rev);
-		saved = errno ? errno : EIO;
-		gzr_close(d);	/* closes dfd */
-	}
+	errno = 0;
+	rv = patch_apply_rev(basis, stream_read, r, out,
+	    grown((uint64_t)e->st.st_size), hash_tap, &h, rev);
+	saved = errno ? errno : EIO;
 	close(basis);
+	if (rv == 0) {
+		/* the END came: the rest, and the server's word on it */
+		pthread_mutex_lock(&ag.mu);
+		while (!r->done && ag.dead == NULL)
+			pthread_cond_wait(&ag.cv, &ag.mu);
+		if (!r->done) {
+			pthread_mutex_unlock(&ag.mu);
+			errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s",
+			    ag.spec, ag.dead);
+		}
+		if (r->err != 0) {
+			saved = r->err;
+			rv = -1;
+		}
+		pthread_mutex_unlock(&ag.mu);
+	}
+	remote_drop(r);
 	if (rv == -1) {
+		sig_free(*rev);
+		*rev = NULL;
 		errno = saved;
 		return -1;
 	}

@@ -108,20 +108,24 @@ void	remote_list(void);
 /* The walk of the remote tree (entries with dirfd -1). */
 struct walk *remote_walk(void);
 /*
- * A descriptor holding e's content now, or -1 with errno; *delta set:
- * the content is a delta against the mirror's copy, for remote_patch.
+ * A descriptor holding e's content now, or -1 with errno.  When it
+ * comes as a delta against the mirror's copy, *dr is set and the
+ * descriptor is only to look at: remote_patch applies the delta as it
+ * arrives, or remote_drop gives it up.
  */
-int	remote_open(struct walk_ent *, int *);
+struct req;
+int	remote_open(struct walk_ent *, struct req **);
 /*
- * Apply e's delta (remote_open's descriptor, which this closes) to the
- * mirror's copy, writing the new version to out: its size and SHA-1 in
- * *cr, and in *rev the delta back to the mirror's copy (the increment).
- * 0, or -1 with errno.
+ * Apply e's delta to the mirror's copy as it comes, writing the new
+ * version to out: its size and SHA-1 in *cr, and in *rev the delta back
+ * to the mirror's copy (the increment).  0, or -1 with errno.  Takes
+ * the request.
  */
 struct copyres;
 struct sigmaker;
-int	remote_patch(struct walk_ent *, int, int, struct copyres *,
+int	remote_patch(struct walk_ent *, struct req *, int, struct copyres *,
 	    struct sigmaker **);
+void	remote_drop(struct req *);
 /* e's symlink target into buf (no NUL): its length, or -1 with errno. */
 ssize_t	remote_readlink(struct walk_ent *, char *, size_t);
 /* The root's errno of reading xattrs and its ACL (0, ENOTSUP ...). */

@@ -21,6 +21,12 @@
 
 static unsigned char *basis;
 
+static ssize_t
+gz_read(void *r, void *buf, size_t n)
+{
+	return gzr_read(r, buf, n);
+}
+
 static int
 tmpfd(const void *p, size_t n)
 {
@@ -113,7 +119,7 @@ roundtrip(const char *what, const void *dp, size_t dn,
 	o = tmpfd(NULL, 0);
 	dfd = tmpfd(dp, dn);
 	r = gzr_open(dfd, 0);
-	if (patch_apply_rev(b, r, o, UINT64_MAX, NULL, NULL, &rev) == -1) {
+	if (patch_apply_rev(b, gz_read, r, o, UINT64_MAX, NULL, NULL, &rev) == -1) {
 		e = errno;
 		gzr_close(r);
 		close(b);
@@ -165,7 +171,7 @@ refused(const char *what, const void *dp, size_t dn, int want)
 
 	r = gzr_open(dfd, 0);
 	errno = 0;
-	rv = patch_apply_rev(b, r, -1, 1 << 20, NULL, NULL, &rev);
+	rv = patch_apply_rev(b, gz_read, r, -1, 1 << 20, NULL, NULL, &rev);
 	ok(rv == -1 && errno == want && rev == NULL, "%s: refused (%s)", what,
 	    strerror(want));
 	gzr_close(r);
@@ -361,7 +367,7 @@ main(void)
 	b = tmpfd(basis, BASIS);
 	dfd = tmpfd(d->p, d->n);
 	r = gzr_open(dfd, 0);
-	ok(patch_apply_rev(b, r, -1, UINT64_MAX, NULL, NULL, &rev) == 0,
+	ok(patch_apply_rev(b, gz_read, r, -1, UINT64_MAX, NULL, NULL, &rev) == 0,
 	    "a delta for the ESTALE check");
 	gzr_close(r);
 	other = tmpfd(basis, BASIS);
