@@ -609,6 +609,20 @@ widthof(uint64_t v)
 	return v < 1ULL << 8 ? 0 : v < 1ULL << 16 ? 1 : v < 1ULL << 32 ? 2 : 3;
 }
 
+/* A COPY command of len bytes from off, in the narrowest widths. */
+static int
+put_copy(uint64_t off, uint64_t len,
+    int (*out)(void *, const char *, size_t), void *arg)
+{
+	unsigned char cmd[17];
+	size_t n = 0;
+
+	cmd[n++] = (unsigned char)(OP_COPY + 4 * widthof(off) + widthof(len));
+	n += putint(cmd + n, off, widths[widthof(off)]);
+	n += putint(cmd + n, len, widths[widthof(len)]);
+	return out(arg, (char *)cmd, n);
+}
+
 /*
  * The delta from a patch's output back to its basis fd: every stretch of
  * the basis that a copy put into the output is copied back from there,
@@ -649,12 +663,7 @@ rev_delta(struct revdelta *r, int fd, int (*out)(void *, const char *, size_t),
 		/* a copy pending that this does not continue: out with it */
 		if (clen > 0 && (start > cur || s == NULL ||
 		    s->newoff + (start - s->oldoff) != cnew + clen)) {
-			n = 0;
-			cmd[n++] = (unsigned char)(OP_COPY +
-			    4 * widthof(cnew) + widthof(clen));
-			n += putint(cmd + n, cnew, widths[widthof(cnew)]);
-			n += putint(cmd + n, clen, widths[widthof(clen)]);
-			if (out(arg, (char *)cmd, n) == -1)
+			if (put_copy(cnew, clen, out, arg) == -1)
 				goto fail;
 			clen = 0;
 		}
@@ -685,15 +694,8 @@ rev_delta(struct revdelta *r, int fd, int (*out)(void *, const char *, size_t),
 		clen += end - start;
 		cur = end;
 	}
-	if (clen > 0) {
-		n = 0;
-		cmd[n++] = (unsigned char)(OP_COPY + 4 * widthof(cnew) +
-		    widthof(clen));
-		n += putint(cmd + n, cnew, widths[widthof(cnew)]);
-		n += putint(cmd + n, clen, widths[widthof(clen)]);
-		if (out(arg, (char *)cmd, n) == -1)
-			goto fail;
-	}
+	if (clen > 0 && put_copy(cnew, clen, out, arg) == -1)
+		goto fail;
 	cmd[0] = 0;
 	rv = out(arg, (char *)cmd, 1);
 fail:

@@ -260,7 +260,6 @@ delta_out(void *arg, const char *p, size_t n)
 static void
 serve_get(struct get *g)
 {
-	struct sigmaker *s = NULL;
 	struct wbuf id = { 0 };
 	struct stat st;
 	unsigned char *buf = NULL;
@@ -302,7 +301,6 @@ serve_get(struct get *g)
 done:
 	if (fd != -1)
 		close(fd);
-	sig_free(s);
 	free(buf);
 	buf_put_u32(&id, err);		/* DONE: the id, then the errno */
 	(void)out(AG_DONE, id.p, id.len, NULL, 0);
