@@ -16,6 +16,7 @@
 #include "xalloc.h"
 
 #define CHUNK	65536
+#define SIG_HEAD	12	/* a signature's magic, block, strong length */
 
 static uint64_t chunks;		/* read, for delta_progress */
 
@@ -319,6 +320,9 @@ struct revdelta {
 	dev_t		 dev;		/* the basis, which it refers to */
 	ino_t		 ino;
 	off_t		 size;
+	unsigned char	*sums;		/* the basis's block sums (weak and */
+	size_t		 nsums, sumlen;	/* strong), from rev_basis_sig */
+	size_t		 blen;
 };
 
 struct patchctx {
@@ -575,13 +579,153 @@ patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
 	return 0;
 }
 
+#define BLEN_MAX	((size_t)16 << 20)	/* a block sums are taken for */
+
+int
+rev_basis_sig(struct sigmaker *s, const void *p, size_t n)
+{
+	const unsigned char *q = p;
+	struct revdelta *r = s != NULL ? s->rev : NULL;
+	uint32_t magic, blen, slen;
+
+	if (r == NULL || n < SIG_HEAD) {
+		errno = EINVAL;
+		return -1;
+	}
+	magic = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | q[2] << 8 | q[3];
+	blen = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | q[6] << 8 | q[7];
+	slen = (uint32_t)q[8] << 24 | (uint32_t)q[9] << 16 | q[10] << 8 | q[11];
+	if ((magic != RS_MD4_SIG_MAGIC && magic != RS_BLAKE2_SIG_MAGIC &&
+	    magic != RS_RK_MD4_SIG_MAGIC && magic != RS_RK_BLAKE2_SIG_MAGIC) ||
+	    blen == 0 || blen > BLEN_MAX || slen == 0 ||
+	    slen > RS_MAX_STRONG_SUM_LENGTH ||
+	    (n - SIG_HEAD) % (4 + slen) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	free(r->sums);
+	r->sumlen = 4 + slen;
+	r->nsums = (n - SIG_HEAD) / r->sumlen;
+	r->blen = blen;
+	r->sums = xmalloc(n - SIG_HEAD > 0 ? n - SIG_HEAD : 1);
+	memcpy(r->sums, q + SIG_HEAD, n - SIG_HEAD);
+	return 0;
+}
+
 static void
 rev_free(struct revdelta *r)
 {
 	if (r != NULL) {
 		free(r->v);
+		free(r->sums);
 		free(r);
 	}
+}
+
+/*
+ * The basis's blocks a patch copied, by their sums: where the output
+ * holds each.  Open addressing, a bounded number of probes: a block not
+ * found is only carried literally.
+ */
+#define PROBES	32
+
+struct blkmap {
+	const struct revdelta *r;
+	size_t		*blk;		/* block number + 1; 0: empty */
+	uint64_t	*at;		/* its offset in the output */
+	size_t		 mask;
+};
+
+static size_t
+blk_hash(const struct blkmap *m, size_t j)
+{
+	const unsigned char *p = m->r->sums + j * m->r->sumlen;
+	uint64_t h = 0;
+	size_t i;
+
+	for (i = 0; i < m->r->sumlen && i < 12; i++)
+		h = h * 0x100000001b3ULL ^ p[i];
+	return (size_t)(h ^ h >> 29) & m->mask;
+}
+
+/* Slot of a block with the sums of block j, or of an empty one; -1: none. */
+static ssize_t
+blk_slot(const struct blkmap *m, size_t j)
+{
+	const struct revdelta *r = m->r;
+	size_t h = blk_hash(m, j), i;
+
+	for (i = 0; i < PROBES; i++, h = (h + 1) & m->mask)
+		if (m->blk[h] == 0 || memcmp(r->sums + (m->blk[h] - 1) *
+		    r->sumlen, r->sums + j * r->sumlen, r->sumlen) == 0)
+			return (ssize_t)h;
+	return -1;
+}
+
+/* The map of the whole blocks the copies (sorted by basis offset) took. */
+static void
+blk_map(struct blkmap *m, const struct revdelta *r)
+{
+	uint64_t j, last, n = 0;
+	size_t i, cap;
+	ssize_t h;
+
+	memset(m, 0, sizeof *m);
+	m->r = r;
+	if (r->sums == NULL || r->nsums == 0)
+		return;
+	/* whole blocks only; a short last one is carried literally */
+	last = (uint64_t)r->size / r->blen;
+	if (last > r->nsums)
+		last = r->nsums;
+	for (i = 0; i < r->n; i++)
+		n += r->v[i].len / r->blen + 1;
+	if (n > last)
+		n = last;
+	for (cap = 64; cap < 2 * n; cap *= 2)
+		;
+	m->blk = xcalloc(cap, sizeof *m->blk);
+	m->at = xcalloc(cap, sizeof *m->at);
+	m->mask = cap - 1;
+	for (i = 0; i < r->n; i++) {
+		const struct span *s = &r->v[i];
+
+		for (j = (s->oldoff + r->blen - 1) / r->blen;
+		    j < last && (j + 1) * r->blen <= s->oldoff + s->len; j++)
+			if ((h = blk_slot(m, (size_t)j)) != -1 &&
+			    m->blk[h] == 0) {
+				m->blk[h] = (size_t)j + 1;
+				m->at[h] = s->newoff + j * r->blen - s->oldoff;
+			}
+	}
+}
+
+/*
+ * Is the stretch of the basis at off (block-aligned, a whole block, read
+ * into p) one the output holds, where a copy put an equal block?  Then
+ * its offset there in *at.  Checked against the basis byte for byte:
+ * equal sums are only a hint.
+ */
+static int
+blk_find(const struct blkmap *m, int fd, uint64_t off, const char *p,
+    char *tmp, uint64_t *at)
+{
+	const struct revdelta *r = m->r;
+	size_t j;
+	ssize_t h, got;
+
+	if (m->blk == NULL || off % r->blen != 0 ||
+	    (j = (size_t)(off / r->blen)) >= r->nsums ||
+	    (h = blk_slot(m, j)) == -1 || m->blk[h] == 0)
+		return 0;
+	do
+		got = pread(fd, tmp, r->blen, (off_t)((uint64_t)(m->blk[h] - 1) *
+		    r->blen));
+	while (got == -1 && errno == EINTR);
+	if (got != (ssize_t)r->blen || memcmp(tmp, p, r->blen) != 0)
+		return 0;
+	*at = m->at[h];
+	return 1;
 }
 
 static int
@@ -623,23 +767,59 @@ put_copy(uint64_t off, uint64_t len,
 	return out(arg, (char *)cmd, n);
 }
 
+/* A copy command being gathered: joined while copies continue it. */
+struct pending {
+	uint64_t	 off, len;
+	int		 (*out)(void *, const char *, size_t);
+	void		*arg;
+};
+
+static int
+pend_flush(struct pending *c)
+{
+	int rv = 0;
+
+	if (c->len > 0)
+		rv = put_copy(c->off, c->len, c->out, c->arg);
+	c->len = 0;
+	return rv;
+}
+
+static int
+pend_copy(struct pending *c, uint64_t off, uint64_t len)
+{
+	if (c->len > 0 && c->off + c->len == off) {
+		c->len += len;
+		return 0;
+	}
+	if (pend_flush(c) == -1)
+		return -1;
+	c->off = off;
+	c->len = len;
+	return 0;
+}
+
 /*
  * The delta from a patch's output back to its basis fd: every stretch of
  * the basis that a copy put into the output is copied back from there,
- * the rest is literal, read from fd.  Exact, and as small as what the
- * forward delta did not copy.
+ * and so is every whole block of the rest that equals one of those (by
+ * the basis's signature, if given, then byte for byte); the rest is
+ * literal, read from fd.  Exact, and no bigger than what the forward
+ * delta did not copy.
  */
 static int
 rev_delta(struct revdelta *r, int fd, int (*out)(void *, const char *, size_t),
     void *arg)
 {
-	unsigned char cmd[32];
+	unsigned char cmd[8];
+	struct pending pc = { 0, 0, out, arg };
+	struct blkmap m;
 	struct stat st;
 	struct span *s;
-	uint64_t cur = 0, end, start, cnew = 0, clen = 0, k;
-	size_t i, n;
+	uint64_t cur = 0, end, start, k, at;
+	size_t i, n, bufsz;
 	ssize_t got;
-	char *buf;
+	char *buf, *tmp = NULL;
 	int rv = -1;
 
 	if (fstat(fd, &st) == -1)
@@ -650,7 +830,11 @@ rev_delta(struct revdelta *r, int fd, int (*out)(void *, const char *, size_t),
 		return -1;
 	}
 	qsort(r->v, r->n, sizeof *r->v, byold);
-	buf = xbuf_get(CHUNK);
+	blk_map(&m, r);
+	bufsz = m.blk != NULL && r->blen > CHUNK ? r->blen : CHUNK;
+	buf = bufsz == CHUNK ? xbuf_get(CHUNK) : xmalloc(bufsz);
+	if (m.blk != NULL)
+		tmp = xmalloc(r->blen);
 	n = putint(cmd, RS_DELTA_MAGIC, 4);
 	if (out(arg, (char *)cmd, n) == -1)
 		goto fail;
@@ -660,46 +844,58 @@ rev_delta(struct revdelta *r, int fd, int (*out)(void *, const char *, size_t),
 		if (end <= cur)
 			continue;
 		start = s != NULL ? (s->oldoff > cur ? s->oldoff : cur) : end;
-		/* a copy pending that this does not continue: out with it */
-		if (clen > 0 && (start > cur || s == NULL ||
-		    s->newoff + (start - s->oldoff) != cnew + clen)) {
-			if (put_copy(cnew, clen, out, arg) == -1)
-				goto fail;
-			clen = 0;
-		}
-		for (; cur < start; cur += k) {	/* not copied: literal */
-			k = start - cur < CHUNK ? start - cur : CHUNK;
-			if ((got = pread(fd, buf, (size_t)k, (off_t)cur)) == -1 &&
-			    errno == EINTR) {
-				k = 0;
-				continue;
+		while (cur < start) {		/* not copied by the patch */
+			k = start - cur < bufsz ? start - cur : bufsz;
+			if (m.blk != NULL) {
+				if (cur % r->blen == 0 && k >= r->blen)
+					k = r->blen;
+				else if (r->blen - cur % r->blen < k)
+					k = r->blen - cur % r->blen;
 			}
+			if ((got = pread(fd, buf, (size_t)k, (off_t)cur)) == -1 &&
+			    errno == EINTR)
+				continue;
 			if (got <= 0) {
 				if (got == 0)
 					errno = ESTALE;
 				goto fail;
 			}
 			k = (uint64_t)got;
+			if (k == r->blen && blk_find(&m, fd, cur, buf, tmp, &at)) {
+				if (pend_copy(&pc, at, k) == -1)
+					goto fail;
+				cur += k;
+				continue;
+			}
+			if (pend_flush(&pc) == -1)
+				goto fail;
 			n = 0;
 			cmd[n++] = OP_LIT_N1 + 2;	/* 4-byte length */
 			n += putint(cmd + n, k, 4);
 			if (out(arg, (char *)cmd, n) == -1 ||
 			    out(arg, buf, (size_t)k) == -1)
 				goto fail;
+			cur += k;
 		}
 		if (s == NULL)
 			break;
-		if (clen == 0)
-			cnew = s->newoff + (start - s->oldoff);
-		clen += end - start;
+		if (pend_copy(&pc, s->newoff + (start - s->oldoff),
+		    end - start) == -1)
+			goto fail;
 		cur = end;
 	}
-	if (clen > 0 && put_copy(cnew, clen, out, arg) == -1)
+	if (pend_flush(&pc) == -1)
 		goto fail;
 	cmd[0] = 0;
 	rv = out(arg, (char *)cmd, 1);
 fail:
-	xbuf_put(buf, CHUNK);
+	if (bufsz == CHUNK)
+		xbuf_put(buf, CHUNK);
+	else
+		free(buf);
+	free(tmp);
+	free(m.blk);
+	free(m.at);
 	return rv;
 }
 
@@ -711,7 +907,6 @@ fail:
  */
 #define PAR_MIN		((uint64_t)16 << 20)
 #define PAR_HELD	((size_t)32 << 20)	/* 2nd half's output held */
-#define SIG_HEAD	12			/* magic, block, strong length */
 
 static int
 two_cores(void)

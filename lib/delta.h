@@ -88,5 +88,14 @@ int		 patch_apply(int, struct gzr *, int, uint64_t, patch_tap *,
 typedef ssize_t	 delta_read(void *, void *, size_t);
 int		 patch_apply_rev(int, delta_read *, void *, int, uint64_t,
 		    patch_tap *, void *, struct sigmaker **);
+/*
+ * Give the way back patch_apply_rev made the signature stream of the
+ * basis (any librsync signature): stretches the patch did not copy that
+ * equal ones it did (repeated blocks, zeros) are then copied back from
+ * the output too, each checked against the basis byte for byte.  0, or
+ * -1 (EINVAL) when the stream is not a signature; the way back works
+ * without it.
+ */
+int		 rev_basis_sig(struct sigmaker *, const void *, size_t);
 
 #endif

@@ -63,6 +63,7 @@ struct req {
 	char		*path;
 	int		 fd;		/* what came: content, delta, target */
 	int		 delta;
+	struct sigmaker	*sig;		/* the mirror copy's, sent */
 	int		 done, err;
 	int		 abandoned;	/* snap went past it */
 	int		 streaming;	/* a delta patched as it comes */
@@ -135,6 +136,7 @@ req_free(struct req *r)
 {
 	if (r->fd != -1)
 		close(r->fd);
+	sig_free(r->sig);
 	free(r->path);
 	free(r);
 }
@@ -520,7 +522,7 @@ ask(const char *path, int kind, uint64_t size)
 		buf_put_u32(&b, r->id);
 		send_frame(AG_SIG, b.p, b.len, sp + off, k);
 	}
-	sig_free(sig);
+	r->sig = sig;	/* for the way back (rev_basis_sig) */
 	wbuf_free(&b);
 	return r;
 }
@@ -770,6 +772,8 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
     struct sigmaker **rev)
 {
 	struct hashed h;
+	const void *sp;
+	size_t splen;
 	int basis, saved, rv = -1;
 
 	*rev = NULL;
@@ -787,6 +791,9 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 	    grown((uint64_t)e->st.st_size), hash_tap, &h, rev);
 	saved = errno ? errno : EIO;
 	close(basis);
+	if (rv == 0 && r->sig != NULL &&
+	    (sp = sig_stream(r->sig, &splen)) != NULL)
+		(void)rev_basis_sig(*rev, sp, splen);
 	if (rv == 0) {
 		/* the END came: the rest, and the server's word on it */
 		pthread_mutex_lock(&ag.mu);

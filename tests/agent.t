@@ -44,6 +44,7 @@ for f in shrink grow swap repeat zeros drop other; do
 done
 head -c 2000 /dev/urandom >"$S/dl/tiny"
 head -c 20000000 /dev/urandom >"$S/dl/large"	# signed, diffed in halves
+head -c 3000000 /dev/zero >"$S/dl/image"	# every block the same
 ln -s small "$S/d/lnk"
 ln -s /nowhere "$S/dangling"
 ln "$S/d/small" "$S/d/hard"
@@ -127,6 +128,7 @@ truncate -s 100000 "$S/dl/shrink"
 head -c 240000 /dev/zero >"$S/dl/zeros"
 head -c 240000 /dev/urandom >"$S/dl/other"
 head -c 500000 /dev/urandom >>"$S/dl/tiny"
+head -c 5000 /dev/urandom >>"$S/dl/image"
 # the large file: changed in both halves, a piece moved across the middle
 printf 'first half' | dd of="$S/dl/large" bs=1 seek=1000 conv=notrunc status=none
 dd if="$S/dl/large" of="$S/dl/large" bs=100000 skip=20 seek=150 count=10 \
@@ -156,8 +158,8 @@ t "rdiff-backup verifies every session" \
 t "the large file's increment holds the overwritten MB, little more" sh -c \
     "n=\$(gzip -dc '$A'/rdiff-backup-data/increments/dl/large.*.diff.gz | wc -c) &&
      [ \$n -gt 1000000 ] && [ \$n -lt 1100000 ]"
-for f in swap grow; do
-	t "the increment of a file whose blocks moved ($f) is small" sh -c \
+for f in swap grow image; do
+	t "the increment of a file whose blocks moved or repeat ($f) is small" sh -c \
 	    "n=\$(gzip -dc '$A'/rdiff-backup-data/increments/dl/$f.*.diff.gz | wc -c) &&
 	     [ \$n -lt 20000 ]"
 done

@@ -278,6 +278,92 @@ big_files(void)
 	close(outfd);
 }
 
+/*
+ * A basis whose blocks repeat (zeros, as in a disk image; a pattern some
+ * blocks long), grown by new data: the forward delta copies every block
+ * from one of the equal ones, so most of the basis is copied from
+ * nowhere.  Given the basis's signature, the way back copies those
+ * stretches from the output too instead of carrying them literally.
+ * With lie, it is given the signature of zeros for a basis that is not:
+ * the way back must still give the basis.
+ */
+static void
+repeated_blocks(const char *what, int zeros, int lie)
+{
+	size_t size = 8u << 20, grow = 100000, nn, blen, slen, i, got;
+	unsigned char *old = xmalloc(size), *nw = xmalloc(size + grow);
+	unsigned char *back;
+	const unsigned char *sp;
+	struct sigmaker *sig, *rev, *zsig;
+	const unsigned char *hp;
+	struct gzw *w;
+	struct gzr *r;
+	size_t hlen;
+	off_t revn;
+	int ofd, nfd, dfd, rfd, bk;
+
+	sig = sig_begin_strong(size, 16);
+	memset(old, 0, size);
+	sig_update(sig, old, size);
+	sp = sig_stream(sig, &slen);
+	blen = (size_t)sp[4] << 24 | (size_t)sp[5] << 16 | sp[6] << 8 | sp[7];
+	zsig = sig;
+	if (!zeros) {
+		for (i = 0; i < 37 * blen; i++)
+			old[i] = (unsigned char)(random() >> 8);
+		for (; i < size; i++)
+			old[i] = old[i - 37 * blen];
+		sig = sig_begin_strong(size, 16);
+		sig_update(sig, old, size);
+		sp = sig_stream(sig, &slen);
+	}
+	memcpy(nw, old, size);
+	for (i = 0; i < grow; i++)
+		nw[size + i] = (unsigned char)random();
+	nn = size + grow;
+	ofd = tmpfd(old, size);
+	nfd = tmpfd(nw, nn);
+	dfd = tmpfd(NULL, 0);
+	ok(sig_delta_file(sp, slen, nfd, to_fd, &dfd) == 0, "%s: a delta",
+	    what);
+	lseek(dfd, 0, SEEK_SET);
+	r = gzr_open(dfd, 0);
+	ok(patch_apply_rev(ofd, gz_read, r, -1, UINT64_MAX, NULL, NULL,
+	    &rev) == 0, "%s: ... applied", what);
+	gzr_close(r);
+	hp = lie ? sig_stream(zsig, &hlen) : sp;
+	if (!lie)
+		hlen = slen;
+	ok(rev_basis_sig(rev, hp, hlen) == 0, "%s: the basis's signature "
+	    "taken", what);
+	rfd = tmpfd(NULL, 0);
+	w = gzw_open(dup(rfd), 0);
+	ok(sig_delta(rev, ofd, w) == 0 && gzw_close(w, 0) == 0,
+	    "%s: the way back is written", what);
+	revn = lseek(rfd, 0, SEEK_END);
+	ok(lie || revn <= (off_t)(size / 64), "%s: it takes %lld bytes for %zu (at "
+	    "most 1/64)", what, (long long)revn, size);
+	lseek(rfd, 0, SEEK_SET);
+	bk = tmpfd(NULL, 0);
+	r = gzr_open(rfd, 0);
+	ok(patch_apply(nfd, r, bk, UINT64_MAX, NULL, NULL) == 0,
+	    "%s: the way back applies", what);
+	gzr_close(r);
+	back = slurp(bk, &got);
+	ok(got == size && memcmp(back, old, size) == 0,
+	    "%s: ... and gives the basis", what);
+	if (zsig != sig)
+		sig_free(zsig);
+	sig_free(sig);
+	sig_free(rev);
+	free(back);
+	free(old);
+	free(nw);
+	close(ofd);
+	close(nfd);
+	close(bk);
+}
+
 int
 main(void)
 {
@@ -426,6 +512,9 @@ main(void)
 	refused("output beyond the limit", d->p, d->n, EFBIG);
 	free(d);
 	big_files();
+	repeated_blocks("a basis of zeros", 1, 0);
+	repeated_blocks("a basis of a repeated pattern", 0, 0);
+	repeated_blocks("a signature of zeros for a pattern", 0, 1);
 	free(basis);
 	return tap_done();
 }
