@@ -278,6 +278,12 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		dl_unref(d);
 	} else {
 		fi->fh = (uint64_t)(uintptr_t)d;
+		/*
+		 * The kernel may keep what it read of this listing: the next
+		 * walk (snap's after its scout's) lists from its page cache.
+		 */
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 		if (fuse_reply_open(req, fi) != 0)
 			dl_unref(d);
 		else

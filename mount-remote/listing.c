@@ -823,6 +823,9 @@ dl_serve(struct dlist *d)
 				dl_unref(d);
 		} else if (w->kind == 0) {
 			w->fi.fh = (uint64_t)(uintptr_t)d;
+			/* a new listing: the kernel drops what it kept */
+			w->fi.cache_readdir = 1;
+			w->fi.keep_cache = 0;
 			if (fuse_reply_open(w->req, &w->fi) != 0)
 				dl_unref(d);
 		} else

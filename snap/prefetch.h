@@ -35,6 +35,8 @@ void	prefetch_file(int, const char *);
 int	prefetch_scout(const char *, int (*)(struct walk_ent *, void *),
 	    int (*)(struct walk_ent *, void *), void *);
 void	prefetch_passed(const struct stat *);
+/* Before snap enters the directory path (of len bytes): see prefetch.c. */
+void	prefetch_behind(const char *, size_t);
 void	prefetch_stop(void);
 
 #endif

@@ -745,9 +745,10 @@ tree_run(struct session *s)
 		o = next_old(t, m, NULL);
 	}
 	incq_start();
-	if (s->scoutsel != NULL)
-		t->scouting = prefetch_scout(s->src, scout_keep, scout_want,
-		    s);
+	if (s->scoutsel != NULL &&
+	    (t->scouting = prefetch_scout(s->src, scout_keep, scout_want,
+	    s)) && prefetch_hinting())
+		walk_entering(w, prefetch_behind);
 	while (e != NULL || o != NULL) {
 		if ((msg = incq_error()) != NULL)
 			errx(EXIT_TEMP, "%s", msg);
