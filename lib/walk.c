@@ -29,7 +29,6 @@ struct walk {
 	int		 started;
 	int		 descend;	/* last entry is a directory to enter */
 	struct walk_feed feed;		/* entries from elsewhere, if next */
-	void		(*entering)(const char *, size_t);
 	char		*skip;		/* a feed: drop what is below this */
 	size_t		 skiplen;
 };
@@ -209,8 +208,6 @@ walk_next(struct walk *w, struct walk_ent **entp)
 	}
 	if (w->descend) {
 		w->descend = 0;
-		if (w->entering != NULL)
-			w->entering(e->path, e->pathlen);
 		if (push(w) == -1) {
 			e->error = errno;
 			e->listerr = 1;
@@ -263,12 +260,6 @@ walk_peek(struct walk *w, size_t k, int *dirfd)
 		return NULL;
 	*dirfd = f->fd;
 	return f->sorted[f->next + k];
-}
-
-void
-walk_entering(struct walk *w, void (*fn)(const char *, size_t))
-{
-	w->entering = fn;
 }
 
 void

@@ -55,8 +55,6 @@ int		 walk_next(struct walk *, struct walk_ent **);
  * there is none.  For reading ahead: the walk itself does not move.
  */
 const char	*walk_peek(struct walk *, size_t, int *);
-/* Call fn(path, len) before entering (listing) each directory. */
-void		 walk_entering(struct walk *, void (*)(const char *, size_t));
 /* Do not descend into the directory walk_next just returned. */
 void		 walk_skip(struct walk *);
 void		 walk_close(struct walk *);

@@ -44,10 +44,156 @@ static int		(*s_keep)(struct walk_ent *, void *);
 static int		(*s_want)(struct walk_ent *, void *);
 static void		*s_arg;
 static uint64_t		 s_queued, s_passed, s_qbytes, s_pbytes;
-static char		*s_pos;		/* the entry the scout is at */
-static size_t		 s_poslen, s_poscap;
-static int		 s_done, s_blocked, s_behind;
-static pthread_cond_t	 moved = PTHREAD_COND_INITIALIZER; /* scout went on */
+static struct walk	*s_walk;
+
+/*
+ * With a hinting mount the scout's walk is also snap's (a feed): the
+ * entries it walked wait here, each with its directory's descriptor (a
+ * duplicate, shared by the entries of one directory and closed after the
+ * last), so every listing and lstat crosses FUSE once.
+ */
+#define FEEDQ	4096		/* entries walked ahead of snap */
+#define FDIRS	128		/* directories open for them */
+
+struct fdir {
+	int		 fd;
+	unsigned	 refs;
+};
+
+struct fent {
+	char		*path;		/* and the name, at nameoff */
+	size_t		 pathlen, nameoff;
+	struct fdir	*dir;		/* NULL: AT_FDCWD (the root) */
+	struct stat	 st;
+	int		 depth, error, listerr, skipped;
+};
+
+static struct fent	 feedq[FEEDQ];
+static size_t		 fhead, fcount, nfdirs;
+static int		 feeding, s_done;
+static struct fent	 fcur;		/* the entry snap holds */
+static pthread_cond_t	 fed = PTHREAD_COND_INITIALIZER;	/* an entry */
+static pthread_cond_t	 taken = PTHREAD_COND_INITIALIZER; /* room */
+
+static void
+fdir_unref(struct fdir *d)
+{
+	if (d != NULL && --d->refs == 0) {
+		close(d->fd);
+		free(d);
+		nfdirs--;
+		pthread_cond_broadcast(&taken);
+	}
+}
+
+/*
+ * Put e in the feed (waiting for room); skipped: the scout does not
+ * enter it.  cur is the directory of the last entry put (the scout holds
+ * a reference), reused while the entries come from the same descriptor:
+ * the walk's descriptors change with every directory change (the
+ * directory's own entry comes between).  0 when stopping, 2 when the
+ * entry goes with an error of its own (no descriptor for it).
+ */
+static int
+feed_put(struct walk_ent *e, int skipped, struct fdir **cur, int *curfd)
+{
+	struct fent *f;
+	struct fdir *d = NULL;
+	int fd = -1, err = 0;
+
+	pthread_mutex_lock(&mu);
+	if (e->dirfd != AT_FDCWD) {
+		if (*cur != NULL && *curfd == e->dirfd)
+			d = *cur;
+		else {
+			while (!stopping && nfdirs >= FDIRS)
+				pthread_cond_wait(&taken, &mu);
+			if ((fd = fcntl(e->dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
+				err = errno;
+			else {
+				d = xcalloc(1, sizeof *d);
+				d->fd = fd;
+				d->refs = 1;	/* the scout's, while current */
+				nfdirs++;
+			}
+			fdir_unref(*cur);
+			*cur = d;
+			*curfd = e->dirfd;
+		}
+	}
+	while (!stopping && fcount == FEEDQ)
+		pthread_cond_wait(&taken, &mu);
+	if (stopping) {
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
+	f = &feedq[(fhead + fcount) % FEEDQ];
+	memset(f, 0, sizeof *f);
+	f->path = xmalloc(e->pathlen + 1 + (e->pathlen == 0 ?
+	    strlen(e->name) + 1 : 0));
+	memcpy(f->path, e->path, e->pathlen + 1);
+	f->pathlen = e->pathlen;
+	if (e->pathlen == 0) {		/* the root: its name is the source */
+		f->nameoff = 1;
+		strcpy(f->path + 1, e->name);
+	} else		/* the path ends with the name */
+		f->nameoff = e->pathlen - strlen(e->name);
+	f->st = e->st;
+	f->depth = e->depth;
+	f->error = e->error;
+	f->listerr = e->listerr;
+	f->skipped = skipped;
+	if (e->dirfd != AT_FDCWD && d == NULL && !e->error) {
+		f->error = err;		/* reported; the old version is kept */
+		f->listerr = 0;
+		f->skipped = 0;
+	}
+	if ((f->dir = d) != NULL)
+		d->refs++;
+	fcount++;
+	pthread_cond_signal(&fed);
+	pthread_mutex_unlock(&mu);
+	return f->error && !e->error ? 2 : 1;
+}
+
+/* The feed's next: the scout's next entry, as walk_next gives it. */
+static int
+feed_get(void *arg, struct walk_ent *e)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	free(fcur.path);
+	fdir_unref(fcur.dir);
+	memset(&fcur, 0, sizeof fcur);
+	while (fcount == 0 && !s_done && !stopping)
+		pthread_cond_wait(&fed, &mu);
+	if (fcount == 0) {
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
+	fcur = feedq[fhead];
+	fhead = (fhead + 1) % FEEDQ;
+	fcount--;
+	pthread_cond_signal(&taken);
+	pthread_mutex_unlock(&mu);
+	memset(e, 0, sizeof *e);
+	e->path = fcur.path;
+	e->pathlen = fcur.pathlen;
+	e->name = fcur.path + fcur.nameoff;
+	e->dirfd = fcur.dir != NULL ? fcur.dir->fd : AT_FDCWD;
+	e->depth = fcur.depth;
+	e->error = fcur.error;
+	e->listerr = fcur.listerr;
+	e->st = fcur.st;
+	return 1;
+}
+
+/* Did the scout pass over (not enter) the directory the feed just gave? */
+int
+prefetch_fed_skipped(void)
+{
+	return fcur.skipped;
+}
 
 /* Read one file to the end, only for the page cache's sake. */
 static void
@@ -164,41 +310,33 @@ prefetch_file(int dirfd, const char *name)
 static void *
 scout_main(void *arg)
 {
-	struct walk *w;
 	struct walk_ent *e;
-	int go = 1, behind;
+	struct fdir *cur = NULL;
+	int go = 1, behind, curfd = -1, keep, r;
 
 	(void)arg;
-	if ((w = walk_open(s_src)) == NULL)
-		goto out;
-	while (go && walk_next(w, &e) == 1) {
-		pthread_mutex_lock(&mu);
-		if (s_poscap < e->pathlen + 1) {
-			s_poscap = 2 * (e->pathlen + 1);
-			s_pos = xrealloc(s_pos, s_poscap);
+	while (go && walk_next(s_walk, &e) == 1) {
+		keep = !e->error && s_keep(e, s_arg);
+		if (feeding && (r = feed_put(e, !keep &&
+		    S_ISDIR(e->st.st_mode), &cur, &curfd)) != 1) {
+			if (r == 0)
+				break;
+			walk_skip(s_walk);	/* as snap will not enter it */
+			continue;
 		}
-		memcpy(s_pos, e->path, e->pathlen + 1);
-		s_poslen = e->pathlen;
-		if (s_behind)
-			pthread_cond_broadcast(&moved);
-		pthread_mutex_unlock(&mu);
 		if (e->error)
 			continue;
-		if (!s_keep(e, s_arg)) {
+		if (!keep) {
 			if (S_ISDIR(e->st.st_mode))
-				walk_skip(w);
+				walk_skip(s_walk);
 			continue;
 		}
 		if (!s_want(e, s_arg))
 			continue;
 		pthread_mutex_lock(&mu);
 		while (!stopping && (s_queued >= s_passed + ahead_files ||
-		    s_qbytes >= s_pbytes + AHEAD_BYTES)) {
-			s_blocked = 1;		/* snap must not wait for it */
-			pthread_cond_broadcast(&moved);
+		    s_qbytes >= s_pbytes + AHEAD_BYTES))
 			pthread_cond_wait(&room, &mu);
-		}
-		s_blocked = 0;
 		/* a file snap has passed already is not worth reading */
 		behind = s_queued < s_passed;
 		s_queued++;
@@ -208,35 +346,14 @@ scout_main(void *arg)
 		if (go && !behind)
 			go = enqueue(e->dirfd, e->name, 1);
 	}
-	walk_close(w);
-out:
+	walk_close(s_walk);
+	s_walk = NULL;
 	pthread_mutex_lock(&mu);
+	fdir_unref(cur);
 	s_done = 1;
-	pthread_cond_broadcast(&moved);
+	pthread_cond_broadcast(&fed);
 	pthread_mutex_unlock(&mu);
 	return NULL;
-}
-
-/*
- * Wait, before snap lists the directory path, until the scout has listed
- * it (it is past it), unless the scout waits for snap or is done.  On a
- * mount-remote source the kernel then gives snap the listing it kept
- * (cache_readdir) instead of both walks taking every listing from the
- * daemon, entry by entry: that halves the time of an unchanged run.
- */
-void
-prefetch_behind(const char *path, size_t len)
-{
-	if (!scouting)
-		return;
-	pthread_mutex_lock(&mu);
-	while (!stopping && !s_done && !s_blocked &&
-	    (s_pos == NULL || pathcmp(s_pos, s_poslen, path, len) <= 0)) {
-		s_behind = 1;
-		pthread_cond_wait(&moved, &mu);
-	}
-	s_behind = 0;
-	pthread_mutex_unlock(&mu);
 }
 
 /*
@@ -273,12 +390,27 @@ prefetch_scout(const char *src, int (*keep)(struct walk_ent *, void *),
 {
 	if (nthreads == 0 && !hinting)
 		return 0;
+	if ((s_walk = walk_open(src)) == NULL)
+		return 0;	/* snap's own walk says why */
 	s_src = xstrdup(src);
 	s_keep = keep;
 	s_want = want;
 	s_arg = arg;
-	scouting = pthread_create(&scout, NULL, scout_main, NULL) == 0;
-	return scouting;
+	feeding = hinting;
+	if ((scouting = pthread_create(&scout, NULL, scout_main, NULL) == 0))
+		return 1;
+	walk_close(s_walk);
+	s_walk = NULL;
+	feeding = 0;
+	return 0;
+}
+
+struct walk *
+prefetch_feed(void)
+{
+	struct walk_feed f = { feed_get, NULL };
+
+	return scouting && feeding ? walk_open_feed(&f) : NULL;
 }
 
 void
@@ -301,15 +433,25 @@ prefetch_stop(void)
 	pthread_mutex_lock(&mu);
 	stopping = 1;
 	pthread_cond_broadcast(&room);
-	pthread_cond_broadcast(&moved);
+	pthread_cond_broadcast(&taken);
+	pthread_cond_broadcast(&fed);
 	pthread_mutex_unlock(&mu);
 	if (scouting) {
 		pthread_join(scout, NULL);
 		scouting = 0;
 		free(s_src);
-		free(s_pos);
-		s_pos = NULL;
 	}
+	pthread_mutex_lock(&mu);
+	free(fcur.path);
+	fdir_unref(fcur.dir);
+	memset(&fcur, 0, sizeof fcur);
+	while (fcount > 0) {
+		free(feedq[fhead].path);
+		fdir_unref(feedq[fhead].dir);
+		fhead = (fhead + 1) % FEEDQ;
+		fcount--;
+	}
+	pthread_mutex_unlock(&mu);
 	pthread_mutex_lock(&mu);
 	while (count > 0) {	/* what was not started is not needed now */
 		close(q[head].dirfd);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <stdint.h>
 
+struct walk;
 struct walk_ent;
 
 void	prefetch_start(int);
@@ -35,8 +36,13 @@ void	prefetch_file(int, const char *);
 int	prefetch_scout(const char *, int (*)(struct walk_ent *, void *),
 	    int (*)(struct walk_ent *, void *), void *);
 void	prefetch_passed(const struct stat *);
-/* Before snap enters the directory path (of len bytes): see prefetch.c. */
-void	prefetch_behind(const char *, size_t);
+/*
+ * With a hinting mount, the scout's walk as snap's (a walk feed): NULL
+ * when there is none.
+ */
+struct walk	*prefetch_feed(void);
+/* Did the scout pass over the directory the feed gave last? */
+int	prefetch_fed_skipped(void);
 void	prefetch_stop(void);
 
 #endif

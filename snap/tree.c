@@ -674,6 +674,10 @@ next_src(struct tree *t, struct walk *w)
 			walk_skip(w);
 			continue;
 		}
+		/* its rules are a copy of these: never, but never silently */
+		if (t->fed && S_ISDIR(e->st.st_mode) && prefetch_fed_skipped())
+			errx(EXIT_TEMP, "%s: the scout passed over a directory "
+			    "snap backs up", e->path);
 		return e;
 	}
 }
@@ -728,7 +732,16 @@ tree_run(struct session *s)
 	int c;
 
 	memset(&n, 0, sizeof n);
-	if ((w = s->agent ? remote_walk() : walk_open(s->src)) == NULL)
+	if (s->scoutsel != NULL)
+		t->scouting = prefetch_scout(s->src, scout_keep, scout_want,
+		    s);
+	if (s->agent)
+		w = remote_walk();
+	else if ((w = prefetch_feed()) != NULL)
+		t->fed = 1;
+	else
+		w = walk_open(s->src);
+	if (w == NULL)
 		err(EXIT_TEMP, "walk %s", s->src);
 	t->walk = w;
 	e = next_src(t, w);
@@ -745,10 +758,6 @@ tree_run(struct session *s)
 		o = next_old(t, m, NULL);
 	}
 	incq_start();
-	if (s->scoutsel != NULL &&
-	    (t->scouting = prefetch_scout(s->src, scout_keep, scout_want,
-	    s)) && prefetch_hinting())
-		walk_entering(w, prefetch_behind);
 	while (e != NULL || o != NULL) {
 		if ((msg = incq_error()) != NULL)
 			errx(EXIT_TEMP, "%s", msg);

@@ -156,6 +156,42 @@ t "a hinted file reads right" cmp "$M/a/mid" "$D/a/mid"
 t "unmount" unserve
 t_out "a hinted file is fetched once" "a/mid" asked OPEN
 
+# --- snap walks through the scout's walk: every directory listed once,
+# each with a duplicate descriptor while its entries wait (at most 128
+# at a time), some excluded (-e, -E); a wide and a deep tree.  The backup
+# must be the one a local snap with the same rules makes.
+W=$T/wide
+for i in $(seq 1 300); do
+	mkdir -p "$W/d$i"
+	printf '%s' "$i" >"$W/d$i/f"
+done
+deep=$W/deep
+for i in $(seq 1 150); do
+	deep=$deep/n$i
+done
+mkdir -p "$deep" "$W/skipme/sub" "$W/d7/tagged/sub"
+printf 'bottom' >"$deep/f"
+printf 'x' >"$W/skipme/sub/f"
+printf 'x' >"$W/d7/tagged/.nobackup"
+printf 'x' >"$W/d7/tagged/sub/f"
+find "$W" -exec touch -h -d '2020-01-01 00:00' {} +
+D0=$D
+D=$W
+t "mount the wide tree" serve
+t_exit 0 "snap through the mount, with rules" "$BIN/snap" -e "$M/skipme" \
+    -E .nobackup "$M" "$T/wrepo"
+t "unmount" unserve
+D=$D0
+t_exit 0 "a local snap of it, with the same rules" "$BIN/snap" \
+    -e "$W/skipme" -E .nobackup "$W" "$T/wlocal"
+t "both restore the same tree" sh -c "rm -rf '$T/w1' '$T/w2' &&
+    '$BIN/restore' '$T/wrepo' '$T/w1' && '$BIN/restore' '$T/wlocal' '$T/w2' &&
+    diff -r --no-dereference '$T/w1' '$T/w2'"
+t "... which has the deepest file and not the excluded ones" sh -c \
+    "cmp '$deep/f' '$T/w1/${deep#$W/}/f' && [ -f '$T/w1/d300/f' ] &&
+     [ ! -e '$T/w1/skipme' ] && [ ! -e '$T/w1/d7/tagged' ]"
+t_out "every directory was listed once" "" twice OPENDIR
+
 # --- compression: on unless the host is this machine
 mkdir -p "$T/fake"
 cat >"$T/fake/ssh" <<EOF
