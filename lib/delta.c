@@ -799,6 +799,20 @@ pend_copy(struct pending *c, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int
+delta_copy_all(uint64_t len, int (*out)(void *, const char *, size_t),
+    void *arg)
+{
+	unsigned char cmd[4];
+
+	putint(cmd, RS_DELTA_MAGIC, 4);
+	if (out(arg, (char *)cmd, 4) == -1 ||
+	    (len > 0 && put_copy(0, len, out, arg) == -1))
+		return -1;
+	cmd[0] = 0;
+	return out(arg, (char *)cmd, 1);
+}
+
 /*
  * The delta from a patch's output back to its basis fd: every stretch of
  * the basis that a copy put into the output is copied back from there,

@@ -62,6 +62,12 @@ int		 sig_delta_file(const void *, size_t, int,
  * thread: a long delta that shows no output yet is making progress.
  */
 uint64_t	 delta_progress(void);
+/*
+ * The delta that copies all len bytes of the basis, to out: the
+ * increment of a file whose content did not change.  0 or -1.
+ */
+int		 delta_copy_all(uint64_t, int (*)(void *, const char *, size_t),
+		    void *);
 /* A signature received as a stream, ready for sig_delta; NULL: bad. */
 struct sigmaker	*sig_load(const void *, size_t);
 void		 sig_free(struct sigmaker *);

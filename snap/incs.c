@@ -356,6 +356,12 @@ replace_diff(struct tree *t, struct frame *f, const char *name,
 	free(fname);
 }
 
+static int
+gz_out(void *g, const char *p, size_t n)
+{
+	return gzw_write(g, p, n);
+}
+
 /*
  * The diff increment of a file whose content did not change: a librsync
  * delta that copies all of the newer version (as rdiff-backup writes for
@@ -365,27 +371,14 @@ void
 inc_trivial(struct tree *t, struct frame *f, const char *name,
     const struct rec *o)
 {
-	unsigned char d[16] = { 'r', 's', 0x02, 0x36 };
-	size_t len = 4, i, w;
 	char *fname;
 	int dirfd, fd, gz = compressible(name);
 	struct gzw *g;
 
-	if (o->size > 0) {
-		/* COPY offset 0 (one byte), length in 1, 2, 4 or 8 bytes */
-		w = o->size < 1ULL << 8 ? 1 : o->size < 1ULL << 16 ? 2 :
-		    o->size < 1ULL << 32 ? 4 : 8;
-		d[len++] = (unsigned char)(0x45 + (w == 1 ? 0 : w == 2 ? 1 :
-		    w == 4 ? 2 : 3));
-		d[len++] = 0;
-		for (i = w; i-- > 0; )
-			d[len++] = (unsigned char)(o->size >> (8 * i));
-	}
-	d[len++] = 0;
 	dirfd = inc_create(t, f, name, o->altinc, INC_DIFF, gz, &fname);
 	fd = inc_open(t, dirfd, fname, o);
 	g = gzw_open(dup(fd), gz ? 6 : 0);
-	if (gzw_write(g, d, len) == -1 || gzw_close(g, 0) == -1)
+	if (delta_copy_all(o->size, gz_out, g) == -1 || gzw_close(g, 0) == -1)
 		snap_fatal("write increment", fname);
 	set_mtime(fd, o);
 	close(fd);
