@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <librsync.h>
 
+#include "buf.h"
 #include "delta.h"
 #include "gz.h"
 #include "io.h"
@@ -55,8 +56,7 @@ struct revdelta;
 
 struct sigmaker {
 	rs_job_t	*job;
-	char		*sig;		/* the signature stream */
-	size_t		 len, cap;
+	struct wbuf	 sig;		/* the signature stream */
 	rs_signature_t	*sums;
 	int		 failed;
 	struct revdelta	*rev;		/* or a delta known from a patch */
@@ -113,12 +113,7 @@ sig_out(void *arg, const char *p, size_t n)
 {
 	struct sigmaker *s = arg;
 
-	if (s->cap - s->len < n) {
-		s->cap = (s->len + n) * 2;
-		s->sig = xrealloc(s->sig, s->cap);
-	}
-	memcpy(s->sig + s->len, p, n);
-	s->len += n;
+	buf_put_bytes(&s->sig, p, n);
 	return 0;
 }
 
@@ -191,11 +186,9 @@ sig_finish(struct sigmaker *s)
 	s->job = NULL;
 	if ((load = rs_loadsig_begin(&s->sums)) == NULL)
 		return -1;
-	rv = drive(load, s->sig, s->len, 1, sig_out, s);
+	rv = drive(load, s->sig.p, s->sig.len, 1, sig_out, s);
 	rs_job_free(load);
-	free(s->sig);
-	s->sig = NULL;
-	s->len = s->cap = 0;
+	wbuf_free(&s->sig);
 	if (rv == -1 || rs_build_hash_table(s->sums) != RS_DONE) {
 		errno = EIO;
 		return -1;
@@ -259,8 +252,8 @@ sig_stream(struct sigmaker *s, size_t *len)
 		rs_job_free(s->job);
 		s->job = NULL;
 	}
-	*len = s->len;
-	return s->sig;
+	*len = s->sig.len;
+	return s->sig.p;
 }
 
 struct sigmaker *
@@ -270,9 +263,7 @@ sig_load(const void *p, size_t len)
 
 	setup();
 	s = xcalloc(1, sizeof *s);
-	s->sig = xmalloc(len > 0 ? len : 1);
-	memcpy(s->sig, p, len);
-	s->len = s->cap = len;
+	buf_put_bytes(&s->sig, p, len);
 	if (sig_finish(s) == -1) {
 		sig_free(s);
 		errno = EINVAL;
@@ -291,7 +282,7 @@ sig_free(struct sigmaker *s)
 	if (s->sums != NULL)
 		rs_free_sumset(s->sums);
 	rev_free(s->rev);
-	free(s->sig);
+	wbuf_free(&s->sig);
 	free(s);
 }
 
@@ -584,31 +575,26 @@ patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
 int
 rev_basis_sig(struct sigmaker *s, const void *p, size_t n)
 {
-	const unsigned char *q = p;
 	struct revdelta *r = s != NULL ? s->rev : NULL;
+	struct rbuf b;
 	uint32_t magic, blen, slen;
 
-	if (r == NULL || n < SIG_HEAD) {
-		errno = EINVAL;
-		return -1;
-	}
-	magic = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | q[2] << 8 | q[3];
-	blen = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | q[6] << 8 | q[7];
-	slen = (uint32_t)q[8] << 24 | (uint32_t)q[9] << 16 | q[10] << 8 | q[11];
-	if ((magic != RS_MD4_SIG_MAGIC && magic != RS_BLAKE2_SIG_MAGIC &&
+	rbuf_init(&b, p, n);
+	if (r == NULL || buf_get_u32(&b, &magic) == -1 ||
+	    buf_get_u32(&b, &blen) == -1 || buf_get_u32(&b, &slen) == -1 ||
+	    (magic != RS_MD4_SIG_MAGIC && magic != RS_BLAKE2_SIG_MAGIC &&
 	    magic != RS_RK_MD4_SIG_MAGIC && magic != RS_RK_BLAKE2_SIG_MAGIC) ||
 	    blen == 0 || blen > BLEN_MAX || slen == 0 ||
 	    slen > RS_MAX_STRONG_SUM_LENGTH ||
-	    (n - SIG_HEAD) % (4 + slen) != 0) {
+	    rbuf_left(&b) % (4 + slen) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
 	free(r->sums);
 	r->sumlen = 4 + slen;
-	r->nsums = (n - SIG_HEAD) / r->sumlen;
+	r->nsums = rbuf_left(&b) / r->sumlen;
 	r->blen = blen;
-	r->sums = xmalloc(n - SIG_HEAD > 0 ? n - SIG_HEAD : 1);
-	memcpy(r->sums, q + SIG_HEAD, n - SIG_HEAD);
+	r->sums = (unsigned char *)xmemdup(b.p + b.off, rbuf_left(&b));
 	return 0;
 }
 
@@ -1046,8 +1032,7 @@ struct par {
 	pthread_cond_t	 cv;
 	int		 first_done;	/* the 2nd may write out */
 	int		 stop;		/* the 1st failed */
-	char		*held;		/* the 2nd's output meanwhile */
-	size_t		 len, cap;
+	struct wbuf	 held;		/* the 2nd's output meanwhile */
 	int		 direct;
 };
 
@@ -1066,11 +1051,10 @@ par_release(struct delhalf *d)
 	if (stop)
 		return -1;
 	p->direct = 1;
-	if (p->len > 0 && d->out(d->arg, p->held, p->len) == -1)
+	if (p->held.len > 0 && d->out(d->arg, (char *)p->held.p,
+	    p->held.len) == -1)
 		return -1;
-	free(p->held);
-	p->held = NULL;
-	p->len = p->cap = 0;
+	wbuf_free(&p->held);
 	return 0;
 }
 
@@ -1099,16 +1083,11 @@ half_out(void *arg, const char *b, size_t n)
 		d->holding = 1;
 		return 0;
 	}
-	if (!p->direct && p->len + n > PAR_HELD && par_release(d) == -1)
+	if (!p->direct && p->held.len + n > PAR_HELD && par_release(d) == -1)
 		return -1;
 	if (p->direct)
 		return d->out(d->arg, b, n);
-	if (p->cap - p->len < n) {
-		p->cap = (p->len + n) * 2;
-		p->held = xrealloc(p->held, p->cap);
-	}
-	memcpy(p->held + p->len, b, n);
-	p->len += n;
+	buf_put_bytes(&p->held, b, n);
 	return 0;
 }
 
@@ -1229,7 +1208,7 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
 	rv = d[0].rv == -1 || d[1].rv == -1 ? -1 : 0;
 	e = d[0].rv == -1 ? d[0].err : d[1].err;
 out:
-	free(p.held);
+	wbuf_free(&p.held);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
 	sig_free(d[0].s);
