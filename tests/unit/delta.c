@@ -99,6 +99,31 @@ d_lit(struct d *d, const void *p, size_t len)
 }
 
 /*
+ * Apply the delta in dfd (from its start; closed) to basis: two tests,
+ * that it applies (said applies) and that it gives want[0..wn) (said
+ * gives).
+ */
+static void
+applied(int basis, int dfd, const unsigned char *want, size_t wn,
+    const char *applies, const char *gives)
+{
+	struct gzr *r;
+	unsigned char *got;
+	size_t gn;
+	int o = tmpfd(NULL, 0);
+
+	lseek(dfd, 0, SEEK_SET);
+	r = gzr_open(dfd, 0);
+	ok(patch_apply(basis, r, o, UINT64_MAX, NULL, NULL) == 0, "%s",
+	    applies);
+	gzr_close(r);
+	got = slurp(o, &gn);
+	ok(gn == wn && memcmp(got, want, wn) == 0, "%s", gives);
+	free(got);
+	close(o);
+}
+
+/*
  * Patch delta d onto the basis with patch_apply_rev; the output must be
  * want[0..wn).  Then the way back must give the basis from the output,
  * in at most lim bytes of delta.  Returns patch_apply_rev's result
@@ -111,8 +136,9 @@ roundtrip(const char *what, const void *dp, size_t dn,
 	struct sigmaker *rev;
 	struct gzw *w;
 	struct gzr *r;
-	unsigned char *got, *back;
-	size_t gn, bn, revn;
+	unsigned char *got;
+	size_t gn, revn;
+	char m1[200], m2[200];
 	int b, o, dfd, rfd, e;
 
 	b = tmpfd(basis, BASIS);
@@ -137,25 +163,11 @@ roundtrip(const char *what, const void *dp, size_t dn,
 	revn = (size_t)lseek(rfd, 0, SEEK_END);
 	ok(revn <= lim, "%s: it takes %zu bytes (at most %zu)", what, revn,
 	    lim);
-	lseek(rfd, 0, SEEK_SET);
-	lseek(o, 0, SEEK_SET);
-	back = NULL;
-	bn = 0;
-	{
-		int bk = tmpfd(NULL, 0);
-
-		r = gzr_open(rfd, 0);
-		ok(patch_apply(o, r, bk, UINT64_MAX, NULL, NULL) == 0,
-		    "%s: the way back applies", what);
-		gzr_close(r);
-		back = slurp(bk, &bn);
-		close(bk);
-	}
-	ok(bn == BASIS && memcmp(back, basis, BASIS) == 0,
-	    "%s: ... and gives the basis", what);
+	snprintf(m1, sizeof m1, "%s: the way back applies", what);
+	snprintf(m2, sizeof m2, "%s: ... and gives the basis", what);
+	applied(o, rfd, basis, BASIS, m1, m2);
 	sig_free(rev);
 	free(got);
-	free(back);
 	close(b);
 	close(o);
 	return 0;
@@ -195,11 +207,10 @@ to_fd(void *arg, const char *p, size_t n)
 static void
 big_files(void)
 {
-	size_t size = 40u << 20, i, len1, len2, nn, got;
+	size_t size = 40u << 20, i, len1, len2, nn;
 	unsigned char *old = xmalloc(size), *nw = xmalloc(size + 100000);
 	const unsigned char *p1, *p2;
 	struct sigmaker *a, *b;
-	struct gzr *r;
 	int ofd, nfd, dfd, outfd;
 
 	for (i = 0; i < size; i++)
@@ -233,16 +244,9 @@ big_files(void)
 	ok(lseek(dfd, 0, SEEK_END) < 8 << 20,
 	    "... a delta of the changes only (%lld bytes)",
 	    (long long)lseek(dfd, 0, SEEK_END));
-	lseek(dfd, 0, SEEK_SET);
-	outfd = tmpfd(NULL, 0);
-	r = gzr_open(dfd, 0);
-	ok(patch_apply(ofd, r, outfd, UINT64_MAX, NULL, NULL) == 0,
-	    "... which applies");
-	gzr_close(r);
-	free(old);
-	old = slurp(outfd, &got);
-	ok(got == nn && memcmp(old, nw, nn) == 0,
+	applied(ofd, dfd, nw, nn, "... which applies",
 	    "... and gives the new version");
+	outfd = tmpfd(NULL, 0);
 	errno = 0;
 	ok(sig_delta_file("rs", 2, nfd, to_fd, &outfd) == -1,
 	    "sig_delta_file of a bad signature fails");
@@ -259,15 +263,7 @@ big_files(void)
 	dfd = tmpfd(NULL, 0);
 	ok(p1 != NULL && sig_delta_file(p1, len1, nfd, to_fd, &dfd) == 0,
 	    "sig_delta_file of %zu new bytes", nn);
-	lseek(dfd, 0, SEEK_SET);
-	outfd = tmpfd(NULL, 0);
-	r = gzr_open(dfd, 0);
-	ok(patch_apply(ofd, r, outfd, UINT64_MAX, NULL, NULL) == 0,
-	    "... which applies");
-	gzr_close(r);
-	free(old);
-	old = slurp(outfd, &got);
-	ok(got == nn && memcmp(old, nw, nn) == 0,
+	applied(ofd, dfd, nw, nn, "... which applies",
 	    "... and gives them in order");
 	sig_free(a);
 	sig_free(b);
@@ -275,7 +271,6 @@ big_files(void)
 	free(nw);
 	close(ofd);
 	close(nfd);
-	close(outfd);
 }
 
 /*
@@ -290,9 +285,9 @@ big_files(void)
 static void
 repeated_blocks(const char *what, int zeros, int lie)
 {
-	size_t size = 8u << 20, grow = 100000, nn, blen, slen, i, got;
+	size_t size = 8u << 20, grow = 100000, nn, blen, slen, i;
 	unsigned char *old = xmalloc(size), *nw = xmalloc(size + grow);
-	unsigned char *back;
+	char m1[200], m2[200];
 	const unsigned char *sp;
 	struct sigmaker *sig, *rev, *zsig;
 	const unsigned char *hp;
@@ -300,7 +295,7 @@ repeated_blocks(const char *what, int zeros, int lie)
 	struct gzr *r;
 	size_t hlen;
 	off_t revn;
-	int ofd, nfd, dfd, rfd, bk;
+	int ofd, nfd, dfd, rfd;
 
 	sig = sig_begin_strong(size, 16);
 	memset(old, 0, size);
@@ -343,25 +338,17 @@ repeated_blocks(const char *what, int zeros, int lie)
 	revn = lseek(rfd, 0, SEEK_END);
 	ok(lie || revn <= (off_t)(size / 64), "%s: it takes %lld bytes for %zu (at "
 	    "most 1/64)", what, (long long)revn, size);
-	lseek(rfd, 0, SEEK_SET);
-	bk = tmpfd(NULL, 0);
-	r = gzr_open(rfd, 0);
-	ok(patch_apply(nfd, r, bk, UINT64_MAX, NULL, NULL) == 0,
-	    "%s: the way back applies", what);
-	gzr_close(r);
-	back = slurp(bk, &got);
-	ok(got == size && memcmp(back, old, size) == 0,
-	    "%s: ... and gives the basis", what);
+	snprintf(m1, sizeof m1, "%s: the way back applies", what);
+	snprintf(m2, sizeof m2, "%s: ... and gives the basis", what);
+	applied(nfd, rfd, old, size, m1, m2);
 	if (zsig != sig)
 		sig_free(zsig);
 	sig_free(sig);
 	sig_free(rev);
-	free(back);
 	free(old);
 	free(nw);
 	close(ofd);
 	close(nfd);
-	close(bk);
 }
 
 int
