@@ -29,6 +29,32 @@ sha1_hex(struct sha1_ctx *c, char *out)
 	out[40] = '\0';
 }
 
+void
+hashtap_init(struct hashtap *t, int progress)
+{
+	sha1_init(&t->c);
+	t->bytes = 0;
+	t->progress = progress;
+}
+
+void
+hashtap(void *arg, const void *p, size_t n)
+{
+	struct hashtap *t = arg;
+
+	sha1_update(&t->c, n, p);
+	t->bytes += n;
+	if (t->progress)
+		progress_add(0, n);
+}
+
+void
+hashtap_end(struct hashtap *t, struct copyres *res)
+{
+	sha1_hex(&t->c, res->sha1);
+	res->bytes = t->bytes;
+}
+
 /* Account for n zero bytes of a hole: hashed and signed, never read. */
 static int
 zeros(struct sha1_ctx *c, copy_tap *tap, void *arg, struct sparse *out,

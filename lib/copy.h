@@ -28,4 +28,20 @@ typedef int	 copy_tap(void *, const void *, size_t);
 int	copy_fd(int, int, copy_tap *, void *, struct copyres *, int *);
 void	sha1_hex(struct sha1_ctx *, char *);
 
+/*
+ * What copy_fd computes, for bytes that come some other way (a patch's
+ * tap, delta.h): hashtap_init, hashtap(t, p, n) for each piece, then
+ * hashtap_end fills the copyres.  With progress, the bytes are also
+ * counted in progress_add, as copy_fd counts them.
+ */
+struct hashtap {
+	struct sha1_ctx	c;
+	uint64_t	bytes;
+	int		progress;
+};
+
+void	hashtap_init(struct hashtap *, int);
+void	hashtap(void *, const void *, size_t);
+void	hashtap_end(struct hashtap *, struct copyres *);
+
 #endif

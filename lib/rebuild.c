@@ -220,20 +220,6 @@ unpack(int idirfd, const struct incent *e, int tmpdirfd)
 	return out;
 }
 
-struct tap {
-	struct sha1_ctx	c;
-	uint64_t	bytes;
-};
-
-static void
-hash_tap(void *arg, const void *p, size_t n)
-{
-	struct tap *t = arg;
-
-	sha1_update(&t->c, n, p);
-	t->bytes += n;
-}
-
 int
 rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
     size_t n, int64_t t, int64_t cur, int tmpdirfd, int outfd, uint64_t limit,
@@ -242,7 +228,7 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 	size_t first, last, i;
 	int basis = -1, next, dfd, werr, last_step;
 	struct gzr *d;
-	struct tap tap;
+	struct hashtap tap;
 
 	*why = "rebuild";
 	/* the increments at or after t, oldest first: diffs up to a stop */
@@ -294,13 +280,12 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 			close(dfd);
 			goto fail;
 		}
-		sha1_init(&tap.c);
-		tap.bytes = 0;
+		hashtap_init(&tap, 0);
 		d = gzr_open(dfd, incs[i].gz);
 		*why = "apply diff increment";
 		if (d == NULL || patch_apply(basis, d, next,
 		    last_step ? limit : UINT64_MAX,
-		    last_step ? hash_tap : NULL, &tap) == -1) {
+		    last_step ? hashtap : NULL, &tap) == -1) {
 			int saved = errno;
 
 			if (saved == EFBIG)
@@ -321,8 +306,7 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 				goto fail;
 		}
 	}
-	sha1_hex(&tap.c, res->sha1);
-	res->bytes = tap.bytes;
+	hashtap_end(&tap, res);
 	return 0;
 fail:
 	if (basis != -1)

@@ -39,7 +39,6 @@
 #include "gz.h"
 #include "io.h"
 #include "pathname.h"
-#include "progress.h"
 #include "sshdest.h"
 #include "walk.h"
 #include "xalloc.h"
@@ -384,6 +383,25 @@ reader(void *arg)
 	return NULL;
 }
 
+/* The connection is gone, for why: end snap (permanent if refused). */
+static void
+gone(const char *why)
+{
+	errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec, why);
+}
+
+/* Wait (mu held) until r is done; when the connection goes first, gone. */
+static void
+wait_done(struct req *r)
+{
+	while (!r->done && ag.dead == NULL)
+		pthread_cond_wait(&ag.cv, &ag.mu);
+	if (!r->done) {
+		pthread_mutex_unlock(&ag.mu);
+		gone(ag.dead);
+	}
+}
+
 /* A request or credit to the server; a failure ends snap (temporary). */
 static void
 send_frame(uint8_t type, const void *p, size_t len, const void *q,
@@ -394,7 +412,7 @@ send_frame(uint8_t type, const void *p, size_t len, const void *q,
 		if (ag.dead == NULL)
 			ag.dead = xstrdup(strerror(errno));
 		pthread_mutex_unlock(&ag.mu);
-		errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec, ag.dead);
+		gone(ag.dead);
 	}
 }
 
@@ -573,8 +591,7 @@ feed(void *arg, struct walk_ent *w)
 	if (ag.qlen == 0) {
 		pthread_mutex_unlock(&ag.mu);
 		if (ag.dead != NULL && !ag.ended)
-			errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec,
-			    ag.dead);
+			gone(ag.dead);
 		if (ag.enderr != 0)
 			errx(ag.enderr == ENOENT || ag.enderr == ENOTDIR ||
 			    ag.enderr == EACCES ? EXIT_PERM : EXIT_TEMP,
@@ -621,12 +638,7 @@ take(struct req *r)
 	int fd;
 
 	pthread_mutex_lock(&ag.mu);
-	while (!r->done && ag.dead == NULL)
-		pthread_cond_wait(&ag.cv, &ag.mu);
-	if (!r->done) {
-		pthread_mutex_unlock(&ag.mu);
-		errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec, ag.dead);
-	}
+	wait_done(r);
 	req_unlink(r);
 	pthread_mutex_unlock(&ag.mu);
 	fd = r->fd;
@@ -734,8 +746,7 @@ stream_read(void *arg, void *buf, size_t n)
 	if (r->off >= got) {
 		if (done)
 			return 0;
-		errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec,
-		    ag.dead);
+		gone(ag.dead);
 	}
 	if (n > got - r->off)
 		n = (size_t)(got - r->off);
@@ -751,27 +762,11 @@ stream_read(void *arg, void *buf, size_t n)
 	return k;
 }
 
-/* patch_apply's tap: the new version's SHA-1 and size. */
-struct hashed {
-	struct sha1_ctx	 c;
-	uint64_t	 bytes;
-};
-
-static void
-hash_tap(void *arg, const void *p, size_t n)
-{
-	struct hashed *h = arg;
-
-	sha1_update(&h->c, n, p);
-	h->bytes += n;
-	progress_add(0, n);
-}
-
 int
 remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
     struct sigmaker **rev)
 {
-	struct hashed h;
+	struct hashtap h;
 	const void *sp;
 	size_t splen;
 	int basis, saved, rv = -1;
@@ -784,11 +779,10 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 		errno = saved;
 		return -1;
 	}
-	sha1_init(&h.c);
-	h.bytes = 0;
+	hashtap_init(&h, 1);
 	errno = 0;
 	rv = patch_apply_rev(basis, stream_read, r, out,
-	    grown((uint64_t)e->st.st_size), hash_tap, &h, rev);
+	    grown((uint64_t)e->st.st_size), hashtap, &h, rev);
 	saved = errno ? errno : EIO;
 	close(basis);
 	if (rv == 0 && r->sig != NULL &&
@@ -797,13 +791,7 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 	if (rv == 0) {
 		/* the END came: the rest, and the server's word on it */
 		pthread_mutex_lock(&ag.mu);
-		while (!r->done && ag.dead == NULL)
-			pthread_cond_wait(&ag.cv, &ag.mu);
-		if (!r->done) {
-			pthread_mutex_unlock(&ag.mu);
-			errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s",
-			    ag.spec, ag.dead);
-		}
+		wait_done(r);
 		if (r->err != 0) {
 			saved = r->err;
 			rv = -1;
@@ -817,8 +805,7 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 		errno = saved;
 		return -1;
 	}
-	cr->bytes = h.bytes;
-	sha1_hex(&h.c, cr->sha1);
+	hashtap_end(&h, cr);
 	return 0;
 }
 
@@ -863,8 +850,7 @@ root_ent(void)
 		    ag.enderr == EACCES ? EXIT_PERM : EXIT_TEMP, "%s: %s",
 		    ag.spec, strerror(ag.enderr));
 	if (e == NULL)
-		errx(ag.fatal ? EXIT_PERM : EXIT_TEMP, "%s: %s", ag.spec,
-		    ag.dead ? ag.dead : "no entries");
+		gone(ag.dead ? ag.dead : "no entries");
 	if (e->error != 0)
 		errx(e->error == ENOENT || e->error == ENOTDIR ||
 		    e->error == EACCES ? EXIT_PERM : EXIT_TEMP, "%s: %s",
