@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "meta.h"
 #include "prefetch.h"
 #include "walk.h"
 #include "xalloc.h"
@@ -39,7 +38,6 @@ static pthread_cond_t	 room = PTHREAD_COND_INITIALIZER; /* a job taken, or
 /* The scout, when there is one. */
 static pthread_t	 scout;
 static int		 scouting;
-static char		*s_src;
 static int		(*s_keep)(struct walk_ent *, void *);
 static int		(*s_want)(struct walk_ent *, void *);
 static void		*s_arg;
@@ -84,6 +82,15 @@ fdir_unref(struct fdir *d)
 		nfdirs--;
 		pthread_cond_broadcast(&taken);
 	}
+}
+
+/* Let go of an entry (mu held). */
+static void
+fent_free(struct fent *f)
+{
+	free(f->path);
+	fdir_unref(f->dir);
+	memset(f, 0, sizeof *f);
 }
 
 /*
@@ -162,9 +169,7 @@ feed_get(void *arg, struct walk_ent *e)
 {
 	(void)arg;
 	pthread_mutex_lock(&mu);
-	free(fcur.path);
-	fdir_unref(fcur.dir);
-	memset(&fcur, 0, sizeof fcur);
+	fent_free(&fcur);
 	while (fcount == 0 && !s_done && !stopping)
 		pthread_cond_wait(&fed, &mu);
 	if (fcount == 0) {
@@ -188,7 +193,10 @@ feed_get(void *arg, struct walk_ent *e)
 	return 1;
 }
 
-/* Did the scout pass over (not enter) the directory the feed just gave? */
+/*
+ * Did the scout pass over (not enter) the directory the feed just gave?
+ * Never without a feed.
+ */
 int
 prefetch_fed_skipped(void)
 {
@@ -392,7 +400,6 @@ prefetch_scout(const char *src, int (*keep)(struct walk_ent *, void *),
 		return 0;
 	if ((s_walk = walk_open(src)) == NULL)
 		return 0;	/* snap's own walk says why */
-	s_src = xstrdup(src);
 	s_keep = keep;
 	s_want = want;
 	s_arg = arg;
@@ -439,20 +446,14 @@ prefetch_stop(void)
 	if (scouting) {
 		pthread_join(scout, NULL);
 		scouting = 0;
-		free(s_src);
 	}
 	pthread_mutex_lock(&mu);
-	free(fcur.path);
-	fdir_unref(fcur.dir);
-	memset(&fcur, 0, sizeof fcur);
+	fent_free(&fcur);
 	while (fcount > 0) {
-		free(feedq[fhead].path);
-		fdir_unref(feedq[fhead].dir);
+		fent_free(&feedq[fhead]);
 		fhead = (fhead + 1) % FEEDQ;
 		fcount--;
 	}
-	pthread_mutex_unlock(&mu);
-	pthread_mutex_lock(&mu);
 	while (count > 0) {	/* what was not started is not needed now */
 		close(q[head].dirfd);
 		head = (head + 1) % QLEN;

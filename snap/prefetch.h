@@ -41,7 +41,7 @@ void	prefetch_passed(const struct stat *);
  * when there is none.
  */
 struct walk	*prefetch_feed(void);
-/* Did the scout pass over the directory the feed gave last? */
+/* Did the scout pass over the directory the feed gave last?  (0: no feed) */
 int	prefetch_fed_skipped(void);
 void	prefetch_stop(void);
 

@@ -675,7 +675,7 @@ next_src(struct tree *t, struct walk *w)
 			continue;
 		}
 		/* its rules are a copy of these: never, but never silently */
-		if (t->fed && S_ISDIR(e->st.st_mode) && prefetch_fed_skipped())
+		if (S_ISDIR(e->st.st_mode) && prefetch_fed_skipped())
 			errx(EXIT_TEMP, "%s: the scout passed over a directory "
 			    "snap backs up", e->path);
 		return e;
@@ -737,9 +737,7 @@ tree_run(struct session *s)
 		    s);
 	if (s->agent)
 		w = remote_walk();
-	else if ((w = prefetch_feed()) != NULL)
-		t->fed = 1;
-	else
+	else if ((w = prefetch_feed()) == NULL)
 		w = walk_open(s->src);
 	if (w == NULL)
 		err(EXIT_TEMP, "walk %s", s->src);

@@ -42,7 +42,6 @@ struct tree {
 	struct meta_reader *old;	/* the previous snapshot */
 	struct walk	*walk;		/* the source walk, to look ahead in */
 	int		 scouting;	/* the prefetch scout runs */
-	int		 fed;		/* ... and its walk is snap's */
 	struct dirstack	 dirs;		/* of struct frame, root first */
 	int		 kept;		/* process() kept the old record */
 	struct hlinks	 links;		/* mirror paths of hard-link groups */
