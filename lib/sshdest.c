@@ -29,7 +29,7 @@ ssh_g(char *const argv[])
 {
 	posix_spawn_file_actions_t fa;
 	char **v, *out;
-	size_t n, len;
+	size_t n;
 	ssize_t r;
 	pid_t pid;
 	int p[2], st, rc;
@@ -57,22 +57,15 @@ ssh_g(char *const argv[])
 		return NULL;
 	}
 	out = xmalloc(G_MAX + 1);
-	len = 0;
-	while (len < G_MAX && (r = read(p[0], out + len, G_MAX - len)) != 0) {
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			break;
-		len += (size_t)r;
-	}
+	r = read_full(p[0], out, G_MAX);
 	close(p[0]);
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
-	if (len == G_MAX || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	if (r == -1 || r == G_MAX || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		free(out);
 		return NULL;
 	}
-	out[len] = '\0';
+	out[r] = '\0';
 	return out;
 }
 
