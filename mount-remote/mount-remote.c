@@ -22,6 +22,7 @@
 #include "exitcode.h"
 #include "io.h"
 #include "mr.h"
+#include "number.h"
 #include "sshdest.h"
 #include "xalloc.h"
 
@@ -80,15 +81,12 @@ args_addf(struct args *a, const char *pfx, const char *s)
 static long
 number(const char *s, long min, long max, const char *what)
 {
-	char *end;
-	long v;
+	long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+	if (number_in(s, min, max, &v) == -1)
 		errx(EXIT_USAGE, "%s %s: must be a number from %ld to %ld",
 		    what, s, min, max);
-	return v;
+	return (long)v;
 }
 
 /*

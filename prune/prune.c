@@ -28,6 +28,7 @@
 #include "gz.h"
 #include "io.h"
 #include "meta.h"
+#include "number.h"
 #include "pathname.h"
 #include "repo.h"
 #include "timespec.h"
@@ -282,12 +283,9 @@ has_orphans(int datafd, int64_t oldest)
 static long long
 number(const char *s, long long lo, long long hi)
 {
-	char *end;
 	long long v;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+	if (number_in(s, lo, hi, &v) == -1)
 		errx(EXIT_USAGE, "%s: not a number from %lld to %lld", s, lo, hi);
 	return v;
 }

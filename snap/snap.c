@@ -27,6 +27,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "number.h"
 #include "pathname.h"
 #include "prefetch.h"
 #include "progress.h"
@@ -268,12 +269,9 @@ write_stats(struct session *s, double end)
 static int64_t
 parse_time(const char *s)
 {
-	char *end;
 	long long v;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0)
+	if (number_in(s, 0, LLONG_MAX, &v) == -1)
 		errx(EXIT_USAGE, "--current-time %s: not a number of seconds", s);
 	return v;
 }
@@ -629,8 +627,7 @@ main(int argc, char *argv[])
 	char h1[32], h2[32], msg[512];
 	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
 	int fullpath = 0, remote, server = 0, timeout = -1;
-	char *end;
-	long l;
+	long long l;
 	const char *serveroot = NULL, *schema = NULL;
 	char **pats = NULL;
 	size_t nrules = 0, i;
@@ -667,10 +664,7 @@ main(int argc, char *argv[])
 			schema = optarg;
 			break;
 		case 't':
-			errno = 0;
-			l = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    l < 1 || l > 86400)
+			if (number_in(optarg, 1, 86400, &l) == -1)
 				errx(EXIT_USAGE, "--timeout: not a number of "
 				    "seconds from 1 to 86400: %s", optarg);
 			timeout = (int)l;
