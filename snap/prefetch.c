@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -50,8 +51,9 @@ static struct walk	*s_walk;
  * duplicate, shared by the entries of one directory and closed after the
  * last), so every listing and lstat crosses FUSE once.
  */
-#define FEEDQ	4096		/* entries walked ahead of snap */
-#define FDIRS	128		/* directories open for them */
+#define FEEDQ	65536		/* entries walked ahead of snap */
+#define FDIRS_MIN	64	/* directories open for them: a quarter */
+#define FDIRS_MAX	8192	/* of RLIMIT_NOFILE, within these */
 
 struct fdir {
 	int		 fd;
@@ -67,7 +69,7 @@ struct fent {
 };
 
 static struct fent	 feedq[FEEDQ];
-static size_t		 fhead, fcount, nfdirs;
+static size_t		 fhead, fcount, nfdirs, fdirs_max = FDIRS_MIN;
 static int		 feeding, s_done;
 static struct fent	 fcur;		/* the entry snap holds */
 static pthread_cond_t	 fed = PTHREAD_COND_INITIALIZER;	/* an entry */
@@ -113,7 +115,7 @@ feed_put(struct walk_ent *e, int skipped, struct fdir **cur, int *curfd)
 		if (*cur != NULL && *curfd == e->dirfd)
 			d = *cur;
 		else {
-			while (!stopping && nfdirs >= FDIRS)
+			while (!stopping && nfdirs >= fdirs_max)
 				pthread_cond_wait(&taken, &mu);
 			if ((fd = fcntl(e->dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
 				err = errno;
@@ -396,6 +398,8 @@ int
 prefetch_scout(const char *src, int (*keep)(struct walk_ent *, void *),
     int (*want)(struct walk_ent *, void *), void *arg)
 {
+	struct rlimit rl;
+
 	if (nthreads == 0 && !hinting)
 		return 0;
 	if ((s_walk = walk_open(src)) == NULL)
@@ -404,6 +408,15 @@ prefetch_scout(const char *src, int (*keep)(struct walk_ent *, void *),
 	s_want = want;
 	s_arg = arg;
 	feeding = hinting;
+	/*
+	 * The scout hints the files it finds ahead of snap; over a slow
+	 * link it must be hundreds of directories ahead: a quarter of the
+	 * descriptors (snap raised their limit to its hard maximum).
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		fdirs_max = rl.rlim_cur == RLIM_INFINITY ||
+		    rl.rlim_cur / 4 > FDIRS_MAX ? FDIRS_MAX :
+		    rl.rlim_cur / 4 < FDIRS_MIN ? FDIRS_MIN : rl.rlim_cur / 4;
 	if ((scouting = pthread_create(&scout, NULL, scout_main, NULL) == 0))
 		return 1;
 	walk_close(s_walk);

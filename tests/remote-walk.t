@@ -157,9 +157,10 @@ t "unmount" unserve
 t_out "a hinted file is fetched once" "a/mid" asked OPEN
 
 # --- snap walks through the scout's walk: every directory listed once,
-# each with a duplicate descriptor while its entries wait (at most 128
-# at a time), some excluded (-e, -E); a wide and a deep tree.  The backup
-# must be the one a local snap with the same rules makes.
+# each with a duplicate descriptor while its entries wait (a quarter of
+# the descriptor limit: 100 under ulimit -n 400, so the scout waits for
+# snap), some excluded (-e, -E); a wide and a deep tree.  The backup must
+# be the one a local snap with the same rules makes.
 W=$T/wide
 for i in $(seq 1 300); do
 	mkdir -p "$W/d$i"
@@ -178,8 +179,8 @@ find "$W" -exec touch -h -d '2020-01-01 00:00' {} +
 D0=$D
 D=$W
 t "mount the wide tree" serve
-t_exit 0 "snap through the mount, with rules" "$BIN/snap" -e "$M/skipme" \
-    -E .nobackup "$M" "$T/wrepo"
+t_exit 0 "snap through the mount, with rules, 400 descriptors" sh -c \
+    "ulimit -n 400 && exec '$BIN/snap' -e '$M/skipme' -E .nobackup '$M' '$T/wrepo'"
 t "unmount" unserve
 D=$D0
 t_exit 0 "a local snap of it, with the same rules" "$BIN/snap" \
