@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE	/* syncfs: Linux, not POSIX */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>		/* statfs: Linux */
 
 #include <dirent.h>
@@ -68,17 +69,20 @@ snap_fatal(const char *what, const char *path)
 /*
  * Can the source root still be listed, and is it still the filesystem
  * the session started on?  A dead mount that unmounted itself leaves
- * the directory under it, which lists fine.  (Its stat may come from a
- * cache.)
+ * the directory under it, which lists fine.  Its stat and listing may
+ * come from caches; statvfs goes to the filesystem (mount-remote asks
+ * the server), so a mount whose connection died says so there.
  */
 static int
 source_gone(const struct session *s)
 {
+	struct statvfs sv;
 	struct stat st;
 	DIR *d;
 	int gone;
 
-	if (stat(s->src, &st) == -1 || st.st_dev != s->srcdev)
+	if (stat(s->src, &st) == -1 || st.st_dev != s->srcdev ||
+	    statvfs(s->src, &sv) == -1)
 		return 1;
 	if ((d = opendir(s->src)) == NULL)
 		return 1;
