@@ -7,8 +7,9 @@
  * the link has sent the ones before it, and the relay buffers little more
  * than the link holds (bandwidth x round trip), as a router would.  With
  * COUNTFILE, the bytes relayed each way are appended to it at the end as
- * "UP DOWN\n" (client -> server first), also when ssh ends the relay with
- * SIGHUP or SIGTERM.
+ * "UP DOWN UPREADS DOWNREADS\n" (client -> server first; the reads tell
+ * roughly how many ssh packets went each way on an uncapped link), also
+ * when ssh ends the relay with SIGHUP or SIGTERM.
  *
  * Exists because this kernel has no sch_netem; only loopback is reachable
  * by design.  TCP_NODELAY is set: without it Nagle adds ~40 ms per request.
@@ -49,6 +50,7 @@ struct dir {
 	long		 queued;
 	int64_t		 free_us;	/* when the link has sent all queued */
 	uint64_t	 total;
+	uint64_t	 reads;
 	struct chunk	*head, *tail;
 };
 
@@ -120,6 +122,7 @@ pull(struct dir *d, int64_t delay)
 	}
 	c->due = t + delay * 1000;
 	d->total += n;
+	d->reads++;
 	c->len = n;
 	c->off = 0;
 	if (d->tail)
@@ -255,8 +258,11 @@ main(int argc, char *argv[])
 	if (countfile != NULL) {
 		if ((f = fopen(countfile, "a")) == NULL)
 			die(countfile);
-		fprintf(f, "%llu %llu\n", (unsigned long long)d[0].total,
-		    (unsigned long long)d[1].total);
+		fprintf(f, "%llu %llu %llu %llu\n",
+		    (unsigned long long)d[0].total,
+		    (unsigned long long)d[1].total,
+		    (unsigned long long)d[0].reads,
+		    (unsigned long long)d[1].reads);
 		if (fclose(f) == EOF)
 			die(countfile);
 	}

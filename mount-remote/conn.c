@@ -20,9 +20,12 @@
 #define IDX_BITS	20
 #define IDX_MASK	((1u << IDX_BITS) - 1)
 #define RBUF_SIZE	(1024 * 1024)
+#define CORK_BYTES	16384		/* a batch this large goes at once */
+#define CORK_NSEC	5000000L	/* how long requests may wait for company */
 
 pthread_mutex_t mr_lock = PTHREAD_MUTEX_INITIALIZER;
 struct conn_info conn_info;
+int conn_batch;
 
 struct slot {
 	conn_cb		*cb;
@@ -45,7 +48,10 @@ static size_t npending;
 static struct timespec last_rx, busy_since;
 
 static struct wbuf out, spare;
-static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER;
+static int urgent;			/* out holds a request someone awaits */
+static int corking;			/* out is not empty ... */
+static struct timespec out_since;	/* ... since then */
+static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER; /* see conn_start */
 static pthread_cond_t dogcond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t synccond = PTHREAD_COND_INITIALIZER;
 
@@ -166,7 +172,11 @@ freeid(uint32_t id)
 	npending--;
 }
 
-/* After a packet was appended to out (or failed to be): wake the writer. */
+/*
+ * After a packet was appended to out (or failed to be): wake the writer
+ * when the packet is awaited, the batch is large, or it starts a batch
+ * (the writer then sends it after CORK_NSEC, with what joined it).
+ */
 static int
 queued(uint32_t id, int rc)
 {
@@ -177,8 +187,25 @@ queued(uint32_t id, int rc)
 		errno = e;
 		return -1;
 	}
+	if (!conn_batch || out.len >= CORK_BYTES)
+		urgent = 1;
+	else if (corking)
+		return 0;	/* the writer knows of the batch already */
+	if (!corking) {
+		corking = 1;
+		now(&out_since);
+	}
 	pthread_cond_signal(&wcond);
 	return 0;
+}
+
+void
+conn_flush(void)
+{
+	if (out.len > 0 && !urgent) {
+		urgent = 1;
+		pthread_cond_signal(&wcond);
+	}
 }
 
 int
@@ -243,7 +270,11 @@ ignore_cb(void *arg, struct sftp_reply *r)
 void
 conn_close_handle(const void *h, size_t hlen)
 {
+	int batch = conn_batch;
+
+	conn_batch = 1;
 	(void)conn_handle(SSH_FXP_CLOSE, h, hlen, ignore_cb, NULL);
+	conn_batch = batch;
 }
 
 /* Match one reply to its request and run the callback. */
@@ -330,14 +361,31 @@ reader(void *unused)
 static void *
 writer(void *unused)
 {
+	struct timespec deadline;
 	struct wbuf t;
 
 	pthread_mutex_lock(&mr_lock);
 	for (;;) {
-		while (out.len == 0 && !dead)
-			pthread_cond_wait(&wcond, &mr_lock);
+		while (!dead) {
+			if (out.len == 0)
+				pthread_cond_wait(&wcond, &mr_lock);
+			else if (urgent)
+				break;
+			else {
+				deadline = out_since;
+				deadline.tv_nsec += CORK_NSEC;
+				if (deadline.tv_nsec >= 1000000000) {
+					deadline.tv_sec++;
+					deadline.tv_nsec -= 1000000000;
+				}
+				if (pthread_cond_timedwait(&wcond, &mr_lock,
+				    &deadline) == ETIMEDOUT)
+					break;
+			}
+		}
 		if (dead)
 			break;
+		urgent = corking = 0;
 		t = out;
 		out = spare;
 		spare = t;
@@ -390,7 +438,12 @@ conn_start(int sock, pid_t pid, int secs, void (*hook)(void))
 	pthread_t t;
 	int i;
 	void *(*fn[])(void *) = { reader, writer, watchdog };
+	pthread_condattr_t ca;
 
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wcond, &ca);
+	pthread_condattr_destroy(&ca);
 	fd = sock;
 	sshpid = pid;
 	timeout = secs;

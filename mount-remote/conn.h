@@ -47,8 +47,15 @@ int	conn_handle(uint8_t, const void *, size_t, conn_cb *, void *);
 int	conn_open(const char *, size_t, conn_cb *, void *);
 int	conn_read(const void *, size_t, uint64_t, uint32_t, conn_cb *, void *);
 int	conn_ext(const char *, const char *, size_t, conn_cb *, void *);
-/* CLOSE whose answer nobody waits for. */
+/* CLOSE whose answer nobody waits for (it may wait for company). */
 void	conn_close_handle(const void *, size_t);
+/*
+ * While conn_batch is set, requests are ones nobody waits for yet: they
+ * may wait a moment to share a write (and an ssh packet) with others.
+ * conn_flush() sends them now, once someone does wait.
+ */
+extern int conn_batch;
+void	conn_flush(void);
 
 /*
  * Send one request built by conn_path and wait for its reply (without

@@ -18,7 +18,7 @@
 #include "xalloc.h"
 
 #define PF_AHEAD	32		/* small files prefetched after an open */
-#define PF_INFLIGHT	128		/* files being fetched */
+#define PF_INFLIGHT	256		/* files being fetched */
 #define PF_MAX_BYTES	(64u << 20)
 #define PF_WANT_MAX	(4u << 20)	/* larger wanted files stream */
 #define PF_WANTQ	4096		/* wanted files waiting for room */
@@ -173,11 +173,15 @@ static int
 pf_read(struct pfile *p, uint64_t off, uint32_t len)
 {
 	struct pread *rd = xmalloc(sizeof(*rd));
+	int rc;
 
 	rd->p = p;
 	rd->off = off;
 	rd->len = len;
-	if (conn_read(p->h, p->hlen, off, len, pf_read_cb, rd) == -1) {
+	conn_batch = p->open_req == NULL;
+	rc = conn_read(p->h, p->hlen, off, len, pf_read_cb, rd);
+	conn_batch = 0;
+	if (rc == -1) {
 		free(rd);
 		p->failed = 1;
 		return -1;
@@ -253,6 +257,7 @@ static void
 pf_start(char *path, size_t len, uint64_t size, uint32_t mtime)
 {
 	struct pfile *p = xcalloc(1, sizeof(*p));
+	int rc;
 
 	he_init(&p->he, path, len);
 	p->size = size;
@@ -261,7 +266,10 @@ pf_start(char *path, size_t len, uint64_t size, uint32_t mtime)
 	p->when = mono();
 	if (p->size > 0)
 		p->data = xmalloc(p->size);
-	if (conn_open(path, len, pf_open_cb, p) == -1) {
+	conn_batch = 1;
+	rc = conn_open(path, len, pf_open_cb, p);
+	conn_batch = 0;
+	if (rc == -1) {
 		free(p->data);
 		free(path);
 		free(p);
@@ -358,6 +366,7 @@ pf_open(fuse_req_t req, struct fuse_file_info *fi, struct node *n)
 	} else {
 		p->open_req = req;
 		p->open_fi = *fi;
+		conn_flush();	/* its OPEN or READs may be waiting for company */
 	}
 }
 
