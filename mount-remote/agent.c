@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "exitcode.h"
+#include "fusemount.h"
 #include "mr.h"
 
 /* ssh-add -l against the agent: 0 keys loaded, 1 none, 2 no agent. */
@@ -25,7 +26,7 @@ agent_state(void)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = spawn_wait(argv, &fa);
+	rc = fm_spawn_wait(argv, &fa);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc == -1)
 		err(EXIT_TEMP, "run ssh-add");
@@ -54,7 +55,7 @@ agent_prepare(const char *sock, const char *key)
 		    O_RDONLY, 0);
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
 		    O_WRONLY, 0);
-		rc = spawn_wait(agent, &fa);
+		rc = fm_spawn_wait(agent, &fa);
 		posix_spawn_file_actions_destroy(&fa);
 		if (rc != 0)
 			errx(EXIT_TEMP, "start ssh-agent -a %s: failed", sock);
@@ -70,7 +71,7 @@ agent_prepare(const char *sock, const char *key)
 		    O_RDONLY, 0);
 		setenv("SSH_ASKPASS_REQUIRE", "never", 1);
 	}
-	rc = spawn_wait(add, &fa);
+	rc = fm_spawn_wait(add, &fa);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		if (!tty)

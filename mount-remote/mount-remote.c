@@ -20,6 +20,7 @@
 
 #include "conn.h"
 #include "exitcode.h"
+#include "fusemount.h"
 #include "io.h"
 #include "mr.h"
 #include "number.h"
@@ -36,8 +37,7 @@ struct args {
 };
 
 static int verbose;
-static pthread_t main_thread;
-static volatile sig_atomic_t ev_dead, ev_loopdone;
+static volatile sig_atomic_t ev_dead;
 static int errpipe_done;
 static pthread_mutex_t errpipe_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t errpipe_cond = PTHREAD_COND_INITIALIZER;
@@ -89,44 +89,15 @@ number(const char *s, long min, long max, const char *what)
 	return (long)v;
 }
 
-/*
- * An absolute, lexically normalised form of path (no symlinks resolved,
- * so a dead FUSE mount point is never touched).
- */
+/* fm_absolute(path), or an exit. */
 char *
 absolute(const char *path)
 {
-	char *cwd = NULL, *in, *out, *p, *save = NULL;
-	size_t len, o = 0;
+	char *p;
 
-	if (path[0] != '/') {
-		if ((cwd = getcwd(NULL, 0)) == NULL)
-			err(EXIT_TEMP, "getcwd");
-		in = xmalloc(strlen(cwd) + strlen(path) + 2);
-		sprintf(in, "%s/%s", cwd, path);
-		free(cwd);
-	} else
-		in = xstrdup(path);
-	len = strlen(in);
-	out = xmalloc(len + 2);
-	for (p = strtok_r(in, "/", &save); p != NULL;
-	    p = strtok_r(NULL, "/", &save)) {
-		if (strcmp(p, ".") == 0)
-			continue;
-		if (strcmp(p, "..") == 0) {
-			while (o > 0 && out[--o] != '/')
-				;
-			continue;
-		}
-		out[o++] = '/';
-		memcpy(out + o, p, strlen(p));
-		o += strlen(p);
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	free(in);
-	return out;
+	if ((p = fm_absolute(path)) == NULL)
+		err(EXIT_TEMP, "getcwd");
+	return p;
 }
 
 /* Copy ssh's standard error to ours (which is /dev/null once detached). */
@@ -169,57 +140,6 @@ errcopy_drain(void)
 	pthread_mutex_unlock(&errpipe_lock);
 }
 
-static int
-cloexec_pipe(int p[2])
-{
-	if (pipe(p) == -1)
-		return -1;
-	(void)fcntl(p[0], F_SETFD, FD_CLOEXEC);
-	(void)fcntl(p[1], F_SETFD, FD_CLOEXEC);
-	return 0;
-}
-
-static void
-spawn_attr(posix_spawnattr_t *sa)
-{
-	sigset_t none, def;
-
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	sigaddset(&def, SIGCHLD);
-	sigaddset(&def, SIGUSR1);
-	posix_spawnattr_init(sa);
-	posix_spawnattr_setsigmask(sa, &none);
-	posix_spawnattr_setsigdefault(sa, &def);
-	posix_spawnattr_setflags(sa, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF);
-}
-
-/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
-int
-spawn_wait(char *const argv[], posix_spawn_file_actions_t *fa)
-{
-	posix_spawnattr_t sa;
-	pid_t pid;
-	int st, e;
-
-	spawn_attr(&sa);
-	e = posix_spawnp(&pid, argv[0], fa, &sa, argv, environ);
-	posix_spawnattr_destroy(&sa);
-	if (e != 0) {
-		errno = e;
-		return -1;
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /*
  * Run ssh (or the -S command) with a socket as its stdin and stdout and a
  * pipe as its stderr, in its own process group so that a terminal's ^C
@@ -236,7 +156,7 @@ spawn_ssh(struct args *a, int *sock)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		err(EXIT_TEMP, "socketpair");
-	if (cloexec_pipe(ep) == -1)
+	if (pipe2(ep, O_CLOEXEC) == -1)
 		err(EXIT_TEMP, "pipe");
 	/*
 	 * Room for ssh to hand over all it has at once: with the default
@@ -252,7 +172,7 @@ spawn_ssh(struct args *a, int *sock)
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-	spawn_attr(&sa);
+	fm_spawn_attr(&sa);
 	posix_spawnattr_setpgroup(&sa, 0);
 	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
@@ -275,35 +195,18 @@ spawn_ssh(struct args *a, int *sock)
 	return pid;
 }
 
+/* Before the mount goes: no more cache invalidations through it. */
+static void
+quiesce(void)
+{
+	fs_session(NULL);
+}
+
 static void
 on_dead(void)
 {
 	ev_dead = 1;
-	pthread_kill(main_thread, SIGUSR1);
-}
-
-static void *
-loop(void *arg)
-{
-	fuse_session_loop(arg);
-	ev_loopdone = 1;
-	pthread_kill(main_thread, SIGUSR1);
-	return NULL;
-}
-
-/* Escape commas and backslashes for a libfuse -o value. */
-static char *
-optescape(const char *s)
-{
-	char *o = xmalloc(strlen(s) * 2 + 1), *p = o;
-
-	for (; *s != '\0'; s++) {
-		if (*s == ',' || *s == '\\')
-			*p++ = '\\';
-		*p++ = *s;
-	}
-	*p = '\0';
-	return o;
+	fm_wake();
 }
 
 /* The remote root: REALPATH of path, which must be a directory (STAT). */
@@ -355,50 +258,6 @@ remote_root(const char *spec, const char *path, struct sftp_attrs *attrs)
 	    !S_ISDIR(attrs->mode))
 		errx(EXIT_PERM, "mount %s: %s", spec, strerror(ENOTDIR));
 	return root;
-}
-
-/* Fork; the parent exits with what the child reports through the pipe. */
-static int
-daemon_fork(void)
-{
-	int p[2], st;
-	char c;
-	pid_t pid;
-
-	if (cloexec_pipe(p) == -1)
-		err(EXIT_TEMP, "pipe");
-	if ((pid = fork()) == -1)
-		err(EXIT_TEMP, "fork");
-	if (pid == 0) {
-		close(p[0]);
-		return p[1];
-	}
-	close(p[1]);
-	if (read_full(p[0], &c, 1) == 1)
-		_exit(EXIT_OK);
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			err(EXIT_TEMP, "waitpid");
-	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_TEMP);
-}
-
-static void
-detach(int fd)
-{
-	int null;
-
-	(void)write_full(fd, "", 1);
-	close(fd);
-	setsid();
-	if (chdir("/") == -1)
-		warn("chdir /");
-	if ((null = open("/dev/null", O_RDWR)) != -1) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
 }
 
 /* What the command line asks for. */
@@ -473,7 +332,7 @@ ssh_argv(struct args *ssh, const struct conf *c)
 /*
  * Connect, mount and serve until unmounted, the connection dies or the
  * command ends; never returns.  In the background case the parent of
- * daemon_fork() exits once the mount is usable.
+ * fm_daemon_fork() exits once the mount is usable.
  */
 static void
 serve(struct args *ssh, const struct conf *c)
@@ -484,24 +343,17 @@ serve(struct args *ssh, const struct conf *c)
 	struct sftp_attrs rootattrs;
 	struct mr_opts mo;
 	sigset_t set;
-	pthread_t lt;
-	pthread_attr_t ta;
-	pid_t pid, cmdpid = -1;
+	pid_t pid;
 	char *root, *fsname, *o;
-	int sock, notify = -1, sig, st, rc;
+	int sock, notify = -1, rc;
 
-	if (!c->fg && c->command == NULL)
-		notify = daemon_fork();
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	main_thread = pthread_self();
+	if (!c->fg && c->command == NULL &&
+	    (notify = fm_daemon_fork(&rc)) < 0) {
+		if (notify == -1)
+			err(EXIT_TEMP, "fork");
+		_exit(rc);
+	}
+	fm_block_signals(&set);
 
 	pid = spawn_ssh(ssh, &sock);
 	conn_start(sock, pid, c->timeout, on_dead);
@@ -525,7 +377,7 @@ serve(struct args *ssh, const struct conf *c)
 	args_add(&fargs, "-o");
 	o = xmalloc(strlen(c->host) + strlen(root) + 2);
 	sprintf(o, "%s:%s", c->host, root);
-	fsname = optescape(o);
+	fsname = fm_optescape(o);
 	free(o);
 	o = xmalloc(strlen(fsname) + 64);
 	sprintf(o, "ro,nosuid,nodev,subtype=mount-remote,fsname=%s", fsname);
@@ -544,58 +396,18 @@ serve(struct args *ssh, const struct conf *c)
 		conn_stop();
 		errx(EXIT_TEMP, "mount %s on %s: failed", c->spec, c->mnt);
 	}
-	pthread_attr_init(&ta);
-	pthread_attr_setstacksize(&ta, 1 << 20);
-	if ((rc = pthread_create(&lt, &ta, loop, se)) != 0) {
-		fuse_session_unmount(se);
+	rc = fm_serve(se, c->mnt, c->command, notify, &set, &ev_dead,
+	    quiesce);
+	if (rc == -2) {
+		rc = errno;
 		conn_stop();
-		errno = rc;
-		err(EXIT_TEMP, "pthread_create");
-	}
-	if (c->command != NULL) {
-		posix_spawnattr_t sa;
-
-		spawn_attr(&sa);
-		rc = posix_spawnp(&cmdpid, c->command[0], NULL, &sa,
-		    c->command, environ);
-		posix_spawnattr_destroy(&sa);
-		if (rc != 0) {
-			fs_session(NULL);
-			unmount_and_wait(se, c->mnt, &set, &ev_loopdone);
-			conn_stop();
+		if (c->command == NULL) {
 			errno = rc;
-			err(rc == ENOENT ? 127 : 126, "run %s", c->command[0]);
+			err(EXIT_TEMP, "pthread_create");
 		}
-	} else if (notify != -1)
-		detach(notify);
-
-	rc = -1;
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGCHLD && cmdpid > 0) {
-			if (waitpid(cmdpid, &st, WNOHANG) == cmdpid) {
-				rc = WIFEXITED(st) ? WEXITSTATUS(st) :
-				    128 + WTERMSIG(st);
-				break;
-			}
-		} else if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-			if (cmdpid > 0)
-				kill(cmdpid, sig);
-			else {
-				rc = EXIT_OK;
-				break;
-			}
-		}
-		if (ev_dead && cmdpid <= 0)
-			break;
-		if (ev_loopdone && cmdpid <= 0) {
-			rc = EXIT_OK;
-			break;
-		}
+		errno = rc;
+		err(rc == ENOENT ? 127 : 126, "run %s", c->command[0]);
 	}
-	fs_session(NULL);
-	unmount_and_wait(se, c->mnt, &set, &ev_loopdone);
 	pthread_mutex_lock(&mr_lock);
 	if (ev_dead) {
 		warnx("connection to %s lost: %s", c->host, conn_reason());
@@ -686,7 +498,14 @@ main(int argc, char *argv[])
 	if (unmount != NULL) {
 		if (argc != 0)
 			usage();
-		return do_unmount(unmount);
+		c.mnt = absolute(unmount);
+		if (fm_unmount(c.mnt, "fuse.mount-remote") == -1) {
+			if (errno == EINVAL)
+				errx(EXIT_PERM, "unmount %s: not a mount-remote "
+				    "mount", c.mnt);
+			err(EXIT_TEMP, "unmount %s", c.mnt);
+		}
+		return EXIT_OK;
 	}
 	if (argc < 2 || (argc > 2 && strcmp(argv[2], "--") != 0) ||
 	    argc == 3 || (c.key != NULL && c.agent == NULL))

@@ -34,8 +34,6 @@
 
 /* An absolute, lexically normalised path (no symlinks resolved). */
 char	*absolute(const char *);
-/* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */
-int	 spawn_wait(char *const [], posix_spawn_file_actions_t *);
 
 /*
  * agent.c: -A/-K, an ssh-agent listening on a fixed socket and holding
@@ -44,21 +42,6 @@ int	 spawn_wait(char *const [], posix_spawn_file_actions_t *);
 
 /* Start an agent on the socket unless one answers there; load the key. */
 void	agent_prepare(const char *, const char *);
-
-/*
- * unmount.c: -u MOUNTPOINT (checked against /proc/self/mountinfo) and the
- * detach of our own mount when serving ends, through fusermount3 or, as
- * root, umount2.
- */
-
-/* -u MOUNTPOINT: unmount a mount-remote mount; exits on failure. */
-int	do_unmount(const char *);
-/*
- * Detach the mount, waiting up to 2 seconds (in sigtimedwait on the set)
- * for *loopdone, set when the FUSE loop has seen it go.
- */
-void	unmount_and_wait(struct fuse_session *, const char *, sigset_t *,
-	    volatile sig_atomic_t *);
 
 /*
  * nodes.c: the hash table that every cache keys by remote path, helpers
