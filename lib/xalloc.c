@@ -84,6 +84,19 @@ xmemdup(const void *s, size_t n)
 	return p;
 }
 
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	if (n == SIZE_MAX)
+		abort();
+	p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
 #define NKEEP	16
 
 static struct {

@@ -14,6 +14,8 @@ void	*xrealloc(void *, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 char	*xmemdup(const void *, size_t);
+/* The first n bytes of s (no NUL among them) as a string. */
+char	*xstrndup(const char *, size_t);
 
 /*
  * Large scratch buffers, kept for reuse after xbuf_put: a few per size,

@@ -28,6 +28,8 @@
 #include "attrs.h"
 #include "dirstack.h"
 #include "exitcode.h"
+#include "fusemount.h"
+#include "histfs.h"
 #include "hlink.h"
 #include "idmap.h"
 #include "io.h"
@@ -40,7 +42,7 @@
 #include "timespec.h"
 #include "xalloc.h"
 
-enum verb { RESTORE, LIST_SESSIONS, LIST_FILES, VERIFY };
+enum verb { RESTORE, LIST_SESSIONS, LIST_FILES, VERIFY, MOUNT, UNMOUNT };
 
 struct dir {
 	struct dirframe	 d;		/* repository path; NULL: the base */
@@ -92,7 +94,9 @@ usage(void)
 	    "               [-r TIME] REPO[/PATH] TARGET\n"
 	    "       restore -l REPO\n"
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
-	    "       restore -c [-v] [-r TIME] REPO\n");
+	    "       restore -c [-v] [-r TIME] REPO\n"
+	    "       restore -m [-f] REPO MOUNTPOINT [-- command [arg ...]]\n"
+	    "       restore -u MOUNTPOINT\n");
 	exit(EXIT_USAGE);
 }
 
@@ -768,6 +772,7 @@ main(int argc, char *argv[])
 		{ "force",		no_argument,		NULL,	'f' },
 		{ "list-files",		no_argument,		NULL,	'L' },
 		{ "list-increments",	no_argument,		NULL,	'l' },
+		{ "mount",		no_argument,		NULL,	'm' },
 		{ "group-mapping-file",	required_argument,	NULL,	'G' },
 		{ "never-drop-acls",	no_argument,		NULL,	'D' },
 		{ "no-acls",		no_argument,		NULL,	'A' },
@@ -775,6 +780,7 @@ main(int argc, char *argv[])
 		{ "preserve-numerical-ids", no_argument,	NULL,	'N' },
 		{ "user-mapping-file",	required_argument,	NULL,	'U' },
 		{ "restore-as-of",	required_argument,	NULL,	'r' },
+		{ "unmount",		no_argument,		NULL,	'u' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "verify",		no_argument,		NULL,	'c' },
 		{ "version",		no_argument,		NULL,	'V' },
@@ -784,10 +790,19 @@ main(int argc, char *argv[])
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
 	int numeric = 0, neverdrop = 0;
 	size_t line;
-	char *repo, *path;
-	int ch;
+	char *repo, *path, **command = NULL, *mnt;
+	int ch, ncmd = 0;
 
-	while ((ch = getopt_long(argc, argv, "cfLlr:Vv", longopts, NULL)) != -1) {
+	/* -m's command follows the first "--" (getopt moves what precedes) */
+	for (ch = 1; ch < argc; ch++)
+		if (strcmp(argv[ch], "--") == 0) {
+			ncmd = argc - ch - 1;
+			command = (char **)xmemdup(argv + ch + 1,
+			    (size_t)(ncmd + 1) * sizeof(*argv));
+			break;
+		}
+	while ((ch = getopt_long(argc, argv, "cfLlmr:uVv", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'A':
 			acls = 0;
@@ -819,6 +834,12 @@ main(int argc, char *argv[])
 		case 'l':
 			set_verb(&verb, LIST_SESSIONS);
 			break;
+		case 'm':
+			set_verb(&verb, MOUNT);
+			break;
+		case 'u':
+			set_verb(&verb, UNMOUNT);
+			break;
 		case 'r':
 			spec = optarg;
 			break;
@@ -834,6 +855,35 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (verb == MOUNT) {
+		/* -f: the foreground; no other option means anything here */
+		if (argc - ncmd != 2 || (command != NULL && ncmd == 0) ||
+		    spec != NULL || verbose)
+			usage();
+		if (ncmd == 0)
+			command = NULL;
+		split_repo(argv[0], &repo, &path);
+		if (path[0] != '\0')
+			errx(EXIT_USAGE, "%s: mount the whole repository, not "
+			    "a path in it", argv[0]);
+		if ((mnt = fm_absolute(argv[1])) == NULL ||
+		    (repo = fm_absolute(repo)) == NULL)
+			err(EXIT_TEMP, "getcwd");
+		return histfs_main(repo, mnt, force, command);
+	}
+	if (verb == UNMOUNT) {
+		if (argc != 1 || force || spec != NULL)
+			usage();
+		if ((mnt = fm_absolute(argv[0])) == NULL)
+			err(EXIT_TEMP, "getcwd");
+		if (fm_unmount(mnt, "fuse.restore") == -1) {
+			if (errno == EINVAL)
+				errx(EXIT_PERM, "unmount %s: not a restore -m "
+				    "mount", mnt);
+			err(EXIT_TEMP, "unmount %s", mnt);
+		}
+		return EXIT_OK;
+	}
 	if (argc != (verb == RESTORE ? 2 : 1))
 		usage();
 	isroot = geteuid() == 0;
@@ -894,6 +944,9 @@ main(int argc, char *argv[])
 		if (rattrs_close())
 			rval = EXIT_PARTIAL;
 		break;
+	case MOUNT:
+	case UNMOUNT:
+		break;		/* handled above */
 	}
 	repo_close(&R);
 	return rval;

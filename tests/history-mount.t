@@ -1,0 +1,149 @@
+# restore -m: every session of a repository as a read-only file system.
+# Histories written by snap, by rdiff-backup, and both; each session
+# directory compared with restore -r's output of that session; a damaged
+# increment and damaged metadata; snap and prune while mounted; kill -9
+# of the mount, -u, and the command form.
+. tests/harness.sh
+. tests/lib/history.sh
+. tests/lib/mounts.sh
+sh mk/need.sh rdiff-backup:rdiff-backup fusermount3:fuse3 || exit 111
+export LC_ALL=C TZ=UTC
+SNAP=$BIN/snap RESTORE=$BIN/restore PRUNE=$BIN/prune SUM=$HELP/treesum
+RB="rdiff-backup --terminal-verbosity 1"
+cd "$T" || exit 111
+trap 'umount_all' EXIT
+
+day() { echo $((1700000000 + $1 * 86400)); }
+name() { date -u -d "@$(day "$1")" +%FT%TZ; }
+
+# state N of the source (1..8): make_tree, mutate 2..7, then a sparse file
+state() {
+	case $1 in
+	1) make_tree src ;;
+	8) truncate -s 3M src/sparse && printf tail >>src/sparse &&
+	    printf 'XX' | dd of=src/big bs=1 seek=1000 conv=notrunc 2>/dev/null ;;
+	*) mutate "$1" src ;;
+	esac
+}
+
+# history KIND REPO: sessions 1..8 of the source; KIND says who writes
+# each: snap, rdiff-backup, or mixed (rdiff-backup 1..4, then snap).
+history() {
+	rm -rf src
+	for i in 1 2 3 4 5 6 7 8; do
+		state "$i"
+		case $1:$i in
+		rb:*|mixed:[1-4]) $RB --current-time "$(day "$i")" backup src "$2" ;;
+		*) $SNAP --current-time "$(day "$i")" src "$2" ;;
+		esac || return 1
+	done
+}
+
+# same REPO MNT: every session of the mount equals restore -r's output
+same() {
+	for i in 1 2 3 4 5 6 7 8; do
+		rm -rf "out.$i"
+		$RESTORE -r "$(day "$i")" "$1" "out.$i" 2>/dev/null ||
+		    { echo "restore -r session $i failed"; return 1; }
+		$SUM "out.$i" >"want.$i" || return 1
+		(cd "$2/$(name "$i")" && $SUM .) >"got.$i" ||
+		    { echo "session $i: treesum of the mount failed"; return 1; }
+		# treesum prints paths below its argument: compare below both
+		sed 's|^out\.'"$i"'||' "want.$i" >"want.$i.n"
+		sed 's|^\.||' "got.$i" >"got.$i.n"
+		cmp -s "want.$i.n" "got.$i.n" ||
+		    { echo "session $i differs:"; diff "want.$i.n" "got.$i.n" | head; return 1; }
+	done
+}
+
+t "a history of 8 sessions by snap" history snap repo
+t "a history of 8 sessions by rdiff-backup" history rb rbrepo
+t "a history of 8 sessions by rdiff-backup, then snap" history mixed mixrepo
+mkdir mnt
+t_exit 0 "restore -m returns once mounted" $RESTORE -m repo mnt
+t "  ... it is a read-only restore mount" sh -c \
+    "grep ' $T/mnt fuse.restore ro,nosuid,nodev' /proc/mounts"
+t_out "  ... the root lists every session and current" \
+    "$(for i in 1 2 3 4 5 6 7 8; do name "$i"; done; echo current)" \
+    sh -c "ls mnt"
+t_out "  ... current is the newest" "$(name 8)" readlink mnt/current
+t "  ... each session equals restore -r's output (snap's history)" \
+    same repo mnt
+cp want.2.n keep.2 && cp want.4.n keep.4
+t "  ... writing is refused" sh -c \
+    "(echo x >mnt/current/a.txt) 2>err; grep -q 'Read-only file system' err"
+t "  ... so is making a file" sh -c \
+    "(: >mnt/current/newfile) 2>err; grep -q 'Read-only file system' err"
+t_exit 0 "restore -u unmounts" $RESTORE -u mnt
+t "  ... it is gone" sh -c "! in_mounts $T/mnt"
+
+t_exit 0 "restore -m of rdiff-backup's history" $RESTORE -m rbrepo mnt
+t "  ... each session equals restore -r's output" same rbrepo mnt
+$RESTORE -u mnt
+t_exit 0 "restore -m of a mixed history" $RESTORE -m mixrepo mnt
+t "  ... each session equals restore -r's output" same mixrepo mnt
+$RESTORE -u mnt
+
+# snap and prune go on while the repository is mounted
+$RESTORE -m repo mnt
+state 9 2>/dev/null; echo nine >src/nine
+t_exit 0 "snap runs while the repository is mounted" \
+    $SNAP --current-time "$(day 9)" src repo
+sleep 2.2
+t_out "  ... the new session appears, and current follows" "$(name 9)" \
+    readlink mnt/current
+t_out "  ... with its content" "nine" cat "mnt/$(name 9)/nine"
+t_out "  ... and an older session is still right" "$(cat keep.2)" \
+    sh -c "cd 'mnt/$(name 2)' && $SUM . | sed 's|^\\.||'"
+t_exit 0 "prune runs while mounted" $PRUNE "$(day 3)" repo
+sleep 2.2
+t "  ... the pruned sessions are gone from the root" sh -c \
+    "! ls mnt | grep -e '$(name 1)' -e '$(name 2)'"
+t_exit 1 "  ... and no longer open" cat "mnt/$(name 1)/a.txt"
+t_out "  ... the kept ones still read right" "$(cat keep.4)" \
+    sh -c "cd 'mnt/$(name 4)' && $SUM . | sed 's|^\\.||'"
+$RESTORE -u mnt
+
+# a damaged repository: EIO for what is damaged, the rest reads
+cp -a rbrepo bad
+inc=$(ls bad/rdiff-backup-data/increments/big.*.diff.gz | head -n 1)
+t "a diff increment of big is truncated" sh -c \
+    "head -c 100 '$inc' >x && cat x >'$inc'"
+incname=$(basename "$inc")
+at=$(echo "$incname" | sed 's/^big\.\(.*\)\.diff\.gz$/\1/')
+t_exit 0 "restore -m of the damaged repository" $RESTORE -m bad mnt
+t_exit 1 "  ... reading big of the damaged session fails" \
+    cat "mnt/$at/big"
+t_out "  ... other files of that session read" "hello" \
+    cat "mnt/$at/a.txt"
+t_out "  ... and big of the current session" \
+    "$(sha1sum <rbrepo/big)" sh -c "sha1sum <mnt/current/big"
+$RESTORE -u mnt
+cp -a rbrepo bad2
+meta=$(ls bad2/rdiff-backup-data/mirror_metadata.*.diff.gz | head -n 1)
+mt=$(basename "$meta" | sed 's/^mirror_metadata\.\(.*\)\.diff\.gz$/\1/')
+printf 'garbage' >"$meta"
+t_exit 0 "restore -m of a repository with damaged metadata" \
+    $RESTORE -m bad2 mnt
+t_exit 2 "  ... the session whose metadata is damaged gives an error" \
+    ls "mnt/$mt"
+t "  ... and the mount still answers" ls mnt/current/a.txt
+$RESTORE -u mnt
+
+# the command form, kill -9, usage
+t_exit 7 "restore -m REPO MNT -- command: the command's status" \
+    $RESTORE -m repo mnt -- sh -c "test -f mnt/current/a.txt && exit 7"
+t "  ... and the mount is gone" sh -c "! in_mounts $T/mnt"
+$RESTORE -m repo mnt
+pid=$(pgrep -f "restore -m repo mnt" | head -n 1)
+t "kill -9 of the mount" kill -9 "$pid"
+t_exit 2 "  ... leaves a dead mount point" ls mnt
+t_exit 0 "  ... which restore -u detaches" $RESTORE -u mnt
+t "  ... it is gone" sh -c "! in_mounts $T/mnt"
+t_exit 100 "restore -u of what is no restore mount exits 100" \
+    $RESTORE -u mnt
+t_exit 100 "restore -m without a mount point exits 100" $RESTORE -m repo
+t_exit 100 "restore -m of a path inside the repository exits 100" \
+    $RESTORE -m repo/dir mnt
+t_exit 100 "restore -m of no repository exits 100" $RESTORE -m src mnt
+t_done
