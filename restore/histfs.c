@@ -37,15 +37,19 @@
 #include <fuse3/fuse_lowlevel.h>
 
 #include "copy.h"
+#include "earec.h"
 #include "exitcode.h"
 #include "fusemount.h"
 #include "histfs.h"
+#include "idmap.h"
 #include "meta.h"
+#include "node.h"
 #include "pathname.h"
 #include "rebuild.h"
 #include "repo.h"
 #include "timespec.h"
 #include "xalloc.h"
+#include "xattr.h"
 
 #define SLOT_SHIFT	40
 #define IDX_MASK	((UINT64_C(1) << SLOT_SHIFT) - 1)
@@ -67,12 +71,20 @@ struct hnode {
 	uint32_t	 links;		/* the group's members in the session */
 };
 
+/* A record's extended attributes, ACLs among them in their binary form. */
+struct hxattrs {
+	uint32_t	 idx;
+	struct xattrs	 x;
+};
+
 struct session {
 	int64_t		 t;
 	int		 gone;		/* no longer in the repository */
 	struct hnode	*n;		/* the index; NULL: not loaded */
 	size_t		 nn;
 	uint32_t	*kids;
+	struct hxattrs	*xa;		/* by idx; only records that have some */
+	size_t		 nxa;
 	unsigned long	 used;		/* for choosing what to unload */
 };
 
@@ -94,6 +106,7 @@ static int		 tmpdirfd = -1;
 static struct longincs	 longincs = LONGINCS_INIT;
 static struct cfile	*cfiles;
 static unsigned long	 clock_use;
+static struct idmap	*ids;		/* ACL entries' names to local ids */
 
 /* The last '/' of r's path, or NULL (a name in the root). */
 static const char *
@@ -114,11 +127,15 @@ unload(struct session *s)
 
 	for (i = 0; i < s->nn; i++)
 		rec_free(&s->n[i].r);
+	for (i = 0; i < s->nxa; i++)
+		xattrs_free(&s->xa[i].x);
 	free(s->n);
 	free(s->kids);
+	free(s->xa);
 	s->n = NULL;
 	s->kids = NULL;
-	s->nn = 0;
+	s->xa = NULL;
+	s->nn = s->nxa = 0;
 }
 
 /*
@@ -238,6 +255,75 @@ link_groups(struct session *s)
 	free(h);
 }
 
+/* Add the ACL a as attribute name to x, when it says more than the mode. */
+static void
+put_acl(struct xattrs *x, const char *name, const struct acl *a, size_t min)
+{
+	unsigned char *b;
+	size_t len;
+
+	if (a->n <= min)
+		return;
+	b = acl_encode(a, &len);
+	xattrs_put(x, name, b, len);
+	free(b);
+}
+
+/*
+ * Record idx's extended attributes and ACLs from the session's files
+ * (eaf, aclf; NULL: none), as restore -r would set them.
+ */
+static void
+add_xattrs(struct session *s, uint32_t idx, struct recfile *eaf,
+    struct recfile *aclf, const char *ts, size_t *damaged)
+{
+	struct nodeext *ext;
+	struct xattrs x = { NULL, 0 };
+	size_t dropped = 0, i;
+
+	if (earec_ext(eaf, aclf, &s->n[idx].r, ids, &ext, damaged,
+	    &dropped) == -1) {
+		warn("session %s: read %s or %s", ts, EAFILE, ACLFILE);
+		(*damaged)++;
+		return;
+	}
+	if (ext == NULL)
+		return;
+	if (ext->eas)
+		for (i = 0; i < ext->x.n; i++)
+			xattrs_put(&x, ext->x.a[i].name, ext->x.a[i].val,
+			    ext->x.a[i].len);
+	if (ext->acls && s->n[idx].r.type != RT_SYM) {
+		put_acl(&x, ACL_ACCESS_XATTR, &ext->acl, 3);
+		if (s->n[idx].r.type == RT_DIR)
+			put_acl(&x, ACL_DEFAULT_XATTR, &ext->dacl, 0);
+	}
+	nodeext_free(ext);
+	if (x.n == 0)
+		return;
+	s->xa = xreallocarray(s->xa, s->nxa + 1, sizeof(*s->xa));
+	s->xa[s->nxa].idx = idx;
+	s->xa[s->nxa++].x = x;
+}
+
+/* Record idx's attributes, or NULL when it has none. */
+static const struct xattrs *
+xattrs_of(const struct session *s, uint32_t idx)
+{
+	size_t lo = 0, hi = s->nxa, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->xa[mid].idx == idx)
+			return &s->xa[mid].x;
+		if (s->xa[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /*
  * Build session s's index from its metadata.  Damaged records are
  * reported and left out, as restore leaves them out; 0, or -1 (EIO) when
@@ -248,9 +334,11 @@ load(struct session *s)
 {
 	struct meta_at *m;
 	struct rec *r;
+	struct recfile *eaf, *aclf;
 	uint32_t *stack = NULL, *parent = NULL, *fill;
 	size_t depth = 0, cap = 0, scap = 0, i, loaded = 0, oldest = 0, sum;
-	char ts[TIMESTR_LEN];
+	size_t damaged = 0;
+	char ts[TIMESTR_LEN], *fname;
 	int rv;
 
 	s->used = ++clock_use;
@@ -269,6 +357,14 @@ load(struct session *s)
 		warn("metadata of session %s", ts);
 		return -1;
 	}
+	eaf = recfile_at(R.datafd, EAFILE, s->t, &fname);
+	if (eaf == NULL && errno != ENOENT)
+		warn("session %s: open %s", ts, fname);
+	free(fname);
+	aclf = recfile_at(R.datafd, ACLFILE, s->t, &fname);
+	if (aclf == NULL && errno != ENOENT)
+		warn("session %s: open %s", ts, fname);
+	free(fname);
 	while ((rv = meta_at_next(m, &r)) != 0) {
 		if (rv == -1) {
 			warnx("metadata of session %s: %s", ts,
@@ -300,6 +396,8 @@ load(struct session *s)
 		}
 		memset(&s->n[s->nn], 0, sizeof(s->n[s->nn]));
 		rec_copy(&s->n[s->nn].r, r);
+		if (eaf != NULL || aclf != NULL)
+			add_xattrs(s, (uint32_t)s->nn, eaf, aclf, ts, &damaged);
 		parent[s->nn] = depth > 0 ? stack[depth - 1] : UINT32_MAX;
 		if (r->type == RT_DIR) {
 			if (depth == scap) {
@@ -313,6 +411,14 @@ load(struct session *s)
 	}
 	rv = meta_at_failed(m) || s->nn == 0 ? -1 : 0;
 	meta_at_close(m);
+	if (eaf != NULL)
+		recfile_close(eaf);
+	if (aclf != NULL)
+		recfile_close(aclf);
+	if (damaged > 0)
+		warnx("session %s: %zu damaged records in %s or %s; those "
+		    "entries show none of that kind", ts, damaged, EAFILE,
+		    ACLFILE);
 	free(stack);
 	if (rv == -1) {
 		warnx("metadata of session %s: unreadable or without its "
@@ -872,16 +978,64 @@ hf_statfs(fuse_req_t req, fuse_ino_t ino)
 static void
 hf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	fuse_reply_err(req, ENODATA);
+	const struct xattrs *x;
+	const struct xattr *a;
+	struct session *s;
+	struct hnode *h;
+
+	if (ino == FUSE_ROOT_ID || ino == CURRENT_INO) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if ((h = node_of(ino, &s)) == NULL) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	if ((x = xattrs_of(s, h->group)) == NULL ||
+	    (a = xattrs_find(x, name)) == NULL)
+		fuse_reply_err(req, ENODATA);
+	else if (size == 0)
+		fuse_reply_xattr(req, a->len);
+	else if (size < a->len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, (const char *)a->val, a->len);
 }
 
 static void
 hf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
+	const struct xattrs *x = NULL;
+	struct session *s;
+	struct hnode *h;
+	size_t len = 0, i, n;
+	char *buf;
+
+	if (ino != FUSE_ROOT_ID && ino != CURRENT_INO) {
+		if ((h = node_of(ino, &s)) == NULL) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		x = xattrs_of(s, h->group);
+	}
+	for (i = 0; x != NULL && i < x->n; i++)
+		len += strlen(x->a[i].name) + 1;
+	if (size == 0) {
+		fuse_reply_xattr(req, len);
+		return;
+	}
+	if (size < len) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	buf = xmalloc(len + 1);
+	for (i = 0, len = 0; x != NULL && i < x->n; i++) {
+		n = strlen(x->a[i].name) + 1;
+		memcpy(buf + len, x->a[i].name, n);
+		len += n;
+	}
+	fuse_reply_buf(req, buf, len);
+	free(buf);
 }
 
 static const struct fuse_lowlevel_ops hf_ops = {
@@ -917,6 +1071,7 @@ histfs_main(const char *repo, const char *mnt, int fg, char **command)
 	if ((tmpdirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		err(EXIT_TEMP, "%s", tmp);
 	slots = xcalloc(1, sizeof(*slots));
+	ids = idmap_new(0);
 	scan();
 	clock_gettime(CLOCK_MONOTONIC, &lastscan);
 

@@ -6,7 +6,8 @@
 . tests/harness.sh
 . tests/lib/history.sh
 . tests/lib/mounts.sh
-sh mk/need.sh rdiff-backup:rdiff-backup fusermount3:fuse3 || exit 111
+sh mk/need.sh rdiff-backup:rdiff-backup fusermount3:fuse3 setfacl:acl \
+    setfattr:attr || exit 111
 export LC_ALL=C TZ=UTC
 SNAP=$BIN/snap RESTORE=$BIN/restore PRUNE=$BIN/prune SUM=$HELP/treesum
 RB="rdiff-backup --terminal-verbosity 1"
@@ -129,6 +130,38 @@ t_exit 2 "  ... the session whose metadata is damaged gives an error" \
     ls "mnt/$mt"
 t "  ... and the mount still answers" ls mnt/current/a.txt
 $RESTORE -u mnt
+
+# extended attributes and ACLs, as restore -r sets them
+if isroot && command -v setfacl >/dev/null && command -v setfattr >/dev/null
+then
+	mkdir -p xsrc/d
+	echo data >xsrc/f && echo x >xsrc/d/g && ln -s f xsrc/link
+	setfattr -n user.text -v hello xsrc/f
+	setfattr -n user.bin -v 0x00ff10 xsrc/f
+	setfattr -n trusted.t -v secret xsrc/d/g
+	setfattr -h -n trusted.sym -v 1 xsrc/link
+	setfacl -m u:1234:rw-,g::---,m::r-- xsrc/f
+	setfacl -d -m u:4242:r-x,g::r-x xsrc/d
+	$SNAP --current-time "$(day 1)" xsrc xrepo
+	setfattr -n user.text -v changed xsrc/f
+	setfattr -x user.bin xsrc/f
+	setfacl -b xsrc/d
+	$RB --current-time "$(day 2)" backup xsrc xrepo
+	$RESTORE -m xrepo mnt
+	for i in 1 2; do
+		rm -rf "xout.$i"
+		$RESTORE -r "$(day "$i")" xrepo "xout.$i" 2>/dev/null
+		t_out "xattrs and ACLs of session $i equal restore -r's" \
+		    "$(xsum "xout.$i")" xsum "mnt/$(name "$i")"
+	done
+	t_out "  ... the first session's user.text" "hello" \
+	    getfattr -n user.text --only-values "mnt/$(name 1)/f"
+	t_out "  ... the second's" "changed" \
+	    getfattr -n user.text --only-values "mnt/current/f"
+	$RESTORE -u mnt
+else
+	skip "xattrs and ACLs" "needs root, setfacl and setfattr"
+fi
 
 # the command form, kill -9, usage
 t_exit 7 "restore -m REPO MNT -- command: the command's status" \
