@@ -52,6 +52,26 @@ write_full(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+int
+pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (n > 0) {
+		r = pwrite(fd, p, n, off);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		off += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
 /*
  * Read the file dirfd/path (not following a final symlink) into a new
  * NUL-terminated buffer.  Fails with EFBIG when it holds more than max

@@ -15,6 +15,8 @@
 ssize_t	read_full(int, void *, size_t);
 /* Write all n bytes; returns 0 or -1 (errno set). */
 int	write_full(int, const void *, size_t);
+/* The same at offset off (pwrite). */
+int	pwrite_full(int, const void *, size_t, off_t);
 /* Read a whole (small) file at dirfd/path into a NUL-terminated buffer. */
 int	read_file_at(int, const char *, char **, size_t *, size_t);
 /*

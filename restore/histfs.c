@@ -3,9 +3,11 @@
  * The root holds a directory per complete session, named as restore -l
  * prints its time, and "current", a symlink to the newest.  A session
  * directory is that session's tree as restore -r would write it: its
- * index (the merged metadata: records, each directory's children in
- * name order, hard-link groups) is built when first needed, and only
- * the few most recently used sessions' indexes are kept.  A regular
+ * index (the merged metadata: fixed-size records, each directory's
+ * children in name order, hard-link groups, names and attributes) is
+ * built when first needed into two unlinked temp files read with pread,
+ * so memory does not grow with the files or the sessions; the indexes of
+ * the 64 sessions used last are kept.  A regular
  * file is rebuilt whole from the mirror and the increments when opened,
  * into an unlinked temp file, and checked against the SHA-1 that the
  * metadata records: a damaged repository gives EIO, never wrong bytes.
@@ -25,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@
 #include "fusemount.h"
 #include "histfs.h"
 #include "idmap.h"
+#include "io.h"
 #include "meta.h"
 #include "node.h"
 #include "pathname.h"
@@ -55,36 +59,43 @@
 #define IDX_MASK	((UINT64_C(1) << SLOT_SHIFT) - 1)
 #define MAX_SLOTS	(UINT64_C(1) << (64 - SLOT_SHIFT))
 #define CURRENT_INO	2
-#define MAX_LOADED	4		/* session indexes kept */
+#define MAX_LOADED	64		/* session indexes kept (2 files each) */
 #define CACHE_FILES	64		/* rebuilt files kept after release */
 #define CACHE_BYTES	(256u << 20)
 #define TTL_SESSION	3600.0		/* sessions never change */
 #define TTL_ROOT	1.0
 #define RESCAN_SECS	1.0
 #define OFF_FIRST	3		/* readdir offsets 1, 2: ".", ".." */
+#define XA_MAX		(64u << 20)	/* one entry's attributes, at most */
+#define WB_SIZE		(256u << 10)
 
-struct hnode {
-	struct rec	 r;
-	uint32_t	 kids;		/* first child in the session's kids[] */
-	uint32_t	 nkids;
-	uint32_t	 group;		/* hard-link group's first member */
-	uint32_t	 links;		/* the group's members in the session */
-};
-
-/* A record's extended attributes, ACLs among them in their binary form. */
-struct hxattrs {
-	uint32_t	 idx;
-	struct xattrs	 x;
+/*
+ * One record of a session's index, at idx * sizeof(struct ient) in the
+ * session's index file.  Its strings (name, symlink target, alternate
+ * mirror and increment names, attributes) follow one another at str in
+ * the strings file, which ends with the children of every directory.
+ */
+struct ient {
+	uint64_t	 size;		/* a regular file's */
+	int64_t		 mtime;
+	uint64_t	 str;
+	uint32_t	 namelen, symlen, altmlen, altilen, xalen;
+	uint32_t	 mode;		/* S_IFMT and permission bits */
+	uint32_t	 uid, gid;
+	uint32_t	 major, minor;
+	uint32_t	 parent;
+	uint32_t	 kids, nkids;	/* a directory's children, in name order */
+	uint32_t	 group, links;	/* hard-link group's first member, size */
+	uint8_t		 sha1[20];
+	uint8_t		 has_sha1, has_mtime;
 };
 
 struct session {
 	int64_t		 t;
 	int		 gone;		/* no longer in the repository */
-	struct hnode	*n;		/* the index; NULL: not loaded */
-	size_t		 nn;
-	uint32_t	*kids;
-	struct hxattrs	*xa;		/* by idx; only records that have some */
-	size_t		 nxa;
+	int		 efd, sfd;	/* index and strings files; -1: unloaded */
+	uint32_t	 nn;		/* records */
+	uint64_t	 kidsoff;	/* where the children start in sfd */
 	unsigned long	 used;		/* for choosing what to unload */
 };
 
@@ -95,6 +106,15 @@ struct cfile {
 	uint64_t	 size;
 	int		 refs;
 	struct cfile	*next;
+};
+
+/* A buffered writer to a temp file. */
+struct wbuf {
+	int		 fd;
+	unsigned char	*p;
+	size_t		 len;
+	uint64_t	 off;		/* bytes written or buffered */
+	int		 err;
 };
 
 static struct repo	 R;
@@ -108,34 +128,15 @@ static struct cfile	*cfiles;
 static unsigned long	 clock_use;
 static struct idmap	*ids;		/* ACL entries' names to local ids */
 
-/* The last '/' of r's path, or NULL (a name in the root). */
-static const char *
-last_slash(const struct rec *r)
-{
-	size_t i;
-
-	for (i = r->pathlen; i > 0; i--)
-		if (r->path[i - 1] == '/')
-			return r->path + i - 1;
-	return NULL;
-}
-
 static void
 unload(struct session *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nn; i++)
-		rec_free(&s->n[i].r);
-	for (i = 0; i < s->nxa; i++)
-		xattrs_free(&s->xa[i].x);
-	free(s->n);
-	free(s->kids);
-	free(s->xa);
-	s->n = NULL;
-	s->kids = NULL;
-	s->xa = NULL;
-	s->nn = s->nxa = 0;
+	if (s->efd != -1)
+		close(s->efd);
+	if (s->sfd != -1)
+		close(s->sfd);
+	s->efd = s->sfd = -1;
+	s->nn = 0;
 }
 
 /*
@@ -177,6 +178,7 @@ scan(void)
 			    sizeof(*slots));
 			memset(&slots[j], 0, sizeof(*slots));
 			slots[j].t = R.times[i];
+			slots[j].efd = slots[j].sfd = -1;
 			nslots++;
 		}
 		slots[j].gone = 0;
@@ -198,61 +200,91 @@ maybe_scan(void)
 	scan();
 }
 
-/* Is record r a direct child of record d (a directory)? */
+/* An unlinked temp file: its descriptor, or -1 with errno. */
 static int
-child_of(const struct rec *r, const struct rec *d)
+tmp_open(void)
 {
-	const char *slash;
-	size_t plen;
-
-	slash = last_slash(r);
-	plen = slash != NULL ? (size_t)(slash - r->path) : 0;
-	return d->type == RT_DIR && plen == d->pathlen &&
-	    memcmp(r->path, d->path, plen) == 0 && r->pathlen > 0;
+	return openat(tmpdirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
-struct hkey {
-	uint64_t	 devloc, ino;
-	uint32_t	 idx;
-	int		 used;
-};
-
-/* Group the session's hard links: members share their first's index. */
 static void
-link_groups(struct session *s)
+wb_flush(struct wbuf *w)
 {
-	struct hkey *h;
-	size_t cap = 64, i, k;
-	uint64_t x;
+	if (w->len > 0 && !w->err && pwrite_full(w->fd, w->p, w->len,
+	    w->off - w->len) == -1)
+		w->err = errno;
+	w->len = 0;
+}
 
-	while (cap < s->nn * 2)
-		cap *= 2;
-	h = xcalloc(cap, sizeof(*h));
-	for (i = 0; i < s->nn; i++) {
-		struct rec *r = &s->n[i].r;
+static void
+wb_put(struct wbuf *w, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t k;
 
-		s->n[i].group = (uint32_t)i;
-		s->n[i].links = 1;
-		if (r->type != RT_REG || r->nlink < 2)
-			continue;
-		x = (r->ino * UINT64_C(0x9e3779b97f4a7c15)) ^ r->devloc;
-		for (k = (size_t)(x ^ (x >> 29)) & (cap - 1); h[k].used &&
-		    (h[k].ino != r->ino || h[k].devloc != r->devloc);
-		    k = (k + 1) & (cap - 1))
-			;
-		if (h[k].used) {
-			s->n[i].group = h[k].idx;
-			s->n[h[k].idx].links++;
-		} else {
-			h[k].used = 1;
-			h[k].ino = r->ino;
-			h[k].devloc = r->devloc;
-			h[k].idx = (uint32_t)i;
-		}
+	while (n > 0) {
+		if (w->len == WB_SIZE)
+			wb_flush(w);
+		k = WB_SIZE - w->len < n ? WB_SIZE - w->len : n;
+		memcpy(w->p + w->len, c, k);
+		w->len += k;
+		w->off += k;
+		c += k;
+		n -= k;
 	}
-	for (i = 0; i < s->nn; i++)
-		s->n[i].links = s->n[s->n[i].group].links;
-	free(h);
+}
+
+static void
+wb_u32(struct wbuf *w, uint32_t v)
+{
+	wb_put(w, &v, sizeof v);
+}
+
+/* Bytes [off, off + n) of fd into p: 0, or -1 with EIO. */
+static int
+readat(int fd, void *p, size_t n, uint64_t off)
+{
+	ssize_t k;
+	size_t got = 0;
+
+	while (got < n) {
+		k = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			errno = EIO;
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A recorded SHA-1 in hex into 20 bytes: 1, or 0 when it is none. */
+static int
+sha1_bin(const char *hex, uint8_t *b)
+{
+	int i, hi, lo;
+
+	for (i = 0; i < 20; i++) {
+		if ((hi = hexval(hex[2 * i])) == -1 ||
+		    (lo = hexval(hex[2 * i + 1])) == -1)
+			return 0;
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return hex[40] == '\0';
 }
 
 /* Add the ACL a as attribute name to x, when it says more than the mode. */
@@ -270,64 +302,166 @@ put_acl(struct xattrs *x, const char *name, const struct acl *a, size_t min)
 }
 
 /*
- * Record idx's extended attributes and ACLs from the session's files
- * (eaf, aclf; NULL: none), as restore -r would set them.
+ * Record r's extended attributes and ACLs from the session's files (eaf,
+ * aclf; NULL: none), as restore -r would set them, appended to w as
+ * [count] then [name length][name][value length][value] each: the
+ * bytes written.
  */
-static void
-add_xattrs(struct session *s, uint32_t idx, struct recfile *eaf,
-    struct recfile *aclf, const char *ts, size_t *damaged)
+static uint32_t
+put_xattrs(struct wbuf *w, const struct rec *r, struct recfile *eaf,
+    struct recfile *aclf, size_t *damaged)
 {
 	struct nodeext *ext;
 	struct xattrs x = { NULL, 0 };
-	size_t dropped = 0, i;
+	size_t dropped = 0, i, n;
+	uint64_t start = w->off;
 
-	if (earec_ext(eaf, aclf, &s->n[idx].r, ids, &ext, damaged,
-	    &dropped) == -1) {
-		warn("session %s: read %s or %s", ts, EAFILE, ACLFILE);
+	if (earec_ext(eaf, aclf, r, ids, &ext, damaged, &dropped) == -1) {
 		(*damaged)++;
-		return;
+		return 0;
 	}
 	if (ext == NULL)
-		return;
+		return 0;
 	if (ext->eas)
 		for (i = 0; i < ext->x.n; i++)
 			xattrs_put(&x, ext->x.a[i].name, ext->x.a[i].val,
 			    ext->x.a[i].len);
-	if (ext->acls && s->n[idx].r.type != RT_SYM) {
+	if (ext->acls && r->type != RT_SYM) {
 		put_acl(&x, ACL_ACCESS_XATTR, &ext->acl, 3);
-		if (s->n[idx].r.type == RT_DIR)
+		if (r->type == RT_DIR)
 			put_acl(&x, ACL_DEFAULT_XATTR, &ext->dacl, 0);
 	}
 	nodeext_free(ext);
-	if (x.n == 0)
-		return;
-	s->xa = xreallocarray(s->xa, s->nxa + 1, sizeof(*s->xa));
-	s->xa[s->nxa].idx = idx;
-	s->xa[s->nxa++].x = x;
+	if (x.n > 0) {
+		wb_u32(w, (uint32_t)x.n);
+		for (i = 0; i < x.n; i++) {
+			n = strlen(x.a[i].name);
+			wb_u32(w, (uint32_t)n);
+			wb_put(w, x.a[i].name, n);
+			wb_u32(w, (uint32_t)x.a[i].len);
+			wb_put(w, x.a[i].val, x.a[i].len);
+		}
+	}
+	xattrs_free(&x);
+	return w->off - start > XA_MAX ? 0 : (uint32_t)(w->off - start);
 }
 
-/* Record idx's attributes, or NULL when it has none. */
-static const struct xattrs *
-xattrs_of(const struct session *s, uint32_t idx)
+static mode_t
+mode_of(const struct rec *r)
 {
-	size_t lo = 0, hi = s->nxa, mid;
+	mode_t m = r->perms & 07777;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (s->xa[mid].idx == idx)
-			return &s->xa[mid].x;
-		if (s->xa[mid].idx < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
+	switch (r->type) {
+	case RT_DIR:
+		return m | S_IFDIR;
+	case RT_SYM:
+		return m | S_IFLNK;
+	case RT_FIFO:
+		return m | S_IFIFO;
+	case RT_SOCK:
+		return m | S_IFSOCK;
+	case RT_DEV:
+		return m | (r->devtype == 'b' ? S_IFBLK : S_IFCHR);
+	default:
+		return m | S_IFREG;
 	}
-	return NULL;
+}
+
+/* A directory open during the load: its index and path. */
+struct ldir {
+	uint32_t	 idx;
+	char		*path;
+	size_t		 len;
+};
+
+/* Hard-link members met during the load, by device and inode. */
+struct lmember {
+	uint64_t	 devloc, ino;
+	uint32_t	 idx;
+};
+
+static int
+lmember_cmp(const void *a, const void *b)
+{
+	const struct lmember *x = a, *y = b;
+
+	if (x->devloc != y->devloc)
+		return x->devloc < y->devloc ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Set fields of record idx already written (the index file is flushed). */
+static int
+patch(struct session *s, uint32_t idx, size_t field, const void *v,
+    size_t n)
+{
+	return pwrite_full(s->efd, v, n, (off_t)idx * sizeof(struct ient) +
+	    (off_t)field);
 }
 
 /*
- * Build session s's index from its metadata.  Damaged records are
- * reported and left out, as restore leaves them out; 0, or -1 (EIO) when
- * the metadata cannot be read or has no root.
+ * Session s's children lists and hard-link groups, from parent[] and
+ * the members, written to its files.  0, or -1 with errno.
+ */
+static int
+finish(struct session *s, struct wbuf *sw, const uint32_t *parent,
+    struct lmember *lm, size_t nlm)
+{
+	uint32_t *count, *kids, *fill, pair[2];
+	size_t i, j, k;
+	uint64_t sum = 0;
+
+	count = xcalloc(s->nn, sizeof(*count));
+	for (i = 1; i < s->nn; i++)
+		count[parent[i]]++;
+	fill = xcalloc(s->nn, sizeof(*fill));
+	for (i = 0; i < s->nn; i++) {
+		fill[i] = (uint32_t)sum;
+		sum += count[i];
+	}
+	kids = xreallocarray(NULL, s->nn, sizeof(*kids));
+	for (i = 1; i < s->nn; i++)
+		kids[fill[parent[i]]++] = (uint32_t)i;
+	s->kidsoff = sw->off;
+	wb_put(sw, kids, (size_t)(s->nn - 1) * sizeof(*kids));
+	wb_flush(sw);
+	free(kids);
+	for (i = 0; i < s->nn && !sw->err; i++) {
+		if (count[i] == 0)
+			continue;
+		pair[0] = fill[i] - count[i];
+		pair[1] = count[i];
+		if (patch(s, (uint32_t)i, offsetof(struct ient, kids), pair,
+		    sizeof pair) == -1)
+			sw->err = errno;
+	}
+	free(count);
+	free(fill);
+	qsort(lm, nlm, sizeof(*lm), lmember_cmp);
+	for (i = 0; i < nlm && !sw->err; i = j) {
+		for (j = i + 1; j < nlm && lm[j].devloc == lm[i].devloc &&
+		    lm[j].ino == lm[i].ino; j++)
+			;
+		pair[0] = lm[i].idx;
+		pair[1] = (uint32_t)(j - i);
+		for (k = i; k < j; k++)
+			if (patch(s, lm[k].idx, offsetof(struct ient, group),
+			    pair, sizeof pair) == -1)
+				sw->err = errno;
+	}
+	if (sw->err) {
+		errno = sw->err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Build session s's index from its metadata, into two temp files.
+ * Damaged records are reported and left out, as restore leaves them
+ * out; 0, or -1 (EIO) when the metadata cannot be read or has no root.
  */
 static int
 load(struct session *s)
@@ -335,17 +469,22 @@ load(struct session *s)
 	struct meta_at *m;
 	struct rec *r;
 	struct recfile *eaf, *aclf;
-	uint32_t *stack = NULL, *parent = NULL, *fill;
-	size_t depth = 0, cap = 0, scap = 0, i, loaded = 0, oldest = 0, sum;
-	size_t damaged = 0;
-	char ts[TIMESTR_LEN], *fname;
-	int rv;
+	struct wbuf ew = { -1, NULL, 0, 0, 0 }, sw = { -1, NULL, 0, 0, 0 };
+	struct ldir *stack = NULL;
+	struct lmember *lm = NULL;
+	struct ient e;
+	uint32_t *parent = NULL;
+	size_t depth = 0, scap = 0, pcap = 0, nlm = 0, lcap = 0, i, loaded = 0;
+	size_t oldest = 0, damaged = 0, blen;
+	char ts[TIMESTR_LEN], *fname, *prev = NULL;
+	const char *b;
+	int rv, bad = 0;
 
 	s->used = ++clock_use;
-	if (s->n != NULL)
+	if (s->efd != -1)
 		return 0;
 	for (i = 1; i < nslots; i++)
-		if (slots[i].n != NULL) {
+		if (slots[i].efd != -1) {
 			loaded++;
 			if (oldest == 0 || slots[i].used < slots[oldest].used)
 				oldest = i;
@@ -353,8 +492,16 @@ load(struct session *s)
 	if (loaded >= MAX_LOADED)
 		unload(&slots[oldest]);
 	timestr_format(s->t, ts);
+	if ((s->efd = tmp_open()) == -1 || (s->sfd = tmp_open()) == -1) {
+		warn("session %s: index file in %s", ts, "TMPDIR");
+		unload(s);
+		errno = EIO;
+		return -1;
+	}
 	if ((m = meta_at_open(&R, s->t)) == NULL) {
 		warn("metadata of session %s", ts);
+		unload(s);
+		errno = EIO;
 		return -1;
 	}
 	eaf = recfile_at(R.datafd, EAFILE, s->t, &fname);
@@ -365,6 +512,11 @@ load(struct session *s)
 	if (aclf == NULL && errno != ENOENT)
 		warn("session %s: open %s", ts, fname);
 	free(fname);
+	ew.fd = s->efd;
+	sw.fd = s->sfd;
+	ew.p = xmalloc(WB_SIZE);
+	sw.p = xmalloc(WB_SIZE);
+	s->nn = 0;
 	while ((rv = meta_at_next(m, &r)) != 0) {
 		if (rv == -1) {
 			warnx("metadata of session %s: %s", ts,
@@ -375,41 +527,91 @@ load(struct session *s)
 		}
 		if (s->nn == 0 && (r->pathlen != 0 || r->type != RT_DIR))
 			break;		/* no root: nothing to show */
+		b = r->path;
+		blen = r->pathlen;
 		if (s->nn > 0) {
 			while (depth > 1 && !path_below(r->path, r->pathlen,
-			    s->n[stack[depth - 1]].r.path,
-			    s->n[stack[depth - 1]].r.pathlen))
+			    stack[depth - 1].path, stack[depth - 1].len))
 				depth--;
-			if (!child_of(r, &s->n[stack[depth - 1]].r)) {
-				warnx("metadata of session %s: %s: its parent "
-				    "is no directory of the session; left out",
-				    ts, shown(r->path));
+			b = r->path + (stack[depth - 1].len > 0 ?
+			    stack[depth - 1].len + 1 : 0);
+			blen = r->pathlen - (size_t)(b - r->path);
+			if (b > r->path + r->pathlen || blen == 0 ||
+			    memchr(b, '/', blen) != NULL ||
+			    (blen == 1 && b[0] == '.') ||
+			    (blen == 2 && b[0] == '.' && b[1] == '.') ||
+			    (prev != NULL && strcmp(prev, r->path) == 0)) {
+				warnx("metadata of session %s: %s: not a new "
+				    "entry of a directory of the session; left "
+				    "out", ts, shown(r->path));
 				continue;
 			}
 		}
 		if (s->nn == UINT32_MAX - 1)
 			break;
-		if (s->nn == cap) {
-			cap = cap ? cap * 2 : 1024;
-			s->n = xreallocarray(s->n, cap, sizeof(*s->n));
-			parent = xreallocarray(parent, cap, sizeof(*parent));
+		memset(&e, 0, sizeof(e));
+		e.size = r->type == RT_REG ? r->size : 0;
+		e.mtime = r->mtime;
+		e.has_mtime = r->has_mtime != 0;
+		e.mode = (uint32_t)mode_of(r);
+		e.uid = r->uid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->uid;
+		e.gid = r->gid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->gid;
+		e.major = (uint32_t)r->major;
+		e.minor = (uint32_t)r->minor;
+		e.parent = depth > 0 ? stack[depth - 1].idx : 0;
+		e.group = s->nn;
+		e.links = 1;
+		e.has_sha1 = (uint8_t)sha1_bin(r->sha1, e.sha1);
+		e.str = sw.off;
+		e.namelen = (uint32_t)blen;
+		wb_put(&sw, b, blen);
+		if (r->type == RT_SYM && r->symdata != NULL) {
+			e.symlen = (uint32_t)r->symlen;
+			wb_put(&sw, r->symdata, r->symlen);
 		}
-		memset(&s->n[s->nn], 0, sizeof(s->n[s->nn]));
-		rec_copy(&s->n[s->nn].r, r);
+		if (r->altmirror != NULL) {
+			e.altmlen = (uint32_t)strlen(r->altmirror);
+			wb_put(&sw, r->altmirror, e.altmlen);
+		}
+		if (r->altinc != NULL) {
+			e.altilen = (uint32_t)strlen(r->altinc);
+			wb_put(&sw, r->altinc, e.altilen);
+		}
 		if (eaf != NULL || aclf != NULL)
-			add_xattrs(s, (uint32_t)s->nn, eaf, aclf, ts, &damaged);
-		parent[s->nn] = depth > 0 ? stack[depth - 1] : UINT32_MAX;
+			e.xalen = put_xattrs(&sw, r, eaf, aclf, &damaged);
+		wb_put(&ew, &e, sizeof(e));
+		if (s->nn == pcap) {
+			pcap = pcap ? pcap * 2 : 1024;
+			parent = xreallocarray(parent, pcap, sizeof(*parent));
+		}
+		parent[s->nn] = e.parent;
+		if (r->type == RT_REG && r->nlink > 1) {
+			if (nlm == lcap) {
+				lcap = lcap ? lcap * 2 : 64;
+				lm = xreallocarray(lm, lcap, sizeof(*lm));
+			}
+			lm[nlm].devloc = r->devloc;
+			lm[nlm].ino = r->ino;
+			lm[nlm++].idx = s->nn;
+		}
 		if (r->type == RT_DIR) {
 			if (depth == scap) {
 				scap = scap ? scap * 2 : 64;
 				stack = xreallocarray(stack, scap,
 				    sizeof(*stack));
+				memset(stack + depth, 0,
+				    (scap - depth) * sizeof(*stack));
 			}
-			stack[depth++] = (uint32_t)s->nn;
+			free(stack[depth].path);
+			stack[depth].path = xmemdup(r->path, r->pathlen + 1);
+			stack[depth].len = r->pathlen;
+			stack[depth++].idx = s->nn;
 		}
+		free(prev);
+		prev = xmemdup(r->path, r->pathlen + 1);
 		s->nn++;
 	}
-	rv = meta_at_failed(m) || s->nn == 0 ? -1 : 0;
+	bad = meta_at_failed(m) || s->nn == 0;
 	meta_at_close(m);
 	if (eaf != NULL)
 		recfile_close(eaf);
@@ -419,115 +621,105 @@ load(struct session *s)
 		warnx("session %s: %zu damaged records in %s or %s; those "
 		    "entries show none of that kind", ts, damaged, EAFILE,
 		    ACLFILE);
+	for (i = 0; i < scap; i++)
+		free(stack[i].path);
 	free(stack);
-	if (rv == -1) {
-		warnx("metadata of session %s: unreadable or without its "
-		    "root", ts);
-		free(parent);
+	free(prev);
+	wb_flush(&ew);
+	if (!bad && (ew.err || finish(s, &sw, parent, lm, nlm) == -1)) {
+		errno = ew.err ? ew.err : errno;
+		warn("session %s: index file", ts);
+		bad = 1;
+	}
+	free(ew.p);
+	free(sw.p);
+	free(parent);
+	free(lm);
+	if (bad) {
+		warnx("session %s: metadata unreadable or without its root",
+		    ts);
 		unload(s);
 		errno = EIO;
 		return -1;
 	}
-	/* children in metadata order, which is name order */
-	s->kids = xreallocarray(NULL, s->nn, sizeof(*s->kids));
-	for (i = 1; i < s->nn; i++)
-		s->n[parent[i]].nkids++;
-	for (i = 0, sum = 0; i < s->nn; i++) {
-		s->n[i].kids = (uint32_t)sum;
-		sum += s->n[i].nkids;
-	}
-	fill = xcalloc(s->nn, sizeof(*fill));
-	for (i = 1; i < s->nn; i++)
-		s->kids[s->n[parent[i]].kids + fill[parent[i]]++] =
-		    (uint32_t)i;
-	free(fill);
-	free(parent);
-	link_groups(s);
 	return 0;
 }
 
-/* The session and record of inode ino; NULL with errno when none. */
-static struct hnode *
-node_of(fuse_ino_t ino, struct session **sp)
+/* Record idx of session s into *e: 0, or -1 with errno. */
+static int
+ient_get(struct session *s, uint32_t idx, struct ient *e)
+{
+	if (idx >= s->nn) {
+		errno = ESTALE;
+		return -1;
+	}
+	return readat(s->efd, e, sizeof(*e), (uint64_t)idx * sizeof(*e));
+}
+
+/* n bytes of e's strings from skip on, as a new string; NULL: EIO. */
+static char *
+ient_str(struct session *s, const struct ient *e, uint64_t skip, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	if (readat(s->sfd, p, n, e->str + skip) == -1) {
+		free(p);
+		return NULL;
+	}
+	p[n] = '\0';
+	return p;
+}
+
+/* The session and record of inode ino into *sp and *e: 0, or -1 (errno). */
+static int
+node_of(fuse_ino_t ino, struct session **sp, uint32_t *idxp, struct ient *e)
 {
 	uint64_t slot = ino >> SLOT_SHIFT, idx = ino & IDX_MASK;
 	struct session *s;
 
 	if (slot == 0 || slot >= nslots || idx == 0 || slots[slot].gone) {
 		errno = ESTALE;
-		return NULL;
+		return -1;
 	}
 	s = &slots[slot];
-	if (load(s) == -1)
-		return NULL;
-	if (idx - 1 >= s->nn) {
-		errno = ESTALE;
-		return NULL;
+	if (load(s) == -1 || idx - 1 >= s->nn ||
+	    ient_get(s, (uint32_t)(idx - 1), e) == -1) {
+		if (errno != EIO)
+			errno = ESTALE;
+		return -1;
 	}
 	*sp = s;
-	return &s->n[idx - 1];
+	*idxp = (uint32_t)(idx - 1);
+	return 0;
 }
 
 static fuse_ino_t
-ino_of(const struct session *s, uint32_t idx)
+ino_of(const struct session *s, const struct ient *e)
 {
 	return (fuse_ino_t)((uint64_t)(s - slots) << SLOT_SHIFT |
-	    (uint64_t)(s->n[idx].group + 1));
-}
-
-static const char *
-base_of(const struct rec *r, size_t *len)
-{
-	const char *slash = last_slash(r);
-	const char *b = slash != NULL ? slash + 1 : r->path;
-
-	*len = r->pathlen - (size_t)(b - r->path);
-	return b;
-}
-
-static mode_t
-type_bits(int type)
-{
-	switch (type) {
-	case RT_DIR:
-		return S_IFDIR;
-	case RT_SYM:
-		return S_IFLNK;
-	case RT_FIFO:
-		return S_IFIFO;
-	case RT_SOCK:
-		return S_IFSOCK;
-	case RT_DEV:
-		return 0;	/* by devtype */
-	default:
-		return S_IFREG;
-	}
+	    (uint64_t)(e->group + 1));
 }
 
 static void
-fill_stat(struct stat *st, const struct session *s, const struct hnode *h)
+fill_stat(struct stat *st, const struct session *s, const struct ient *e)
 {
-	const struct rec *r = &s->n[h->group].r;
-
 	memset(st, 0, sizeof(*st));
-	st->st_ino = ino_of(s, (uint32_t)(h - s->n));
-	st->st_mode = (type_bits(r->type) | (r->perms & 07777));
-	if (r->type == RT_DEV) {
-		st->st_mode |= r->devtype == 'b' ? S_IFBLK : S_IFCHR;
-		st->st_rdev = makedev((unsigned)r->major, (unsigned)r->minor);
-	}
-	st->st_nlink = r->type == RT_DIR ? 2 : h->links;
-	st->st_uid = r->uid > UINT32_MAX - 1 ? 65534 : (uid_t)r->uid;
-	st->st_gid = r->gid > UINT32_MAX - 1 ? 65534 : (gid_t)r->gid;
-	if (r->type == RT_REG)
-		st->st_size = r->size > INT64_MAX ? INT64_MAX : (off_t)r->size;
-	else if (r->type == RT_SYM)
-		st->st_size = (off_t)r->symlen;
-	else if (r->type == RT_DIR)
+	st->st_ino = ino_of(s, e);
+	st->st_mode = e->mode;
+	if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
+		st->st_rdev = makedev(e->major, e->minor);
+	st->st_nlink = S_ISDIR(e->mode) ? 2 : e->links;
+	st->st_uid = e->uid;
+	st->st_gid = e->gid;
+	if (S_ISREG(e->mode))
+		st->st_size = e->size > INT64_MAX ? INT64_MAX : (off_t)e->size;
+	else if (S_ISLNK(e->mode))
+		st->st_size = (off_t)e->symlen;
+	else if (S_ISDIR(e->mode))
 		st->st_size = 4096;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
-	st->st_mtim.tv_sec = (time_t)(r->has_mtime ? r->mtime : s->t);
+	st->st_mtim.tv_sec = (time_t)(e->has_mtime ? e->mtime : s->t);
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
@@ -580,28 +772,49 @@ session_named(const char *name)
 	return 0;
 }
 
-/* The child named name of directory h, or NULL. */
-static struct hnode *
-child_named(struct session *s, struct hnode *h, const char *name)
+/* Child j of directory d: its index into *idx and record into *k. */
+static int
+kid(struct session *s, const struct ient *d, uint32_t j, uint32_t *idx,
+    struct ient *k)
 {
-	size_t lo = 0, hi = h->nkids, mid, blen, nlen = strlen(name);
-	const char *b;
+	if (readat(s->sfd, idx, sizeof(*idx), s->kidsoff +
+	    ((uint64_t)d->kids + j) * sizeof(*idx)) == -1)
+		return -1;
+	return ient_get(s, *idx, k);
+}
+
+/*
+ * The child named name of directory d into *k: 1, 0 when there is none,
+ * -1 with errno.
+ */
+static int
+child_named(struct session *s, const struct ient *d, const char *name,
+    struct ient *k)
+{
+	uint32_t lo = 0, hi = d->nkids, mid, idx;
+	size_t nlen = strlen(name);
+	char b[NAME_MAX + 1];
 	int c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		b = base_of(&s->n[s->kids[h->kids + mid]].r, &blen);
-		c = memcmp(b, name, blen < nlen ? blen : nlen);
+		if (kid(s, d, mid, &idx, k) == -1)
+			return -1;
+		if (k->namelen > NAME_MAX)
+			return 0;	/* names out of order: not there */
+		if (readat(s->sfd, b, k->namelen, k->str) == -1)
+			return -1;
+		c = memcmp(b, name, k->namelen < nlen ? k->namelen : nlen);
 		if (c == 0)
-			c = blen < nlen ? -1 : blen > nlen;
+			c = k->namelen < nlen ? -1 : k->namelen > nlen;
 		if (c == 0)
-			return &s->n[s->kids[h->kids + mid]];
+			return 1;
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	return 0;
 }
 
 static void
@@ -609,8 +822,10 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct session *s;
-	struct hnode *h, *k;
+	struct ient d, k;
+	uint32_t idx;
 	size_t j;
+	int rv;
 
 	memset(&e, 0, sizeof(e));
 	if (parent == FUSE_ROOT_ID) {
@@ -620,11 +835,11 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			current_stat(&e.attr);
 		} else if ((j = session_named(name)) != 0) {
 			s = &slots[j];
-			if (load(s) == -1) {
+			if (load(s) == -1 || ient_get(s, 0, &d) == -1) {
 				fuse_reply_err(req, EIO);
 				return;
 			}
-			fill_stat(&e.attr, s, &s->n[0]);
+			fill_stat(&e.attr, s, &d);
 			e.attr_timeout = TTL_SESSION;
 		} else {
 			fuse_reply_entry(req, &e);	/* negative, briefly */
@@ -634,17 +849,20 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if ((h = node_of(parent, &s)) == NULL) {
+	if (node_of(parent, &s, &idx, &d) == -1) {
 		fuse_reply_err(req, errno);
 		return;
 	}
 	e.attr_timeout = e.entry_timeout = TTL_SESSION;
-	if (s->n[h->group].r.type != RT_DIR ||
-	    (k = child_named(s, h, name)) == NULL) {
+	if (!S_ISDIR(d.mode) || (rv = child_named(s, &d, name, &k)) == 0) {
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	fill_stat(&e.attr, s, k);
+	if (rv == -1) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fill_stat(&e.attr, s, &k);
 	e.ino = e.attr.st_ino;
 	fuse_reply_entry(req, &e);
 }
@@ -653,8 +871,9 @@ static void
 hf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct session *s;
-	struct hnode *h;
+	struct ient e;
 	struct stat st;
+	uint32_t idx;
 
 	if (ino == FUSE_ROOT_ID) {
 		maybe_scan();
@@ -672,11 +891,11 @@ hf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &st, TTL_ROOT);
 		return;
 	}
-	if ((h = node_of(ino, &s)) == NULL) {
+	if (node_of(ino, &s, &idx, &e) == -1) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	fill_stat(&st, s, h);
+	fill_stat(&st, s, &e);
 	fuse_reply_attr(req, &st, TTL_SESSION);
 }
 
@@ -685,7 +904,8 @@ hf_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char ts[TIMESTR_LEN], *t;
 	struct session *s;
-	struct hnode *h;
+	struct ient e;
+	uint32_t idx;
 
 	if (ino == CURRENT_INO) {
 		if (newest == 0) {
@@ -696,17 +916,18 @@ hf_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, ts);
 		return;
 	}
-	if ((h = node_of(ino, &s)) == NULL) {
+	if (node_of(ino, &s, &idx, &e) == -1) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	if (h->r.type != RT_SYM || h->r.symdata == NULL) {
+	if (!S_ISLNK(e.mode) || e.symlen == 0 || e.symlen > PATH_MAX) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	t = xmalloc(h->r.symlen + 1);
-	memcpy(t, h->r.symdata, h->r.symlen);
-	t[h->r.symlen] = '\0';
+	if ((t = ient_str(s, &e, e.namelen, e.symlen)) == NULL) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	fuse_reply_readlink(req, t);
 	free(t);
 }
@@ -733,21 +954,21 @@ static void
 hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	char *buf, ts[TIMESTR_LEN], *name;
+	char *buf, ts[TIMESTR_LEN], name[NAME_MAX + 1];
 	struct session *s = NULL;
-	struct hnode *h = NULL, *k;
-	size_t used = 0, j, blen;
-	const char *b;
-	struct stat st;
-	int rc;
+	struct ient d, k;
+	size_t used = 0, j;
+	uint32_t idx;
 
-	if (ino != FUSE_ROOT_ID && (h = node_of(ino, &s)) == NULL) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	if (h != NULL && s->n[h->group].r.type != RT_DIR) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
+	if (ino != FUSE_ROOT_ID) {
+		if (node_of(ino, &s, &idx, &d) == -1) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		if (!S_ISDIR(d.mode)) {
+			fuse_reply_err(req, ENOTDIR);
+			return;
+		}
 	}
 	if (size > 1 << 20)
 		size = 1 << 20;
@@ -757,7 +978,7 @@ hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (off < 2 && !add_entry(req, buf, size, &used, "..", S_IFDIR,
 	    FUSE_ROOT_ID, 2))
 		goto out;
-	if (h == NULL) {
+	if (s == NULL) {
 		maybe_scan();
 		if (off < OFF_FIRST && newest != 0 && !add_entry(req, buf, size,
 		    &used, "current", S_IFLNK, CURRENT_INO, OFF_FIRST))
@@ -775,15 +996,21 @@ hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		goto out;
 	}
 	for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
-	    j < h->nkids; j++) {
-		k = &s->n[s->kids[h->kids + j]];
-		fill_stat(&st, s, k);
-		b = base_of(&k->r, &blen);
-		name = xstrndup(b, blen);
-		rc = add_entry(req, buf, size, &used, name, st.st_mode,
-		    st.st_ino, (off_t)(j + OFF_FIRST));
-		free(name);
-		if (!rc)
+	    j < d.nkids; j++) {
+		if (kid(s, &d, (uint32_t)j, &idx, &k) == -1) {
+			if (used == 0) {
+				fuse_reply_err(req, EIO);
+				free(buf);
+				return;
+			}
+			break;
+		}
+		if (k.namelen > NAME_MAX ||
+		    readat(s->sfd, name, k.namelen, k.str) == -1)
+			continue;	/* a name no lookup could find */
+		name[k.namelen] = '\0';
+		if (!add_entry(req, buf, size, &used, name, k.mode,
+		    ino_of(s, &k), (off_t)(j + OFF_FIRST)))
 			break;
 	}
 out:
@@ -827,65 +1054,101 @@ cf_trim(void)
 	}
 }
 
+/* The path of record idx of session s (a new string), or NULL (EIO). */
+static char *
+path_of(struct session *s, uint32_t idx)
+{
+	struct ient e;
+	char *p = xstrdup(""), *n, *q;
+	unsigned depth = 0;
+
+	while (idx != 0) {
+		if (ient_get(s, idx, &e) == -1 || ++depth > s->nn ||
+		    (n = ient_str(s, &e, 0, e.namelen)) == NULL) {
+			free(p);
+			errno = EIO;
+			return NULL;
+		}
+		q = xmalloc(strlen(n) + strlen(p) + 2);
+		sprintf(q, "%s%s%s", n, p[0] ? "/" : "", p);
+		free(n);
+		free(p);
+		p = q;
+		idx = e.parent;
+	}
+	return p;
+}
+
 /*
- * The content of regular file h of session s, rebuilt and checked,
- * in an unlinked temp file: its descriptor, or -1 with errno.
+ * The content of regular file record e (index idx) of session s,
+ * rebuilt and checked, in an unlinked temp file: its descriptor, or -1
+ * with errno.
  */
 static int
-rebuild_file(struct session *s, struct hnode *h)
+rebuild_file(struct session *s, uint32_t idx, const struct ient *e)
 {
-	const struct rec *r = &s->n[h->group].r;
 	struct incdir incs = INCDIR_INIT;
-	const struct incent *e;
+	const struct incent *ie;
 	struct copyres res;
-	const char *name, *why, *slash;
-	char *dir = NULL, *idir, ts[TIMESTR_LEN];
-	size_t n, blen;
-	int mdirfd = -1, ifd, idirfd, out, rc;
+	const char *why, *name, *slash;
+	char *path, *dir = NULL, *idir, *altm = NULL, *alti = NULL;
+	char ts[TIMESTR_LEN], want[41];
+	size_t n;
+	int mdirfd = -1, ifd, idirfd, out = -1, rc = -1, i;
 
 	timestr_format(s->t, ts);
-	name = base_of(r, &blen);
-	slash = last_slash(r);
-	if (slash != NULL)
-		dir = xstrndup(r->path, (size_t)(slash - r->path));
-	if (dir == NULL)
-		mdirfd = dup(R.fd);
-	else
-		mdirfd = open_below(R.fd, dir, O_RDONLY | O_DIRECTORY);
+	if ((path = path_of(s, idx)) == NULL ||
+	    (e->altmlen > 0 && (altm = ient_str(s, e, (uint64_t)e->namelen +
+	    e->symlen, e->altmlen)) == NULL) ||
+	    (e->altilen > 0 && (alti = ient_str(s, e, (uint64_t)e->namelen +
+	    e->symlen + e->altmlen, e->altilen)) == NULL)) {
+		warnx("session %s: index file unreadable", ts);
+		goto done;
+	}
+	if ((slash = strrchr(path, '/')) != NULL) {
+		dir = xstrndup(path, (size_t)(slash - path));
+		name = slash + 1;
+	} else
+		name = path;
+	mdirfd = dir == NULL ? dup(R.fd) :
+	    open_below(R.fd, dir, O_RDONLY | O_DIRECTORY);
 	idir = xmalloc(strlen(INCDIR) + (dir ? strlen(dir) : 0) + 2);
 	sprintf(idir, "%s%s%s", INCDIR, dir ? "/" : "", dir ? dir : "");
 	ifd = open_below(R.datafd, idir, O_RDONLY | O_DIRECTORY);
 	free(idir);
-	free(dir);
-	out = -1;
-	rc = -1;
 	if (incdir_open(ifd, &incs) == -1)
-		warn("session %s: %s: list increments", ts, shown(r->path));
-	else if ((out = openat(tmpdirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-	    0600)) == -1)
-		warn("session %s: %s: temp file", ts, shown(r->path));
+		warn("session %s: %s: list increments", ts, shown(path));
+	else if ((out = tmp_open()) == -1)
+		warn("session %s: %s: temp file", ts, shown(path));
 	else {
-		e = incs_find(R.datafd, &longincs, r->altmirror ?
-		    r->altmirror : r->altinc, &incs, name, &n, &idirfd);
-		rc = rebuild(r->altmirror != NULL ? longincs.incs.fd : mdirfd,
-		    r->altmirror != NULL ? r->altmirror : name, idirfd, e, n,
-		    s->t, repo_current(&R), tmpdirfd, out, r->size, &res, &why);
+		ie = incs_find(R.datafd, &longincs, altm ? altm : alti, &incs,
+		    name, &n, &idirfd);
+		rc = rebuild(altm != NULL ? longincs.incs.fd : mdirfd,
+		    altm != NULL ? altm : name, idirfd, ie, n, s->t,
+		    repo_current(&R), tmpdirfd, out, e->size, &res, &why);
+		for (i = 0; i < 20; i++)
+			sprintf(want + 2 * i, "%02x", e->sha1[i]);
 		if (rc == -1)
-			warn("session %s: %s: %s", ts, shown(r->path), why);
-		else if (r->sha1[0] != '\0' && strcmp(r->sha1, res.sha1) != 0) {
+			warn("session %s: %s: %s", ts, shown(path), why);
+		else if (e->has_sha1 && strcmp(want, res.sha1) != 0) {
 			warnx("session %s: %s: SHA1 digest does not match the "
 			    "metadata (damaged increment or mirror file)", ts,
-			    shown(r->path));
+			    shown(path));
 			rc = -1;
-		} else if (res.bytes != r->size) {
+		} else if (res.bytes != e->size) {
 			warnx("session %s: %s: size does not match the "
-			    "metadata", ts, shown(r->path));
+			    "metadata", ts, shown(path));
 			rc = -1;
 		}
 	}
 	incdir_close(&incs);
+done:
 	if (mdirfd != -1)
 		close(mdirfd);
+	free(path);
+	free(dir);
+	free(altm);
+	free(alti);
 	if (rc == -1) {
 		if (out != -1)
 			close(out);
@@ -899,22 +1162,31 @@ static void
 hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct session *s;
-	struct hnode *h;
+	struct ient e;
 	struct cfile *c, **pp;
+	uint32_t idx;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if ((h = node_of(ino, &s)) == NULL) {
+	if (node_of(ino, &s, &idx, &e) == -1) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	if (s->n[h->group].r.type != RT_REG) {
+	if (!S_ISREG(e.mode)) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	ino = ino_of(s, (uint32_t)(h - s->n));
+	/* a hard link's content is its group's first member's */
+	if (e.group != idx) {
+		idx = e.group;
+		if (ient_get(s, idx, &e) == -1) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
+	}
+	ino = ino_of(s, &e);
 	for (pp = &cfiles; *pp != NULL && (*pp)->ino != ino;
 	    pp = &(*pp)->next)
 		;
@@ -923,8 +1195,8 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	else {
 		c = xcalloc(1, sizeof(*c));
 		c->ino = ino;
-		c->size = s->n[h->group].r.size;
-		if ((c->fd = rebuild_file(s, h)) == -1) {
+		c->size = e.size;
+		if ((c->fd = rebuild_file(s, idx, &e)) == -1) {
 			fuse_reply_err(req, errno);
 			free(c);
 			return;
@@ -975,24 +1247,72 @@ hf_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/*
+ * Record e's attributes, parsed from its strings: 0 with *x (empty when
+ * it has none), or -1 with errno.
+ */
+static int
+xattrs_of(struct session *s, const struct ient *e, struct xattrs *x)
+{
+	unsigned char *b;
+	uint32_t n, i, len, vlen;
+	size_t at = 4;
+	char *name;
+
+	x->a = NULL;
+	x->n = 0;
+	if (e->xalen == 0)
+		return 0;
+	if ((b = (unsigned char *)ient_str(s, e, (uint64_t)e->namelen +
+	    e->symlen + e->altmlen + e->altilen, e->xalen)) == NULL)
+		return -1;
+	memcpy(&n, b, 4);
+	for (i = 0; i < n; i++) {
+		if (e->xalen - at < 4)
+			goto bad;
+		memcpy(&len, b + at, 4);
+		at += 4;
+		if (e->xalen - at < len || e->xalen - at - len < 4)
+			goto bad;
+		name = xstrndup((char *)b + at, len);
+		at += len;
+		memcpy(&vlen, b + at, 4);
+		at += 4;
+		if (e->xalen - at < vlen) {
+			free(name);
+			goto bad;
+		}
+		xattrs_put(x, name, b + at, vlen);
+		free(name);
+		at += vlen;
+	}
+	free(b);
+	return 0;
+bad:
+	free(b);
+	xattrs_free(x);
+	errno = EIO;
+	return -1;
+}
+
 static void
 hf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	const struct xattrs *x;
+	struct xattrs x;
 	const struct xattr *a;
 	struct session *s;
-	struct hnode *h;
+	struct ient e;
+	uint32_t idx;
 
 	if (ino == FUSE_ROOT_ID || ino == CURRENT_INO) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if ((h = node_of(ino, &s)) == NULL) {
+	if (node_of(ino, &s, &idx, &e) == -1 || xattrs_of(s, &e, &x) == -1) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	if ((x = xattrs_of(s, h->group)) == NULL ||
-	    (a = xattrs_find(x, name)) == NULL)
+	if ((a = xattrs_find(&x, name)) == NULL)
 		fuse_reply_err(req, ENODATA);
 	else if (size == 0)
 		fuse_reply_xattr(req, a->len);
@@ -1000,42 +1320,41 @@ hf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, ERANGE);
 	else
 		fuse_reply_buf(req, (const char *)a->val, a->len);
+	xattrs_free(&x);
 }
 
 static void
 hf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	const struct xattrs *x = NULL;
+	struct xattrs x = { NULL, 0 };
 	struct session *s;
-	struct hnode *h;
+	struct ient e;
 	size_t len = 0, i, n;
+	uint32_t idx;
 	char *buf;
 
-	if (ino != FUSE_ROOT_ID && ino != CURRENT_INO) {
-		if ((h = node_of(ino, &s)) == NULL) {
-			fuse_reply_err(req, errno);
-			return;
-		}
-		x = xattrs_of(s, h->group);
+	if (ino != FUSE_ROOT_ID && ino != CURRENT_INO &&
+	    (node_of(ino, &s, &idx, &e) == -1 || xattrs_of(s, &e, &x) == -1)) {
+		fuse_reply_err(req, errno);
+		return;
 	}
-	for (i = 0; x != NULL && i < x->n; i++)
-		len += strlen(x->a[i].name) + 1;
-	if (size == 0) {
+	for (i = 0; i < x.n; i++)
+		len += strlen(x.a[i].name) + 1;
+	if (size == 0)
 		fuse_reply_xattr(req, len);
-		return;
-	}
-	if (size < len) {
+	else if (size < len)
 		fuse_reply_err(req, ERANGE);
-		return;
+	else {
+		buf = xmalloc(len + 1);
+		for (i = 0, len = 0; i < x.n; i++) {
+			n = strlen(x.a[i].name) + 1;
+			memcpy(buf + len, x.a[i].name, n);
+			len += n;
+		}
+		fuse_reply_buf(req, buf, len);
+		free(buf);
 	}
-	buf = xmalloc(len + 1);
-	for (i = 0, len = 0; x != NULL && i < x->n; i++) {
-		n = strlen(x->a[i].name) + 1;
-		memcpy(buf + len, x->a[i].name, n);
-		len += n;
-	}
-	fuse_reply_buf(req, buf, len);
-	free(buf);
+	xattrs_free(&x);
 }
 
 static const struct fuse_lowlevel_ops hf_ops = {
