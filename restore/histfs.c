@@ -1080,6 +1080,49 @@ path_of(struct session *s, uint32_t idx)
 }
 
 /*
+ * The listing of the increments of directory dir (NULL: the root), or
+ * NULL with errno.  The last one is kept while its directory's mtime
+ * says nothing was added (a file after file of one directory lists it
+ * once); a missing directory is looked for again each time.
+ */
+static struct incdir *
+incs_of(const char *dir)
+{
+	static struct incdir incs = INCDIR_INIT;
+	static char *cdir;
+	static struct timespec cmtime;
+	struct stat st;
+	char *idir;
+	int fd;
+
+	if (dir == NULL)
+		dir = "";
+	if (cdir != NULL && strcmp(cdir, dir) == 0 && incs.fd != -1 &&
+	    fstat(incs.fd, &st) == 0 && st.st_mtim.tv_sec == cmtime.tv_sec &&
+	    st.st_mtim.tv_nsec == cmtime.tv_nsec)
+		return &incs;
+	incdir_close(&incs);
+	free(cdir);
+	cdir = NULL;
+	idir = xmalloc(strlen(INCDIR) + strlen(dir) + 2);
+	sprintf(idir, "%s%s%s", INCDIR, dir[0] ? "/" : "", dir);
+	fd = open_below(R.datafd, idir, O_RDONLY | O_DIRECTORY);
+	free(idir);
+	if (fd != -1 && fstat(fd, &st) == 0)
+		cmtime = st.st_mtim;
+	else if (fd != -1) {
+		close(fd);
+		fd = -1;
+	}
+	if (incdir_open(fd, &incs) == -1) {
+		incdir_close(&incs);
+		return NULL;
+	}
+	cdir = xstrdup(dir);
+	return &incs;
+}
+
+/*
  * The content of regular file record e (index idx) of session s,
  * rebuilt and checked, in an unlinked temp file: its descriptor, or -1
  * with errno.
@@ -1087,14 +1130,14 @@ path_of(struct session *s, uint32_t idx)
 static int
 rebuild_file(struct session *s, uint32_t idx, const struct ient *e)
 {
-	struct incdir incs = INCDIR_INIT;
+	struct incdir *incs;
 	const struct incent *ie;
 	struct copyres res;
 	const char *why, *name, *slash;
-	char *path, *dir = NULL, *idir, *altm = NULL, *alti = NULL;
+	char *path, *dir = NULL, *altm = NULL, *alti = NULL;
 	char ts[TIMESTR_LEN], want[41];
 	size_t n;
-	int mdirfd = -1, ifd, idirfd, out = -1, rc = -1, i;
+	int mdirfd = -1, idirfd, out = -1, rc = -1, i;
 
 	timestr_format(s->t, ts);
 	if ((path = path_of(s, idx)) == NULL ||
@@ -1112,16 +1155,12 @@ rebuild_file(struct session *s, uint32_t idx, const struct ient *e)
 		name = path;
 	mdirfd = dir == NULL ? dup(R.fd) :
 	    open_below(R.fd, dir, O_RDONLY | O_DIRECTORY);
-	idir = xmalloc(strlen(INCDIR) + (dir ? strlen(dir) : 0) + 2);
-	sprintf(idir, "%s%s%s", INCDIR, dir ? "/" : "", dir ? dir : "");
-	ifd = open_below(R.datafd, idir, O_RDONLY | O_DIRECTORY);
-	free(idir);
-	if (incdir_open(ifd, &incs) == -1)
+	if ((incs = incs_of(dir)) == NULL)
 		warn("session %s: %s: list increments", ts, shown(path));
 	else if ((out = tmp_open()) == -1)
 		warn("session %s: %s: temp file", ts, shown(path));
 	else {
-		ie = incs_find(R.datafd, &longincs, altm ? altm : alti, &incs,
+		ie = incs_find(R.datafd, &longincs, altm ? altm : alti, incs,
 		    name, &n, &idirfd);
 		rc = rebuild(altm != NULL ? longincs.incs.fd : mdirfd,
 		    altm != NULL ? altm : name, idirfd, ie, n, s->t,
@@ -1141,7 +1180,6 @@ rebuild_file(struct session *s, uint32_t idx, const struct ient *e)
 			rc = -1;
 		}
 	}
-	incdir_close(&incs);
 done:
 	if (mdirfd != -1)
 		close(mdirfd);
