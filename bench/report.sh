@@ -108,7 +108,7 @@ END {
 	}
 
 	# Targets (issues 4, 5 and 7), from this run.
-	print "\n### Targets (issues 4, 5, 7 and 15), ratios of medians from this run\n"
+	print "\n### Targets (issues 4, 5, 7, 15 and 16), ratios of medians from this run\n"
 	print "| section | target | value | met |"
 	print "|---|---|--:|:-:|"
 	for (i = 1; i <= ns; i++) {
@@ -120,6 +120,16 @@ END {
 		}
 		if (s ~ /^wan/) {
 			wan_targets(s)
+			continue
+		}
+		if (s ~ /^history/) {
+			target(s, "mount ready, seconds", med[s, "mount ready", "restore -m, ls of the root"], 1e6, 1, "<=")
+			target(s, "find through the mount ÷ find over restore -r output", med[s, "find, 2 back", "find through restore -m"], med[s, "find, 2 back", "find over restore -r output (floor)"], 2, "<=")
+			target(s, "ls -l of a directory, index built, seconds", med[s, "ls -l one directory", "restore -m, index built"], 1e6, 0.02, "<=")
+			target(s, "ls -l of a directory, fresh mount, seconds", med[s, "ls -l one directory", "restore -m, fresh mount"], 1e6, 0.02, "<=")
+			target(s, "tar through the mount ÷ restore -r", med[s, "read whole old session", "tar through restore -m"], med[s, "read whole old session", "restore -r"], 1.3, "<=")
+			target(s, "restore both + diff ÷ diff through the mount", med[s, "diff adjacent sessions", "restore -r both, diff -r"], med[s, "diff adjacent sessions", "diff -r through restore -m"], 5, ">=")
+			target(s, "mount daemon peak RSS, MiB (64 at 1M files)", medrss[s, "read whole old session", "tar through restore -m"], 1, 64, "<=")
 			continue
 		}
 		if (s ~ /^remote/) {

@@ -99,11 +99,20 @@ struct session {
 	unsigned long	 used;		/* for choosing what to unload */
 };
 
-/* A rebuilt regular file: open ones and the last few released. */
+/*
+ * A checked content: a mirror file or a rebuilt temp file, known by its
+ * version (the file that holds it: inode, device, change time) and
+ * digest, so that sessions sharing a version share it.  Open ones and
+ * the last few released are kept.
+ */
 struct cfile {
-	uint64_t	 ino;
 	int		 fd;
 	uint64_t	 size;
+	ino_t		 vino;
+	dev_t		 vdev;
+	struct timespec	 vctime;
+	uint8_t		 sha1[20];
+	int		 rebuilt;	/* a temp file, counted in CACHE_BYTES */
 	int		 refs;
 	struct cfile	*next;
 };
@@ -127,6 +136,8 @@ static struct longincs	 longincs = LONGINCS_INIT;
 static struct cfile	*cfiles;
 static unsigned long	 clock_use;
 static struct idmap	*ids;		/* ACL entries' names to local ids */
+
+static fuse_ino_t file_ino(struct session *, uint32_t, const struct ient *);
 
 static void
 unload(struct session *s)
@@ -784,12 +795,12 @@ kid(struct session *s, const struct ient *d, uint32_t j, uint32_t *idx,
 }
 
 /*
- * The child named name of directory d into *k: 1, 0 when there is none,
- * -1 with errno.
+ * The child named name of directory d into *k and its index into *idxp:
+ * 1, 0 when there is none, -1 with errno.
  */
 static int
 child_named(struct session *s, const struct ient *d, const char *name,
-    struct ient *k)
+    struct ient *k, uint32_t *idxp)
 {
 	uint32_t lo = 0, hi = d->nkids, mid, idx;
 	size_t nlen = strlen(name);
@@ -807,8 +818,10 @@ child_named(struct session *s, const struct ient *d, const char *name,
 		c = memcmp(b, name, k->namelen < nlen ? k->namelen : nlen);
 		if (c == 0)
 			c = k->namelen < nlen ? -1 : k->namelen > nlen;
-		if (c == 0)
+		if (c == 0) {
+			*idxp = idx;
 			return 1;
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -854,7 +867,8 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	e.attr_timeout = e.entry_timeout = TTL_SESSION;
-	if (!S_ISDIR(d.mode) || (rv = child_named(s, &d, name, &k)) == 0) {
+	if (!S_ISDIR(d.mode) || (rv = child_named(s, &d, name, &k, &idx)) ==
+	    0) {
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -863,7 +877,8 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	fill_stat(&e.attr, s, &k);
-	e.ino = e.attr.st_ino;
+	e.ino = e.attr.st_ino;		/* the node: its group's record */
+	e.attr.st_ino = file_ino(s, idx, &k);
 	fuse_reply_entry(req, &e);
 }
 
@@ -896,6 +911,7 @@ hf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fill_stat(&st, s, &e);
+	st.st_ino = file_ino(s, idx, &e);
 	fuse_reply_attr(req, &st, TTL_SESSION);
 }
 
@@ -1041,7 +1057,8 @@ cf_trim(void)
 		files = 0;
 		victim = NULL;
 		for (pp = &cfiles; *pp != NULL; pp = &(*pp)->next) {
-			bytes += (*pp)->size;
+			if ((*pp)->rebuilt)
+				bytes += (*pp)->size;
 			if ((*pp)->refs == 0) {
 				files++;
 				victim = pp;	/* the last: least recent */
@@ -1080,7 +1097,7 @@ path_of(struct session *s, uint32_t idx)
 }
 
 /*
- * The listing of the increments of directory dir (NULL: the root), or
+ * The listing of the increments of directory dir ("" : the root), or
  * NULL with errno.  The last one is kept while its directory's mtime
  * says nothing was added (a file after file of one directory lists it
  * once); a missing directory is looked for again each time.
@@ -1095,8 +1112,6 @@ incs_of(const char *dir)
 	char *idir;
 	int fd;
 
-	if (dir == NULL)
-		dir = "";
 	if (cdir != NULL && strcmp(cdir, dir) == 0 && incs.fd != -1 &&
 	    fstat(incs.fd, &st) == 0 && st.st_mtim.tv_sec == cmtime.tv_sec &&
 	    st.st_mtim.tv_nsec == cmtime.tv_nsec)
@@ -1123,77 +1138,259 @@ incs_of(const char *dir)
 }
 
 /*
- * The content of regular file record e (index idx) of session s,
- * rebuilt and checked, in an unlinked temp file: its descriptor, or -1
- * with errno.
+ * The mirror's directory dir ("": the root), opened below the repository
+ * without following symlinks, or -1 with errno.  The last one is kept
+ * while it is still linked; the caller does not close it.
  */
 static int
-rebuild_file(struct session *s, uint32_t idx, const struct ient *e)
+mirror_dir(const char *dir)
+{
+	static char *cdir;
+	static int cfd = -1;
+	struct stat st;
+
+	if (cdir != NULL && strcmp(cdir, dir) == 0 && fstat(cfd, &st) == 0 &&
+	    st.st_nlink > 0)
+		return cfd;
+	if (cfd != -1)
+		close(cfd);
+	free(cdir);
+	cdir = NULL;
+	cfd = dir[0] == '\0' ? dup(R.fd) :
+	    open_below(R.fd, dir, O_RDONLY | O_DIRECTORY);
+	if (cfd != -1)
+		cdir = xstrdup(dir);
+	return cfd;
+}
+
+/* Where a regular file record's content is found in the repository. */
+struct where {
+	char		*path;		/* "a/b/c" */
+	char		*dir;		/* "a/b", "" in the root */
+	const char	*name;		/* "c" */
+	char		*altm, *alti;	/* long-name references, or NULL */
+	int		 mdirfd;	/* the mirror's directory, or -1 */
+	int		 mfd;		/* where the mirror file is (mdirfd, or
+					   long_filename_data's) */
+	const char	*mname;
+	const struct incent *incs;	/* its increments, oldest first */
+	size_t		 n;
+	int		 idirfd;
+	char		 ts[TIMESTR_LEN];	/* the session, for messages */
+};
+
+static void
+where_free(struct where *w)
+{
+	free(w->path);
+	free(w->dir);
+	free(w->altm);
+	free(w->alti);
+}
+
+/*
+ * Fill w for record e (index idx) of session s: 0, or -1 after saying
+ * why (EIO).
+ */
+static int
+where_of(struct session *s, uint32_t idx, const struct ient *e,
+    struct where *w)
+{
+	struct incdir *incs;
+	char *slash;
+
+	memset(w, 0, sizeof(*w));
+	timestr_format(s->t, w->ts);
+	if ((w->path = path_of(s, idx)) == NULL ||
+	    (e->altmlen > 0 && (w->altm = ient_str(s, e,
+	    (uint64_t)e->namelen + e->symlen, e->altmlen)) == NULL) ||
+	    (e->altilen > 0 && (w->alti = ient_str(s, e,
+	    (uint64_t)e->namelen + e->symlen + e->altmlen,
+	    e->altilen)) == NULL)) {
+		warnx("session %s: index file unreadable", w->ts);
+		where_free(w);
+		errno = EIO;
+		return -1;
+	}
+	if ((slash = strrchr(w->path, '/')) != NULL) {
+		w->dir = xstrndup(w->path, (size_t)(slash - w->path));
+		w->name = slash + 1;
+	} else {
+		w->dir = xstrdup("");
+		w->name = w->path;
+	}
+	if ((incs = incs_of(w->dir)) == NULL) {
+		warn("session %s: %s: list increments", w->ts, shown(w->path));
+		where_free(w);
+		errno = EIO;
+		return -1;
+	}
+	w->incs = incs_find(R.datafd, &longincs, w->altm ? w->altm : w->alti,
+	    incs, w->name, &w->n, &w->idirfd);
+	w->mdirfd = mirror_dir(w->dir);
+	w->mfd = w->altm != NULL ? longincs.incs.fd : w->mdirfd;
+	w->mname = w->altm != NULL ? w->altm : w->name;
+	return 0;
+}
+
+/*
+ * Which file holds session s's version of w's content: the first of its
+ * increments at or after s (the chain from there on makes it), or the
+ * mirror file.  Sessions whose versions are the same file (same inode
+ * and change time) have the same content.  0 with *mirror and *st, or
+ * -1 with errno.
+ */
+static int
+version(struct session *s, const struct where *w, int *mirror,
+    struct stat *st)
+{
+	size_t first;
+
+	for (first = 0; first < w->n && w->incs[first].t < s->t; first++)
+		;
+	*mirror = first == w->n;
+	if (*mirror)
+		return w->mfd == -1 ? -1 : fstatat(w->mfd, w->mname, st,
+		    AT_SYMLINK_NOFOLLOW);
+	return fstatat(w->idirfd, w->incs[first].name, st,
+	    AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * The inode number of regular file record e named name in directory dir
+ * of session s: one made from its path and its version (the time of its
+ * first increment at or after s, or the mirror), when it has no hard
+ * links, so that a file unchanged between two sessions shows the same
+ * inode and attributes in both and diff -r need not read it.  Others,
+ * and files with long-name references, keep their node's, node.
+ */
+static fuse_ino_t
+ver_ino(struct session *s, const char *dir, const char *name,
+    const struct ient *e, fuse_ino_t node)
 {
 	struct incdir *incs;
 	const struct incent *ie;
-	struct copyres res;
-	const char *why, *name, *slash;
-	char *path, *dir = NULL, *altm = NULL, *alti = NULL;
-	char ts[TIMESTR_LEN], want[41];
-	size_t n;
-	int mdirfd = -1, idirfd, out = -1, rc = -1, i;
+	size_t n, first;
+	int64_t v;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	const unsigned char *p;
+	int i;
 
-	timestr_format(s->t, ts);
-	if ((path = path_of(s, idx)) == NULL ||
-	    (e->altmlen > 0 && (altm = ient_str(s, e, (uint64_t)e->namelen +
-	    e->symlen, e->altmlen)) == NULL) ||
-	    (e->altilen > 0 && (alti = ient_str(s, e, (uint64_t)e->namelen +
-	    e->symlen + e->altmlen, e->altilen)) == NULL)) {
-		warnx("session %s: index file unreadable", ts);
-		goto done;
-	}
+	if (!S_ISREG(e->mode) || e->links != 1 || e->altmlen > 0 ||
+	    e->altilen > 0 || (incs = incs_of(dir)) == NULL)
+		return node;
+	ie = incdir_find(incs, name, strlen(name), &n);
+	for (first = 0; first < n && ie[first].t < s->t; first++)
+		;
+	v = first < n ? ie[first].t : INT64_MAX;
+	/* FNV-1a over dir, "/", name and the version */
+	for (p = (const unsigned char *)dir; *p != '\0'; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	h = (h ^ '/') * UINT64_C(0x100000001b3);
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	for (i = 0; i < 8; i++)
+		h = (h ^ (uint8_t)((uint64_t)v >> (8 * i))) *
+		    UINT64_C(0x100000001b3);
+	return (fuse_ino_t)(UINT64_C(1) << 63 | (h >> 1));
+}
+
+/* ver_ino of record idx, its path found from the index. */
+static fuse_ino_t
+file_ino(struct session *s, uint32_t idx, const struct ient *e)
+{
+	fuse_ino_t ino = ino_of(s, e);
+	char *path, *slash;
+
+	if (!S_ISREG(e->mode) || e->links != 1 ||
+	    (path = path_of(s, idx)) == NULL)
+		return ino;
 	if ((slash = strrchr(path, '/')) != NULL) {
-		dir = xstrndup(path, (size_t)(slash - path));
-		name = slash + 1;
+		*slash = '\0';
+		ino = ver_ino(s, path, slash + 1, e, ino);
 	} else
-		name = path;
-	mdirfd = dir == NULL ? dup(R.fd) :
-	    open_below(R.fd, dir, O_RDONLY | O_DIRECTORY);
-	if ((incs = incs_of(dir)) == NULL)
-		warn("session %s: %s: list increments", ts, shown(path));
-	else if ((out = tmp_open()) == -1)
-		warn("session %s: %s: temp file", ts, shown(path));
-	else {
-		ie = incs_find(R.datafd, &longincs, altm ? altm : alti, incs,
-		    name, &n, &idirfd);
-		rc = rebuild(altm != NULL ? longincs.incs.fd : mdirfd,
-		    altm != NULL ? altm : name, idirfd, ie, n, s->t,
-		    repo_current(&R), tmpdirfd, out, e->size, &res, &why);
-		for (i = 0; i < 20; i++)
-			sprintf(want + 2 * i, "%02x", e->sha1[i]);
-		if (rc == -1)
-			warn("session %s: %s: %s", ts, shown(path), why);
-		else if (e->has_sha1 && strcmp(want, res.sha1) != 0) {
-			warnx("session %s: %s: SHA1 digest does not match the "
-			    "metadata (damaged increment or mirror file)", ts,
-			    shown(path));
-			rc = -1;
-		} else if (res.bytes != e->size) {
-			warnx("session %s: %s: size does not match the "
-			    "metadata", ts, shown(path));
-			rc = -1;
-		}
-	}
-done:
-	if (mdirfd != -1)
-		close(mdirfd);
+		ino = ver_ino(s, "", path, e, ino);
 	free(path);
-	free(dir);
-	free(altm);
-	free(alti);
-	if (rc == -1) {
-		if (out != -1)
-			close(out);
-		errno = EIO;	/* the reason went to standard error */
+	return ino;
+}
+
+/* Is c (verified content) session s's version of a file with record e? */
+static int
+cf_is(const struct cfile *c, const struct stat *st, const struct ient *e)
+{
+	return c->vino == st->st_ino && c->vdev == st->st_dev &&
+	    c->vctime.tv_sec == st->st_ctim.tv_sec &&
+	    c->vctime.tv_nsec == st->st_ctim.tv_nsec && c->size == e->size &&
+	    (!e->has_sha1 || memcmp(c->sha1, e->sha1, 20) == 0);
+}
+
+/* Content read as res against record e: 0, or -1 after saying what is wrong. */
+static int
+check(const struct where *w, const struct ient *e, const struct copyres *res)
+{
+	char want[41];
+	int i;
+
+	for (i = 0; i < 20; i++)
+		sprintf(want + 2 * i, "%02x", e->sha1[i]);
+	if (e->has_sha1 && strcmp(want, res->sha1) != 0) {
+		warnx("session %s: %s: SHA1 digest does not match the metadata "
+		    "(damaged increment or mirror file)", w->ts, shown(w->path));
 		return -1;
 	}
-	return out;
+	if (res->bytes != e->size) {
+		warnx("session %s: %s: size does not match the metadata", w->ts,
+		    shown(w->path));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Session s's content of regular file record e (index idx), checked
+ * against its recorded SHA-1 and size: a mirror file as it is, or one
+ * rebuilt into an unlinked temp file.  Its descriptor, or -1 after
+ * saying why.
+ */
+static int
+content_fd(struct session *s, const struct where *w, const struct ient *e,
+    int mirror)
+{
+	struct copyres res;
+	const char *why;
+	int fd, werr;
+
+	if (mirror) {
+		if (w->mfd == -1 || (fd = openat(w->mfd, w->mname, O_RDONLY |
+		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
+			warn("session %s: %s: open mirror file", w->ts,
+			    shown(w->path));
+			return -1;
+		}
+		if (copy_fd(fd, -1, NULL, NULL, &res, &werr) == -1) {
+			warn("session %s: %s: read mirror file", w->ts,
+			    shown(w->path));
+			close(fd);
+			return -1;
+		}
+	} else {
+		if ((fd = tmp_open()) == -1) {
+			warn("session %s: %s: temp file", w->ts, shown(w->path));
+			return -1;
+		}
+		if (rebuild(w->mfd, w->mname, w->idirfd, w->incs, w->n, s->t,
+		    repo_current(&R), tmpdirfd, fd, e->size, &res,
+		    &why) == -1) {
+			warn("session %s: %s: %s", w->ts, shown(w->path), why);
+			close(fd);
+			return -1;
+		}
+	}
+	if (check(w, e, &res) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void
@@ -1202,7 +1399,10 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct session *s;
 	struct ient e;
 	struct cfile *c, **pp;
+	struct where w;
+	struct stat st, st2;
 	uint32_t idx;
+	int mirror, fd;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EROFS);
@@ -1224,22 +1424,45 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
-	ino = ino_of(s, &e);
-	for (pp = &cfiles; *pp != NULL && (*pp)->ino != ino;
+	if (where_of(s, idx, &e, &w) == -1) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (version(s, &w, &mirror, &st) == -1) {
+		warn("session %s: %s: %s", w.ts, shown(w.path), mirror ?
+		    "mirror file" : "increment");
+		where_free(&w);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	for (pp = &cfiles; *pp != NULL && !cf_is(*pp, &st, &e);
 	    pp = &(*pp)->next)
 		;
 	if ((c = *pp) != NULL)
 		*pp = c->next;		/* to the front */
 	else {
-		c = xcalloc(1, sizeof(*c));
-		c->ino = ino;
-		c->size = e.size;
-		if ((c->fd = rebuild_file(s, idx, &e)) == -1) {
-			fuse_reply_err(req, errno);
-			free(c);
+		if ((fd = content_fd(s, &w, &e, mirror)) == -1 ||
+		    (mirror && (fstat(fd, &st2) == -1 ||
+		    st2.st_ino != st.st_ino || st2.st_dev != st.st_dev))) {
+			if (fd != -1) {
+				warnx("session %s: %s: the mirror file changed "
+				    "while opened", w.ts, shown(w.path));
+				close(fd);
+			}
+			where_free(&w);
+			fuse_reply_err(req, EIO);
 			return;
 		}
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		c->size = e.size;
+		c->vino = st.st_ino;
+		c->vdev = st.st_dev;
+		c->vctime = st.st_ctim;
+		memcpy(c->sha1, e.sha1, 20);
+		c->rebuilt = !mirror;
 	}
+	where_free(&w);
 	c->next = cfiles;
 	cfiles = c;
 	c->refs++;
@@ -1395,6 +1618,121 @@ hf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	xattrs_free(&x);
 }
 
+/* "." and ".." at offsets 1 and 2 of a READDIRPLUS reply (node 0). */
+static int
+dots_plus(fuse_req_t req, char *buf, size_t size, size_t *used, off_t off,
+    fuse_ino_t ino)
+{
+	struct fuse_entry_param ep;
+	size_t n;
+	int i;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.attr.st_mode = S_IFDIR;
+	for (i = (int)off; i < 2; i++) {
+		ep.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+		n = fuse_add_direntry_plus(req, buf + *used, size - *used,
+		    i == 0 ? "." : "..", &ep, i + 1);
+		if (n > size - *used)
+			return 0;
+		*used += n;
+	}
+	return 1;
+}
+
+/*
+ * READDIRPLUS: the entries of directory ino with their attributes, so
+ * that ls -l needs no lookup per entry.  The root's entries are names
+ * only (node 0): a session's index is built when it is looked up.
+ */
+static void
+hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fuse_entry_param ep;
+	struct session *s;
+	struct ient d, k;
+	char *buf, *dir, name[NAME_MAX + 1];
+	size_t used = 0, j, n;
+	uint32_t idx;
+	int full;
+
+	if (size > 1 << 20)
+		size = 1 << 20;
+	memset(&ep, 0, sizeof(ep));
+	if (ino == FUSE_ROOT_ID) {
+		buf = xmalloc(size);
+		maybe_scan();
+		full = off < 2 && !dots_plus(req, buf, size, &used, off, ino);
+		for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
+		    !full && j < nslots; j++) {
+			if (j > 0 && slots[j].gone)
+				continue;
+			if (j == 0) {
+				if (newest == 0)
+					continue;
+				strcpy(name, "current");
+				ep.attr.st_ino = CURRENT_INO;
+				ep.attr.st_mode = S_IFLNK;
+			} else {
+				timestr_format(slots[j].t, name);
+				ep.attr.st_ino = (fuse_ino_t)j << SLOT_SHIFT | 1;
+				ep.attr.st_mode = S_IFDIR;
+			}
+			n = fuse_add_direntry_plus(req, buf + used, size - used,
+			    name, &ep, (off_t)(j + OFF_FIRST));
+			if (n > size - used)
+				break;
+			used += n;
+		}
+		fuse_reply_buf(req, buf, used);
+		free(buf);
+		return;
+	}
+	if (node_of(ino, &s, &idx, &d) == -1) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	if (!S_ISDIR(d.mode)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if ((dir = path_of(s, idx)) == NULL) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	buf = xmalloc(size);
+	full = off < 2 && !dots_plus(req, buf, size, &used, off, ino);
+	for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
+	    !full && j < d.nkids; j++) {
+		if (kid(s, &d, (uint32_t)j, &idx, &k) == -1) {
+			if (used == 0) {
+				fuse_reply_err(req, EIO);
+				free(buf);
+				free(dir);
+				return;
+			}
+			break;
+		}
+		if (k.namelen > NAME_MAX ||
+		    readat(s->sfd, name, k.namelen, k.str) == -1)
+			continue;	/* a name no lookup could find */
+		name[k.namelen] = '\0';
+		fill_stat(&ep.attr, s, &k);
+		ep.ino = ep.attr.st_ino;
+		ep.attr.st_ino = ver_ino(s, dir, name, &k, ep.ino);
+		ep.attr_timeout = ep.entry_timeout = TTL_SESSION;
+		n = fuse_add_direntry_plus(req, buf + used, size - used, name,
+		    &ep, (off_t)(j + OFF_FIRST));
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+	free(dir);
+}
+
 static const struct fuse_lowlevel_ops hf_ops = {
 	.lookup = hf_lookup,
 	.getattr = hf_getattr,
@@ -1403,6 +1741,7 @@ static const struct fuse_lowlevel_ops hf_ops = {
 	.read = hf_read,
 	.release = hf_release,
 	.readdir = hf_readdir,
+	.readdirplus = hf_readdirplus,
 	.statfs = hf_statfs,
 	.getxattr = hf_getxattr,
 	.listxattr = hf_listxattr,

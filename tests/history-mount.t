@@ -71,6 +71,21 @@ t_out "  ... current is the newest" "$(name 8)" readlink mnt/current
 t "  ... each session equals restore -r's output (snap's history)" \
     same repo mnt
 cp want.2.n keep.2 && cp want.4.n keep.4
+ino() { stat -c %i "mnt/$(name "$1")/$2"; }
+t_out "  ... a file unchanged between sessions keeps its inode number" \
+    "$(ino 7 a.txt)" ino 8 a.txt
+t "  ... a changed one does not" sh -c "[ '$(ino 7 big)' != '$(ino 8 big)' ]"
+t "  ... nor do two files of one session" sh -c \
+    "[ '$(ino 8 a.txt)' != '$(ino 8 empty)' ]"
+# dr DIR A B: diff -r of A and B in DIR, their names made A and B
+# (devices left out: diff compares device nodes differently on a nodev
+# mount; treesum compared them above)
+dr() {
+	(cd "$1" && diff -r -x blk -x chr "$2" "$3" 2>&1 |
+	    sed "s|$2|A|g; s|$3|B|g")
+}
+t_out "  ... so diff -r of two sessions says what restore -r's outputs say" \
+    "$(dr "$T" out.2 out.3)" dr mnt "$(name 2)" "$(name 3)"
 t "  ... writing is refused" sh -c \
     "(echo x >mnt/current/a.txt) 2>err; grep -q 'Read-only file system' err"
 t "  ... so is making a file" sh -c \
