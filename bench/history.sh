@@ -33,7 +33,7 @@ bench_history() {
 	mkdir -p "$_hd/mnt"
 	[ "$(wc -c <"$W/pool" 2>/dev/null)" -ge 1081344 ] || mk_pool
 	say "history: $HIST_FILES files, $HIST_SESSIONS sessions"
-	mk_files "$_hd/src" "$HIST_FILES" 1000 1024 7
+	mk_files "$_hd/src" "$HIST_FILES" 100 1024 7
 	_t0=1700000000
 	for _i in $(seq "$HIST_SESSIONS"); do
 		[ "$_i" -gt 1 ] && churn "$_hd/src" "$_i"
@@ -44,8 +44,8 @@ bench_history() {
 	rm -rf "$_hd/src"
 	_old=$(date -u -d "@$((_t0 + (HIST_SESSIONS - 2) * 86400))" +%FT%TZ)
 	_prev=$(date -u -d "@$((_t0 + (HIST_SESSIONS - 1) * 86400))" +%FT%TZ)
-	_hdir=$(printf 'd%04d' $((HIST_FILES / 2000)))
-	printf 'corpus\t%s\t%s files of 1 KiB in 1000-file directories, %s sessions after churn (repository %s MiB); the old session is 2 back (%s)\n' \
+	_hdir=$(printf "d%04d" $((HIST_FILES / 200)))
+	printf 'corpus\t%s\t%s files of 1 KiB in 100-file directories, %s sessions after churn (repository %s MiB); the old session is 2 back (%s)\n' \
 	    "$_hs" "$HIST_FILES" "$HIST_SESSIONS" \
 	    "$(du -sm "$_hr" | cut -f1)" "$_old" >>"$RES"
 	"$BIN/restore" -r "$_old" "$_hr" "$_hd/old" >>"$W/log/history.log" 2>&1 ||
