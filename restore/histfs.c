@@ -139,9 +139,12 @@ static struct idmap	*ids;		/* ACL entries' names to local ids */
 
 static fuse_ino_t file_ino(struct session *, uint32_t, const struct ient *);
 
+static void rc_clear(void);
+
 static void
 unload(struct session *s)
 {
+	rc_clear();
 	if (s->efd != -1)
 		close(s->efd);
 	if (s->sfd != -1)
@@ -251,22 +254,70 @@ wb_u32(struct wbuf *w, uint32_t v)
 	wb_put(w, &v, sizeof v);
 }
 
+/*
+ * A few blocks of the index files, which never change once written:
+ * lookups, listings and stats read small pieces, mostly next to the
+ * last ones.  Direct-mapped by descriptor and block; emptied whenever a
+ * session's files are closed (their descriptors may be reused).
+ */
+#define RC_BLOCK	8192
+#define RC_SLOTS	512
+
+static struct rcblock {
+	int		 fd;		/* -1: empty */
+	uint64_t	 blk;
+	size_t		 len;
+	unsigned char	*p;
+} rcache[RC_SLOTS];
+
+static void
+rc_clear(void)
+{
+	int i;
+
+	for (i = 0; i < RC_SLOTS; i++)
+		rcache[i].fd = -1;
+}
+
 /* Bytes [off, off + n) of fd into p: 0, or -1 with EIO. */
 static int
 readat(int fd, void *p, size_t n, uint64_t off)
 {
-	ssize_t k;
-	size_t got = 0;
+	struct rcblock *b;
+	uint64_t blk, in;
+	size_t k;
+	ssize_t r;
 
-	while (got < n) {
-		k = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k <= 0) {
+	while (n > 0) {
+		blk = off / RC_BLOCK;
+		in = off % RC_BLOCK;
+		b = &rcache[((blk ^ (uint64_t)fd << 40) *
+		    UINT64_C(0x9e3779b97f4a7c15)) >> 55];
+		if (b->p == NULL)
+			b->p = xmalloc(RC_BLOCK);
+		if (b->fd != fd || b->blk != blk) {
+			b->fd = -1;
+			do
+				r = pread(fd, b->p, RC_BLOCK,
+				    (off_t)(blk * RC_BLOCK));
+			while (r == -1 && errno == EINTR);
+			if (r <= 0) {
+				errno = EIO;
+				return -1;
+			}
+			b->fd = fd;
+			b->blk = blk;
+			b->len = (size_t)r;
+		}
+		if (in >= b->len) {
 			errno = EIO;
 			return -1;
 		}
-		got += (size_t)k;
+		k = b->len - in < n ? b->len - (size_t)in : n;
+		memcpy(p, b->p + in, k);
+		p = (char *)p + k;
+		off += k;
+		n -= k;
 	}
 	return 0;
 }
@@ -948,6 +999,21 @@ hf_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(t);
 }
 
+/* A buffer for a readdir reply of size bytes (at most 1 MiB), reused. */
+static char *
+reply_buf(size_t size)
+{
+	static char *buf;
+	static size_t cap;
+
+	if (size > cap) {
+		free(buf);
+		buf = xmalloc(size);
+		cap = size;
+	}
+	return buf;
+}
+
 /* Add one entry to a readdir reply; 0 when the buffer is full. */
 static int
 add_entry(fuse_req_t req, char *buf, size_t size, size_t *used,
@@ -988,7 +1054,7 @@ hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > 1 << 20)
 		size = 1 << 20;
-	buf = xmalloc(size);
+	buf = reply_buf(size);
 	if (off < 1 && !add_entry(req, buf, size, &used, ".", S_IFDIR, ino, 1))
 		goto out;
 	if (off < 2 && !add_entry(req, buf, size, &used, "..", S_IFDIR,
@@ -1016,7 +1082,6 @@ hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (kid(s, &d, (uint32_t)j, &idx, &k) == -1) {
 			if (used == 0) {
 				fuse_reply_err(req, EIO);
-				free(buf);
 				return;
 			}
 			break;
@@ -1031,7 +1096,6 @@ hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 out:
 	fuse_reply_buf(req, buf, used);
-	free(buf);
 }
 
 static void
@@ -1262,13 +1326,13 @@ version(struct session *s, const struct where *w, int *mirror,
  * first increment at or after s, or the mirror), when it has no hard
  * links, so that a file unchanged between two sessions shows the same
  * inode and attributes in both and diff -r need not read it.  Others,
- * and files with long-name references, keep their node's, node.
+ * and files with long-name references, keep their node's, node.  incs
+ * is dir's increments listing (incs_of), NULL when it cannot be read.
  */
 static fuse_ino_t
-ver_ino(struct session *s, const char *dir, const char *name,
-    const struct ient *e, fuse_ino_t node)
+ver_ino(struct session *s, const char *dir, struct incdir *incs,
+    const char *name, const struct ient *e, fuse_ino_t node)
 {
-	struct incdir *incs;
 	const struct incent *ie;
 	size_t n, first;
 	int64_t v;
@@ -1277,7 +1341,7 @@ ver_ino(struct session *s, const char *dir, const char *name,
 	int i;
 
 	if (!S_ISREG(e->mode) || e->links != 1 || e->altmlen > 0 ||
-	    e->altilen > 0 || (incs = incs_of(dir)) == NULL)
+	    e->altilen > 0 || incs == NULL)
 		return node;
 	ie = incdir_find(incs, name, strlen(name), &n);
 	for (first = 0; first < n && ie[first].t < s->t; first++)
@@ -1307,9 +1371,9 @@ file_ino(struct session *s, uint32_t idx, const struct ient *e)
 		return ino;
 	if ((slash = strrchr(path, '/')) != NULL) {
 		*slash = '\0';
-		ino = ver_ino(s, path, slash + 1, e, ino);
+		ino = ver_ino(s, path, incs_of(path), slash + 1, e, ino);
 	} else
-		ino = ver_ino(s, "", path, e, ino);
+		ino = ver_ino(s, "", incs_of(""), path, e, ino);
 	free(path);
 	return ino;
 }
@@ -1653,6 +1717,7 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct session *s;
 	struct ient d, k;
 	char *buf, *dir, name[NAME_MAX + 1];
+	struct incdir *incs;
 	size_t used = 0, j, n;
 	uint32_t idx;
 	int full;
@@ -1661,7 +1726,7 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size = 1 << 20;
 	memset(&ep, 0, sizeof(ep));
 	if (ino == FUSE_ROOT_ID) {
-		buf = xmalloc(size);
+		buf = reply_buf(size);
 		maybe_scan();
 		full = off < 2 && !dots_plus(req, buf, size, &used, off, ino);
 		for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
@@ -1686,7 +1751,6 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			used += n;
 		}
 		fuse_reply_buf(req, buf, used);
-		free(buf);
 		return;
 	}
 	if (node_of(ino, &s, &idx, &d) == -1) {
@@ -1701,14 +1765,14 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	buf = xmalloc(size);
+	buf = reply_buf(size);
+	incs = incs_of(dir);
 	full = off < 2 && !dots_plus(req, buf, size, &used, off, ino);
 	for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
 	    !full && j < d.nkids; j++) {
 		if (kid(s, &d, (uint32_t)j, &idx, &k) == -1) {
 			if (used == 0) {
 				fuse_reply_err(req, EIO);
-				free(buf);
 				free(dir);
 				return;
 			}
@@ -1720,7 +1784,7 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		name[k.namelen] = '\0';
 		fill_stat(&ep.attr, s, &k);
 		ep.ino = ep.attr.st_ino;
-		ep.attr.st_ino = ver_ino(s, dir, name, &k, ep.ino);
+		ep.attr.st_ino = ver_ino(s, dir, incs, name, &k, ep.ino);
 		ep.attr_timeout = ep.entry_timeout = TTL_SESSION;
 		n = fuse_add_direntry_plus(req, buf + used, size - used, name,
 		    &ep, (off_t)(j + OFF_FIRST));
@@ -1729,7 +1793,6 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += n;
 	}
 	fuse_reply_buf(req, buf, used);
-	free(buf);
 	free(dir);
 }
 
@@ -1768,6 +1831,7 @@ histfs_main(const char *repo, const char *mnt, int fg, char **command)
 		err(EXIT_TEMP, "%s", tmp);
 	slots = xcalloc(1, sizeof(*slots));
 	ids = idmap_new(0);
+	rc_clear();
 	scan();
 	clock_gettime(CLOCK_MONOTONIC, &lastscan);
 
