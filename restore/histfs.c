@@ -1442,9 +1442,14 @@ content_fd(struct session *s, const struct where *w, const struct ient *e,
 			warn("session %s: %s: temp file", w->ts, shown(w->path));
 			return -1;
 		}
+		/*
+		 * There is an increment at or after s: apply the chain from
+		 * there to whatever mirror is there now, even when a session
+		 * completed since the last rescan (repo_current would say
+		 * the mirror is s's own).
+		 */
 		if (rebuild(w->mfd, w->mname, w->idirfd, w->incs, w->n, s->t,
-		    repo_current(&R), tmpdirfd, fd, e->size, &res,
-		    &why) == -1) {
+		    INT64_MAX, tmpdirfd, fd, e->size, &res, &why) == -1) {
 			warn("session %s: %s: %s", w->ts, shown(w->path), why);
 			close(fd);
 			return -1;
