@@ -1801,6 +1801,17 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(dir);
 }
 
+/* A session's directories never change: the kernel may keep listings. */
+static void
+hf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ino != FUSE_ROOT_ID) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
+	fuse_reply_open(req, fi);
+}
+
 static const struct fuse_lowlevel_ops hf_ops = {
 	.lookup = hf_lookup,
 	.getattr = hf_getattr,
@@ -1808,6 +1819,7 @@ static const struct fuse_lowlevel_ops hf_ops = {
 	.open = hf_open,
 	.read = hf_read,
 	.release = hf_release,
+	.opendir = hf_opendir,
 	.readdir = hf_readdir,
 	.readdirplus = hf_readdirplus,
 	.statfs = hf_statfs,
