@@ -29,10 +29,12 @@
 #include <limits.h>
 #include <stddef.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +143,43 @@ static fuse_ino_t file_ino(struct session *, uint32_t, const struct ient *);
 
 static void rc_clear(void);
 
+static int detached;		/* standard error is /dev/null: use syslog */
+
+/* warnx(3), and once in the background syslog(3) instead. */
+static void
+hwarnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (detached)
+		vsyslog(LOG_ERR, fmt, ap);
+	else
+		vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+/* warn(3), the same way. */
+static void
+hwarn(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int e = errno, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	msg = xmalloc(n < 0 ? 1 : (size_t)n + 1);
+	va_start(ap, fmt);
+	if (n < 0 || vsnprintf(msg, (size_t)n + 1, fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	hwarnx("%s: %s", msg, strerror(e));
+	free(msg);
+	errno = e;
+}
+
 static void
 unload(struct session *s)
 {
@@ -166,7 +205,7 @@ scan(void)
 	int found;
 
 	if (repo_scan(&R) == -1) {
-		warn("read %s", DATADIR);
+		hwarn("read %s", DATADIR);
 		return;
 	}
 	incdir_close(&longincs.incs);
@@ -555,24 +594,24 @@ load(struct session *s)
 		unload(&slots[oldest]);
 	timestr_format(s->t, ts);
 	if ((s->efd = tmp_open()) == -1 || (s->sfd = tmp_open()) == -1) {
-		warn("session %s: index file in %s", ts, "TMPDIR");
+		hwarn("session %s: index file in %s", ts, "TMPDIR");
 		unload(s);
 		errno = EIO;
 		return -1;
 	}
 	if ((m = meta_at_open(&R, s->t)) == NULL) {
-		warn("metadata of session %s", ts);
+		hwarn("metadata of session %s", ts);
 		unload(s);
 		errno = EIO;
 		return -1;
 	}
 	eaf = recfile_at(R.datafd, EAFILE, s->t, &fname);
 	if (eaf == NULL && errno != ENOENT)
-		warn("session %s: open %s", ts, fname);
+		hwarn("session %s: open %s", ts, fname);
 	free(fname);
 	aclf = recfile_at(R.datafd, ACLFILE, s->t, &fname);
 	if (aclf == NULL && errno != ENOENT)
-		warn("session %s: open %s", ts, fname);
+		hwarn("session %s: open %s", ts, fname);
 	free(fname);
 	ew.fd = s->efd;
 	sw.fd = s->sfd;
@@ -581,7 +620,7 @@ load(struct session *s)
 	s->nn = 0;
 	while ((rv = meta_at_next(m, &r)) != 0) {
 		if (rv == -1) {
-			warnx("metadata of session %s: %s", ts,
+			hwarnx("metadata of session %s: %s", ts,
 			    meta_at_error(m));
 			if (meta_at_failed(m))
 				break;
@@ -603,7 +642,7 @@ load(struct session *s)
 			    (blen == 1 && b[0] == '.') ||
 			    (blen == 2 && b[0] == '.' && b[1] == '.') ||
 			    (prev != NULL && strcmp(prev, r->path) == 0)) {
-				warnx("metadata of session %s: %s: not a new "
+				hwarnx("metadata of session %s: %s: not a new "
 				    "entry of a directory of the session; left "
 				    "out", ts, shown(r->path));
 				continue;
@@ -680,7 +719,7 @@ load(struct session *s)
 	if (aclf != NULL)
 		recfile_close(aclf);
 	if (damaged > 0)
-		warnx("session %s: %zu damaged records in %s or %s; those "
+		hwarnx("session %s: %zu damaged records in %s or %s; those "
 		    "entries show none of that kind", ts, damaged, EAFILE,
 		    ACLFILE);
 	for (i = 0; i < scap; i++)
@@ -690,7 +729,7 @@ load(struct session *s)
 	wb_flush(&ew);
 	if (!bad && (ew.err || finish(s, &sw, parent, lm, nlm) == -1)) {
 		errno = ew.err ? ew.err : errno;
-		warn("session %s: index file", ts);
+		hwarn("session %s: index file", ts);
 		bad = 1;
 	}
 	free(ew.p);
@@ -698,7 +737,7 @@ load(struct session *s)
 	free(parent);
 	free(lm);
 	if (bad) {
-		warnx("session %s: metadata unreadable or without its root",
+		hwarnx("session %s: metadata unreadable or without its root",
 		    ts);
 		unload(s);
 		errno = EIO;
@@ -1271,7 +1310,7 @@ where_of(struct session *s, uint32_t idx, const struct ient *e,
 	    (e->altilen > 0 && (w->alti = ient_str(s, e,
 	    (uint64_t)e->namelen + e->symlen + e->altmlen,
 	    e->altilen)) == NULL)) {
-		warnx("session %s: index file unreadable", w->ts);
+		hwarnx("session %s: index file unreadable", w->ts);
 		where_free(w);
 		errno = EIO;
 		return -1;
@@ -1284,7 +1323,7 @@ where_of(struct session *s, uint32_t idx, const struct ient *e,
 		w->name = w->path;
 	}
 	if ((incs = incs_of(w->dir)) == NULL) {
-		warn("session %s: %s: list increments", w->ts, shown(w->path));
+		hwarn("session %s: %s: list increments", w->ts, shown(w->path));
 		where_free(w);
 		errno = EIO;
 		return -1;
@@ -1398,12 +1437,12 @@ check(const struct where *w, const struct ient *e, const struct copyres *res)
 	for (i = 0; i < 20; i++)
 		sprintf(want + 2 * i, "%02x", e->sha1[i]);
 	if (e->has_sha1 && strcmp(want, res->sha1) != 0) {
-		warnx("session %s: %s: SHA1 digest does not match the metadata "
+		hwarnx("session %s: %s: SHA1 digest does not match the metadata "
 		    "(damaged increment or mirror file)", w->ts, shown(w->path));
 		return -1;
 	}
 	if (res->bytes != e->size) {
-		warnx("session %s: %s: size does not match the metadata", w->ts,
+		hwarnx("session %s: %s: size does not match the metadata", w->ts,
 		    shown(w->path));
 		return -1;
 	}
@@ -1427,19 +1466,19 @@ content_fd(struct session *s, const struct where *w, const struct ient *e,
 	if (mirror) {
 		if (w->mfd == -1 || (fd = openat(w->mfd, w->mname, O_RDONLY |
 		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
-			warn("session %s: %s: open mirror file", w->ts,
+			hwarn("session %s: %s: open mirror file", w->ts,
 			    shown(w->path));
 			return -1;
 		}
 		if (copy_fd(fd, -1, NULL, NULL, &res, &werr) == -1) {
-			warn("session %s: %s: read mirror file", w->ts,
+			hwarn("session %s: %s: read mirror file", w->ts,
 			    shown(w->path));
 			close(fd);
 			return -1;
 		}
 	} else {
 		if ((fd = tmp_open()) == -1) {
-			warn("session %s: %s: temp file", w->ts, shown(w->path));
+			hwarn("session %s: %s: temp file", w->ts, shown(w->path));
 			return -1;
 		}
 		/*
@@ -1450,7 +1489,7 @@ content_fd(struct session *s, const struct where *w, const struct ient *e,
 		 */
 		if (rebuild(w->mfd, w->mname, w->idirfd, w->incs, w->n, s->t,
 		    INT64_MAX, tmpdirfd, fd, e->size, &res, &why) == -1) {
-			warn("session %s: %s: %s", w->ts, shown(w->path), why);
+			hwarn("session %s: %s: %s", w->ts, shown(w->path), why);
 			close(fd);
 			return -1;
 		}
@@ -1498,7 +1537,7 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (version(s, &w, &mirror, &st) == -1) {
-		warn("session %s: %s: %s", w.ts, shown(w.path), mirror ?
+		hwarn("session %s: %s: %s", w.ts, shown(w.path), mirror ?
 		    "mirror file" : "increment");
 		where_free(&w);
 		fuse_reply_err(req, EIO);
@@ -1514,7 +1553,7 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		    (mirror && (fstat(fd, &st2) == -1 ||
 		    st2.st_ino != st.st_ino || st2.st_dev != st.st_dev))) {
 			if (fd != -1) {
-				warnx("session %s: %s: the mirror file changed "
+				hwarnx("session %s: %s: the mirror file changed "
 				    "while opened", w.ts, shown(w.path));
 				close(fd);
 			}
@@ -1871,6 +1910,10 @@ histfs_main(const char *repo, const char *mnt, int fg, char **command)
 		errx(EXIT_TEMP, "mount %s: cannot start a FUSE session", repo);
 	if (fuse_session_mount(se, mnt) != 0)
 		errx(EXIT_TEMP, "mount %s on %s: failed", repo, mnt);
+	if (notify != -1) {
+		openlog("restore", LOG_PID, LOG_DAEMON);
+		detached = 1;
+	}
 	rc = fm_serve(se, mnt, command, notify, &set, NULL, NULL);
 	if (rc == -2) {
 		if (command == NULL)

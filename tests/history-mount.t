@@ -138,6 +138,9 @@ t_out "  ... other files of that session read" "hello" \
 t_out "  ... and big of the current session" \
     "$(sha1sum <rbrepo/big)" sh -c "sha1sum <mnt/current/big"
 $RESTORE -u mnt
+t "  ... naming it on standard error (the command form)" sh -c \
+    "$RESTORE -m bad mnt -- cat 'mnt/$at/big' 2>&1 >/dev/null |
+    grep 'session $at: big: '"
 cp -a rbrepo bad2
 meta=$(ls bad2/rdiff-backup-data/mirror_metadata.*.diff.gz | head -n 1)
 mt=$(basename "$meta" | sed 's/^mirror_metadata\.\(.*\)\.diff\.gz$/\1/')
