@@ -21,7 +21,9 @@
 #define IDX_MASK	((1u << IDX_BITS) - 1)
 #define RBUF_SIZE	(1024 * 1024)
 #define CORK_BYTES	16384		/* a batch this large goes at once */
-#define CORK_NSEC	5000000L	/* how long requests may wait for company */
+#define CORK_MIN	5000000L	/* how long requests may wait for company: */
+#define CORK_MAX	25000000L	/* an eighth of the round trip, within these */
+#define RTT_WINDOW	2.0		/* seconds over which the fastest reply counts */
 
 pthread_mutex_t mr_lock = PTHREAD_MUTEX_INITIALIZER;
 struct conn_info conn_info;
@@ -30,6 +32,7 @@ int conn_batch;
 struct slot {
 	conn_cb		*cb;
 	void		*arg;
+	struct timespec	 queued;
 	uint32_t	 gen;
 	int		 used;
 	uint32_t	 nextfree;
@@ -51,6 +54,10 @@ static struct wbuf out, spare;
 static int urgent;			/* out holds a request someone awaits */
 static int corking;			/* out is not empty ... */
 static struct timespec out_since;	/* ... since then */
+static long cork_nsec = CORK_MIN;
+static unsigned long out_gen;		/* batches written so far */
+static double rtt_min = 1e9;		/* fastest reply in this window */
+static struct timespec rtt_since;	/* the window's start */
 static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER; /* see conn_start */
 static pthread_cond_t dogcond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t synccond = PTHREAD_COND_INITIALIZER;
@@ -155,6 +162,7 @@ newid(conn_cb *cb, void *arg, uint32_t *id)
 	slots[i].arg = arg;
 	slots[i].used = 1;
 	slots[i].gen = (slots[i].gen + 1) & (UINT32_MAX >> IDX_BITS);
+	now(&slots[i].queued);
 	if (npending++ == 0)
 		now(&busy_since);
 	*id = slots[i].gen << IDX_BITS | i;
@@ -175,7 +183,7 @@ freeid(uint32_t id)
 /*
  * After a packet was appended to out (or failed to be): wake the writer
  * when the packet is awaited, the batch is large, or it starts a batch
- * (the writer then sends it after CORK_NSEC, with what joined it).
+ * (the writer then sends it after cork_nsec, with what joined it).
  */
 static int
 queued(uint32_t id, int rc)
@@ -197,6 +205,12 @@ queued(uint32_t id, int rc)
 	}
 	pthread_cond_signal(&wcond);
 	return 0;
+}
+
+unsigned long
+conn_gen(void)
+{
+	return out_gen;
 }
 
 void
@@ -277,6 +291,32 @@ conn_close_handle(const void *h, size_t hlen)
 	conn_batch = batch;
 }
 
+/*
+ * A reply came for a request queued at q.  The fastest reply of each
+ * RTT_WINDOW seconds stands for the round trip, and requests nobody
+ * awaits wait an eighth of it for company: on a slow link the pipeline
+ * is deep and the wait costs nothing, while every batch saves an ssh
+ * packet and a compression flush each way.
+ */
+static void
+rtt_sample(const struct timespec *q)
+{
+	struct timespec t;
+	double d, r;
+
+	now(&t);
+	d = since(q, &t);
+	if (d < rtt_min)
+		rtt_min = d;
+	if (since(&rtt_since, &t) < RTT_WINDOW)
+		return;
+	r = rtt_min * 1e9 / 8;
+	cork_nsec = r < CORK_MIN ? CORK_MIN : r > CORK_MAX ? CORK_MAX :
+	    (long)r;
+	rtt_min = 1e9;
+	rtt_since = t;
+}
+
 /* Match one reply to its request and run the callback. */
 static void
 dispatch(const unsigned char *pkt, size_t len)
@@ -308,6 +348,7 @@ dispatch(const unsigned char *pkt, size_t len)
 	}
 	s = &slots[i];
 	freeid(r.id);
+	rtt_sample(&s->queued);
 	cur_pkt = pkt;
 	cur_len = len;
 	s->cb(s->arg, &r);
@@ -373,7 +414,7 @@ writer(void *unused)
 				break;
 			else {
 				deadline = out_since;
-				deadline.tv_nsec += CORK_NSEC;
+				deadline.tv_nsec += cork_nsec;
 				if (deadline.tv_nsec >= 1000000000) {
 					deadline.tv_sec++;
 					deadline.tv_nsec -= 1000000000;
@@ -386,6 +427,7 @@ writer(void *unused)
 		if (dead)
 			break;
 		urgent = corking = 0;
+		out_gen++;
 		t = out;
 		out = spare;
 		spare = t;

@@ -52,10 +52,12 @@ void	conn_close_handle(const void *, size_t);
 /*
  * While conn_batch is set, requests are ones nobody waits for yet: they
  * may wait a moment to share a write (and an ssh packet) with others.
- * conn_flush() sends them now, once someone does wait.
+ * conn_flush() sends them now, once someone does wait; a request
+ * queued when conn_gen() said g is still unsent while it says g.
  */
 extern int conn_batch;
 void	conn_flush(void);
+unsigned long conn_gen(void);
 
 /*
  * Send one request built by conn_path and wait for its reply (without

@@ -38,6 +38,7 @@ struct pfile {
 	size_t		 got;
 	uint64_t	 eof_at;	/* where the server said the file ends */
 	int		 reads;		/* READs in flight */
+	unsigned long	 gen;		/* conn_gen() at its last request */
 	int		 failed;
 	double		 when;
 	fuse_req_t	 open_req;
@@ -181,6 +182,7 @@ pf_read(struct pfile *p, uint64_t off, uint32_t len)
 	conn_batch = p->open_req == NULL;
 	rc = conn_read(p->h, p->hlen, off, len, pf_read_cb, rd);
 	conn_batch = 0;
+	p->gen = conn_gen();
 	if (rc == -1) {
 		free(rd);
 		p->failed = 1;
@@ -269,6 +271,7 @@ pf_start(char *path, size_t len, uint64_t size, uint32_t mtime)
 	conn_batch = 1;
 	rc = conn_open(path, len, pf_open_cb, p);
 	conn_batch = 0;
+	p->gen = conn_gen();
 	if (rc == -1) {
 		free(p->data);
 		free(path);
@@ -366,7 +369,8 @@ pf_open(fuse_req_t req, struct fuse_file_info *fi, struct node *n)
 	} else {
 		p->open_req = req;
 		p->open_fi = *fi;
-		conn_flush();	/* its OPEN or READs may be waiting for company */
+		if (p->gen == conn_gen())
+			conn_flush();	/* its last request waits for company */
 	}
 }
 
