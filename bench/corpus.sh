@@ -22,7 +22,7 @@ mk_pool() {
 # PERDIR files (ROOT/d0000/f0000 ...).  SIZE is a byte count, or -N for
 # sizes uniformly random in 1..N.
 mk_files() {
-	[ "$(wc -c <"$W/pool" 2>/dev/null)" -ge 1081344 ] ||
+	{ [ -f "$W/pool" ] && [ "$(wc -c <"$W/pool")" -ge 1081344 ]; } ||
 	    die "no byte pool $W/pool: mk_pool first"
 	_ndirs=$((($2 + $3 - 1) / $3))
 	mkdir -p "$1"

@@ -31,7 +31,7 @@ bench_history() {
 	_hr=$_hd/repo
 	_hm=$_hd/mnt
 	mkdir -p "$_hd/mnt"
-	[ "$(wc -c <"$W/pool" 2>/dev/null)" -ge 1081344 ] || mk_pool
+	{ [ -f "$W/pool" ] && [ "$(wc -c <"$W/pool")" -ge 1081344 ]; } || mk_pool
 	say "history: $HIST_FILES files, $HIST_SESSIONS sessions"
 	mk_files "$_hd/src" "$HIST_FILES" 100 1024 7
 	_t0=1700000000

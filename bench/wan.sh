@@ -27,7 +27,7 @@
 # three levels deep (15 x 10 x 10), and a symlink for about every fifth
 # file, some to a name in the same directory, some up a level.
 wan_tree() {
-	[ "$(wc -c <"$W/pool" 2>/dev/null)" -ge 1081344 ] || mk_pool
+	{ [ -f "$W/pool" ] && [ "$(wc -c <"$W/pool")" -ge 1081344 ]; } || mk_pool
 	mkdir -p "$1"
 	awk -v root="$1" -v n="$WAN_FILES" -v pool="$W/pool" 'BEGIN {
 		getline p <pool
