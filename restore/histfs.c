@@ -1053,90 +1053,6 @@ reply_buf(size_t size)
 	return buf;
 }
 
-/* Add one entry to a readdir reply; 0 when the buffer is full. */
-static int
-add_entry(fuse_req_t req, char *buf, size_t size, size_t *used,
-    const char *name, mode_t mode, fuse_ino_t ino, off_t next)
-{
-	struct stat st;
-	size_t n;
-
-	memset(&st, 0, sizeof(st));
-	st.st_ino = ino;
-	st.st_mode = mode;
-	n = fuse_add_direntry(req, buf + *used, size - *used, name, &st, next);
-	if (n > size - *used)
-		return 0;
-	*used += n;
-	return 1;
-}
-
-static void
-hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-    struct fuse_file_info *fi)
-{
-	char *buf, ts[TIMESTR_LEN], name[NAME_MAX + 1];
-	struct session *s = NULL;
-	struct ient d, k;
-	size_t used = 0, j;
-	uint32_t idx;
-
-	if (ino != FUSE_ROOT_ID) {
-		if (node_of(ino, &s, &idx, &d) == -1) {
-			fuse_reply_err(req, errno);
-			return;
-		}
-		if (!S_ISDIR(d.mode)) {
-			fuse_reply_err(req, ENOTDIR);
-			return;
-		}
-	}
-	if (size > 1 << 20)
-		size = 1 << 20;
-	buf = reply_buf(size);
-	if (off < 1 && !add_entry(req, buf, size, &used, ".", S_IFDIR, ino, 1))
-		goto out;
-	if (off < 2 && !add_entry(req, buf, size, &used, "..", S_IFDIR,
-	    FUSE_ROOT_ID, 2))
-		goto out;
-	if (s == NULL) {
-		maybe_scan();
-		if (off < OFF_FIRST && newest != 0 && !add_entry(req, buf, size,
-		    &used, "current", S_IFLNK, CURRENT_INO, OFF_FIRST))
-			goto out;
-		for (j = off < OFF_FIRST ? 1 : (size_t)off - OFF_FIRST + 1;
-		    j < nslots; j++) {
-			if (slots[j].gone)
-				continue;
-			timestr_format(slots[j].t, ts);
-			if (!add_entry(req, buf, size, &used, ts, S_IFDIR,
-			    (fuse_ino_t)j << SLOT_SHIFT | 1,
-			    (off_t)(j + OFF_FIRST)))
-				break;
-		}
-		goto out;
-	}
-	for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
-	    j < d.nkids; j++) {
-		if (kid(s, &d, (uint32_t)j, &idx, &k) == -1) {
-			if (used == 0) {
-				fuse_reply_err(req, EIO);
-				return;
-			}
-			break;
-		}
-		if (k.namelen > NAME_MAX ||
-		    readat(s->sfd, name, k.namelen, k.str) == -1)
-			continue;	/* a name no lookup could find */
-		name[k.namelen] = '\0';
-		if (!add_entry(req, buf, size, &used, name, k.mode,
-		    ino_of(s, &k), (off_t)(j + OFF_FIRST)))
-			break;
-	}
-out:
-	fuse_reply_buf(req, buf, used);
-}
-
 static void
 cf_drop(struct cfile **pp)
 {
@@ -1726,96 +1642,113 @@ hf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	xattrs_free(&x);
 }
 
-/* "." and ".." at offsets 1 and 2 of a READDIRPLUS reply (node 0). */
-static int
-dots_plus(fuse_req_t req, char *buf, size_t size, size_t *used, off_t off,
-    fuse_ino_t ino)
-{
-	struct fuse_entry_param ep;
-	size_t n;
-	int i;
+/* A READDIR or READDIRPLUS reply being filled. */
+struct listing {
+	fuse_req_t	 req;
+	int		 plus;
+	char		*buf;
+	size_t		 size, used;
+};
 
-	memset(&ep, 0, sizeof(ep));
-	ep.attr.st_mode = S_IFDIR;
-	for (i = (int)off; i < 2; i++) {
-		ep.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
-		n = fuse_add_direntry_plus(req, buf + *used, size - *used,
-		    i == 0 ? "." : "..", &ep, i + 1);
-		if (n > size - *used)
-			return 0;
-		*used += n;
-	}
+/*
+ * Add an entry at offset next: for READDIRPLUS with ep's attributes
+ * (none when ep->ino is 0), else its name, inode number and type from
+ * ep->attr.  0 when the buffer is full.
+ */
+static int
+list_add(struct listing *l, const char *name,
+    const struct fuse_entry_param *ep, off_t next)
+{
+	size_t n, room = l->size - l->used;
+
+	if (l->plus)
+		n = fuse_add_direntry_plus(l->req, l->buf + l->used, room,
+		    name, ep, next);
+	else
+		n = fuse_add_direntry(l->req, l->buf + l->used, room, name,
+		    &ep->attr, next);
+	if (n > room)
+		return 0;
+	l->used += n;
 	return 1;
 }
 
-/*
- * READDIRPLUS: the entries of directory ino with their attributes, so
- * that ls -l needs no lookup per entry.  The root's entries are names
- * only (node 0): a session's index is built when it is looked up.
- */
-static void
-hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-    struct fuse_file_info *fi)
+/* An entry by name, inode number and type only. */
+static int
+list_name(struct listing *l, const char *name, mode_t mode, fuse_ino_t ino,
+    off_t next)
 {
 	struct fuse_entry_param ep;
-	struct session *s;
-	struct ient d, k;
-	char *buf, *dir, name[NAME_MAX + 1];
-	struct incdir *incs;
-	size_t used = 0, j, n;
-	uint32_t idx;
-	int full;
 
-	if (size > 1 << 20)
-		size = 1 << 20;
 	memset(&ep, 0, sizeof(ep));
-	if (ino == FUSE_ROOT_ID) {
-		buf = reply_buf(size);
-		maybe_scan();
-		full = off < 2 && !dots_plus(req, buf, size, &used, off, ino);
-		for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
-		    !full && j < nslots; j++) {
-			if (j > 0 && slots[j].gone)
-				continue;
-			if (j == 0) {
-				if (newest == 0)
-					continue;
-				strcpy(name, "current");
-				ep.attr.st_ino = CURRENT_INO;
-				ep.attr.st_mode = S_IFLNK;
-			} else {
-				timestr_format(slots[j].t, name);
-				ep.attr.st_ino = (fuse_ino_t)j << SLOT_SHIFT | 1;
-				ep.attr.st_mode = S_IFDIR;
-			}
-			n = fuse_add_direntry_plus(req, buf + used, size - used,
-			    name, &ep, (off_t)(j + OFF_FIRST));
-			if (n > size - used)
-				break;
-			used += n;
+	ep.attr.st_ino = ino;
+	ep.attr.st_mode = mode;
+	return list_add(l, name, &ep, next);
+}
+
+/*
+ * READDIR and READDIRPLUS of directory ino: ".", "..", then the root's
+ * "current" and sessions (names only: a session's index is built when it
+ * is looked up) or a session directory's children, at offsets OFF_FIRST
+ * on.  READDIRPLUS gives the children's attributes, so that ls -l needs
+ * no lookup per entry.
+ */
+static void
+list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
+{
+	struct listing l = { req, plus, NULL, 0, 0 };
+	struct fuse_entry_param ep;
+	struct session *s = NULL;
+	struct incdir *incs = NULL;
+	struct ient d, k;
+	char ts[TIMESTR_LEN], name[NAME_MAX + 1], *dir = NULL;
+	size_t j;
+	uint32_t idx;
+
+	if (ino != FUSE_ROOT_ID) {
+		if (node_of(ino, &s, &idx, &d) == -1) {
+			fuse_reply_err(req, errno);
+			return;
 		}
-		fuse_reply_buf(req, buf, used);
-		return;
+		if (!S_ISDIR(d.mode)) {
+			fuse_reply_err(req, ENOTDIR);
+			return;
+		}
+		if (plus && (dir = path_of(s, idx)) == NULL) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
 	}
-	if (node_of(ino, &s, &idx, &d) == -1) {
-		fuse_reply_err(req, errno);
-		return;
+	l.size = size > 1 << 20 ? 1 << 20 : size;
+	l.buf = reply_buf(l.size);
+	if ((off < 1 && !list_name(&l, ".", S_IFDIR, ino, 1)) ||
+	    (off < 2 && !list_name(&l, "..", S_IFDIR, FUSE_ROOT_ID, 2)))
+		goto out;
+	if (s == NULL) {
+		maybe_scan();
+		if (off < OFF_FIRST && newest != 0 && !list_name(&l, "current",
+		    S_IFLNK, CURRENT_INO, OFF_FIRST))
+			goto out;
+		for (j = off < OFF_FIRST ? 1 : (size_t)off - OFF_FIRST + 1;
+		    j < nslots; j++) {
+			if (slots[j].gone)
+				continue;
+			timestr_format(slots[j].t, ts);
+			if (!list_name(&l, ts, S_IFDIR,
+			    (fuse_ino_t)j << SLOT_SHIFT | 1,
+			    (off_t)(j + OFF_FIRST)))
+				break;
+		}
+		goto out;
 	}
-	if (!S_ISDIR(d.mode)) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	if ((dir = path_of(s, idx)) == NULL) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	buf = reply_buf(size);
-	incs = incs_of(dir);
-	full = off < 2 && !dots_plus(req, buf, size, &used, off, ino);
+	if (plus)
+		incs = incs_of(dir);
+	memset(&ep, 0, sizeof(ep));
+	ep.attr_timeout = ep.entry_timeout = TTL_SESSION;
 	for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
-	    !full && j < d.nkids; j++) {
+	    j < d.nkids; j++) {
 		if (kid(s, &d, (uint32_t)j, &idx, &k) == -1) {
-			if (used == 0) {
+			if (l.used == 0) {
 				fuse_reply_err(req, EIO);
 				free(dir);
 				return;
@@ -1828,16 +1761,29 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		name[k.namelen] = '\0';
 		fill_stat(&ep.attr, s, &k);
 		ep.ino = ep.attr.st_ino;
-		ep.attr.st_ino = ver_ino(s, dir, incs, name, &k, ep.ino);
-		ep.attr_timeout = ep.entry_timeout = TTL_SESSION;
-		n = fuse_add_direntry_plus(req, buf + used, size - used, name,
-		    &ep, (off_t)(j + OFF_FIRST));
-		if (n > size - used)
+		if (plus)
+			ep.attr.st_ino = ver_ino(s, dir, incs, name, &k,
+			    ep.ino);
+		if (!list_add(&l, name, &ep, (off_t)(j + OFF_FIRST)))
 			break;
-		used += n;
 	}
-	fuse_reply_buf(req, buf, used);
+out:
+	fuse_reply_buf(req, l.buf, l.used);
 	free(dir);
+}
+
+static void
+hf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	list_dir(req, ino, size, off, 0);
+}
+
+static void
+hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	list_dir(req, ino, size, off, 1);
 }
 
 /* A session's directories never change: the kernel may keep listings. */
