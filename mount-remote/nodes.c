@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "hash.h"
 #include "mr.h"
 #include "xalloc.h"
 
@@ -27,15 +28,11 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* FNV-1a, 64 bits: the table hash and the stable inode number. */
+/* The table hash and the stable inode number. */
 uint64_t
 hash(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h;
+	return fnv1a(FNV1A_INIT, s, n);
 }
 
 struct hent *

@@ -45,6 +45,7 @@
 #include "earec.h"
 #include "exitcode.h"
 #include "fusemount.h"
+#include "hash.h"
 #include "histfs.h"
 #include "idmap.h"
 #include "io.h"
@@ -1290,9 +1291,8 @@ ver_ino(struct session *s, const char *dir, struct incdir *incs,
 {
 	const struct incent *ie;
 	size_t n, first;
-	int64_t v;
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	const unsigned char *p;
+	unsigned char v[8];
+	uint64_t t, h;
 	int i;
 
 	if (!S_ISREG(e->mode) || e->links != 1 || e->altmlen > 0 ||
@@ -1301,16 +1301,13 @@ ver_ino(struct session *s, const char *dir, struct incdir *incs,
 	ie = incdir_find(incs, name, strlen(name), &n);
 	for (first = 0; first < n && ie[first].t < s->t; first++)
 		;
-	v = first < n ? ie[first].t : INT64_MAX;
-	/* FNV-1a over dir, "/", name and the version */
-	for (p = (const unsigned char *)dir; *p != '\0'; p++)
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	h = (h ^ '/') * UINT64_C(0x100000001b3);
-	for (p = (const unsigned char *)name; *p != '\0'; p++)
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	t = (uint64_t)(first < n ? ie[first].t : INT64_MAX);
 	for (i = 0; i < 8; i++)
-		h = (h ^ (uint8_t)((uint64_t)v >> (8 * i))) *
-		    UINT64_C(0x100000001b3);
+		v[i] = (unsigned char)(t >> (8 * i));
+	h = fnv1a(FNV1A_INIT, dir, strlen(dir));
+	h = fnv1a(h, "/", 1);
+	h = fnv1a(h, name, strlen(name));
+	h = fnv1a(h, v, sizeof v);
 	return (fuse_ino_t)(UINT64_C(1) << 63 | (h >> 1));
 }
 
