@@ -52,6 +52,8 @@ static struct timespec last_rx, busy_since;
 
 static struct wbuf out, spare;
 static int urgent;			/* out holds a request someone awaits */
+static int stopping, writing;		/* conn_stop waits for the writer */
+static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;
 static int corking;			/* out is not empty ... */
 static struct timespec out_since;	/* ... since then */
 static long cork_nsec = CORK_MIN;
@@ -120,6 +122,7 @@ conn_fail(const char *fmt, ...)
 	pthread_cond_broadcast(&wcond);
 	pthread_cond_broadcast(&dogcond);
 	pthread_cond_broadcast(&synccond);
+	pthread_cond_broadcast(&drained);
 	for (i = 0; i < nslots; i++) {
 		if (!slots[i].used)
 			continue;
@@ -410,7 +413,7 @@ writer(void *unused)
 		while (!dead) {
 			if (out.len == 0)
 				pthread_cond_wait(&wcond, &mr_lock);
-			else if (urgent)
+			else if (urgent || stopping)
 				break;
 			else {
 				deadline = out_since;
@@ -431,16 +434,20 @@ writer(void *unused)
 		t = out;
 		out = spare;
 		spare = t;
+		writing = 1;
 		pthread_mutex_unlock(&mr_lock);
 		if (write_full(fd, spare.p, spare.len) == -1) {
 			int e = errno;
 
 			pthread_mutex_lock(&mr_lock);
+			writing = 0;
 			conn_fail("write: %s", strerror(e));
 			break;
 		}
 		spare.len = 0;
 		pthread_mutex_lock(&mr_lock);
+		writing = 0;
+		pthread_cond_broadcast(&drained);
 	}
 	pthread_mutex_unlock(&mr_lock);
 	return NULL;
@@ -645,6 +652,7 @@ conn_handshake(void)
 void
 conn_stop(void)
 {
+	struct timespec until;
 	int i, st;
 
 	if (sshpid <= 0)
@@ -656,6 +664,14 @@ conn_stop(void)
 	 * and complain of a broken pipe on stderr, which cron would mail.
 	 */
 	pthread_mutex_lock(&mr_lock);
+	/* requests still gathering company go first (at most a second) */
+	stopping = 1;
+	pthread_cond_signal(&wcond);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec++;
+	while (!dead && (out.len > 0 || writing) &&
+	    pthread_cond_timedwait(&drained, &mr_lock, &until) == 0)
+		;
 	i = dead;
 	if (!dead && fd != -1)
 		shutdown(fd, SHUT_WR);
