@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,30 +30,144 @@ sha1_hex(struct sha1_ctx *c, char *out)
 	out[40] = '\0';
 }
 
+/*
+ * The hashing thread's queue: a ring of SLOTS buffers that hashtap fills
+ * in order and the thread hashes in order.  full counts the slots handed
+ * over and not yet hashed (the one being hashed included), so the slot
+ * at head is free whenever full < SLOTS.
+ */
+#define SLOTS		4
+#define SLOTSIZE	(256 * 1024)
+
+struct hashq {
+	pthread_t	 th;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	unsigned char	*buf;
+	size_t		 len[SLOTS];
+	unsigned	 head, tail, full;
+	size_t		 fill;		/* bytes in the slot at head */
+	int		 done;
+};
+
+static void *
+hashq_main(void *arg)
+{
+	struct hashtap *t = arg;
+	struct hashq *q = t->q;
+	unsigned i;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->full == 0 && !q->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->full == 0)
+			break;
+		i = q->tail;
+		pthread_mutex_unlock(&q->mu);
+		sha1_update(&t->c, q->len[i], q->buf + (size_t)i * SLOTSIZE);
+		pthread_mutex_lock(&q->mu);
+		q->tail = (i + 1) % SLOTS;
+		q->full--;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Hand the slot at head to the thread; waits while every slot is full. */
+static void
+hashq_push(struct hashq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->len[q->head] = q->fill;
+	q->head = (q->head + 1) % SLOTS;
+	q->full++;
+	q->fill = 0;
+	pthread_cond_broadcast(&q->cv);
+	while (q->full == SLOTS)
+		pthread_cond_wait(&q->cv, &q->mu);
+	pthread_mutex_unlock(&q->mu);
+}
+
 void
 hashtap_init(struct hashtap *t, int progress)
 {
 	sha1_init(&t->c);
 	t->bytes = 0;
 	t->progress = progress;
+	t->q = NULL;
+}
+
+void
+hashtap_thread(struct hashtap *t)
+{
+	struct hashq *q = xcalloc(1, sizeof *q);
+
+	q->buf = xmalloc((size_t)SLOTS * SLOTSIZE);
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	t->q = q;
+	if (pthread_create(&q->th, NULL, hashq_main, t) != 0) {
+		t->q = NULL;
+		pthread_cond_destroy(&q->cv);
+		pthread_mutex_destroy(&q->mu);
+		free(q->buf);
+		free(q);
+	}
 }
 
 void
 hashtap(void *arg, const void *p, size_t n)
 {
 	struct hashtap *t = arg;
+	struct hashq *q = t->q;
+	const unsigned char *b = p;
+	size_t k;
 
-	sha1_update(&t->c, n, p);
 	t->bytes += n;
 	if (t->progress)
 		progress_add(0, n);
+	if (q == NULL) {
+		sha1_update(&t->c, n, b);
+		return;
+	}
+	while (n > 0) {
+		k = SLOTSIZE - q->fill;
+		if (k > n)
+			k = n;
+		memcpy(q->buf + (size_t)q->head * SLOTSIZE + q->fill, b, k);
+		q->fill += k;
+		b += k;
+		n -= k;
+		if (q->fill == SLOTSIZE)
+			hashq_push(q);
+	}
 }
 
 void
 hashtap_end(struct hashtap *t, struct copyres *res)
 {
-	sha1_hex(&t->c, res->sha1);
-	res->bytes = t->bytes;
+	struct hashq *q = t->q;
+
+	if (q != NULL) {
+		if (q->fill > 0)
+			hashq_push(q);
+		pthread_mutex_lock(&q->mu);
+		q->done = 1;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		pthread_join(q->th, NULL);
+		pthread_cond_destroy(&q->cv);
+		pthread_mutex_destroy(&q->mu);
+		free(q->buf);
+		free(q);
+		t->q = NULL;
+	}
+	if (res != NULL) {
+		sha1_hex(&t->c, res->sha1);
+		res->bytes = t->bytes;
+	}
 }
 
 /* Account for n zero bytes of a hole: hashed and signed, never read. */

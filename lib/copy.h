@@ -6,6 +6,8 @@
 #ifndef COPY_H
 #define COPY_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 #include <nettle/sha1.h>
 
@@ -31,16 +33,27 @@ void	sha1_hex(struct sha1_ctx *, char *);
 /*
  * What copy_fd computes, for bytes that come some other way (a patch's
  * tap, delta.h): hashtap_init, hashtap(t, p, n) for each piece, then
- * hashtap_end fills the copyres.  With progress, the bytes are also
- * counted in progress_add, as copy_fd counts them.
+ * hashtap_end fills the copyres (or, with NULL, only frees: call it on
+ * every path).  With progress, the bytes are also counted in
+ * progress_add, as copy_fd counts them.  hashtap_thread moves the
+ * hashing to a thread of its own, the bytes copied to it: for large
+ * files, so that SHA-1 runs beside the writing (stays inline if no
+ * thread can be made).
  */
+struct hashq;
+
+/* Below this many bytes a thread costs more than it saves. */
+#define HASH_THREAD_MIN	((off_t)4 << 20)
+
 struct hashtap {
-	struct sha1_ctx	c;
-	uint64_t	bytes;
-	int		progress;
+	struct sha1_ctx	 c;
+	uint64_t	 bytes;
+	int		 progress;
+	struct hashq	*q;
 };
 
 void	hashtap_init(struct hashtap *, int);
+void	hashtap_thread(struct hashtap *);
 void	hashtap(void *, const void *, size_t);
 void	hashtap_end(struct hashtap *, struct copyres *);
 

@@ -1,8 +1,39 @@
+#define _GNU_SOURCE	/* sync_file_range: Linux, not POSIX */
+#include <fcntl.h>
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sparse.h"
+
+#define WRITEBACK	((off_t)8 << 20)
+
+static int writeback;
+
+void
+sparse_writeback(int on)
+{
+	writeback = on;
+}
+
+/*
+ * Start writing back what was written since the last call.  Errors are
+ * the final fsync's to report.
+ */
+static void
+start_writeback(struct sparse *s)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (s->written - s->started >= WRITEBACK) {
+		(void)sync_file_range(s->fd, s->started,
+		    s->written - s->started, SYNC_FILE_RANGE_WRITE);
+		s->started = s->written;
+	}
+#else
+	(void)s;
+#endif
+}
 
 static int
 allzero(const char *p, size_t n)
@@ -27,6 +58,7 @@ sparse_init(struct sparse *s, int fd)
 	s->pos = s->written = lseek(fd, 0, SEEK_CUR);
 	if (s->pos == -1)
 		s->pos = s->written = 0;
+	s->started = s->pos;
 }
 
 int
@@ -51,6 +83,8 @@ sparse_write(struct sparse *s, const void *p, size_t n)
 		s->pos += w;
 	}
 	s->written = s->pos;
+	if (writeback)
+		start_writeback(s);
 	return 0;
 }
 

@@ -780,6 +780,8 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 		return -1;
 	}
 	hashtap_init(&h, 1);
+	if (e->st.st_size >= HASH_THREAD_MIN)
+		hashtap_thread(&h);
 	errno = 0;
 	rv = patch_apply_rev(basis, stream_read, r, out,
 	    grown((uint64_t)e->st.st_size), hashtap, &h, rev);
@@ -800,6 +802,7 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 	}
 	remote_drop(r);
 	if (rv == -1) {
+		hashtap_end(&h, NULL);
 		sig_free(*rev);
 		*rev = NULL;
 		errno = saved;

@@ -35,6 +35,7 @@
 #include "repo.h"
 #include "select.h"
 #include "snap.h"
+#include "sparse.h"
 #include "timespec.h"
 #include "xalloc.h"
 
@@ -723,6 +724,8 @@ main(int argc, char *argv[])
 	umask(077);
 	if (s.nosync)
 		atomic_nosync(1);
+	else
+		sparse_writeback(1);
 	if (recover) {
 		s.root = geteuid() == 0;
 		s.errfd = -1;
