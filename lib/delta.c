@@ -900,13 +900,12 @@ fail:
 }
 
 /*
- * Files of PAR_MIN bytes and more are signed and diffed in two threads,
- * one per half: on a machine whose other core is idle (the far side of
- * an agent waits for us and we for it) that halves the time of the
- * BLAKE2 and rolling sums, the bulk of it.
+ * Files of PAR_MIN bytes and more are signed in two threads, one per
+ * half, and diffed in two (segments, below): on a machine whose other
+ * core is idle (the far side of an agent waits for us and we for it)
+ * that halves the time of the BLAKE2 and rolling sums, the bulk of it.
  */
 #define PAR_MIN		((uint64_t)16 << 20)
-#define PAR_HELD	((size_t)32 << 20)	/* 2nd half's output held */
 
 static int
 two_cores(void)
@@ -1011,141 +1010,152 @@ sig_file(int fd, uint64_t size, size_t minstrong)
 	return s;
 }
 
-/* One half of a delta: new data [from, to) of fd (to 0: its end). */
-struct delhalf {
-	struct sigmaker	*s;
-	int		 fd;
-	uint64_t	 from, to;
-	int		 second;
-	int		 (*out)(void *, const char *, size_t);
-	void		*arg;
-	size_t		 skip;		/* the 2nd: its magic number */
-	char		 last;		/* the 1st: its END, held back */
-	int		 holding;
-	struct par	*par;
-	int		 rv, err;
+/*
+ * A delta in pieces: the new data is cut into segments (whole blocks of
+ * the signature, so that data in place matches across a cut), each
+ * diffed by its own librsync job in one of two threads, and the pieces
+ * go out in order as each is done.  The far side can apply the first
+ * while the rest is scanned: librsync holds a run of matches back until
+ * it ends, which without the cuts is the whole file when little changed.
+ * A cut costs at most two blocks of literal data where data moved.  A
+ * file that changes meanwhile gives what each read found, as one thread
+ * reading it would.
+ */
+#define SEG_MIN		((uint64_t)8 << 20)
+#define SEG_MAX		((uint64_t)16 << 20)
+#define SEG_AHEAD	3	/* segments done or running, not yet out */
+
+struct seg {
+	uint64_t	 from, to;	/* to 0: the file's end, as it grows */
+	struct wbuf	 out;
+	int		 done;
 };
 
-/* What the halves share. */
-struct par {
+struct segs {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	int		 first_done;	/* the 2nd may write out */
-	int		 stop;		/* the 1st failed */
-	struct wbuf	 held;		/* the 2nd's output meanwhile */
-	int		 direct;
+	int		 fd;
+	struct seg	*v;
+	size_t		 n;
+	size_t		 take;		/* the next segment to diff */
+	size_t		 emit;		/* the next to go out */
+	int		 (*out)(void *, const char *, size_t);
+	void		*arg;
+	int		 err;		/* the first failure: all stop */
 };
 
-/* The 2nd half's held output, once the 1st is out; 0 or -1 (stop). */
+/* One segment's librsync output, kept to go out in order. */
 static int
-par_release(struct delhalf *d)
+seg_out(void *arg, const char *b, size_t n)
 {
-	struct par *p = d->par;
-	int stop;
-
-	pthread_mutex_lock(&p->mu);
-	while (!p->first_done)
-		pthread_cond_wait(&p->cv, &p->mu);
-	stop = p->stop;
-	pthread_mutex_unlock(&p->mu);
-	if (stop)
-		return -1;
-	p->direct = 1;
-	if (p->held.len > 0 && d->out(d->arg, (char *)p->held.p,
-	    p->held.len) == -1)
-		return -1;
-	wbuf_free(&p->held);
+	buf_put_bytes(arg, b, n);
 	return 0;
 }
 
+/* Diff segment k against s; 0 or an errno. */
 static int
-half_out(void *arg, const char *b, size_t n)
+seg_delta(struct segs *g, struct sigmaker *s, size_t k, char *buf)
 {
-	struct delhalf *d = arg;
-	struct par *p = d->par;
-	size_t k;
-
-	if (d->skip > 0) {
-		k = n < d->skip ? n : d->skip;
-		d->skip -= k;
-		b += k;
-		n -= k;
-	}
-	if (n == 0)
-		return 0;
-	if (!d->second) {
-		/* all but the last byte so far: the END is not the end */
-		if (d->holding && d->out(d->arg, &d->last, 1) == -1)
-			return -1;
-		if (n > 1 && d->out(d->arg, b, n - 1) == -1)
-			return -1;
-		d->last = b[n - 1];
-		d->holding = 1;
-		return 0;
-	}
-	if (!p->direct && p->held.len + n > PAR_HELD && par_release(d) == -1)
-		return -1;
-	if (p->direct)
-		return d->out(d->arg, b, n);
-	buf_put_bytes(&p->held, b, n);
-	return 0;
-}
-
-static void *
-delta_half(void *arg)
-{
-	struct delhalf *d = arg;
+	struct seg *sg = &g->v[k];
+	uint64_t off = sg->from;
 	rs_job_t *job;
-	char *buf;
-	uint64_t off = d->from;
 	ssize_t n;
+	size_t want;
+	int e = 0;
+
+	if ((job = rs_delta_begin(s->sums)) == NULL)
+		return ENOMEM;
+	for (;;) {
+		tick();
+		want = 4 * CHUNK;
+		if (sg->to != 0 && sg->to - off < want)
+			want = (size_t)(sg->to - off);
+		if (want == 0)
+			n = 0;
+		else if ((n = pread(g->fd, buf, want, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			break;
+		}
+		if (drive(job, buf, (size_t)n, n == 0, seg_out, &sg->out) ==
+		    -1) {
+			e = errno ? errno : EIO;
+			break;
+		}
+		if (n == 0)
+			break;
+		off += (uint64_t)n;
+	}
+	rs_job_free(job);
+	/* librsync's delta: a 4-byte magic number, commands, END (0) */
+	if (e == 0 && (sg->out.len < 5 || sg->out.p[sg->out.len - 1] != 0))
+		e = EIO;
+	return e;
+}
+
+/*
+ * Send the done segments that are next in order, each without what
+ * joins it to its neighbours (the magic number but for the first, the
+ * END but for the last).  Called locked; out() runs locked, one at a time.
+ */
+static void
+seg_flush(struct segs *g)
+{
+	struct seg *sg;
+	size_t a, b;
+
+	while (g->err == 0 && g->emit < g->n && g->v[g->emit].done) {
+		sg = &g->v[g->emit];
+		a = g->emit == 0 ? 0 : 4;
+		b = g->emit == g->n - 1 ? sg->out.len : sg->out.len - 1;
+		if (b > a && g->out(g->arg, (char *)sg->out.p + a, b - a) == -1)
+			g->err = errno ? errno : EIO;
+		wbuf_free(&sg->out);
+		g->emit++;
+	}
+}
+
+/* A diffing thread: takes segments in order until none is left. */
+static void
+seg_work(struct segs *g, struct sigmaker *s)
+{
+	char *buf = xmalloc(4 * CHUNK);
 	size_t k;
 	int e;
 
-	d->rv = -1;
-	if ((job = rs_delta_begin(d->s->sums)) == NULL) {
-		d->err = ENOMEM;
-		return NULL;
-	}
-	buf = xmalloc(4 * CHUNK);
+	pthread_mutex_lock(&g->mu);
 	for (;;) {
-		tick();
-		k = 4 * CHUNK;
-		if (d->to != 0 && d->to - off < k)
-			k = (size_t)(d->to - off);
-		if (k == 0)
-			n = 0;
-		else if ((n = pread(d->fd, buf, k, (off_t)off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			d->err = errno;
+		while (g->err == 0 && g->take < g->n &&
+		    g->take - g->emit >= SEG_AHEAD)
+			pthread_cond_wait(&g->cv, &g->mu);
+		if (g->err != 0 || g->take == g->n)
 			break;
-		}
-		if (d->second) {
-			pthread_mutex_lock(&d->par->mu);
-			e = d->par->stop;
-			pthread_mutex_unlock(&d->par->mu);
-			if (e) {
-				d->err = EIO;
-				break;
-			}
-		}
-		if (drive(job, buf, (size_t)n, n == 0, half_out, d) == -1) {
-			d->err = errno ? errno : EIO;
-			break;
-		}
-		if (n == 0) {
-			d->rv = 0;
-			break;
-		}
-		off += (uint64_t)n;
+		k = g->take++;
+		pthread_mutex_unlock(&g->mu);
+		e = seg_delta(g, s, k, buf);
+		pthread_mutex_lock(&g->mu);
+		g->v[k].done = 1;
+		if (e != 0 && g->err == 0)
+			g->err = e;
+		seg_flush(g);
+		pthread_cond_broadcast(&g->cv);
 	}
+	pthread_mutex_unlock(&g->mu);
 	free(buf);
-	rs_job_free(job);
-	if (d->rv == 0 && d->second && !d->par->direct && par_release(d) == -1) {
-		d->rv = -1;
-		d->err = EIO;
-	}
+}
+
+struct segwork {
+	struct segs	*g;
+	struct sigmaker	*s;
+};
+
+static void *
+seg_thread(void *arg)
+{
+	struct segwork *w = arg;
+
+	seg_work(w->g, w->s);
 	return NULL;
 }
 
@@ -1153,67 +1163,74 @@ int
 sig_delta_file(const void *sig, size_t siglen, int fd,
     int (*out)(void *, const char *, size_t), void *arg)
 {
-	struct delhalf d[2];
-	struct par p;
+	struct sigmaker *s[2] = { NULL, NULL };
+	struct segwork w;
+	struct segs g;
 	struct stat st;
 	pthread_t t;
-	int i, e, rv = -1;
+	uint64_t size, len, blen, off;
+	size_t i;
+	int e, rv;
 
-	memset(d, 0, sizeof d);
-	memset(&p, 0, sizeof p);
 	if (fstat(fd, &st) == -1)
 		return -1;
-	if ((d[0].s = sig_load(sig, siglen)) == NULL)
+	if ((s[0] = sig_load(sig, siglen)) == NULL)
 		return -1;
-	if ((uint64_t)st.st_size < PAR_MIN || !two_cores()) {
+	size = (uint64_t)st.st_size;
+	if (size < PAR_MIN || !two_cores()) {
 		if (lseek(fd, 0, SEEK_SET) == -1)
 			rv = -1;
 		else
-			rv = sig_delta_to(d[0].s, fd, out, arg);
+			rv = sig_delta_to(s[0], fd, out, arg);
 		e = errno;
-		sig_free(d[0].s);
+		sig_free(s[0]);
 		errno = e;
 		return rv;
 	}
-	if ((d[1].s = sig_load(sig, siglen)) == NULL) {
-		sig_free(d[0].s);
+	if ((s[1] = sig_load(sig, siglen)) == NULL) {
+		sig_free(s[0]);
 		return -1;
 	}
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
-	for (i = 0; i < 2; i++) {
-		d[i].fd = fd;
-		d[i].out = out;
-		d[i].arg = arg;
-		d[i].par = &p;
-		d[i].second = i;
+	/* sig_load checked the header: magic, block length, strong length */
+	blen = (uint64_t)((const unsigned char *)sig)[4] << 24 |
+	    (uint64_t)((const unsigned char *)sig)[5] << 16 |
+	    (uint64_t)((const unsigned char *)sig)[6] << 8 |
+	    ((const unsigned char *)sig)[7];
+	if (blen == 0)
+		blen = 1;
+	len = size / 8 < SEG_MIN ? SEG_MIN : size / 8;
+	if (len > SEG_MAX)
+		len = SEG_MAX;
+	len = len < blen ? blen : len / blen * blen;
+	memset(&g, 0, sizeof g);
+	g.n = (size_t)((size + len - 1) / len);
+	g.v = xcalloc(g.n, sizeof *g.v);
+	for (i = 0, off = 0; i < g.n; i++, off += len) {
+		g.v[i].from = off;
+		g.v[i].to = i == g.n - 1 ? 0 : off + len;	/* 0: to EOF */
 	}
-	d[0].to = d[1].from = (uint64_t)st.st_size / 2;
-	d[1].skip = 4;
-	if ((e = pthread_create(&t, NULL, delta_half, &d[1])) != 0) {
+	g.fd = fd;
+	g.out = out;
+	g.arg = arg;
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	w.g = &g;
+	w.s = s[1];
+	e = pthread_create(&t, NULL, seg_thread, &w);
+	seg_work(&g, s[0]);
+	if (e == 0)
+		pthread_join(t, NULL);
+	e = g.err;
+	for (i = 0; i < g.n; i++)
+		wbuf_free(&g.v[i].out);
+	free(g.v);
+	pthread_mutex_destroy(&g.mu);
+	pthread_cond_destroy(&g.cv);
+	sig_free(s[0]);
+	sig_free(s[1]);
+	if (e != 0) {
 		errno = e;
-		goto out;
+		return -1;
 	}
-	delta_half(&d[0]);
-	if (d[0].rv == 0 && (!d[0].holding || d[0].last != 0)) {
-		d[0].rv = -1;	/* librsync's delta ends in END */
-		d[0].err = EIO;
-	}
-	pthread_mutex_lock(&p.mu);
-	p.first_done = 1;
-	p.stop = d[0].rv == -1;
-	pthread_cond_broadcast(&p.cv);
-	pthread_mutex_unlock(&p.mu);
-	pthread_join(t, NULL);
-	rv = d[0].rv == -1 || d[1].rv == -1 ? -1 : 0;
-	e = d[0].rv == -1 ? d[0].err : d[1].err;
-out:
-	wbuf_free(&p.held);
-	pthread_mutex_destroy(&p.mu);
-	pthread_cond_destroy(&p.cv);
-	sig_free(d[0].s);
-	sig_free(d[1].s);
-	if (rv == -1)
-		errno = e ? e : EIO;
-	return rv;
+	return 0;
 }

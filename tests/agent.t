@@ -43,7 +43,7 @@ for f in shrink grow swap repeat zeros drop other; do
 	head -c 240000 /dev/urandom >"$S/dl/$f"
 done
 head -c 2000 /dev/urandom >"$S/dl/tiny"
-head -c 20000000 /dev/urandom >"$S/dl/large"	# signed, diffed in halves
+head -c 20000000 /dev/urandom >"$S/dl/large"	# signed in halves, diffed in segments
 head -c 3000000 /dev/zero >"$S/dl/image"	# every block the same
 ln -s small "$S/d/lnk"
 ln -s /nowhere "$S/dangling"

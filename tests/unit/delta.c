@@ -200,9 +200,9 @@ to_fd(void *arg, const char *p, size_t n)
 
 /*
  * Files large enough for two threads: sig_file's signature is the one
- * sig_update makes, and sig_delta_file's delta (its halves joined)
+ * sig_update makes, and sig_delta_file's delta (its segments joined)
  * patches the old version into the new, with data moved across the
- * middle, changed in both halves and appended.
+ * middle, changed in two places, appended, and all shifted.
  */
 static void
 big_files(void)
@@ -241,11 +241,33 @@ big_files(void)
 	dfd = tmpfd(NULL, 0);
 	ok(p1 != NULL && sig_delta_file(p1, len1, nfd, to_fd, &dfd) == 0,
 	    "sig_delta_file in two threads");
-	ok(lseek(dfd, 0, SEEK_END) < 8 << 20,
+	ok(lseek(dfd, 0, SEEK_END) < 512 << 10,
 	    "... a delta of the changes only (%lld bytes)",
 	    (long long)lseek(dfd, 0, SEEK_END));
 	applied(ofd, dfd, nw, nn, "... which applies",
 	    "... and gives the new version");
+	close(dfd);
+	close(nfd);
+
+	/*
+	 * Everything moved by a few bytes (an insertion at the front): each
+	 * cut between segments may cost two blocks of literal data, no more.
+	 */
+	nw[0] = 'z';
+	nw[1] = 'z';
+	nw[2] = 'z';
+	memcpy(nw + 3, old, size);
+	nfd = tmpfd(nw, size + 3);
+	dfd = tmpfd(NULL, 0);
+	ok(p1 != NULL && sig_delta_file(p1, len1, nfd, to_fd, &dfd) == 0,
+	    "sig_delta_file of the file shifted by 3 bytes");
+	ok(lseek(dfd, 0, SEEK_END) < 256 << 10,
+	    "... a delta of %lld bytes (at most 2 blocks a cut)",
+	    (long long)lseek(dfd, 0, SEEK_END));
+	applied(ofd, dfd, nw, size + 3, "... which applies",
+	    "... and gives the new version");
+	close(dfd);
+
 	outfd = tmpfd(NULL, 0);
 	errno = 0;
 	ok(sig_delta_file("rs", 2, nfd, to_fd, &outfd) == -1,
