@@ -921,10 +921,52 @@ child_named(struct session *s, const struct ient *d, const char *name,
 	return 0;
 }
 
+/*
+ * Who stats what they list.  READDIRPLUS makes the kernel build an inode
+ * for every entry it returns with attributes, which costs it more than
+ * the listing: worth it for ls -l, tar or diff -r, a waste for find,
+ * which needs only names and types.  So a process's first listing of a
+ * session directory gives names only, and the process gets attributes
+ * from then on once it looks up something other than a directory in a
+ * directory it listed.  A few processes are remembered, the least
+ * recently seen forgotten.
+ */
+#define LISTERS	16
+
+static struct lister {
+	pid_t		 pid;
+	fuse_ino_t	 dir;		/* its last listing */
+	int		 stats;
+	uint64_t	 seen;
+} listers[LISTERS];
+static uint64_t lister_clock;
+
+static struct lister *
+lister_of(pid_t pid, int make)
+{
+	struct lister *l, *old = &listers[0];
+
+	for (l = listers; l < listers + LISTERS; l++) {
+		if (l->pid == pid && pid != 0) {
+			l->seen = ++lister_clock;
+			return l;
+		}
+		if (l->seen < old->seen)
+			old = l;
+	}
+	if (!make)
+		return NULL;
+	memset(old, 0, sizeof(*old));
+	old->pid = pid;
+	old->seen = ++lister_clock;
+	return old;
+}
+
 static void
 hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
+	struct lister *who;
 	struct session *s;
 	struct ient d, k;
 	uint32_t idx;
@@ -967,6 +1009,10 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, errno);
 		return;
 	}
+	if (!S_ISDIR(k.mode) &&
+	    (who = lister_of(fuse_req_ctx(req)->pid, 0)) != NULL &&
+	    who->dir == parent)
+		who->stats = 1;
 	fill_stat(&e.attr, s, &k);
 	e.ino = e.attr.st_ino;		/* the node: its group's record */
 	e.attr.st_ino = file_ino(s, idx, &k);
@@ -1278,35 +1324,44 @@ version(struct session *s, const struct where *w, int *mirror,
 
 /*
  * The inode number of regular file record e named name in directory dir
- * of session s: one made from its path and its version (the time of its
- * first increment at or after s, or the mirror), when it has no hard
- * links, so that a file unchanged between two sessions shows the same
- * inode and attributes in both and diff -r need not read it.  Others,
- * and files with long-name references, keep their node's, node.  incs
- * is dir's increments listing (incs_of), NULL when it cannot be read.
+ * of session s, when it has no hard links: one made from its path and
+ * its content (the SHA-1 and size the metadata records), so that a file
+ * with the same content in two sessions shows the same inode in both and
+ * diff -r need not read it.  Without a recorded SHA-1, its version
+ * stands for the content: the time of its first increment at or after
+ * s, or the mirror (dir's increments listed, once per directory).
+ * Others, and files with long-name references, keep their node's, node.
  */
 static fuse_ino_t
-ver_ino(struct session *s, const char *dir, struct incdir *incs,
-    const char *name, const struct ient *e, fuse_ino_t node)
+ver_ino(struct session *s, const char *dir, const char *name,
+    const struct ient *e, fuse_ino_t node)
 {
 	const struct incent *ie;
+	struct incdir *incs;
 	size_t n, first;
 	unsigned char v[8];
 	uint64_t t, h;
 	int i;
 
 	if (!S_ISREG(e->mode) || e->links != 1 || e->altmlen > 0 ||
-	    e->altilen > 0 || incs == NULL)
+	    e->altilen > 0)
 		return node;
-	ie = incdir_find(incs, name, strlen(name), &n);
-	for (first = 0; first < n && ie[first].t < s->t; first++)
-		;
-	t = (uint64_t)(first < n ? ie[first].t : INT64_MAX);
-	for (i = 0; i < 8; i++)
-		v[i] = (unsigned char)(t >> (8 * i));
 	h = fnv1a(FNV1A_INIT, dir, strlen(dir));
 	h = fnv1a(h, "/", 1);
 	h = fnv1a(h, name, strlen(name));
+	if (e->has_sha1) {
+		t = e->size;
+		h = fnv1a(h, e->sha1, sizeof e->sha1);
+	} else {
+		if ((incs = incs_of(dir)) == NULL)
+			return node;
+		ie = incdir_find(incs, name, strlen(name), &n);
+		for (first = 0; first < n && ie[first].t < s->t; first++)
+			;
+		t = (uint64_t)(first < n ? ie[first].t : INT64_MAX);
+	}
+	for (i = 0; i < 8; i++)
+		v[i] = (unsigned char)(t >> (8 * i));
 	h = fnv1a(h, v, sizeof v);
 	return (fuse_ino_t)(UINT64_C(1) << 63 | (h >> 1));
 }
@@ -1323,9 +1378,9 @@ file_ino(struct session *s, uint32_t idx, const struct ient *e)
 		return ino;
 	if ((slash = strrchr(path, '/')) != NULL) {
 		*slash = '\0';
-		ino = ver_ino(s, path, incs_of(path), slash + 1, e, ino);
+		ino = ver_ino(s, path, slash + 1, e, ino);
 	} else
-		ino = ver_ino(s, "", incs_of(""), path, e, ino);
+		ino = ver_ino(s, "", path, e, ino);
 	free(path);
 	return ino;
 }
@@ -1687,8 +1742,9 @@ list_name(struct listing *l, const char *name, mode_t mode, fuse_ino_t ino,
  * READDIR and READDIRPLUS of directory ino: ".", "..", then the root's
  * "current" and sessions (names only: a session's index is built when it
  * is looked up) or a session directory's children, at offsets OFF_FIRST
- * on.  READDIRPLUS gives the children's attributes, so that ls -l needs
- * no lookup per entry.
+ * on.  READDIRPLUS gives the children's attributes to a process that
+ * stats what it lists (struct lister), so that ls -l needs no lookup per
+ * entry; inode numbers are the same either way.
  */
 static void
 list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
@@ -1696,11 +1752,12 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 	struct listing l = { req, plus, NULL, 0, 0 };
 	struct fuse_entry_param ep;
 	struct session *s = NULL;
-	struct incdir *incs = NULL;
+	struct lister *who;
 	struct ient d, k;
 	char ts[TIMESTR_LEN], name[NAME_MAX + 1], *dir = NULL;
 	size_t j;
 	uint32_t idx;
+	int attrs = 0;
 
 	if (ino != FUSE_ROOT_ID) {
 		if (node_of(ino, &s, &idx, &d) == -1) {
@@ -1711,9 +1768,14 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			fuse_reply_err(req, ENOTDIR);
 			return;
 		}
-		if (plus && (dir = path_of(s, idx)) == NULL) {
+		if ((dir = path_of(s, idx)) == NULL) {
 			fuse_reply_err(req, EIO);
 			return;
+		}
+		if (plus) {
+			who = lister_of(fuse_req_ctx(req)->pid, 1);
+			attrs = who->stats;
+			who->dir = ino;
 		}
 	}
 	l.size = size > 1 << 20 ? 1 << 20 : size;
@@ -1738,8 +1800,6 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 		}
 		goto out;
 	}
-	if (plus)
-		incs = incs_of(dir);
 	memset(&ep, 0, sizeof(ep));
 	ep.attr_timeout = ep.entry_timeout = TTL_SESSION;
 	for (j = off < OFF_FIRST ? 0 : (size_t)off - OFF_FIRST + 1;
@@ -1757,10 +1817,8 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			continue;	/* a name no lookup could find */
 		name[k.namelen] = '\0';
 		fill_stat(&ep.attr, s, &k);
-		ep.ino = ep.attr.st_ino;
-		if (plus)
-			ep.attr.st_ino = ver_ino(s, dir, incs, name, &k,
-			    ep.ino);
+		ep.ino = attrs ? ep.attr.st_ino : 0;	/* 0: a name only */
+		ep.attr.st_ino = ver_ino(s, dir, name, &k, ep.attr.st_ino);
 		if (!list_add(&l, name, &ep, (off_t)(j + OFF_FIRST)))
 			break;
 	}
@@ -1783,11 +1841,20 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	list_dir(req, ino, size, off, 1);
 }
 
-/* A session's directories never change: the kernel may keep listings. */
+/*
+ * A session's directories never change: the kernel may keep listings,
+ * but only those made with attributes (struct lister), since a process
+ * reading a kept listing gets no attributes with it and must look up
+ * every entry.
+ */
 static void
 hf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (ino != FUSE_ROOT_ID) {
+	struct lister *who;
+
+	if (ino != FUSE_ROOT_ID &&
+	    (who = lister_of(fuse_req_ctx(req)->pid, 0)) != NULL &&
+	    who->stats) {
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}

@@ -77,6 +77,26 @@ t_out "  ... a file unchanged between sessions keeps its inode number" \
 t "  ... a changed one does not" sh -c "[ '$(ino 7 big)' != '$(ino 8 big)' ]"
 t "  ... nor do two files of one session" sh -c \
     "[ '$(ino 8 a.txt)' != '$(ino 8 empty)' ]"
+# dino DIR: entries whose inode number as a listing gives it (d_ino, no
+# stat: the first listing a process makes comes without attributes)
+# differs from what lstat then says; and the count of entries.
+dino() {
+	python3 -c 'import os, sys
+n = 0
+for e in os.scandir(sys.argv[1]):
+	n += 1
+	if e.inode() != os.lstat(e.path).st_ino:
+		print("differs:", repr(e.name))
+print(n, "entries")' "$1"
+}
+t_out "  ... a listing without attributes gives the inode numbers stat does" \
+    "$(find "mnt/$(name 6)" -mindepth 1 -maxdepth 1 -printf x | wc -c) entries" \
+    dino "mnt/$(name 6)"
+names_then_same() {
+	find mnt >/dev/null && find mnt >/dev/null && same repo mnt
+}
+t "  ... after walks that list names only, each session still equals restore -r's output" \
+    names_then_same
 # dr DIR A B: diff -r of A and B in DIR, their names made A and B
 # (devices left out: diff compares device nodes differently on a nodev
 # mount; treesum compared them above)
