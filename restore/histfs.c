@@ -121,7 +121,7 @@ struct cfile {
 };
 
 /* A buffered writer to a temp file. */
-struct wbuf {
+struct ixw {
 	int		 fd;
 	unsigned char	*p;
 	size_t		 len;
@@ -262,7 +262,7 @@ tmp_open(void)
 }
 
 static void
-wb_flush(struct wbuf *w)
+wb_flush(struct ixw *w)
 {
 	if (w->len > 0 && !w->err && pwrite_full(w->fd, w->p, w->len,
 	    w->off - w->len) == -1)
@@ -271,7 +271,7 @@ wb_flush(struct wbuf *w)
 }
 
 static void
-wb_put(struct wbuf *w, const void *p, size_t n)
+wb_put(struct ixw *w, const void *p, size_t n)
 {
 	const unsigned char *c = p;
 	size_t k;
@@ -289,7 +289,7 @@ wb_put(struct wbuf *w, const void *p, size_t n)
 }
 
 static void
-wb_u32(struct wbuf *w, uint32_t v)
+wb_u32(struct ixw *w, uint32_t v)
 {
 	wb_put(w, &v, sizeof v);
 }
@@ -410,7 +410,7 @@ put_acl(struct xattrs *x, const char *name, const struct acl *a, size_t min)
  * bytes written.
  */
 static uint32_t
-put_xattrs(struct wbuf *w, const struct rec *r, struct recfile *eaf,
+put_xattrs(struct ixw *w, const struct rec *r, struct recfile *eaf,
     struct recfile *aclf, size_t *damaged)
 {
 	struct nodeext *ext;
@@ -508,7 +508,7 @@ patch(struct session *s, uint32_t idx, size_t field, const void *v,
  * the members, written to its files.  0, or -1 with errno.
  */
 static int
-finish(struct session *s, struct wbuf *sw, const uint32_t *parent,
+finish(struct session *s, struct ixw *sw, const uint32_t *parent,
     struct lmember *lm, size_t nlm)
 {
 	uint32_t *count, *kids, *fill, pair[2];
@@ -571,7 +571,7 @@ load(struct session *s)
 	struct meta_at *m;
 	struct rec *r;
 	struct recfile *eaf, *aclf;
-	struct wbuf ew = { -1, NULL, 0, 0, 0 }, sw = { -1, NULL, 0, 0, 0 };
+	struct ixw ew = { -1, NULL, 0, 0, 0 }, sw = { -1, NULL, 0, 0, 0 };
 	struct ldir *stack = NULL;
 	struct lmember *lm = NULL;
 	struct ient e;
@@ -579,6 +579,7 @@ load(struct session *s)
 	size_t depth = 0, scap = 0, pcap = 0, nlm = 0, lcap = 0, i, loaded = 0;
 	size_t oldest = 0, damaged = 0, blen;
 	char ts[TIMESTR_LEN], *fname, *prev = NULL;
+	size_t prevcap = 0;
 	const char *b;
 	int rv, bad = 0;
 
@@ -709,8 +710,11 @@ load(struct session *s)
 			stack[depth].len = r->pathlen;
 			stack[depth++].idx = s->nn;
 		}
-		free(prev);
-		prev = xmemdup(r->path, r->pathlen + 1);
+		if (r->pathlen + 1 > prevcap) {
+			prevcap = (r->pathlen + 1) * 2;
+			prev = xrealloc(prev, prevcap);
+		}
+		memcpy(prev, r->path, r->pathlen + 1);
 		s->nn++;
 	}
 	bad = meta_at_failed(m) || s->nn == 0;
