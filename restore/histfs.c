@@ -929,18 +929,22 @@ child_named(struct session *s, const struct ient *d, const char *name,
  * Who stats what they list.  READDIRPLUS makes the kernel build an inode
  * for every entry it returns with attributes, which costs it more than
  * the listing: worth it for ls -l, tar or diff -r, a waste for find,
- * which needs only names and types.  So a process's first listing of a
- * session directory gives names only, and the process gets attributes
- * from then on once it looks up something other than a directory in a
- * directory it listed.  A few processes are remembered, the least
- * recently seen forgotten.
+ * which needs only names and types.  So a process gets attributes for
+ * its first two listings and then only if it has looked up a file in a
+ * directory it listed (the kernel had no inode for it: a listing without
+ * attributes); else names only, directories still with theirs (they are
+ * looked up to be entered).  Whoever stats what it lists shows it by the
+ * third directory at the latest and gets attributes from then on.  A few
+ * processes are remembered, the least recently seen forgotten.
  */
 #define LISTERS	16
+#define QUIET	2	/* listings with attributes before any look-up */
 
 static struct lister {
 	pid_t		 pid;
 	fuse_ino_t	 dir;		/* its last listing */
-	int		 stats;
+	int		 listings;
+	int		 stats;		/* has looked up a file it listed */
 	uint64_t	 seen;
 } listers[LISTERS];
 static uint64_t lister_clock;
@@ -1778,8 +1782,11 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 		}
 		if (plus) {
 			who = lister_of(fuse_req_ctx(req)->pid, 1);
-			attrs = who->stats;
+			if ((off < OFF_FIRST || who->dir != ino) &&
+			    who->listings <= QUIET)
+				who->listings++;	/* a new listing */
 			who->dir = ino;
+			attrs = who->stats || who->listings <= QUIET;
 		}
 	}
 	l.size = size > 1 << 20 ? 1 << 20 : size;
@@ -1821,7 +1828,8 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			continue;	/* a name no lookup could find */
 		name[k.namelen] = '\0';
 		fill_stat(&ep.attr, s, &k);
-		ep.ino = attrs ? ep.attr.st_ino : 0;	/* 0: a name only */
+		/* 0: a name only */
+		ep.ino = attrs || S_ISDIR(k.mode) ? ep.attr.st_ino : 0;
 		ep.attr.st_ino = ver_ino(s, dir, name, &k, ep.attr.st_ino);
 		if (!list_add(&l, name, &ep, (off_t)(j + OFF_FIRST)))
 			break;
@@ -1857,8 +1865,8 @@ hf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct lister *who;
 
 	if (ino != FUSE_ROOT_ID &&
-	    (who = lister_of(fuse_req_ctx(req)->pid, 0)) != NULL &&
-	    who->stats) {
+	    ((who = lister_of(fuse_req_ctx(req)->pid, 0)) == NULL ||
+	    who->stats || who->listings < QUIET)) {
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
