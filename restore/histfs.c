@@ -1118,24 +1118,32 @@ cf_drop(struct cfile **pp)
 	free(c);
 }
 
-/* Keep at most CACHE_FILES released files and CACHE_BYTES in all. */
+/*
+ * Keep at most CACHE_FILES released files and CACHE_BYTES in all, but
+ * never drop the CF_KEEP most recently used: without opens (no_open)
+ * nothing holds the files being read, and two large old versions read
+ * in turn (diff of two sessions) must not be rebuilt for every read.
+ */
+#define CF_KEEP		4
+
 static void
 cf_trim(void)
 {
 	struct cfile **pp, **victim;
 	uint64_t bytes;
-	size_t files;
+	size_t files, n;
 
 	for (;;) {
 		bytes = 0;
 		files = 0;
 		victim = NULL;
-		for (pp = &cfiles; *pp != NULL; pp = &(*pp)->next) {
+		for (pp = &cfiles, n = 0; *pp != NULL; pp = &(*pp)->next, n++) {
 			if ((*pp)->rebuilt)
 				bytes += (*pp)->size;
 			if ((*pp)->refs == 0) {
 				files++;
-				victim = pp;	/* the last: least recent */
+				if (n >= CF_KEEP)
+					victim = pp;	/* the last: least recent */
 			}
 		}
 		if (victim == NULL ||
@@ -1477,8 +1485,12 @@ content_fd(struct session *s, const struct where *w, const struct ient *e,
 	return fd;
 }
 
-static void
-hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/*
+ * The verified content of node ino, at the front of the cache (found
+ * there or made): NULL with *err set (after saying why, for EIO).
+ */
+static struct cfile *
+cf_get(fuse_ino_t ino, int *err)
 {
 	struct session *s;
 	struct ient e;
@@ -1488,36 +1500,28 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	uint32_t idx;
 	int mirror, fd;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	*err = EIO;
 	if (node_of(ino, &s, &idx, &e) == -1) {
-		fuse_reply_err(req, errno);
-		return;
+		*err = errno;
+		return NULL;
 	}
 	if (!S_ISREG(e.mode)) {
-		fuse_reply_err(req, EACCES);
-		return;
+		*err = EACCES;
+		return NULL;
 	}
 	/* a hard link's content is its group's first member's */
 	if (e.group != idx) {
 		idx = e.group;
-		if (ient_get(s, idx, &e) == -1) {
-			fuse_reply_err(req, EIO);
-			return;
-		}
+		if (ient_get(s, idx, &e) == -1)
+			return NULL;
 	}
-	if (where_of(s, idx, &e, &w) == -1) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
+	if (where_of(s, idx, &e, &w) == -1)
+		return NULL;
 	if (version(s, &w, &mirror, &st) == -1) {
 		hwarn("session %s: %s: %s", w.ts, shown(w.path), mirror ?
 		    "mirror file" : "increment");
 		where_free(&w);
-		fuse_reply_err(req, EIO);
-		return;
+		return NULL;
 	}
 	for (pp = &cfiles; *pp != NULL && !cf_is(*pp, &st, &e);
 	    pp = &(*pp)->next)
@@ -1534,8 +1538,7 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				close(fd);
 			}
 			where_free(&w);
-			fuse_reply_err(req, EIO);
-			return;
+			return NULL;
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
@@ -1549,6 +1552,35 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	where_free(&w);
 	c->next = cfiles;
 	cfiles = c;
+	return c;
+}
+
+/*
+ * With zero-message opens (no_open) the kernel sends no OPEN or RELEASE
+ * once the first OPEN is answered ENOSYS: reading a small file is then
+ * one request instead of three, and each READ finds its content by node
+ * (cf_get).  Without, an open holds its content until released.
+ */
+static int no_open;
+
+static void
+hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct cfile *c;
+	int e;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if ((c = cf_get(ino, &e)) == NULL) {
+		fuse_reply_err(req, e);
+		return;
+	}
 	c->refs++;
 	fi->fh = (uint64_t)(uintptr_t)c;
 	fi->keep_cache = 1;
@@ -1563,11 +1595,18 @@ hf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct cfile *c = (struct cfile *)(uintptr_t)fi->fh;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+	int e;
 
+	if (c == NULL && (c = cf_get(ino, &e)) == NULL) {
+		fuse_reply_err(req, e);
+		return;
+	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = c->fd;
 	bv.buf[0].pos = off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	if (fi->fh == 0)
+		cf_trim();
 }
 
 static void
@@ -1575,9 +1614,20 @@ hf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfile *c = (struct cfile *)(uintptr_t)fi->fh;
 
-	c->refs--;
-	cf_trim();
+	if (c != NULL) {
+		c->refs--;
+		cf_trim();
+	}
 	fuse_reply_err(req, 0);
+}
+
+/* Zero-message opens where the kernel has them (no_open). */
+static void
+hf_init(void *u, struct fuse_conn_info *conn)
+{
+	(void)u;
+	no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
+	    getenv("RESTORE_M_OPEN") == NULL;
 }
 
 static void
@@ -1874,6 +1924,7 @@ hf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static const struct fuse_lowlevel_ops hf_ops = {
+	.init = hf_init,
 	.lookup = hf_lookup,
 	.getattr = hf_getattr,
 	.readlink = hf_readlink,

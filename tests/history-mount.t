@@ -122,6 +122,14 @@ $RESTORE -u mnt
 t_exit 0 "restore -m of a mixed history" $RESTORE -m mixrepo mnt
 t "  ... each session equals restore -r's output" same mixrepo mnt
 $RESTORE -u mnt
+# opens sent and checked one by one, as kernels without zero-message
+# opens do (this one has them: each read finds its file instead)
+t_exit 0 "restore -m with every open sent (RESTORE_M_OPEN)" \
+    env RESTORE_M_OPEN=1 $RESTORE -m mixrepo mnt
+t "  ... each session equals restore -r's output" same mixrepo mnt
+t_out "  ... and diff -r of two sessions says what restore -r's outputs say" \
+    "$(dr "$T" out.4 out.5)" dr mnt "$(name 4)" "$(name 5)"
+$RESTORE -u mnt
 
 # snap and prune go on while the repository is mounted
 $RESTORE -m repo mnt
@@ -160,6 +168,10 @@ t_out "  ... other files of that session read" "hello" \
     cat "mnt/$at/a.txt"
 t_out "  ... and big of the current session" \
     "$(sha1sum <rbrepo/big)" sh -c "sha1sum <mnt/current/big"
+$RESTORE -u mnt
+env RESTORE_M_OPEN=1 $RESTORE -m bad mnt
+t_exit 1 "  ... opening it fails where every open is sent (RESTORE_M_OPEN)" \
+    dd if="mnt/$at/big" of=/dev/null count=0 status=none
 $RESTORE -u mnt
 t "  ... naming it on standard error (the command form)" sh -c \
     "$RESTORE -m bad mnt -- cat 'mnt/$at/big' 2>&1 >/dev/null |
