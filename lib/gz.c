@@ -41,6 +41,8 @@ struct gzr {
 	size_t		 outpos, outlen;
 	char		*line;
 	size_t		 linecap;
+	size_t		 carry;		/* gzr_record: the next record's first
+					   bytes, a prefix of its lead */
 	struct bg	*bg;
 };
 
@@ -348,6 +350,144 @@ gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 	*linep = r->line;
 	*lenp = len;
 	return 1;
+}
+
+/* The next decoded chunk into r->out: its length, 0 at the end, -1. */
+static ssize_t
+refill(struct gzr *r)
+{
+	ssize_t n;
+
+	if ((n = r->bg ? bg_take(r) : gzr_read(r, r->out, BUFSZ)) == -1)
+		return -1;
+	r->outpos = 0;
+	r->outlen = (size_t)n;
+	return n;
+}
+
+/*
+ * Where in p[from..n) a line starting with lead (ll bytes) begins: the
+ * index of the "\n" before it (FOUND), else NOTFOUND with *next = n, or
+ * UNDECIDED with *next at a "\n" followed by too few bytes to tell.
+ * Each "\n" decided on is counted in *lines.
+ */
+#define FOUND		1
+#define NOTFOUND	0
+#define UNDECIDED	2
+
+static int
+boundary(const char *p, size_t from, size_t n, const char *lead, size_t ll,
+    unsigned long *lines, size_t *next)
+{
+	const char *q;
+	size_t i = from, qi;
+
+	while ((q = memchr(p + i, '\n', n - i)) != NULL) {
+		qi = (size_t)(q - p);
+		if (qi + 1 + ll > n &&
+		    memcmp(p + qi + 1, lead, n - qi - 1) == 0) {
+			*next = qi;
+			return UNDECIDED;
+		}
+		(*lines)++;
+		if (qi + 1 + ll <= n && memcmp(p + qi + 1, lead, ll) == 0) {
+			*next = qi;
+			return FOUND;
+		}
+		i = qi + 1;
+	}
+	*next = n;
+	return NOTFOUND;
+}
+
+/* Append p[0..n) to r->line, holding len bytes; -1 (EFBIG) past max. */
+static int
+line_add(struct gzr *r, size_t *len, const char *p, size_t n, size_t max)
+{
+	if (*len + n > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (*len + n + 1 > r->linecap) {
+		r->linecap = (*len + n + 1) * 2;
+		r->line = xrealloc(r->line, r->linecap);
+	}
+	memcpy(r->line + *len, p, n);
+	*len += n;
+	return 0;
+}
+
+int
+gzr_record(struct gzr *r, const char *lead, char **recp, size_t *lenp,
+    size_t max, unsigned long *lines)
+{
+	size_t ll = strlen(lead), len = 0, scan = 0, old, from, next;
+	ssize_t n;
+	int f;
+
+	*lines = 0;
+	if (r->carry > 0) {
+		if (line_add(r, &len, lead, r->carry, max) == -1)
+			return -1;
+		r->carry = 0;
+	} else {
+		if (r->outpos == r->outlen && (n = refill(r)) <= 0)
+			return (int)n;
+		/* most records lie whole in the chunk: handed out in place */
+		f = boundary(r->out, r->outpos, r->outlen, lead, ll, lines,
+		    &next);
+		if (f == FOUND) {
+			*recp = r->out + r->outpos;
+			*lenp = next + 1 - r->outpos;
+			r->outpos = next + 1;
+			return 1;
+		}
+		if (line_add(r, &len, r->out + r->outpos, r->outlen -
+		    r->outpos, max) == -1)
+			return -1;
+		scan = next - r->outpos;
+		r->outpos = r->outlen;
+	}
+	for (;;) {
+		if (r->outpos == r->outlen) {
+			if ((n = refill(r)) == -1)
+				return -1;
+			if (n == 0) {
+				/* the last record; a "\n" left undecided counts */
+				if (boundary(r->line, scan, len, lead, ll,
+				    lines, &next) == UNDECIDED)
+					(*lines)++;
+				if (len == 0)
+					return 0;
+				if (r->line[len - 1] != '\n' &&
+				    line_add(r, &len, "\n", 1, SIZE_MAX) == -1)
+					return -1;
+				*recp = r->line;
+				*lenp = len;
+				return 1;
+			}
+		}
+		old = len;
+		from = r->outpos;
+		if (line_add(r, &len, r->out + from, r->outlen - from, max) ==
+		    -1)
+			return -1;
+		r->outpos = r->outlen;
+		if ((f = boundary(r->line, scan, len, lead, ll, lines,
+		    &next)) == FOUND) {
+			if (next + 1 >= old)	/* the rest stays in r->out */
+				r->outpos = from + (next + 1 - old);
+			else {
+				/* the lead began in r->line: keep its start */
+				r->carry = old - (next + 1);
+				r->outpos = from;
+			}
+			*recp = r->line;
+			*lenp = next + 1;
+			return 1;
+		}
+		scan = next;
+	}
 }
 
 int

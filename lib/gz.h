@@ -22,6 +22,15 @@ ssize_t		 gzr_read(struct gzr *, void *, size_t);
  * max bytes is EFBIG).
  */
 int		 gzr_line(struct gzr *, char **, size_t *, size_t);
+/*
+ * Next record: the text up to the next line that starts with lead (or
+ * to the end), its last line ended by "\n"; valid until the next call,
+ * most often in place.  1 with *rec, *len and *lines (the "\n"s in it)
+ * set, 0 at end of file, -1 on error (a record over max bytes is
+ * EFBIG).  Not to be mixed with gzr_line on one reader.
+ */
+int		 gzr_record(struct gzr *, const char *, char **, size_t *,
+		    size_t, unsigned long *);
 int		 gzr_close(struct gzr *);
 /*
  * Background mode: a thread decodes (or compresses) ahead, so the caller

@@ -1,7 +1,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,15 +11,12 @@
 #include "meta.h"
 #include "xalloc.h"
 
-#define MAXLINE	(1 << 20)
+#define MAXREC	(16 << 20)	/* bytes of one record */
 
 struct meta_reader {
 	struct gzr	*in;
-	char		*pending;	/* the "File " line read ahead */
-	size_t		 pendlen, pendcap;
-	int		 haspend;
-	char		*text;		/* the record being collected */
-	size_t		 textlen, textcap;
+	char		*text;		/* the record's text (in m->in) */
+	size_t		 textlen;
 	unsigned long	 lineno, recline;
 	int		 eof, ioerr;
 	struct rec	 rec;
@@ -360,6 +356,21 @@ dupn(const char *s, size_t n)
 	return p;
 }
 
+/* ASCII classes without the locale's function calls: this is per byte. */
+static int
+alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' &&
+	    (c | 0x20) <= 'z');
+}
+
+static int
+hexdigit(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' &&
+	    (c | 0x20) <= 'f');
+}
+
 static int
 isfield(const char *f, size_t n, const char *name)
 {
@@ -394,7 +405,7 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 		f = line;
 		while (f < nl && *f == ' ')
 			f++;
-		for (v = f; v < nl && isalnum((unsigned char)*v) && isascii(*v); v++)
+		for (v = f; v < nl && alnum((unsigned char)*v); v++)
 			;
 		flen = (size_t)(v - f);
 		/* like rdiff-backup, lines that are not "Field value" are ignored */
@@ -435,10 +446,11 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 			if (vlen != 40)
 				goto bad;
 			for (i = 0; i < 40; i++)
-				if (!isxdigit((unsigned char)v[i]))
+				if (!hexdigit((unsigned char)v[i]))
 					goto bad;
-				else
-					r->sha1[i] = (char)tolower((unsigned char)v[i]);
+				else	/* lower case */
+					r->sha1[i] = (char)(v[i] | (v[i] >= 'A' ?
+					    0x20 : 0));
 			r->sha1[40] = '\0';
 		} else if (isfield(f, flen, "SymData")) {
 			free(r->symdata);
@@ -533,8 +545,8 @@ meta_error(struct meta_reader *m)
 int
 meta_next(struct meta_reader *m, struct rec **recp)
 {
-	char *line, msg[200];
-	size_t len;
+	unsigned long lines;
+	char msg[200];
 	int r;
 
 	if (m->ioerr) {
@@ -542,44 +554,28 @@ meta_next(struct meta_reader *m, struct rec **recp)
 		return -1;
 	}
 	m->textlen = 0;
-	if (m->haspend) {
-		put(&m->text, &m->textlen, &m->textcap, m->pending, m->pendlen);
-		put(&m->text, &m->textlen, &m->textcap, "\n", 1);
-		m->haspend = 0;
-	} else if (m->eof)
+	if (m->eof)
 		return 0;
-	m->recline = m->lineno;
-	for (;;) {
-		r = gzr_line(m->in, &line, &len, MAXLINE);
-		if (r == -1) {
-			m->ioerr = errno;
-			snprintf(m->err, sizeof m->err, "line %lu: %s",
-			    m->lineno + 1, strerror(errno));
-			return -1;
-		}
-		if (r == 0) {
-			m->eof = 1;
-			break;
-		}
-		m->lineno++;
-		if (len >= 5 && memcmp(line, "File ", 5) == 0) {
-			if (m->textlen > 0) {
-				m->pendlen = 0;
-				put(&m->pending, &m->pendlen, &m->pendcap, line, len);
-				m->haspend = 1;
-				break;
-			}
-			m->recline = m->lineno;
-		} else if (m->textlen == 0) {
-			snprintf(m->err, sizeof m->err,
-			    "line %lu: text outside a record", m->lineno);
-			return -1;
-		}
-		put(&m->text, &m->textlen, &m->textcap, line, len);
-		put(&m->text, &m->textlen, &m->textcap, "\n", 1);
+	r = gzr_record(m->in, "File ", &m->text, &m->textlen, MAXREC, &lines);
+	if (r == -1) {
+		m->ioerr = errno;
+		m->textlen = 0;
+		snprintf(m->err, sizeof m->err, "line %lu: %s",
+		    m->lineno + 1, strerror(errno));
+		return -1;
 	}
-	if (m->textlen == 0)
+	if (r == 0) {
+		m->eof = 1;
 		return 0;
+	}
+	m->recline = m->lineno + 1;
+	m->lineno += lines;
+	if (m->textlen < 5 || memcmp(m->text, "File ", 5) != 0) {
+		m->textlen = 0;
+		snprintf(m->err, sizeof m->err,
+		    "line %lu: text outside a record", m->recline);
+		return -1;
+	}
 	if (meta_parse(m->text, m->textlen, &m->rec, msg, sizeof msg) == -1) {
 		snprintf(m->err, sizeof m->err, "record at line %lu: %s",
 		    m->recline, msg);
@@ -613,8 +609,6 @@ meta_close(struct meta_reader *m)
 		return 0;
 	rv = gzr_close(m->in);
 	rec_free(&m->rec);
-	free(m->pending);
-	free(m->text);
 	free(m);
 	return rv;
 }

@@ -81,13 +81,119 @@ read_lines(int gzip, int bg, const char *longline, size_t longlen)
 	return gzr_close(r) == 0 && ok;
 }
 
+/*
+ * gzr_record over records of every size, a few longer than a chunk,
+ * with lines that start like the lead and stop short ("Fil", "File"
+ * without its space), a first "record" that is not one, and a last
+ * record without its final "\n": every record comes back as written
+ * (the last with a "\n" added), with its count of lines.
+ */
+#define NRECS	60000
+
+static char *
+make_records(size_t *total, size_t **offs)
+{
+	char *t = NULL;
+	size_t n = 0, cap = 0, k, j, j2, nl, len;
+	static char line[100000];
+
+	*offs = xreallocarray(NULL, NRECS + 2, sizeof **offs);
+	srandom(11);
+	for (k = 0; k <= NRECS; k++) {
+		(*offs)[k] = n;
+		for (j = 0, nl = k == 0 ? 2 : (size_t)(random() % 12); ; j++) {
+			if (j == 0 && k == 0)
+				len = (size_t)snprintf(line, sizeof line,
+				    "not a record");
+			else if (j == 0)
+				len = (size_t)snprintf(line, sizeof line,
+				    "File %zu", k);
+			else if (j > nl)
+				break;
+			else {
+				static const char *starts[] = { "  Size 1",
+				    "Fil", "File", "Filex", "F", "", "  x" };
+
+				len = (size_t)snprintf(line, sizeof line, "%s",
+				    starts[random() % 7]);
+				/* a few lines longer than a chunk */
+				j2 = k % 20000 == 7 ? 90000 :
+				    (size_t)(random() % (k % 100 == 3 ? 3000 : 60));
+				memset(line + len, 'a' + (int)(k % 26), j2);
+				len += j2;
+			}
+			if (n + len + 1 > cap) {
+				cap = (n + len + 1) * 2;
+				t = xrealloc(t, cap);
+			}
+			memcpy(t + n, line, len);
+			n += len;
+			t[n++] = '\n';
+		}
+	}
+	(*offs)[NRECS + 1] = n;
+	*total = n - 1;		/* the last "\n" left out */
+	return t;
+}
+
+static unsigned long
+newlines(const char *t, size_t n)
+{
+	unsigned long c = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		c += t[i] == '\n';
+	return c;
+}
+
+static int
+read_records(int gzip, int bg, const char *t, const size_t *offs,
+    unsigned long *why)
+{
+	struct gzr *r;
+	char *rec;
+	size_t len, k, want;
+	unsigned long lines, alllines = 0;
+	int fd, rv;
+
+	*why = 0;
+	if ((fd = open(path, O_RDONLY)) == -1 ||
+	    (r = gzr_open(fd, gzip)) == NULL)
+		return 0;
+	if (bg && gzr_background(r) == -1)
+		return 0;
+	for (k = 0; k <= NRECS; k++) {
+		if ((rv = gzr_record(r, "File ", &rec, &len, 1 << 20,
+		    &lines)) != 1) {
+			*why = k + 1;
+			break;
+		}
+		want = offs[k + 1] - offs[k];
+		if (len != want || memcmp(rec, t + offs[k], len) != 0) {
+			*why = k + 1;
+			break;
+		}
+		alllines += lines;
+	}
+	if (*why == 0 && gzr_record(r, "File ", &rec, &len, 1 << 20,
+	    &lines) != 0)
+		*why = NRECS + 2;
+	gzr_close(r);
+	if (*why == 0 && alllines != newlines(t, offs[NRECS + 1] - 1))
+		*why = NRECS + 3;
+	return *why == 0;
+}
+
 int
 main(void)
 {
 	struct gzr *r;
 	struct gzw *w;
 	char *line, *longline;
-	size_t len, longlen = 700000;
+	size_t len, longlen = 700000, total, *offs;
+	unsigned long why;
+	char *recs;
 	off_t size;
 	int fd, rv, level, bg;
 
@@ -107,6 +213,24 @@ main(void)
 			ok(read_lines(level, 1, longline, longlen),
 			    "  ... read back in background, over chunks");
 		}
+
+	recs = make_records(&total, &offs);
+	for (level = 0; level <= 1; level++) {
+		fd = open(path, O_WRONLY | O_TRUNC);
+		w = gzw_open(fd, level);
+		ok(w != NULL && gzw_write(w, recs, total) == 0 &&
+		    gzw_close(w, 0) == 0, "%d records (%zu bytes), level %d",
+		    NRECS, total, level);
+		for (bg = 0; bg <= 1; bg++) {
+			rv = read_records(level, bg, recs, offs, &why);
+			ok(rv, "  ... gzr_record gives each back, %s",
+			    bg ? "in background" : "in line");
+			if (!rv)
+				printf("#   record %lu\n", why - 1);
+		}
+	}
+	free(recs);
+	free(offs);
 
 	/* cut the gzip stream in the middle: lines, then EIO, no hang */
 	write_lines(1, 1, longline, longlen);
