@@ -281,6 +281,10 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 			goto fail;
 		}
 		hashtap_init(&tap, 0);
+		/* the result's SHA-1 beside its writing, for large files */
+		if (last_step && limit != UINT64_MAX &&
+		    limit >= (uint64_t)HASH_THREAD_MIN)
+			hashtap_thread(&tap);
 		d = gzr_open(dfd, incs[i].gz);
 		*why = "apply diff increment";
 		if (d == NULL || patch_apply(basis, d, next,
@@ -288,6 +292,7 @@ rebuild(int mdirfd, const char *mname, int idirfd, const struct incent *incs,
 		    last_step ? hashtap : NULL, &tap) == -1) {
 			int saved = errno;
 
+			hashtap_end(&tap, NULL);
 			if (saved == EFBIG)
 				*why = "diff increment makes more than the "
 				    "recorded size (damaged)";
