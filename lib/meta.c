@@ -367,8 +367,7 @@ alnum(unsigned char c)
 static int
 hexdigit(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' &&
-	    (c | 0x20) <= 'f');
+	return ((unsigned)c - '0' < 10) | ((unsigned)(c | 0x20) - 'a' < 6);
 }
 
 static int
@@ -382,7 +381,8 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 {
 	const char *line, *end = text + len, *nl, *f, *v, *why = NULL;
 	size_t flen, vlen;
-	int havetype = 0, havesize = 0, i;
+	int havetype = 0, havesize = 0, i, bad;
+	unsigned char c;
 	uint64_t u;
 
 	rec_free(r);
@@ -445,12 +445,18 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 			why = "bad SHA1Digest";
 			if (vlen != 40)
 				goto bad;
-			for (i = 0; i < 40; i++)
-				if (!hexdigit((unsigned char)v[i]))
-					goto bad;
-				else	/* lower case */
-					r->sha1[i] = (char)(v[i] | (v[i] >= 'A' ?
-					    0x20 : 0));
+			/*
+			 * Without a branch per digit (they would mispredict
+			 * half the time): all checked at once, lower-cased
+			 * by bit 6 (set for letters, clear for digits).
+			 */
+			for (i = 0, bad = 0; i < 40; i++) {
+				c = (unsigned char)v[i];
+				bad |= !hexdigit(c);
+				r->sha1[i] = (char)(c | (c & 0x40) >> 1);
+			}
+			if (bad)
+				goto bad;
 			r->sha1[40] = '\0';
 		} else if (isfield(f, flen, "SymData")) {
 			free(r->symdata);

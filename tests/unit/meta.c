@@ -110,6 +110,23 @@ main(void)
 	    "permissions out of range refused");
 	ok(refused("File a\n  Type reg\n  Size 1\n  SHA1Digest abc\n", "SHA1"),
 	    "short digest refused");
+	ok(refused("File a\n  Type reg\n  Size 1\n  SHA1Digest "
+	    "2cbe80a4a470a379e03546b5ed50465014bbe83g\n", "SHA1"),
+	    "digest with a non-hex digit refused");
+	ok(refused("File a\n  Type reg\n  Size 1\n  SHA1Digest "
+	    "2cbe80a4a470a379e03546b5ed5046501:bbe830\n", "SHA1"),
+	    "digest with a colon (a digit + 10) refused");
+	{
+		struct rec u = { 0 };
+		char e[200];
+
+		ok(meta_parse("File a\n  Type reg\n  Size 1\n  SHA1Digest "
+		    "2CBE80A4A470A379E03546B5ED50465014BBE830\n", 81, &u, e,
+		    sizeof e) == 0 && strcmp(u.sha1,
+		    "2cbe80a4a470a379e03546b5ed50465014bbe830") == 0,
+		    "an upper-case digest is read in lower case");
+		rec_free(&u);
+	}
 	ok(refused("File a\n  Type dev\n  DeviceNum x 1 2\n", "DeviceNum"), "bad device refused");
 	ok(refused("Fil a\n", "File"), "text without File refused");
 
