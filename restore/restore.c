@@ -442,7 +442,7 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	struct nodeext *ext;
 	struct hlink *l = NULL;
 	const char *lname;
-	char *tmp;
+	char *tmp = NULL;
 	int fd, mfd, ifd, lfd, made = 0, direct;
 
 	if (r->type == RT_DIR) {
