@@ -20,6 +20,7 @@
  * removed ones go; no lock is held, so snap and prune run as usual.
  * One thread serves everything.
  */
+#define _GNU_SOURCE	/* O_TMPFILE: Linux, not POSIX */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
