@@ -57,6 +57,7 @@ rec_copy(struct rec *dst, const struct rec *src)
 	rec_free(dst);
 	*dst = *src;
 	dst->path = xmemdup(src->path, src->pathlen + 1);
+	dst->pathcap = src->pathlen + 1;
 	dst->uname = dupnul(src->uname);
 	dst->gname = dupnul(src->gname);
 	dst->symdata = src->symdata ? xmemdup(src->symdata, src->symlen + 1) : NULL;
@@ -294,18 +295,24 @@ parse_i64(const char *s, size_t n, int64_t *v)
  * leading "/", or NUL bytes.  "." is the root, returned as "".
  */
 static int
-unquote(const char *s, size_t n, int ispath, char **out, size_t *outlen,
-    const char **why)
+unquote(const char *s, size_t n, int ispath, char **out, size_t *cap,
+    size_t *outlen, const char **why)
 {
 	char *p;
 	size_t i, j, start;
 
+	/* *out, *cap bytes, is reused when it is large enough */
+	if (*out == NULL || *cap < n + 1) {
+		free(*out);
+		*cap = n + 1 < 64 ? 64 : n + 1;
+		*out = xmalloc(*cap);
+	}
+	p = *out;
 	if (ispath && n == 1 && s[0] == '.') {
-		*out = xstrdup("");
+		p[0] = '\0';
 		*outlen = 0;
 		return 0;
 	}
-	p = xmalloc(n + 1);
 	for (i = j = 0; i < n; i++) {
 		if (s[i] == '\0') {
 			*why = "NUL byte";
@@ -338,11 +345,11 @@ unquote(const char *s, size_t n, int ispath, char **out, size_t *outlen,
 			start = i + 1;
 		}
 	}
-	*out = p;
 	*outlen = j;
 	return 0;
 bad:
-	free(p);
+	p[0] = '\0';
+	*outlen = 0;
 	return -1;
 }
 
@@ -376,16 +383,60 @@ isfield(const char *f, size_t n, const char *name)
 	return strlen(name) == n && memcmp(f, name, n) == 0;
 }
 
+/*
+ * Uname or Gname value v into *np: the previous record's string (*keep)
+ * when it is the same, as it mostly is, else a new one.
+ */
+static void
+name_of(char **np, char **keep, const char *v, size_t vlen)
+{
+	free(*np);
+	if (*keep != NULL && strlen(*keep) == vlen &&
+	    memcmp(*keep, v, vlen) == 0) {
+		*np = *keep;
+		*keep = NULL;
+	} else
+		*np = dupn(v, vlen);
+}
+
+static int	parse(const char *, size_t, struct rec *, char *, size_t,
+		    char **, char **);
+
+/*
+ * The record's path buffer and user and group names are kept for the
+ * next record parsed into it: most records of a file have the same
+ * names, and allocations were a tenth of the parse.
+ */
 int
 meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen)
 {
+	char *path = r->pathcap > 0 ? r->path : NULL, *un = r->uname,
+	    *gn = r->gname;
+	size_t cap = r->pathcap;
+	int rv;
+
+	if (path == NULL)
+		free(r->path);
+	r->path = r->uname = r->gname = NULL;
+	rec_free(r);
+	r->path = path;
+	r->pathcap = path != NULL ? cap : 0;
+	rv = parse(text, len, r, err, errlen, &un, &gn);
+	free(un);
+	free(gn);
+	return rv;
+}
+
+static int
+parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen,
+    char **un, char **gn)
+{
 	const char *line, *end = text + len, *nl, *f, *v, *why = NULL;
-	size_t flen, vlen;
+	size_t flen, vlen, symcap;
 	int havetype = 0, havesize = 0, i, bad;
 	unsigned char c;
 	uint64_t u;
 
-	rec_free(r);
 	nl = memchr(text, '\n', len);
 	if (nl == NULL)
 		nl = end;
@@ -394,7 +445,7 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 		return -1;
 	}
 	if (unquote(text + 5, (size_t)(nl - text - 5), 1, &r->path,
-	    &r->pathlen, &why) == -1) {
+	    &r->pathcap, &r->pathlen, &why) == -1) {
 		snprintf(err, errlen, "File %.*s: %s",
 		    (int)(nl - text - 5 > 200 ? 200 : nl - text - 5), text + 5, why);
 		return -1;
@@ -461,7 +512,9 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 		} else if (isfield(f, flen, "SymData")) {
 			free(r->symdata);
 			r->symdata = NULL;
-			if (unquote(v, vlen, 0, &r->symdata, &r->symlen, &why) == -1)
+			symcap = 0;
+			if (unquote(v, vlen, 0, &r->symdata, &symcap, &r->symlen,
+			    &why) == -1)
 				goto bad;
 		} else if (isfield(f, flen, "DeviceNum")) {
 			const char *sp1, *sp2;
@@ -494,7 +547,7 @@ meta_parse(const char *text, size_t len, struct rec *r, char *err, size_t errlen
 			if ((vlen == 1 && v[0] == ':') ||
 			    (vlen == 4 && memcmp(v, "None", 4) == 0))
 				continue;
-			*np = dupn(v, vlen);
+			name_of(np, f[0] == 'U' ? un : gn, v, vlen);
 		} else if (isfield(f, flen, "Permissions")) {
 			if (parse_u64(v, vlen, &u) == -1 || u > 07777)
 				goto bad;

@@ -34,6 +34,8 @@ struct rec {
 	uint64_t	 major, minor;
 	char		*altmirror;	/* AlternateMirrorName, or NULL */
 	char		*altinc;	/* AlternateIncrementName, or NULL */
+	size_t		 pathcap;	/* bytes at path, when meta_parse made
+					   it (0: unknown) */
 };
 
 struct meta_reader;
