@@ -91,6 +91,8 @@ flush(struct wbuf *b)
 	return rv;
 }
 
+static void	fatal(const char *, const char *) __attribute__((__noreturn__));
+
 static void
 fatal(const char *fmt, const char *arg)
 {

@@ -134,7 +134,7 @@ void	remote_root_attrs(int *, int *);
 void	remote_root_stat(struct stat *);
 void	remote_stop(void);
 /* Exit 111 with "what path: strerror" (snap.c). */
-void	snap_fatal(const char *, const char *);
+void	snap_fatal(const char *, const char *) __attribute__((__noreturn__));
 /* Report a failed source entry: stderr and the error log (snap.c). */
 void	report(struct session *, const char *, const char *, int);
 
