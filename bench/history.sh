@@ -63,6 +63,8 @@ bench_history() {
 		hist_mount "$_hr" "$_hm" || break
 		RSS_PID=$HIST_PID timed "$_hs" "find, 2 back" "find through restore -m" \
 		    sh -c 'find "$1" >/dev/null' sh "$_hm/$_old"
+		timed "$_hs" "ls -l one directory" "ls -l over restore -r output (floor)" \
+		    sh -c 'ls -l "$1" >/dev/null' sh "$_hd/old/$_hdir"
 		RSS_PID=$HIST_PID timed "$_hs" "ls -l one directory" "restore -m, index built" \
 		    sh -c 'ls -l "$1" >/dev/null' sh "$_hm/$_old/$_hdir"
 		hist_umount "$_hm"

@@ -125,7 +125,11 @@ END {
 		if (s ~ /^history/) {
 			target(s, "mount ready, seconds", med[s, "mount ready", "restore -m, ls of the root"], 1e6, 1, "<=")
 			target(s, "find through the mount ÷ find over restore -r output", med[s, "find, 2 back", "find through restore -m"], med[s, "find, 2 back", "find over restore -r output (floor)"], 2, "<=")
+			# the harness (time, timeout, sh) costs ~20 ms itself: the
+			# floor row says how much; both rows are shown
 			target(s, "ls -l of a directory, index built, seconds", med[s, "ls -l one directory", "restore -m, index built"], 1e6, 0.02, "<=")
+			if ((s, "ls -l one directory", "ls -l over restore -r output (floor)") in med)
+				target(s, "ls -l of a directory, index built, seconds beyond the floor row", med[s, "ls -l one directory", "restore -m, index built"] - med[s, "ls -l one directory", "ls -l over restore -r output (floor)"], 1e6, 0.02, "<=")
 			target(s, "ls -l of a directory, fresh mount, seconds", med[s, "ls -l one directory", "restore -m, fresh mount"], 1e6, 0.02, "<=")
 			target(s, "tar through the mount ÷ restore -r", med[s, "read whole old session", "tar through restore -m"], med[s, "read whole old session", "restore -r"], 1.3, "<=")
 			target(s, "restore both + diff ÷ diff through the mount", med[s, "diff adjacent sessions", "restore -r both, diff -r"], med[s, "diff adjacent sessions", "diff -r through restore -m"], 5, ">=")
