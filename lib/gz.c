@@ -400,21 +400,16 @@ boundary(const char *p, size_t from, size_t n, const char *lead, size_t ll,
 	return NOTFOUND;
 }
 
-/* Append p[0..n) to r->line, holding len bytes; -1 (EFBIG) past max. */
-static int
-line_add(struct gzr *r, size_t *len, const char *p, size_t n, size_t max)
+/* Append p[0..n) to r->line, which holds len bytes. */
+static void
+line_add(struct gzr *r, size_t *len, const char *p, size_t n)
 {
-	if (*len + n > max) {
-		errno = EFBIG;
-		return -1;
-	}
 	if (*len + n + 1 > r->linecap) {
 		r->linecap = (*len + n + 1) * 2;
 		r->line = xrealloc(r->line, r->linecap);
 	}
 	memcpy(r->line + *len, p, n);
 	*len += n;
-	return 0;
 }
 
 int
@@ -427,8 +422,7 @@ gzr_record(struct gzr *r, const char *lead, char **recp, size_t *lenp,
 
 	*lines = 0;
 	if (r->carry > 0) {
-		if (line_add(r, &len, lead, r->carry, max) == -1)
-			return -1;
+		line_add(r, &len, lead, r->carry);
 		r->carry = 0;
 	} else {
 		if (r->outpos == r->outlen && (n = refill(r)) <= 0)
@@ -437,18 +431,21 @@ gzr_record(struct gzr *r, const char *lead, char **recp, size_t *lenp,
 		f = boundary(r->out, r->outpos, r->outlen, lead, ll, lines,
 		    &next);
 		if (f == FOUND) {
+			if (next + 1 - r->outpos > max)
+				goto big;
 			*recp = r->out + r->outpos;
 			*lenp = next + 1 - r->outpos;
 			r->outpos = next + 1;
 			return 1;
 		}
-		if (line_add(r, &len, r->out + r->outpos, r->outlen -
-		    r->outpos, max) == -1)
-			return -1;
+		line_add(r, &len, r->out + r->outpos, r->outlen - r->outpos);
 		scan = next - r->outpos;
 		r->outpos = r->outlen;
 	}
 	for (;;) {
+		/* what is decided to be this record's already: too much? */
+		if (scan > max)
+			goto big;
 		if (r->outpos == r->outlen) {
 			if ((n = refill(r)) == -1)
 				return -1;
@@ -459,9 +456,10 @@ gzr_record(struct gzr *r, const char *lead, char **recp, size_t *lenp,
 					(*lines)++;
 				if (len == 0)
 					return 0;
-				if (r->line[len - 1] != '\n' &&
-				    line_add(r, &len, "\n", 1, SIZE_MAX) == -1)
-					return -1;
+				if (len > max)
+					goto big;
+				if (r->line[len - 1] != '\n')
+					line_add(r, &len, "\n", 1);
 				*recp = r->line;
 				*lenp = len;
 				return 1;
@@ -469,12 +467,12 @@ gzr_record(struct gzr *r, const char *lead, char **recp, size_t *lenp,
 		}
 		old = len;
 		from = r->outpos;
-		if (line_add(r, &len, r->out + from, r->outlen - from, max) ==
-		    -1)
-			return -1;
+		line_add(r, &len, r->out + from, r->outlen - from);
 		r->outpos = r->outlen;
 		if ((f = boundary(r->line, scan, len, lead, ll, lines,
 		    &next)) == FOUND) {
+			if (next + 1 > max)
+				goto big;
 			if (next + 1 >= old)	/* the rest stays in r->out */
 				r->outpos = from + (next + 1 - old);
 			else {
@@ -488,6 +486,9 @@ gzr_record(struct gzr *r, const char *lead, char **recp, size_t *lenp,
 		}
 		scan = next;
 	}
+big:
+	errno = EFBIG;
+	return -1;
 }
 
 int

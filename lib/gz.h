@@ -34,7 +34,8 @@ int		 gzr_record(struct gzr *, const char *, char **, size_t *,
 int		 gzr_close(struct gzr *);
 /*
  * Background mode: a thread decodes (or compresses) ahead, so the caller
- * only parses (or formats).  A reader in it is read by gzr_line only.
+ * only parses (or formats).  A reader in it is read by gzr_line or
+ * gzr_record only.
  * -1 when no thread could be started (the stream works as before).
  */
 int		 gzr_background(struct gzr *);

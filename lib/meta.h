@@ -34,8 +34,9 @@ struct rec {
 	uint64_t	 major, minor;
 	char		*altmirror;	/* AlternateMirrorName, or NULL */
 	char		*altinc;	/* AlternateIncrementName, or NULL */
-	size_t		 pathcap;	/* bytes at path, when meta_parse made
-					   it (0: unknown) */
+	size_t		 pathcap;	/* bytes at path when meta_parse made
+					   it, else 0 (code that sets path
+					   sets pathcap to 0 or rec_frees) */
 };
 
 struct meta_reader;

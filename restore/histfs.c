@@ -948,6 +948,8 @@ lister_of(pid_t pid, int make)
 {
 	struct lister *l, *old = &listers[0];
 
+	if (pid == 0)		/* from another pid namespace: unknown */
+		return NULL;
 	for (l = listers; l < listers + LISTERS; l++) {
 		if (l->pid == pid && pid != 0) {
 			l->seen = ++lister_clock;
@@ -1583,6 +1585,63 @@ hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	cf_trim();
 }
 
+/*
+ * Without opens, what holds a file's content while it is read: the
+ * nodes read last, each with a reference to its content until NREF_IDLE
+ * seconds pass without a read of it (or NREFS newer nodes push it out).
+ * A read in progress then goes on from the content it started with,
+ * as an open file does, when snap or prune changes the repository
+ * meanwhile; and large versions read together are not rebuilt again.
+ */
+#define NREFS		16
+#define NREF_IDLE	5
+
+static struct nref {
+	fuse_ino_t	 ino;
+	struct cfile	*c;
+	time_t		 last;
+} nrefs[NREFS];
+
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The content of node ino for a read without an open; NULL with *err. */
+static struct cfile *
+cf_node(fuse_ino_t ino, int *err)
+{
+	struct nref *n, *slot = &nrefs[0];
+	struct cfile *c;
+	time_t now = now_s();
+
+	for (n = nrefs; n < nrefs + NREFS; n++) {
+		if (n->c != NULL && n->ino == ino) {
+			n->last = now;
+			return n->c;
+		}
+		if (n->c != NULL && now - n->last > NREF_IDLE) {
+			n->c->refs--;
+			n->c = NULL;
+		}
+		if (slot->c != NULL && (n->c == NULL || n->last < slot->last))
+			slot = n;
+	}
+	if ((c = cf_get(ino, err)) == NULL)
+		return NULL;
+	if (slot->c != NULL)
+		slot->c->refs--;
+	slot->ino = ino;
+	slot->c = c;
+	slot->last = now;
+	c->refs++;
+	return c;
+}
+
 static void
 hf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
@@ -1591,7 +1650,7 @@ hf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 	int e;
 
-	if (c == NULL && (c = cf_get(ino, &e)) == NULL) {
+	if (c == NULL && (c = cf_node(ino, &e)) == NULL) {
 		fuse_reply_err(req, e);
 		return;
 	}
@@ -1824,8 +1883,9 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			fuse_reply_err(req, EIO);
 			return;
 		}
-		if (plus) {
-			who = lister_of(fuse_req_ctx(req)->pid, 1);
+		attrs = 1;
+		if (plus && (who = lister_of(fuse_req_ctx(req)->pid, 1)) !=
+		    NULL) {
 			if ((off < OFF_FIRST || who->dir != ino) &&
 			    who->listings <= QUIET)
 				who->listings++;	/* a new listing */

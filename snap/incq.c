@@ -1,3 +1,4 @@
+#define _GNU_SOURCE	/* O_PATH: Linux, not POSIX */
 #include <sys/stat.h>
 
 #include <err.h>

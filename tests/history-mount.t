@@ -154,6 +154,30 @@ t_out "  ... the kept ones still read right" "$(cat keep.4)" \
     sh -c "cd 'mnt/$(name 4)' && $SUM . | sed 's|^\\.||'"
 $RESTORE -u mnt
 
+# a file read from an old session while prune removes that session goes
+# on reading what it started with, as an open file does (with
+# zero-message opens nothing holds it but the reads themselves)
+mkdir pr && head -c 25165824 /dev/urandom >pr/f
+$SNAP --current-time "$(day 1)" pr prrepo
+printf AAAA | dd of=pr/f bs=1 seek=1000 conv=notrunc 2>/dev/null
+$SNAP --current-time "$(day 2)" pr prrepo
+printf BBBB | dd of=pr/f bs=1 seek=2000 conv=notrunc 2>/dev/null
+$SNAP --current-time "$(day 3)" pr prrepo
+$RESTORE -r "$(day 2)" prrepo/f pr.want
+read_across_prune() {
+	exec 3<"mnt/$(name 2)/f" &&
+	dd bs=128k count=1 <&3 >pr.got 2>/dev/null &&
+	$PRUNE "$(day 3)" prrepo &&
+	cat <&3 >>pr.got
+	rc=$?
+	exec 3<&-
+	[ $rc = 0 ] && cmp -s pr.got pr.want
+}
+$RESTORE -m prrepo mnt
+t "a file of a session being pruned reads to its end, unchanged" \
+    read_across_prune
+$RESTORE -u mnt
+
 # a damaged repository: EIO for what is damaged, the rest reads
 cp -a rbrepo bad
 inc=$(ls bad/rdiff-backup-data/increments/big.*.diff.gz | head -n 1)

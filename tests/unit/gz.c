@@ -192,7 +192,7 @@ main(void)
 	struct gzw *w;
 	char *line, *longline;
 	size_t len, longlen = 700000, total, *offs;
-	unsigned long why;
+	unsigned long why, lines;
 	char *recs;
 	off_t size;
 	int fd, rv, level, bg;
@@ -231,6 +231,29 @@ main(void)
 	}
 	free(recs);
 	free(offs);
+
+	/* the limit is the record's size, not what was decoded with it */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	w = gzw_open(fd, 0);
+	longline[0] = 'F';
+	memcpy(longline, "File ", 5);
+	gzw_write(w, longline, 90000);
+	gzw_write(w, "\nFile b\n", 8);
+	gzw_write(w, longline, 150000);
+	gzw_close(w, 0);
+	fd = open(path, O_RDONLY);
+	r = gzr_open(fd, 0);
+	rv = gzr_record(r, "File ", &line, &len, 100000, &lines);
+	ok(rv == 1 && len == 90001, "a 90,001-byte record under a limit of "
+	    "100,000 (%zu bytes)", len);
+	rv = gzr_record(r, "File ", &line, &len, 100000, &lines);
+	ok(rv == 1 && len == 7 && memcmp(line, "File b\n", 7) == 0,
+	    "  ... then a short one");
+	errno = 0;
+	ok(gzr_record(r, "File ", &line, &len, 100000, &lines) == -1 &&
+	    errno == EFBIG, "  ... then one of 150,001: EFBIG");
+	gzr_close(r);
+	memset(longline, 'L', 5);
 
 	/* cut the gzip stream in the middle: lines, then EIO, no hang */
 	write_lines(1, 1, longline, longlen);
