@@ -1407,6 +1407,9 @@ cf_is(const struct cfile *c, const struct stat *st, const struct ient *e)
 	    (!e->has_sha1 || memcmp(c->sha1, e->sha1, 20) == 0);
 }
 
+/* Set while a first try may fail without a word (cf_get). */
+static int quiet;
+
 /* Content read as res against record e: 0, or -1 after saying what is wrong. */
 static int
 check(const struct where *w, const struct ient *e, const struct copyres *res)
@@ -1417,13 +1420,15 @@ check(const struct where *w, const struct ient *e, const struct copyres *res)
 	for (i = 0; i < 20; i++)
 		sprintf(want + 2 * i, "%02x", e->sha1[i]);
 	if (e->has_sha1 && strcmp(want, res->sha1) != 0) {
-		hwarnx("session %s: %s: SHA1 digest does not match the metadata "
+		if (!quiet)
+			hwarnx("session %s: %s: SHA1 digest does not match the metadata "
 		    "(damaged increment or mirror file)", w->ts, shown(w->path));
 		return -1;
 	}
 	if (res->bytes != e->size) {
-		hwarnx("session %s: %s: size does not match the metadata", w->ts,
-		    shown(w->path));
+		if (!quiet)
+			hwarnx("session %s: %s: size does not match the "
+			    "metadata", w->ts, shown(w->path));
 		return -1;
 	}
 	return 0;
@@ -1446,13 +1451,15 @@ content_fd(struct session *s, const struct where *w, const struct ient *e,
 	if (mirror) {
 		if (w->mfd == -1 || (fd = openat(w->mfd, w->mname, O_RDONLY |
 		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
-			hwarn("session %s: %s: open mirror file", w->ts,
-			    shown(w->path));
+			if (!quiet)
+				hwarn("session %s: %s: open mirror file",
+				    w->ts, shown(w->path));
 			return -1;
 		}
 		if (copy_fd(fd, -1, NULL, NULL, &res, &werr) == -1) {
-			hwarn("session %s: %s: read mirror file", w->ts,
-			    shown(w->path));
+			if (!quiet)
+				hwarn("session %s: %s: read mirror file",
+				    w->ts, shown(w->path));
 			close(fd);
 			return -1;
 		}
@@ -1469,7 +1476,9 @@ content_fd(struct session *s, const struct where *w, const struct ient *e,
 		 */
 		if (rebuild(w->mfd, w->mname, w->idirfd, w->incs, w->n, s->t,
 		    INT64_MAX, tmpdirfd, fd, e->size, &res, &why) == -1) {
-			hwarn("session %s: %s: %s", w->ts, shown(w->path), why);
+			if (!quiet)
+				hwarn("session %s: %s: %s", w->ts,
+				    shown(w->path), why);
 			close(fd);
 			return -1;
 		}
@@ -1525,7 +1534,25 @@ cf_get(fuse_ino_t ino, int *err)
 	if ((c = *pp) != NULL)
 		*pp = c->next;		/* to the front */
 	else {
-		if ((fd = content_fd(s, &w, &e, mirror)) == -1 ||
+		/*
+		 * A snap may be writing the increment of the newest session
+		 * that version() found while the mirror file still holds
+		 * that session's content: try the mirror before failing, and
+		 * say what failed only after both (a second, speaking try).
+		 */
+		quiet = 1;
+		fd = content_fd(s, &w, &e, mirror);
+		if (fd == -1 && !mirror && w.mfd != -1 && fstatat(w.mfd,
+		    w.mname, &st2, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st2.st_mode) && (uint64_t)st2.st_size == e.size &&
+		    (fd = content_fd(s, &w, &e, 1)) != -1) {
+			mirror = 1;
+			st = st2;
+		}
+		quiet = 0;
+		if (fd == -1)
+			fd = content_fd(s, &w, &e, mirror);
+		if (fd == -1 ||
 		    (mirror && (fstat(fd, &st2) == -1 ||
 		    st2.st_ino != st.st_ino || st2.st_dev != st.st_dev))) {
 			if (fd != -1) {

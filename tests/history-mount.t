@@ -177,6 +177,18 @@ $RESTORE -m prrepo mnt
 t "a file of a session being pruned reads to its end, unchanged" \
     read_across_prune
 $RESTORE -u mnt
+# snap writing the newest session's increment of f (as it does before
+# it replaces the mirror file, here cut short) and its marker: f of that
+# session still reads, from the mirror file, which still holds it
+mkdir -p prrepo/rdiff-backup-data/increments	# prune took it, empty
+printf 'not yet' >"prrepo/rdiff-backup-data/increments/f.$(name 3).diff.gz"
+echo "PID 1" >"prrepo/rdiff-backup-data/current_mirror.$(name 4).data"
+$RESTORE -m prrepo mnt
+t "a file whose increment snap is still writing reads from the mirror" \
+    cmp -s "mnt/$(name 3)/f" pr/f
+t_out "  ... and the session being written is not shown" "$(name 3)
+current" ls mnt
+$RESTORE -u mnt
 
 # a damaged repository: EIO for what is damaged, the rest reads
 cp -a rbrepo bad
