@@ -1414,11 +1414,15 @@ static int quiet;
 static int
 check(const struct where *w, const struct ient *e, const struct copyres *res)
 {
+	static const char hex[] = "0123456789abcdef";
 	char want[41];
 	int i;
 
-	for (i = 0; i < 20; i++)
-		sprintf(want + 2 * i, "%02x", e->sha1[i]);
+	for (i = 0; i < 20; i++) {
+		want[2 * i] = hex[e->sha1[i] >> 4];
+		want[2 * i + 1] = hex[e->sha1[i] & 15];
+	}
+	want[40] = '\0';
 	if (e->has_sha1 && strcmp(want, res->sha1) != 0) {
 		if (!quiet)
 			hwarnx("session %s: %s: SHA1 digest does not match the metadata "
@@ -1673,18 +1677,33 @@ static void
 hf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	static char *rbuf;
+	static size_t rcap;
 	struct cfile *c = (struct cfile *)(uintptr_t)fi->fh;
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+	ssize_t n;
 	int e;
 
 	if (c == NULL && (c = cf_node(ino, &e)) == NULL) {
 		fuse_reply_err(req, e);
 		return;
 	}
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = c->fd;
-	bv.buf[0].pos = off;
-	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	/*
+	 * Read into a buffer kept from one read to the next: libfuse's
+	 * way with a descriptor (no splice here) allocates one per read,
+	 * and musl gives its page back each time (madvise), which cost
+	 * more than the read of a small file.
+	 */
+	if (size > rcap) {
+		free(rbuf);
+		rbuf = xmalloc(size);
+		rcap = size;
+	}
+	while ((n = pread(c->fd, rbuf, size, off)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, rbuf, (size_t)n);
 	if (fi->fh == 0)
 		cf_trim();
 }
