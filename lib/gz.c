@@ -299,6 +299,31 @@ gzr_background(struct gzr *r)
 	return 0;
 }
 
+/* The next decoded chunk into r->out: its length, 0 at the end, -1. */
+static ssize_t
+refill(struct gzr *r)
+{
+	ssize_t n;
+
+	if ((n = r->bg ? bg_take(r) : gzr_read(r, r->out, BUFSZ)) == -1)
+		return -1;
+	r->outpos = 0;
+	r->outlen = (size_t)n;
+	return n;
+}
+
+/* Append p[0..n) to r->line, which holds len bytes. */
+static void
+line_add(struct gzr *r, size_t *len, const char *p, size_t n)
+{
+	if (*len + n + 1 > r->linecap) {
+		r->linecap = (*len + n + 1) * 2;
+		r->line = xrealloc(r->line, r->linecap);
+	}
+	memcpy(r->line + *len, p, n);
+	*len += n;
+}
+
 int
 gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 {
@@ -308,11 +333,8 @@ gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 
 	for (;;) {
 		if (r->outpos == r->outlen) {
-			if ((n = r->bg ? bg_take(r) : gzr_read(r, r->out,
-			    BUFSZ)) == -1)
+			if ((n = refill(r)) == -1)
 				return -1;
-			r->outpos = 0;
-			r->outlen = (size_t)n;
 			if (n == 0) {
 				if (len == 0)
 					return 0;
@@ -334,12 +356,7 @@ gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 			r->outpos += take + 1;
 			return 1;
 		}
-		if (len + take + 1 > r->linecap) {
-			r->linecap = (len + take + 1) * 2;
-			r->line = xrealloc(r->line, r->linecap);
-		}
-		memcpy(r->line + len, r->out + r->outpos, take);
-		len += take;
+		line_add(r, &len, r->out + r->outpos, take);
 		r->outpos += take;
 		if (nl) {
 			r->outpos++;
@@ -350,19 +367,6 @@ gzr_line(struct gzr *r, char **linep, size_t *lenp, size_t max)
 	*linep = r->line;
 	*lenp = len;
 	return 1;
-}
-
-/* The next decoded chunk into r->out: its length, 0 at the end, -1. */
-static ssize_t
-refill(struct gzr *r)
-{
-	ssize_t n;
-
-	if ((n = r->bg ? bg_take(r) : gzr_read(r, r->out, BUFSZ)) == -1)
-		return -1;
-	r->outpos = 0;
-	r->outlen = (size_t)n;
-	return n;
 }
 
 /*
@@ -398,18 +402,6 @@ boundary(const char *p, size_t from, size_t n, const char *lead, size_t ll,
 	}
 	*next = n;
 	return NOTFOUND;
-}
-
-/* Append p[0..n) to r->line, which holds len bytes. */
-static void
-line_add(struct gzr *r, size_t *len, const char *p, size_t n)
-{
-	if (*len + n + 1 > r->linecap) {
-		r->linecap = (*len + n + 1) * 2;
-		r->line = xrealloc(r->line, r->linecap);
-	}
-	memcpy(r->line + *len, p, n);
-	*len += n;
 }
 
 int
