@@ -1166,6 +1166,8 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
 	struct sigmaker *s[2] = { NULL, NULL };
 	struct segwork w;
 	struct segs g;
+	struct rbuf b;
+	uint32_t magic, bl;
 	struct stat st;
 	pthread_t t;
 	uint64_t size, len, blen, off;
@@ -1192,12 +1194,11 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
 		return -1;
 	}
 	/* sig_load checked the header: magic, block length, strong length */
-	blen = (uint64_t)((const unsigned char *)sig)[4] << 24 |
-	    (uint64_t)((const unsigned char *)sig)[5] << 16 |
-	    (uint64_t)((const unsigned char *)sig)[6] << 8 |
-	    ((const unsigned char *)sig)[7];
-	if (blen == 0)
-		blen = 1;
+	rbuf_init(&b, sig, siglen);
+	if (buf_get_u32(&b, &magic) == -1 || buf_get_u32(&b, &bl) == -1 ||
+	    bl == 0)
+		bl = 1;
+	blen = bl;
 	len = size / 8 < SEG_MIN ? SEG_MIN : size / 8;
 	if (len > SEG_MAX)
 		len = SEG_MAX;
