@@ -1115,31 +1115,26 @@ cf_drop(struct cfile **pp)
 }
 
 /*
- * Keep at most CACHE_FILES released files and CACHE_BYTES in all, but
- * never drop the CF_KEEP most recently used: without opens (no_open)
- * nothing holds the files being read, and two large old versions read
- * in turn (diff of two sessions) must not be rebuilt for every read.
+ * Keep at most CACHE_FILES released files and CACHE_BYTES in all.  Files
+ * being read are held: by their opens, or without opens by struct nref.
  */
-#define CF_KEEP		4
-
 static void
 cf_trim(void)
 {
 	struct cfile **pp, **victim;
 	uint64_t bytes;
-	size_t files, n;
+	size_t files;
 
 	for (;;) {
 		bytes = 0;
 		files = 0;
 		victim = NULL;
-		for (pp = &cfiles, n = 0; *pp != NULL; pp = &(*pp)->next, n++) {
+		for (pp = &cfiles; *pp != NULL; pp = &(*pp)->next) {
 			if ((*pp)->rebuilt)
 				bytes += (*pp)->size;
 			if ((*pp)->refs == 0) {
 				files++;
-				if (n >= CF_KEEP)
-					victim = pp;	/* the last: least recent */
+				victim = pp;	/* the last: least recent */
 			}
 		}
 		if (victim == NULL ||
@@ -1414,16 +1409,10 @@ static int quiet;
 static int
 check(const struct where *w, const struct ient *e, const struct copyres *res)
 {
-	static const char hex[] = "0123456789abcdef";
-	char want[41];
-	int i;
+	uint8_t got[20];
 
-	for (i = 0; i < 20; i++) {
-		want[2 * i] = hex[e->sha1[i] >> 4];
-		want[2 * i + 1] = hex[e->sha1[i] & 15];
-	}
-	want[40] = '\0';
-	if (e->has_sha1 && strcmp(want, res->sha1) != 0) {
+	if (e->has_sha1 && (!sha1_bin(res->sha1, got) ||
+	    memcmp(got, e->sha1, sizeof got) != 0)) {
 		if (!quiet)
 			hwarnx("session %s: %s: SHA1 digest does not match the metadata "
 		    "(damaged increment or mirror file)", w->ts, shown(w->path));
