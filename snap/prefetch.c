@@ -96,11 +96,12 @@ fent_free(struct fent *f)
 }
 
 /*
- * Put e in the feed (waiting for room); skipped: the scout does not
- * enter it.  cur is the directory of the last entry put (the scout holds
- * a reference), reused while the entries come from the same descriptor:
- * the walk's descriptors change with every directory change (the
- * directory's own entry comes between).  0 when stopping, 2 when the
+ * Fill the feed's next slot with e (waiting for room), for feed_publish
+ * to hand to snap; skipped: the scout does not enter it.  cur is the
+ * directory of the last entry put (the scout holds a reference), reused
+ * while the entries come from the same descriptor: the walk's
+ * descriptors change with every directory change (the directory's own
+ * entry comes between).  0 when stopping (nothing filled), 2 when the
  * entry goes with an error of its own (no descriptor for it).
  */
 static int
@@ -159,10 +160,18 @@ feed_put(struct walk_ent *e, int skipped, struct fdir **cur, int *curfd)
 	}
 	if ((f->dir = d) != NULL)
 		d->refs++;
+	pthread_mutex_unlock(&mu);
+	return f->error && !e->error ? 2 : 1;
+}
+
+/* Snap may take the slot feed_put filled. */
+static void
+feed_publish(void)
+{
+	pthread_mutex_lock(&mu);
 	fcount++;
 	pthread_cond_signal(&fed);
 	pthread_mutex_unlock(&mu);
-	return f->error && !e->error ? 2 : 1;
 }
 
 /* The feed's next: the scout's next entry, as walk_next gives it. */
@@ -182,6 +191,8 @@ feed_get(void *arg, struct walk_ent *e)
 	fhead = (fhead + 1) % FEEDQ;
 	fcount--;
 	pthread_cond_signal(&taken);
+	if (fcount == 0)
+		pthread_cond_broadcast(&room);	/* a waiting scout goes on */
 	pthread_mutex_unlock(&mu);
 	memset(e, 0, sizeof *e);
 	e->path = fcur.path;
@@ -327,34 +338,36 @@ scout_main(void *arg)
 	(void)arg;
 	while (go && walk_next(s_walk, &e) == 1) {
 		keep = !e->error && s_keep(e, s_arg);
+		r = 1;
 		if (feeding && (r = feed_put(e, !keep &&
-		    S_ISDIR(e->st.st_mode), &cur, &curfd)) != 1) {
-			if (r == 0)
-				break;
+		    S_ISDIR(e->st.st_mode), &cur, &curfd)) == 0)
+			break;
+		/*
+		 * A file is hinted before snap can take it from the feed:
+		 * a hint that reaches the mount after snap's own open has
+		 * the file fetched a second time.
+		 */
+		if (r == 1 && keep && s_want(e, s_arg)) {
+			/* far enough ahead: wait, unless snap has taken
+			 * all there is (it may never pass some it skips) */
+			pthread_mutex_lock(&mu);
+			while (!stopping && (!feeding || fcount > 0) &&
+			    (s_queued >= s_passed + ahead_files ||
+			    s_qbytes >= s_pbytes + AHEAD_BYTES))
+				pthread_cond_wait(&room, &mu);
+			/* a file snap has passed already is not worth reading */
+			behind = s_queued < s_passed;
+			s_queued++;
+			s_qbytes += (uint64_t)e->st.st_size;
+			go = !stopping;
+			pthread_mutex_unlock(&mu);
+			if (go && !behind)
+				go = enqueue(e->dirfd, e->name, 1);
+		}
+		if (feeding)
+			feed_publish();
+		if (r == 2 || (!keep && !e->error && S_ISDIR(e->st.st_mode)))
 			walk_skip(s_walk);	/* as snap will not enter it */
-			continue;
-		}
-		if (e->error)
-			continue;
-		if (!keep) {
-			if (S_ISDIR(e->st.st_mode))
-				walk_skip(s_walk);
-			continue;
-		}
-		if (!s_want(e, s_arg))
-			continue;
-		pthread_mutex_lock(&mu);
-		while (!stopping && (s_queued >= s_passed + ahead_files ||
-		    s_qbytes >= s_pbytes + AHEAD_BYTES))
-			pthread_cond_wait(&room, &mu);
-		/* a file snap has passed already is not worth reading */
-		behind = s_queued < s_passed;
-		s_queued++;
-		s_qbytes += (uint64_t)e->st.st_size;
-		go = !stopping;
-		pthread_mutex_unlock(&mu);
-		if (go && !behind)
-			go = enqueue(e->dirfd, e->name, 1);
 	}
 	walk_close(s_walk);
 	s_walk = NULL;
