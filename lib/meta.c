@@ -115,6 +115,16 @@ rec_same(const struct rec *a, const struct rec *b)
 }
 
 int
+rec_identical(const struct rec *a, const struct rec *b)
+{
+	return rec_same(a, b) && strcmp(a->sha1, b->sha1) == 0 &&
+	    (a->uname == NULL) == (b->uname == NULL) &&
+	    (a->gname == NULL) == (b->gname == NULL) &&
+	    (a->altinc == NULL ? b->altinc == NULL :
+	    b->altinc != NULL && strcmp(a->altinc, b->altinc) == 0);
+}
+
+int
 rtype_of_mode(mode_t m)
 {
 	return S_ISREG(m) ? RT_REG : S_ISDIR(m) ? RT_DIR : S_ISLNK(m) ? RT_SYM :

@@ -78,6 +78,8 @@ int	meta_write(struct gzw *, const struct rec *);
 int	pathcmp(const char *, size_t, const char *, size_t);
 /* Equal for change detection (everything but SHA1 and long names). */
 int	rec_same(const struct rec *, const struct rec *);
+/* Equal in every field, as rdiff-backup compares them for diffs. */
+int	rec_identical(const struct rec *, const struct rec *);
 /* Deep copy of src into dst; dst's old strings are freed. */
 void	rec_copy(struct rec *, const struct rec *);
 /* Free the strings of a record and zero it. */

@@ -27,10 +27,13 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "journal.h"
 #include "meta.h"
 #include "number.h"
 #include "pathname.h"
+#include "prune.h"
 #include "repo.h"
+#include "retain.h"
 #include "timespec.h"
 #include "xalloc.h"
 
@@ -41,7 +44,13 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: prune [-nvw] TIME REPO\n"
-	    "       prune [-nvw] -k N REPO\n");
+	    "       prune [-nvw] -k N REPO\n"
+	    "       prune [-nvw] [--keep-last N] [--keep-hourly N] "
+	    "[--keep-daily N]\n"
+	    "             [--keep-weekly N] [--keep-monthly N] "
+	    "[--keep-yearly N]\n"
+	    "             [--keep-within DURATION] [TIME] REPO\n"
+	    "       prune [-nvw] --session TIME REPO\n");
 	exit(EXIT_USAGE);
 }
 
@@ -146,8 +155,8 @@ drop_data(int datafd, int64_t cut, const char **prefixes)
 static char	**dirs;
 static size_t	  ndirs, capdirs;
 
-static void
-add_dir(const char *path, size_t len)
+void
+dirs_add(const char *path, size_t len)
 {
 	if (ndirs == capdirs) {
 		capdirs = capdirs ? capdirs * 2 : 64;
@@ -165,7 +174,7 @@ add_dir(const char *path, size_t len)
  * for the directory increments).  Returns -1 when the session has no
  * usable diff (a snapshot, or damage): then the whole tree is swept.
  */
-static int
+int
 collect_dirs(int datafd, const struct metafile *mf)
 {
 	struct meta_reader *m;
@@ -178,11 +187,11 @@ collect_dirs(int datafd, const struct metafile *mf)
 	if ((fd = openat(datafd, mf->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
 	m = meta_open(gzr_open(fd, mf->gz));
-	add_dir("", 0);
+	dirs_add("", 0);
 	while ((rv = meta_next(m, &r)) == 1)
 		for (i = 0; i < r->pathlen; i++)
 			if (r->path[i] == '/')
-				add_dir(r->path, i);
+				dirs_add(r->path, i);
 	meta_close(m);
 	return rv;
 }
@@ -195,7 +204,7 @@ collect_dirs(int datafd, const struct metafile *mf)
  * session.  Collect those paths' directories too; -1 when a file that
  * exists cannot be read (then the whole tree is swept).
  */
-static int
+int
 collect_attr_dirs(int datafd, int64_t t)
 {
 	static const char *prefixes[] = { EAFILE, ACLFILE };
@@ -216,7 +225,7 @@ collect_attr_dirs(int datafd, int64_t t)
 		while ((rv = recfile_next(f, &path, &body, &n)) == 1)
 			for (i = 0; path[i] != '\0'; i++)
 				if (path[i] == '/')
-					add_dir(path, i);
+					dirs_add(path, i);
 		recfile_close(f);
 		if (rv == -1)
 			return -1;
@@ -230,6 +239,25 @@ cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+char **
+dirs_take(size_t *n)
+{
+	char **v = dirs;
+	size_t i, k = 0;
+
+	if (ndirs > 0)
+		qsort(dirs, ndirs, sizeof *dirs, cmpstr);
+	for (i = 0; i < ndirs; i++)
+		if (k > 0 && strcmp(v[k - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[k++] = v[i];
+	*n = k;
+	dirs = NULL;
+	ndirs = capdirs = 0;
+	return v;
+}
+
 /*
  * Delete the increments stamped before cut in the collected directories,
  * deepest first so that directories left empty go too.
@@ -238,28 +266,25 @@ static void
 sweep_dirs(int incfd, int64_t cut)
 {
 	const char *base;
-	size_t i;
+	char **v;
+	size_t i, n;
 	int pfd, fd;
 
-	if (ndirs == 0)
-		return;
-	qsort(dirs, ndirs, sizeof *dirs, cmpstr);
-	for (i = ndirs; i-- > 0; ) {
-		if (i + 1 < ndirs && strcmp(dirs[i], dirs[i + 1]) == 0)
-			continue;
-		if (dirs[i][0] == '\0') {
+	v = dirs_take(&n);
+	for (i = n; i-- > 0; ) {
+		if (v[i][0] == '\0')
 			sweep(incfd, cut, DATADIR "/" INCDIR, 0);
-			continue;
+		else if ((pfd = open_parent(incfd, v[i], &base)) != -1) {
+			if ((fd = subdir(pfd, base)) != -1) {
+				if (sweep(fd, cut, v[i], 0))
+					unlinkat(pfd, base, AT_REMOVEDIR);
+				close(fd);
+			}
+			close(pfd);
 		}
-		if ((pfd = open_parent(incfd, dirs[i], &base)) == -1)
-			continue;	/* gone already */
-		if ((fd = subdir(pfd, base)) != -1) {
-			if (sweep(fd, cut, dirs[i], 0))
-				unlinkat(pfd, base, AT_REMOVEDIR);
-			close(fd);
-		}
-		close(pfd);
+		free(v[i]);
 	}
+	free(v);
 }
 
 static int
@@ -280,6 +305,124 @@ has_orphans(int datafd, int64_t oldest)
 	return rv;
 }
 
+/* Add every directory below increments/ (when the diffs cannot say). */
+static void
+dirs_below(int fd, const char *path)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char *sub;
+	size_t len = strlen(path), nl;
+	int cfd;
+
+	dirs_add(path, len);
+	if ((d = dir_list(fd)) == NULL)
+		err(EXIT_TEMP, "list %s/%s/%s", DATADIR, INCDIR, path);
+	while ((de = dir_next(d)) != NULL) {
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if ((cfd = subdir(fd, de->d_name)) == -1)
+			err(EXIT_TEMP, "open %s/%s/%s/%s", DATADIR, INCDIR,
+			    path, de->d_name);
+		nl = strlen(de->d_name);
+		sub = xmalloc(len + nl + 2);
+		memcpy(sub, path, len);
+		sub[len] = '/';
+		memcpy(sub + len + (len > 0), de->d_name, nl + 1);
+		dirs_below(cfd, sub);
+		free(sub);
+		close(cfd);
+	}
+	closedir(d);
+}
+
+void
+dirs_all(int datafd)
+{
+	int fd;
+
+	if ((fd = subdir(datafd, INCDIR)) == -1)
+		return;
+	dirs_below(fd, "");
+	close(fd);
+}
+
+struct sizeof_t {
+	int		 dirfd;
+	int64_t		 t;
+	uint64_t	 bytes;
+};
+
+static int
+size_one(void *arg, const struct stampent *e)
+{
+	struct sizeof_t *z = arg;
+	struct stat st;
+
+	if (e->stamped && e->t == z->t && !incname_is(e->name, e->base,
+	    MARKER) && fstatat(z->dirfd, e->name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		z->bytes += (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Bytes of the files in dirfd stamped t. */
+static uint64_t
+size_in(int dirfd, int64_t t)
+{
+	struct sizeof_t z = { dirfd, t, 0 };
+
+	if (dirfd != -1)
+		(void)stamped_each(dirfd, size_one, &z);
+	return z.bytes;
+}
+
+/*
+ * The bytes of the files stamped with session k (increments, metadata
+ * and the rest): what removing it from the oldest end frees, and about
+ * what removing it from the middle does.
+ */
+static uint64_t
+session_bytes(struct repo *r, size_t k)
+{
+	char **v;
+	size_t i, n;
+	uint64_t sum;
+	int64_t t = r->times[k];
+	int full = 0, fd, incfd;
+
+	for (i = 0; i < r->nmeta; i++)
+		if (r->meta[i].t == t && collect_dirs(r->datafd,
+		    &r->meta[i]) == -1)
+			full = 1;
+	if (collect_attr_dirs(r->datafd, t) == -1 || (k + 1 < r->ntimes &&
+	    collect_attr_dirs(r->datafd, r->times[k + 1]) == -1))
+		full = 1;
+	if (full)
+		dirs_all(r->datafd);
+	v = dirs_take(&n);
+	incfd = subdir(r->datafd, INCDIR);
+	sum = size_in(r->datafd, t);
+	for (i = 0; i < n; i++) {
+		fd = v[i][0] == '\0' ? -1 : open_below(incfd, v[i],
+		    O_RDONLY | O_DIRECTORY);
+		sum += size_in(v[i][0] == '\0' ? incfd : fd, t);
+		if (fd != -1)
+			close(fd);
+		free(v[i]);
+	}
+	free(v);
+	if (incfd != -1)
+		close(incfd);
+	fd = subdir(r->datafd, LONGDIR);
+	sum += size_in(fd, t);
+	if (fd != -1)
+		close(fd);
+	return sum;
+}
+
 static long long
 number(const char *s, long long lo, long long hi)
 {
@@ -290,34 +433,152 @@ number(const char *s, long long lo, long long hi)
 	return v;
 }
 
+/* A time argument: the time it names, among the sessions r has. */
+static int64_t
+when(const struct repo *r, const char *arg, int64_t now)
+{
+	int64_t t;
+
+	if (timespec_parse(arg, now, r->times, r->ntimes, &t) == -1)
+		errx(EXIT_USAGE, "bad time \"%s\" (30D, 1Y, 2023-11-15, "
+		    "2023-11-15T22:13:20Z, epoch seconds, 3B)", arg);
+	return t;
+}
+
+/*
+ * Remove the oldest sessions, those before oldest, as rdiff-backup's
+ * remove increments does: they disappear oldest first (metadata and
+ * root marker), then their increments and their other files go.
+ */
+static void
+remove_oldest(struct repo *r, int64_t oldest)
+{
+	static const char *incmark[] = { INCDIR, NULL };
+	static const char *metamark[] = { METADATA, NULL };
+	static const char *rest[] = { "error_log", "session_statistics",
+	    "file_statistics", EAFILE, ACLFILE,
+	    "win_access_control_lists", NULL };
+	char **v;
+	size_t i, n, nrm;
+	int fd, orphans, fullsweep = 0;
+
+	for (nrm = 0; nrm < r->ntimes && r->times[nrm] < oldest; nrm++)
+		;
+	orphans = has_orphans(r->datafd, r->ntimes ? r->times[0] : oldest);
+	if (nrm == 0 && !orphans)
+		return;
+
+	/*
+	 * where their increments are: from their metadata diffs, and the
+	 * attribute files of each and of the session after it
+	 */
+	for (i = 0; i < r->nmeta && r->meta[i].t < oldest && !fullsweep; i++)
+		if (collect_dirs(r->datafd, &r->meta[i]) == -1 ||
+		    collect_attr_dirs(r->datafd, r->meta[i].t) == -1 ||
+		    (i + 1 < r->nmeta &&
+		    collect_attr_dirs(r->datafd, r->meta[i + 1].t) == -1))
+			fullsweep = 1;
+	if (orphans)
+		fullsweep = 1;	/* a killed prune: where things are is unknown */
+
+	/*
+	 * 1: the sessions disappear, oldest first; a session is listed while
+	 * its metadata exists, so that goes last
+	 */
+	for (i = 0; i < nrm; i++) {
+		drop_data(r->datafd, r->times[i] + 1, incmark);
+		drop_data(r->datafd, r->times[i] + 1, metamark);
+		if (sync_fd(r->datafd) == -1)
+			err(EXIT_TEMP, "sync %s", DATADIR);
+	}
+	/* 2: their increments */
+	if ((fd = subdir(r->datafd, INCDIR)) != -1) {
+		if (fullsweep)
+			sweep(fd, oldest, DATADIR "/" INCDIR, 1);
+		else
+			sweep_dirs(fd, oldest);
+		close(fd);
+		/* left empty, it goes, as rdiff-backup's remove does */
+		(void)unlinkat(r->datafd, INCDIR, AT_REMOVEDIR);
+	}
+	v = dirs_take(&n);	/* a full sweep left them unused */
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	if ((fd = openat(r->datafd, LONGDIR, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		sweep(fd, oldest, DATADIR "/" LONGDIR, 1);
+		close(fd);
+	}
+	/* 3: the rest of their files, last: they mark an unfinished prune */
+	drop_data(r->datafd, oldest, rest);
+	if (sync_fd(r->datafd) == -1)
+		err(EXIT_TEMP, "sync %s", DATADIR);
+}
+
+/* Finish a merge a killed prune committed but did not apply. */
+static void
+roll_forward(struct repo *r, const char *repo)
+{
+	const char *why;
+
+	if (journal_apply(r->datafd, &why) == -1)
+		err(errno == EBADMSG ? EXIT_PERM : EXIT_TEMP, "%s: %s", repo,
+		    why);
+	if (repo_scan(r) == -1)
+		err(EXIT_TEMP, "%s/%s", repo, DATADIR);
+}
+
+enum { OPT_LAST = 256, OPT_HOURLY, OPT_DAILY, OPT_WEEKLY, OPT_MONTHLY,
+	OPT_YEARLY, OPT_WITHIN, OPT_SESSION };
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "dry-run",	no_argument,		NULL,	'n' },
 		{ "keep",	required_argument,	NULL,	'k' },
+		{ "keep-last",	required_argument,	NULL,	OPT_LAST },
+		{ "keep-hourly", required_argument,	NULL,	OPT_HOURLY },
+		{ "keep-daily",	required_argument,	NULL,	OPT_DAILY },
+		{ "keep-weekly", required_argument,	NULL,	OPT_WEEKLY },
+		{ "keep-monthly", required_argument,	NULL,	OPT_MONTHLY },
+		{ "keep-yearly", required_argument,	NULL,	OPT_YEARLY },
+		{ "keep-within", required_argument,	NULL,	OPT_WITHIN },
+		{ "session",	required_argument,	NULL,	OPT_SESSION },
 		{ "verbose",	no_argument,		NULL,	'v' },
 		{ "version",	no_argument,		NULL,	'V' },
 		{ "wait",	no_argument,		NULL,	'w' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	static const char *incmark[] = { INCDIR, NULL };
-	static const char *metamark[] = { METADATA, NULL };
-	static const char *rest[] = { "error_log", "session_statistics",
-	    "file_statistics", EAFILE, ACLFILE,
-	    "win_access_control_lists", NULL };
+	struct retain pol;
 	struct repo r;
-	char ts[TIMESTR_LEN], ts2[TIMESTR_LEN];
-	const char *repo;
-	long long keep = -1;
-	int64_t cut, oldest;
-	size_t i, nrm;
-	int ch, dry = 0, wait = 0, lock, fd, orphans, fullsweep = 0;
+	char ts[TIMESTR_LEN], **why;
+	const char *repo, *within = NULL, *session = NULL;
+	int64_t now = (int64_t)time(NULL), t, oldest;
+	size_t i, nrm, nmid;
+	int ch, dry = 0, wait = 0, lock, *keep, pending;
 
+	retain_init(&pol);
 	while ((ch = getopt_long(argc, argv, "k:nVvw", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
-			keep = number(optarg, 1, INT_MAX);
+			pol.n[RET_LAST] = number(optarg, 1, INT_MAX);
+			break;
+		case OPT_LAST:
+		case OPT_HOURLY:
+		case OPT_DAILY:
+		case OPT_WEEKLY:
+		case OPT_MONTHLY:
+		case OPT_YEARLY:
+			pol.n[RET_LAST + ch - OPT_LAST] = number(optarg, 0,
+			    INT_MAX);
+			break;
+		case OPT_WITHIN:
+			within = optarg;
+			break;
+		case OPT_SESSION:
+			session = optarg;
 			break;
 		case 'n':
 			dry = 1;
@@ -337,7 +598,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != (keep > 0 ? 1 : 2))
+	if (session != NULL ? argc != 1 || retain_any(&pol) || within :
+	    argc != 2 && (argc != 1 || (!retain_any(&pol) && !within)))
 		usage();
 	repo = argv[argc - 1];
 	if (repo_open(&r, repo) == -1)
@@ -347,88 +609,91 @@ main(int argc, char *argv[])
 		errx(EXIT_TEMP, "lock %s: %s", repo, repo_lock_error(errno));
 	if (repo_scan(&r) == -1)
 		err(EXIT_TEMP, "%s/%s", repo, DATADIR);
+	if ((pending = journal_pending(r.datafd, NULL, NULL)) == -1)
+		err(errno == EBADMSG ? EXIT_PERM : EXIT_TEMP, "%s/%s/%s", repo,
+		    DATADIR, JOURNAL);
+	if (pending && dry)
+		printf("an interrupted merge is pending: prune will finish "
+		    "it\n");
+	else
+		roll_forward(&r, repo);
 	if (r.nmarkers == 0)
 		errx(EXIT_PERM, "%s: no complete session", repo);
 	if (r.nmarkers > 1)
 		errx(EXIT_TEMP, "%s: the last session was interrupted; run snap "
 		    "to roll it back first", repo);
 
-	if (keep > 0)
-		cut = (size_t)keep >= r.ntimes ? INT64_MIN :
-		    r.times[r.ntimes - (size_t)keep];
-	else if (timespec_parse(argv[0], (int64_t)time(NULL), r.times, r.ntimes,
-	    &cut) == -1)
-		errx(EXIT_USAGE, "bad time \"%s\" (30D, 1Y, 2023-11-15, "
-		    "2023-11-15T22:13:20Z, epoch seconds, 3B)", argv[0]);
-	/* the current mirror is never removed */
-	if (cut > repo_current(&r))
-		cut = repo_current(&r);
-	for (nrm = 0; nrm < r.ntimes && r.times[nrm] < cut; nrm++)
+	/* which sessions stay */
+	keep = xcalloc(r.ntimes, sizeof *keep);
+	why = xcalloc(r.ntimes, sizeof *why);
+	if (session != NULL) {
+		t = when(&r, session, now);
+		for (i = 0; i < r.ntimes; i++)
+			keep[i] = r.times[i] != t;
+		if (r.ntimes == 0 || r.times[r.ntimes - 1] == t)
+			errx(EXIT_USAGE, "%s: %s is the newest session; it is "
+			    "never removed", repo, session);
+		for (i = 0; i < r.ntimes && keep[i]; i++)
+			;
+		if (i == r.ntimes)
+			errx(EXIT_USAGE, "%s: no session at %s (restore -l "
+			    "lists them)", repo, session);
+	} else {
+		if (argc == 2)
+			pol.since = when(&r, argv[0], now);
+		if (within != NULL) {
+			t = when(&r, within, r.ntimes ?
+			    r.times[r.ntimes - 1] : now);
+			if (pol.since == INT64_MIN || t < pol.since) {
+				pol.since = t;
+				pol.since_why = "within";
+			}
+		}
+		retain_apply(&pol, r.times, r.ntimes, keep, why);
+	}
+	for (nrm = 0; nrm < r.ntimes && !keep[nrm]; nrm++)
 		;
+	for (i = nrm, nmid = 0; i < r.ntimes; i++)
+		nmid += !keep[i];
 	oldest = nrm < r.ntimes ? r.times[nrm] : repo_current(&r);
 	if (dry || verbose)
-		for (i = 0; i < nrm; i++) {
+		for (i = 0; i < r.ntimes; i++) {
 			timestr_format(r.times[i], ts);
-			printf("%s %s\n", dry ? "would remove" : "removing", ts);
+			if (keep[i] && dry)
+				printf("keep %s%s%s\n", ts, why[i] ? ": " : "",
+				    why[i] ? why[i] : "");
+			else if (!keep[i])
+				printf("%s %s: %" PRIu64 " bytes\n", dry ?
+				    "would remove" : "removing", ts,
+				    session_bytes(&r, i));
 		}
+	for (i = 0; i < r.ntimes; i++)
+		free(why[i]);
+	free(why);
 	if (dry) {
+		free(keep);
 		repo_unlock(lock);
 		return EXIT_OK;
 	}
 
-	orphans = has_orphans(r.datafd, r.ntimes ? r.times[0] : oldest);
-	if (nrm == 0 && !orphans) {
-		repo_unlock(lock);
-		return EXIT_OK;
+	/* the oldest ones as rdiff-backup removes them, then the middle */
+	remove_oldest(&r, oldest);
+	if (nmid > 0) {
+		for (i = r.ntimes; i-- > nrm; ) {
+			if (keep[i])
+				continue;
+			t = r.times[i];
+			if (repo_scan(&r) == -1)
+				err(EXIT_TEMP, "%s/%s", repo, DATADIR);
+			merge_session(&r, t, verbose);
+		}
 	}
-
-	/*
-	 * where their increments are: from their metadata diffs, and the
-	 * attribute files of each and of the session after it
-	 */
-	for (i = 0; i < r.nmeta && r.meta[i].t < oldest && !fullsweep; i++)
-		if (collect_dirs(r.datafd, &r.meta[i]) == -1 ||
-		    collect_attr_dirs(r.datafd, r.meta[i].t) == -1 ||
-		    (i + 1 < r.nmeta &&
-		    collect_attr_dirs(r.datafd, r.meta[i + 1].t) == -1))
-			fullsweep = 1;
-	if (orphans)
-		fullsweep = 1;	/* a killed prune: where things are is unknown */
-
-	/*
-	 * 1: the sessions disappear, oldest first; a session is listed while
-	 * its metadata exists, so that goes last
-	 */
-	for (i = 0; i < nrm; i++) {
-		drop_data(r.datafd, r.times[i] + 1, incmark);
-		drop_data(r.datafd, r.times[i] + 1, metamark);
-		if (sync_fd(r.datafd) == -1)
-			err(EXIT_TEMP, "sync %s", DATADIR);
-	}
-	/* 2: their increments */
-	if ((fd = subdir(r.datafd, INCDIR)) != -1) {
-		if (fullsweep)
-			sweep(fd, oldest, DATADIR "/" INCDIR, 1);
-		else
-			sweep_dirs(fd, oldest);
-		close(fd);
-		/* left empty, it goes, as rdiff-backup's remove does */
-		(void)unlinkat(r.datafd, INCDIR, AT_REMOVEDIR);
-	}
-	if ((fd = openat(r.datafd, LONGDIR, O_RDONLY |
-	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		sweep(fd, oldest, DATADIR "/" LONGDIR, 1);
-		close(fd);
-	}
-	/* 3: the rest of their files, last: they mark an unfinished prune */
-	drop_data(r.datafd, oldest, rest);
-	if (sync_fd(r.datafd) == -1)
-		err(EXIT_TEMP, "sync %s", DATADIR);
+	free(keep);
 	if (verbose) {
-		timestr_format(oldest, ts2);
+		timestr_format(oldest, ts);
 		fprintf(stderr, "prune: %zu sessions removed, %" PRIu64 " files, %"
-		    PRIu64 " bytes; oldest session now %s\n", nrm, nfiles, nbytes,
-		    ts2);
+		    PRIu64 " bytes; oldest session now %s\n", nrm + nmid, nfiles,
+		    nbytes, ts);
 	}
 	repo_unlock(lock);
 	repo_close(&r);

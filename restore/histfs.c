@@ -50,6 +50,7 @@
 #include "histfs.h"
 #include "idmap.h"
 #include "io.h"
+#include "journal.h"
 #include "meta.h"
 #include "node.h"
 #include "pathname.h"
@@ -202,7 +203,7 @@ unload(struct session *s)
 static void
 scan(void)
 {
-	int64_t last;
+	int64_t last, hold;
 	size_t i, j;
 	int found;
 
@@ -213,10 +214,14 @@ scan(void)
 	incdir_close(&longincs.incs);
 	longincs.tried = 0;
 	last = R.nmarkers > 0 ? R.markers[0] : INT64_MIN;
+	/* an interrupted prune's merge leaves the sessions up to o wrong */
+	if (journal_pending(R.datafd, &hold, NULL) != 1)
+		hold = INT64_MIN;
 	for (j = 1; j < nslots; j++) {
 		found = 0;
 		for (i = 0; i < R.ntimes && !found; i++)
-			found = R.times[i] == slots[j].t && R.times[i] <= last;
+			found = R.times[i] == slots[j].t &&
+			    R.times[i] <= last && R.times[i] > hold;
 		if (!found && !slots[j].gone) {
 			slots[j].gone = 1;
 			unload(&slots[j]);
@@ -224,6 +229,8 @@ scan(void)
 	}
 	newest = 0;
 	for (i = 0; i < R.ntimes && R.times[i] <= last; i++) {
+		if (R.times[i] <= hold)
+			continue;
 		for (j = 1; j < nslots && slots[j].t != R.times[i]; j++)
 			;
 		if (j == nslots) {

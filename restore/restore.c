@@ -33,6 +33,7 @@
 #include "hlink.h"
 #include "idmap.h"
 #include "io.h"
+#include "journal.h"
 #include "meta.h"
 #include "node.h"
 #include "pathname.h"
@@ -174,7 +175,7 @@ open_repo(const char *path)
 static int64_t
 resolve(const char *spec)
 {
-	int64_t t;
+	int64_t t, o;
 	char ts[TIMESTR_LEN];
 
 	if (spec == NULL)
@@ -183,6 +184,11 @@ resolve(const char *spec)
 		errx(EXIT_USAGE, "bad time \"%s\" (now, 10D, 2h30m, 3B, 2023-11-15, "
 		    "2023-11-15T22:13:20Z, epoch seconds)", spec);
 	t = repo_at(&R, t);
+	if (journal_pending(R.datafd, &o, NULL) == 1 && t <= o) {
+		timestr_format(o, ts);
+		errx(EXIT_TEMP, "a prune was interrupted while merging sessions "
+		    "into %s: run prune to finish it", ts);
+	}
 	if (verbose || isatty(STDERR_FILENO)) {
 		timestr_format(t, ts);
 		fprintf(stderr, "restore: session %s\n", ts);

@@ -83,17 +83,6 @@ dupnull(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-/* Records equal in every field, as rdiff-backup compares them for diffs. */
-static int
-identical(const struct rec *a, const struct rec *b)
-{
-	return rec_same(a, b) && strcmp(a->sha1, b->sha1) == 0 &&
-	    (a->uname == NULL) == (b->uname == NULL) &&
-	    (a->gname == NULL) == (b->gname == NULL) &&
-	    (a->altinc == NULL ? b->altinc == NULL :
-	    b->altinc != NULL && strcmp(a->altinc, b->altinc) == 0);
-}
-
 struct frame *
 top(struct tree *t)
 {
@@ -141,7 +130,7 @@ put_diff(struct tree *t, const struct rec *old, const struct rec *new,
 		none.pathlen = pathlen;
 		none.type = RT_NONE;
 		old = &none;
-	} else if (new != NULL && identical(old, new))
+	} else if (new != NULL && rec_identical(old, new))
 		return;
 	if (meta_write(t->s->diff, old) == -1)
 		snap_fatal("write", "mirror_metadata diff");

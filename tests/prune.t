@@ -26,9 +26,16 @@ whole() {	# whole REPO FIRST LAST: sessions FIRST..LAST restore exactly
 	done
 }
 
-t_out "prune -n lists what would go" \
+plan() { $PRUNE -n "$@" | sed 's/: [0-9]* bytes$//'; }
+t_out "prune -n lists what would go, and why the rest stays" \
     "would remove $(date -u -d @"$(day 1)" +%FT%TZ)
-would remove $(date -u -d @"$(day 2)" +%FT%TZ)" $PRUNE -n "$(day 3)" repo
+would remove $(date -u -d @"$(day 2)" +%FT%TZ)
+$(for i in 3 4 5 6 7 8; do echo "keep $(date -u -d @"$(day $i)" +%FT%TZ): since"; done)" \
+    plan "$(day 3)" repo
+t_out "  ... with the bytes each removal frees" \
+    "$(du -bc repo/rdiff-backup-data/*.2023-11-15T* $(find repo/rdiff-backup-data/increments \
+	-name '*.2023-11-15T*') | tail -1 | cut -f1)" \
+    sh -c "$PRUNE -n '$(day 3)' repo | sed -n '1s/.*: \\([0-9]*\\) bytes$/\\1/p'"
 t_out "  ... and changes nothing" 8 sessions repo
 t_out "prune TIME is quiet" "" $PRUNE "$(day 3)" repo
 t_out "  ... and removes the sessions before TIME" 6 sessions repo

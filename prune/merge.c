@@ -1,0 +1,655 @@
+/*
+ * Removing a session S from the middle of the history: its increments
+ * merge into those stamped with the older neighbour O, so that these
+ * take the next session N's state straight back to O's
+ * (docs/thinning-design.md).  New files are written to a staging
+ * directory first; the journal of the renames and unlinks that put
+ * them in place is the commit point (lib/journal.h), so a kill at any
+ * point leaves the repository as it was or a journal the next run
+ * finishes.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "copy.h"
+#include "delta.h"
+#include "exitcode.h"
+#include "gz.h"
+#include "hlink.h"
+#include "io.h"
+#include "journal.h"
+#include "meta.h"
+#include "pathname.h"
+#include "prune.h"
+#include "rebuild.h"
+#include "repo.h"
+#include "timespec.h"
+#include "xalloc.h"
+
+/* The increments of one path stamped O and S. */
+struct group {
+	char	*dir;		/* their directory below the data dir */
+	char	*base;		/* their names' base */
+	char	*path;		/* the record's path; NULL in LONGDIR */
+	char	*io, *is;	/* names of those stamped O and S, or NULL */
+	int	 iot, ist;	/* their enum inctype */
+	int	 iogz, isgz;
+	int	 done;		/* rebuilt */
+};
+
+struct merge {
+	struct repo	*r;
+	int64_t		 o, s, n, cur;
+	int		 stfd;		/* the staging directory */
+	unsigned	 nstaged;
+	struct group	*g;		/* to rebuild, sorted by path */
+	size_t		 ng, capg;
+	struct group	*lg;		/* to rebuild, in LONGDIR */
+	size_t		 nlg, caplg;
+	struct journal	*j;
+	struct hlinks	 lo, ln;	/* digests of hard-link groups */
+	char		 ots[TIMESTR_LEN];
+};
+
+static int	staging_fd = -1;	/* removed at exit until committed */
+static int	staging_datafd = -1;
+
+static void
+unstage(void)
+{
+	if (staging_fd != -1)
+		(void)journal_clean(staging_datafd);
+}
+
+/* a/b, or the one that is not empty. */
+static char *
+join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = xmalloc(la + lb + 2);
+
+	if (la == 0 || lb == 0) {
+		memcpy(p, la ? a : b, la + lb + 1);
+		return p;
+	}
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
+static char *
+memdup0(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void
+add_group(struct group **v, size_t *n, size_t *cap, const struct group *g)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = xreallocarray(*v, *cap, sizeof **v);
+	}
+	(*v)[(*n)++] = *g;
+}
+
+/*
+ * Decide what becomes of one path's increments io (stamped O) and is
+ * (stamped S), by the design's table: journal what needs no rebuild,
+ * keep the rest for the metadata pass.
+ */
+static void
+decide(struct merge *m, struct group *g)
+{
+	char *from, *to, *name;
+
+	if (g->is == NULL)
+		return;		/* O's increment, if any, stays as it is */
+	from = join(g->dir, g->is);
+	if (g->io == NULL) {
+		/* O's state is S's: S's increment becomes O's */
+		name = incname_make(g->base, m->o, g->ist, g->isgz,
+		    m->r->style);
+		to = join(g->dir, name);
+		journal_rename(m->j, from, to);
+		free(name);
+		free(to);
+	} else if (g->iot != INC_DIFF) {
+		/* missing, snapshot, dir: O's state stands on its own */
+		journal_unlink(m->j, from);
+	} else if (g->ist == INC_DIFF || g->ist == INC_SNAPSHOT) {
+		free(from);
+		if (g->path != NULL)
+			add_group(&m->g, &m->ng, &m->capg, g);
+		else
+			add_group(&m->lg, &m->nlg, &m->caplg, g);
+		return;		/* owned by the list now */
+	} else
+		errx(EXIT_PERM, "%s/%s: a diff stamped %s over a %s increment: "
+		    "the repository is damaged; nothing was changed", DATADIR,
+		    shown(from), m->ots, inctype_name(g->ist));
+	free(from);
+	free(g->dir);
+	free(g->base);
+	free(g->path);
+	free(g->io);
+	free(g->is);
+}
+
+/*
+ * The increments stamped O or S in the listing l of directory dir
+ * (below the data dir), for paths below src ("" the root, NULL in
+ * LONGDIR); only base when it is not NULL.
+ */
+static void
+gather_list(struct merge *m, const struct incdir *l, const char *dir,
+    const char *src, const char *only)
+{
+	struct group g;
+	size_t i, k;
+
+	for (i = 0; i < l->n; i = k) {
+		const struct incent *e = &l->e[i];
+
+		for (k = i + 1; k < l->n && l->e[k].baselen == e->baselen &&
+		    memcmp(l->e[k].name, e->name, e->baselen) == 0; k++)
+			;
+		if (only != NULL && (strlen(only) != e->baselen ||
+		    memcmp(only, e->name, e->baselen) != 0))
+			continue;
+		memset(&g, 0, sizeof g);
+		for (; i < k; i++) {
+			e = &l->e[i];
+			if (e->t != m->o && e->t != m->s)
+				continue;
+			if ((e->t == m->o ? g.io : g.is) != NULL)
+				errx(EXIT_PERM, "%s/%s: two increments stamped "
+				    "alike: the repository is damaged; nothing "
+				    "was changed", DATADIR, shown(e->name));
+			if (e->t == m->o) {
+				g.io = xstrdup(e->name);
+				g.iot = e->type;
+				g.iogz = e->gz;
+			} else {
+				g.is = xstrdup(e->name);
+				g.ist = e->type;
+				g.isgz = e->gz;
+			}
+		}
+		if (g.io == NULL && g.is == NULL)
+			continue;
+		e = &l->e[k - 1];
+		g.dir = xstrdup(dir);
+		g.base = memdup0(e->name, e->baselen);
+		if (src != NULL)
+			g.path = only != NULL ? xstrdup("") : join(src, g.base);
+		decide(m, &g);
+	}
+}
+
+/* gather_list of the directory dir below the data dir. */
+static void
+gather_dir(struct merge *m, const char *dir, const char *src,
+    const char *only)
+{
+	struct incdir l = INCDIR_INIT;
+	int fd;
+
+	fd = dir[0] == '\0' ? dup(m->r->datafd) :
+	    open_below(m->r->datafd, dir, O_RDONLY | O_DIRECTORY);
+	if (fd == -1 && errno == ENOENT)
+		return;
+	if (fd == -1 || incdir_open(fd, &l) == -1)
+		err(EXIT_TEMP, "list %s/%s", DATADIR, dir);
+	gather_list(m, &l, dir, src, only);
+	incdir_close(&l);
+}
+
+static int
+gcmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return pathcmp(x->path, strlen(x->path), y->path, strlen(y->path));
+}
+
+/*
+ * Pass 1: the increments stamped O or S, in the directories the metadata
+ * diffs of O and S and the attribute files of O, S and N name (every
+ * directory when one of those cannot say).
+ */
+static void
+gather(struct merge *m)
+{
+	char **dirs, *inc;
+	size_t nd, i, k;
+	int full = 0;
+
+	for (k = 0; k < m->r->nmeta; k++)
+		if ((m->r->meta[k].t == m->o || m->r->meta[k].t == m->s) &&
+		    collect_dirs(m->r->datafd, &m->r->meta[k]) == -1)
+			full = 1;
+	if (collect_attr_dirs(m->r->datafd, m->o) == -1 ||
+	    collect_attr_dirs(m->r->datafd, m->s) == -1 ||
+	    collect_attr_dirs(m->r->datafd, m->n) == -1)
+		full = 1;
+	if (full)
+		dirs_all(m->r->datafd);
+	dirs = dirs_take(&nd);
+	gather_dir(m, "", "", INCDIR);		/* the root's own */
+	for (i = 0; i < nd; i++) {
+		inc = join(INCDIR, dirs[i]);
+		gather_dir(m, inc, dirs[i], NULL);
+		free(inc);
+		free(dirs[i]);
+	}
+	free(dirs);
+	gather_dir(m, LONGDIR, NULL, NULL);
+	if (m->ng > 1)
+		qsort(m->g, m->ng, sizeof *m->g, gcmp);
+}
+
+/* A new file in the staging directory: its descriptor, its name in *name. */
+static int
+stage_file(struct merge *m, char **name)
+{
+	char num[32];
+	int fd;
+
+	snprintf(num, sizeof num, "%u", m->nstaged++);
+	*name = join(STAGING, num);
+	fd = openat(m->stfd, num, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1)
+		err(EXIT_TEMP, "create %s/%s", DATADIR, *name);
+	return fd;
+}
+
+/*
+ * The content of record r's file at session t into outfd, checked
+ * against the digest (want; "" when none is recorded).  mdirfd/mname is
+ * the mirror copy, incs[0..n) in idirfd its increments.
+ */
+static void
+content_at(struct merge *m, const struct rec *r, const char *want,
+    int mdirfd, const char *mname, int idirfd, const struct incent *incs,
+    size_t n, int64_t t, int outfd)
+{
+	struct copyres cr;
+	const char *why;
+	char ts[TIMESTR_LEN];
+
+	timestr_format(t, ts);
+	if (rebuild(mdirfd, mname, idirfd, incs, n, t, m->cur, m->stfd, outfd,
+	    r->size, &cr, &why) == -1)
+		err(errno_transient(errno) ? EXIT_TEMP : EXIT_PERM,
+		    "%s of %s at %s; nothing was changed", why, shown(r->path),
+		    ts);
+	if ((want[0] != '\0' && strcmp(want, cr.sha1) != 0) ||
+	    cr.bytes != r->size)
+		errx(EXIT_PERM, "%s at %s: the rebuilt content does not match "
+		    "the metadata (a damaged increment or mirror file); "
+		    "nothing was changed", shown(r->path), ts);
+}
+
+static int
+gz_tap(void *g, const void *p, size_t n)
+{
+	return gzw_write(g, p, n);
+}
+
+/* The digest of r, from its hard-link group's first member if need be. */
+static const char *
+digest(struct hlinks *h, const struct rec *r)
+{
+	struct hlink *l;
+
+	if (r->nlink <= 1)
+		return r->sha1;
+	l = hl_join(h, r->devloc, r->ino, r->sha1[0] ? r->sha1 : NULL);
+	return r->sha1[0] ? r->sha1 : l->sha1 ? l->sha1 : "";
+}
+
+/*
+ * Pass 2 for one path: its content at O (record ro) rebuilt, made an
+ * increment against N's content (record rn, or the snapshot itself when
+ * S's increment is one), staged and journaled in place of O's.
+ */
+static void
+remake(struct merge *m, struct group *g, const struct rec *ro,
+    const char *wo, const struct rec *rn, const char *wn)
+{
+	struct incdir l = INCDIR_INIT;
+	const struct incent *incs;
+	struct sigmaker *sig;
+	struct copyres cr;
+	struct stat st;
+	struct gzw *w;
+	const char *mname, *base;
+	char *sname, *final, *to, *from, *alt;
+	size_t n;
+	int mdirfd, idirfd, ofd, nfd, sfd, werr, type;
+
+	alt = ro->altmirror ? ro->altmirror : NULL;
+	if (alt != NULL) {
+		mdirfd = subdir(m->r->datafd, LONGDIR);
+		mname = alt;
+	} else if ((mdirfd = open_parent(m->r->fd, ro->path, &base)) != -1)
+		mname = base;
+	else
+		mname = NULL;
+	if (mdirfd == -1 && errno != ENOENT)
+		err(EXIT_TEMP, "open mirror of %s", shown(ro->path));
+	idirfd = g->dir[0] == '\0' ? dup(m->r->datafd) :
+	    open_below(m->r->datafd, g->dir, O_RDONLY | O_DIRECTORY);
+	if (idirfd == -1 || incdir_open(idirfd, &l) == -1)
+		err(EXIT_TEMP, "list %s/%s", DATADIR, g->dir);
+	incs = incdir_find(&l, g->base, strlen(g->base), &n);
+
+	/* O's content, checked, in a work file */
+	if ((ofd = openat(m->stfd, "o", O_RDWR | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		err(EXIT_TEMP, "create %s/%s/o", DATADIR, STAGING);
+	content_at(m, ro, wo, mdirfd, mname, l.fd, incs, n, m->o, ofd);
+
+	sfd = stage_file(m, &sname);
+	w = gzw_open(dup(sfd), g->iogz ? 6 : 0);
+	if (g->ist == INC_DIFF) {
+		if (rn == NULL || rn->type != RT_REG)
+			errx(EXIT_PERM, "%s: a diff stamped with the removed "
+			    "session, but no file in the next one: the "
+			    "repository is damaged; nothing was changed",
+			    shown(ro->path));
+		if (m->n == m->cur) {
+			nfd = mdirfd == -1 ? -1 : openat(mdirfd, mname,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (nfd == -1)
+				err(EXIT_PERM, "open mirror file %s",
+				    shown(ro->path));
+		} else {
+			if ((nfd = openat(m->stfd, "n", O_RDWR | O_CREAT |
+			    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+				err(EXIT_TEMP, "create %s/%s/n", DATADIR,
+				    STAGING);
+			content_at(m, rn, wn, mdirfd, mname, l.fd, incs, n,
+			    m->n, nfd);
+			if (lseek(nfd, 0, SEEK_SET) == -1)
+				err(EXIT_TEMP, "seek");
+		}
+		sig = sig_begin(rn->size);
+		if (copy_fd(nfd, -1, sig_tap, sig, &cr, &werr) == -1)
+			err(EXIT_TEMP, "read the next version of %s",
+			    shown(ro->path));
+		close(nfd);
+		if (lseek(ofd, 0, SEEK_SET) == -1 ||
+		    sig_delta(sig, ofd, w) == -1)
+			err(EXIT_TEMP, "write the merged increment of %s",
+			    shown(ro->path));
+		sig_free(sig);
+		type = INC_DIFF;
+	} else {
+		if (lseek(ofd, 0, SEEK_SET) == -1 ||
+		    copy_fd(ofd, -1, gz_tap, w, &cr, &werr) == -1)
+			err(EXIT_TEMP, "write the merged increment of %s",
+			    shown(ro->path));
+		type = INC_SNAPSHOT;
+	}
+	if (gzw_close(w, 1) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
+	close(ofd);
+	/* the attributes O's increment had */
+	if (fstatat(l.fd, g->io, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		(void)fchmod(sfd, st.st_mode & 07777);
+		if (geteuid() == 0)
+			(void)fchown(sfd, st.st_uid, st.st_gid);
+		(void)futimens(sfd, (struct timespec[2]){ st.st_atim,
+		    st.st_mtim });
+	}
+	close(sfd);
+	final = incname_make(g->base, m->o, type, g->iogz, m->r->style);
+	to = join(g->dir, final);
+	journal_rename(m->j, sname, to);
+	if (strcmp(final, g->io) != 0) {
+		from = join(g->dir, g->io);
+		journal_unlink(m->j, from);
+		free(from);
+	}
+	from = join(g->dir, g->is);
+	journal_unlink(m->j, from);
+	free(from);
+	free(to);
+	free(final);
+	free(sname);
+	incdir_close(&l);
+	if (mdirfd != -1)
+		close(mdirfd);
+	g->done = 1;
+}
+
+/* The group to rebuild for record r (at O), or NULL. */
+static struct group *
+wanted(struct merge *m, const struct rec *r, size_t *at)
+{
+	const char *alt = r->altmirror ? r->altmirror : r->altinc;
+	size_t i;
+	int c;
+
+	if (alt != NULL) {
+		for (i = 0; i < m->nlg; i++)
+			if (!m->lg[i].done && strcmp(m->lg[i].base, alt) == 0)
+				return &m->lg[i];
+		return NULL;
+	}
+	for (; *at < m->ng; ++*at) {
+		c = pathcmp(m->g[*at].path, strlen(m->g[*at].path), r->path,
+		    r->pathlen);
+		if (c == 0)
+			return &m->g[*at];
+		if (c > 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Records equal in every field a reader of the diff would see. */
+static int
+same(const struct rec *a, const struct rec *b)
+{
+	return rec_identical(a, b) && (a->altmirror == NULL ?
+	    b->altmirror == NULL : b->altmirror != NULL &&
+	    strcmp(a->altmirror, b->altmirror) == 0);
+}
+
+static struct meta_at *
+meta_or_die(struct merge *m, int64_t t)
+{
+	struct meta_at *a;
+	char ts[TIMESTR_LEN];
+
+	if ((a = meta_at_open(m->r, t)) != NULL)
+		return a;
+	timestr_format(t, ts);
+	err(errno == ENOENT || errno == EBADMSG ? EXIT_PERM : EXIT_TEMP,
+	    "metadata of session %s", ts);
+}
+
+static int
+next_or_die(struct meta_at *a, struct rec **r)
+{
+	int rv;
+
+	if ((rv = meta_at_next(a, r)) == -1)
+		errx(EXIT_PERM, "metadata: %s; nothing was changed",
+		    meta_at_error(a));
+	return rv;
+}
+
+/*
+ * Pass 2: the states at O and N side by side.  O's new metadata diff
+ * (when O has a diff, not a snapshot) gets O's record wherever the two
+ * differ, and the paths to rebuild are rebuilt on the way.
+ */
+static void
+walk_meta(struct merge *m, struct gzw *w)
+{
+	struct meta_at *ao, *an;
+	struct rec *ro = NULL, *rn = NULL, none;
+	struct group *g;
+	const char *wo, *wn;
+	size_t at = 0, i;
+	int ho, hn, c;
+
+	ao = meta_or_die(m, m->o);
+	an = meta_or_die(m, m->n);
+	ho = next_or_die(ao, &ro);
+	hn = next_or_die(an, &rn);
+	while (ho || hn) {
+		c = !ho ? 1 : !hn ? -1 : pathcmp(ro->path, ro->pathlen,
+		    rn->path, rn->pathlen);
+		if (c > 0) {
+			memset(&none, 0, sizeof none);
+			none.path = rn->path;
+			none.pathlen = rn->pathlen;
+			none.type = RT_NONE;
+			if (w != NULL && meta_write(w, &none) == -1)
+				err(EXIT_TEMP, "write the merged metadata");
+			if (rn->type == RT_REG)
+				(void)digest(&m->ln, rn);
+			hn = next_or_die(an, &rn);
+			continue;
+		}
+		if (w != NULL && (c < 0 || !same(ro, rn)) &&
+		    meta_write(w, ro) == -1)
+			err(EXIT_TEMP, "write the merged metadata");
+		wo = ro->type == RT_REG ? digest(&m->lo, ro) : "";
+		wn = c == 0 && rn->type == RT_REG ? digest(&m->ln, rn) : "";
+		if ((g = wanted(m, ro, &at)) != NULL) {
+			if (ro->type != RT_REG)
+				errx(EXIT_PERM, "%s: a diff stamped %s, but no "
+				    "file then: the repository is damaged; "
+				    "nothing was changed", shown(ro->path),
+				    m->ots);
+			remake(m, g, ro, wo, c == 0 ? rn : NULL, wn);
+		}
+		ho = next_or_die(ao, &ro);
+		if (c == 0)
+			hn = next_or_die(an, &rn);
+	}
+	meta_at_close(ao);
+	meta_at_close(an);
+	for (i = 0; i < m->ng; i++)
+		if (!m->g[i].done)
+			errx(EXIT_PERM, "%s: a diff stamped %s for a path not in "
+			    "that session's metadata: the repository is "
+			    "damaged; nothing was changed",
+			    shown(m->g[i].path), m->ots);
+	for (i = 0; i < m->nlg; i++)
+		if (!m->lg[i].done)
+			errx(EXIT_PERM, "%s/%s: a diff stamped %s for no path "
+			    "in that session's metadata: the repository is "
+			    "damaged; nothing was changed", LONGDIR,
+			    m->lg[i].base, m->ots);
+}
+
+static int
+unlink_s(void *arg, const struct stampent *e)
+{
+	struct merge *m = arg;
+
+	if (e->stamped && e->t == m->s && !incname_is(e->name, e->base,
+	    MARKER))
+		journal_unlink(m->j, e->name);
+	return 0;
+}
+
+void
+merge_session(struct repo *r, int64_t s, int verbose)
+{
+	struct merge m;
+	struct gzw *w = NULL;
+	const struct metafile *mo = NULL;
+	const char *why;
+	char *mname = NULL, *final;
+	size_t i;
+	int fd;
+
+	memset(&m, 0, sizeof m);
+	m.r = r;
+	m.s = s;
+	m.cur = repo_current(r);
+	for (i = 1; i + 1 < r->ntimes && r->times[i] != s; i++)
+		;
+	if (i + 1 >= r->ntimes || r->times[i] != s)
+		errx(EXIT_USAGE, "merge: no session in the middle at that time");
+	m.o = r->times[i - 1];
+	m.n = r->times[i + 1];
+	timestr_format(m.o, m.ots);
+	if (r->quoted)
+		errx(EXIT_PERM, "removing a session from the middle of a "
+		    "repository with chars_to_quote is not supported");
+	for (i = 0; i < r->nmeta; i++)
+		if (r->meta[i].t == m.o)
+			mo = &r->meta[i];
+	if (mo == NULL)
+		errx(EXIT_PERM, "session %s has no metadata file", m.ots);
+
+	if (journal_clean(r->datafd) == -1 ||
+	    (mkdirat(r->datafd, STAGING, 0700) == -1) ||
+	    (m.stfd = subdir(r->datafd, STAGING)) == -1)
+		err(EXIT_TEMP, "make %s/%s", DATADIR, STAGING);
+	staging_fd = m.stfd;
+	staging_datafd = r->datafd;
+	atexit(unstage);
+	m.j = journal_new(m.o, s);
+
+	gather(&m);
+	if (!mo->snapshot) {
+		fd = stage_file(&m, &mname);
+		w = gzw_open(fd, 6);
+	}
+	walk_meta(&m, w);
+	if (w != NULL) {
+		if (gzw_close(w, 1) == -1)
+			err(EXIT_TEMP, "write %s/%s", DATADIR, mname);
+		final = incname_make(METADATA, m.o, INC_DIFF, 1, r->style);
+		journal_rename(m.j, mname, final);
+		if (strcmp(final, mo->name) != 0)
+			journal_unlink(m.j, mo->name);
+		free(final);
+		free(mname);
+	}
+	/* S's own files, its metadata last but one, its marker never */
+	if (stamped_each(r->datafd, unlink_s, &m) == -1)
+		err(EXIT_TEMP, "list %s", DATADIR);
+	(void)unlinkat(m.stfd, "o", 0);
+	(void)unlinkat(m.stfd, "n", 0);
+	if (sync_fd(m.stfd) == -1)
+		err(EXIT_TEMP, "sync %s/%s", DATADIR, STAGING);
+	if (verbose)
+		warnx("merging %zu increments into %s", journal_len(m.j),
+		    m.ots);
+	if (journal_commit(m.j, r->datafd) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, JOURNAL);
+	staging_fd = -1;	/* committed: the journal owns it now */
+	if (journal_apply(r->datafd, &why) == -1)
+		err(EXIT_TEMP, "%s (run prune again to finish)", why);
+	close(m.stfd);
+	free(m.g);
+	free(m.lg);
+	hl_free(&m.lo);
+	hl_free(&m.ln);
+}
