@@ -445,8 +445,11 @@ new_version(struct tree *t, struct frame *f, const char *name,
 		tmp = bring_node(t, f, e, n, &direct);
 	if (tmp == NULL)
 		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
-	if (racy && rec_same(o, n) && strcmp(o->sha1, n->sha1) == 0) {
-		/* rewritten in the same second as the last run, but the same */
+	if (racy && rec_same(o, n) && o->sha1[0] != '\0' &&
+	    strcmp(o->sha1, n->sha1) == 0) {
+		/* rewritten in the same second as the last run, but the
+		 * same (a later hard-link member records no digest: its
+		 * new copy is its group's, so it always replaces) */
 		unlinkat(mdir(t, f), tmp, 0);
 		sig_free(sig);
 		free(tmp);

@@ -69,6 +69,25 @@ t "  ... and says so" grep -q "link b/y: Permission denied" hl/err
 t_out "  ... the rest is restored" z cat hl/out/r/b/z
 chmod 755 hl/src/a
 
+# -- a hard-link group rewritten in place with the same size and
+# modification second as the last run (racy): every member's mirror
+# copy gets the new content, not only the one that records the SHA-1
+# (later members record none, so "same digest as before" proved nothing)
+mkdir hlr && printf 'one' >hlr/a && ln hlr/a hlr/b && touch -d @1700000000 hlr/a
+$SNAP --current-time 1690000000 hlr hlrrepo
+printf 'two' >hlr/a && touch -d @1700000000 hlr/a
+t_exit 0 "snap a hard-link pair rewritten within the recorded second" \
+    $SNAP --current-time 1690000100 hlr hlrrepo
+t "  ... both mirror copies have the new content" sh -c \
+    "cmp hlr/a hlrrepo/a && cmp hlr/b hlrrepo/b"
+t "  ... rdiff-backup verifies it" $RB verify hlrrepo
+rm hlr/a
+$SNAP --current-time 1690000200 hlr hlrrepo
+t_out "  ... and the member left alone restores the new content" two \
+    sh -c "$RESTORE -r 1690000100 hlrrepo hlr.out >/dev/null 2>&1; cat hlr.out/b"
+t_out "  ... also after the group split" two \
+    sh -c "$RESTORE hlrrepo hlr.out2 >/dev/null 2>&1; cat hlr.out2/b"
+
 # -- sparse files stay sparse: mirror, restore, and an old version ------
 mkdir sparse && truncate -s 200M sparse/big && echo "in the middle" |
     dd of=sparse/big bs=1 seek=100000000 conv=notrunc 2>/dev/null
