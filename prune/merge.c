@@ -107,18 +107,45 @@ add_group(struct group **v, size_t *n, size_t *cap, const struct group *g)
 	(*v)[(*n)++] = *g;
 }
 
+static void	remake(struct merge *, struct group *, const struct rec *,
+		    const char *, const struct rec *, const char *);
+
 /*
  * Decide what becomes of one path's increments io (stamped O) and is
- * (stamped S), by the design's table: journal what needs no rebuild,
- * keep the rest for the metadata pass.
+ * (stamped S), by the design's table, knowing its records at O and at N
+ * (NULL: absent): journal what needs no rebuild, rebuild the rest.
+ * Returns whether the path keeps an increment stamped O.
  */
-static void
-decide(struct merge *m, struct group *g)
+static int
+decide(struct merge *m, struct group *g, const struct rec *ro,
+    const char *wo, const struct rec *rn, const char *wn)
 {
-	char *from, *to, *name;
+	char *from = NULL, *to, *name;
+	const char *what = g->path ? shown(g->path) : g->base;
 
+	g->done = 1;
+	if (ro == NULL && rn == NULL) {
+		/* absent at O and at N: nothing to keep (a .missing of an
+		 * earlier merge, or S's snapshot of a short-lived file) */
+		if (g->io != NULL && g->iot != INC_MISSING)
+			errx(EXIT_PERM, "%s: a %s increment stamped %s for a "
+			    "path not then in the metadata: the repository is "
+			    "damaged; nothing was changed", what,
+			    inctype_name(g->iot), m->ots);
+		if (g->io != NULL) {
+			from = join(g->dir, g->io);
+			journal_unlink(m->j, from);
+			free(from);
+		}
+		if (g->is != NULL) {
+			from = join(g->dir, g->is);
+			journal_unlink(m->j, from);
+			free(from);
+		}
+		return 0;
+	}
 	if (g->is == NULL)
-		return;		/* O's increment, if any, stays as it is */
+		return 1;	/* O's increment stays as it is */
 	from = join(g->dir, g->is);
 	if (g->io == NULL) {
 		/* O's state is S's: S's increment becomes O's */
@@ -131,23 +158,15 @@ decide(struct merge *m, struct group *g)
 	} else if (g->iot != INC_DIFF) {
 		/* missing, snapshot, dir: O's state stands on its own */
 		journal_unlink(m->j, from);
-	} else if (g->ist == INC_DIFF || g->ist == INC_SNAPSHOT) {
-		free(from);
-		if (g->path != NULL)
-			add_group(&m->g, &m->ng, &m->capg, g);
-		else
-			add_group(&m->lg, &m->nlg, &m->caplg, g);
-		return;		/* owned by the list now */
-	} else
-		errx(EXIT_PERM, "%s/%s: a diff stamped %s over a %s increment: "
-		    "the repository is damaged; nothing was changed", DATADIR,
-		    shown(from), m->ots, inctype_name(g->ist));
+	} else if ((g->ist == INC_DIFF || g->ist == INC_SNAPSHOT) &&
+	    ro != NULL && ro->type == RT_REG)
+		remake(m, g, ro, wo, rn, wn);
+	else
+		errx(EXIT_PERM, "%s: a diff stamped %s over a %s increment "
+		    "or no file: the repository is damaged; nothing was "
+		    "changed", what, m->ots, inctype_name(g->ist));
 	free(from);
-	free(g->dir);
-	free(g->base);
-	free(g->path);
-	free(g->io);
-	free(g->is);
+	return 1;
 }
 
 /*
@@ -195,9 +214,11 @@ gather_list(struct merge *m, const struct incdir *l, const char *dir,
 		e = &l->e[k - 1];
 		g.dir = xstrdup(dir);
 		g.base = memdup0(e->name, e->baselen);
-		if (src != NULL)
+		if (src != NULL) {
 			g.path = only != NULL ? xstrdup("") : join(src, g.base);
-		decide(m, &g);
+			add_group(&m->g, &m->ng, &m->capg, &g);
+		} else
+			add_group(&m->lg, &m->nlg, &m->caplg, &g);
 	}
 }
 
@@ -437,31 +458,19 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	incdir_close(&l);
 	if (mdirfd != -1)
 		close(mdirfd);
-	g->done = 1;
 }
 
-/* The group to rebuild for record r (at O), or NULL. */
+/* The long-name group of record r (at O or N), if not decided yet. */
 static struct group *
-wanted(struct merge *m, const struct rec *r, size_t *at)
+long_group(struct merge *m, const struct rec *r)
 {
 	const char *alt = r->altmirror ? r->altmirror : r->altinc;
 	size_t i;
-	int c;
 
-	if (alt != NULL) {
+	if (alt != NULL)
 		for (i = 0; i < m->nlg; i++)
 			if (!m->lg[i].done && strcmp(m->lg[i].base, alt) == 0)
 				return &m->lg[i];
-		return NULL;
-	}
-	for (; *at < m->ng; ++*at) {
-		c = pathcmp(m->g[*at].path, strlen(m->g[*at].path), r->path,
-		    r->pathlen);
-		if (c == 0)
-			return &m->g[*at];
-		if (c > 0)
-			break;
-	}
 	return NULL;
 }
 
@@ -498,71 +507,92 @@ next_or_die(struct meta_at *a, struct rec **r)
 	return rv;
 }
 
+static int
+cmp3(const struct rec *ro, const struct rec *rn, const struct group *g,
+    const char **path, size_t *len)
+{
+	const char *p = NULL;
+	size_t n = 0;
+
+	if (ro != NULL) {
+		p = ro->path;
+		n = ro->pathlen;
+	}
+	if (rn != NULL && (p == NULL || pathcmp(rn->path, rn->pathlen, p,
+	    n) < 0)) {
+		p = rn->path;
+		n = rn->pathlen;
+	}
+	if (g != NULL && (p == NULL || pathcmp(g->path, strlen(g->path), p,
+	    n) < 0)) {
+		p = g->path;
+		n = strlen(g->path);
+	}
+	*path = p;
+	*len = n;
+	return p != NULL;
+}
+
 /*
- * Pass 2: the states at O and N side by side.  O's new metadata diff
- * (when O has a diff, not a snapshot) gets O's record wherever the two
- * differ, and the paths to rebuild are rebuilt on the way.
+ * Pass 2: the states at O and N and the paths with increments stamped O
+ * or S, side by side, in path order.  O's new metadata diff (when O has
+ * a diff, not a snapshot) gets O's record (a Type None one when absent)
+ * wherever the two states differ and wherever an increment stamped O
+ * stays, so that the diff names every such path; each path's
+ * increments are decided on the way (rebuilt when need be).
  */
 static void
 walk_meta(struct merge *m, struct gzw *w)
 {
 	struct meta_at *ao, *an;
 	struct rec *ro = NULL, *rn = NULL, none;
-	struct group *g;
-	const char *wo, *wn;
-	size_t at = 0, i;
-	int ho, hn, c;
+	struct group *g, *lg;
+	const char *wo, *wn, *p;
+	size_t at = 0, i, len;
+	int ho, hn, keepinc, inO, inN;
 
 	ao = meta_or_die(m, m->o);
 	an = meta_or_die(m, m->n);
 	ho = next_or_die(ao, &ro);
 	hn = next_or_die(an, &rn);
-	while (ho || hn) {
-		c = !ho ? 1 : !hn ? -1 : pathcmp(ro->path, ro->pathlen,
-		    rn->path, rn->pathlen);
-		if (c > 0) {
-			memset(&none, 0, sizeof none);
-			none.path = rn->path;
-			none.pathlen = rn->pathlen;
-			none.type = RT_NONE;
-			if (w != NULL && meta_write(w, &none) == -1)
+	while (cmp3(ho ? ro : NULL, hn ? rn : NULL, at < m->ng ? &m->g[at] :
+	    NULL, &p, &len)) {
+		inO = ho && pathcmp(ro->path, ro->pathlen, p, len) == 0;
+		inN = hn && pathcmp(rn->path, rn->pathlen, p, len) == 0;
+		g = at < m->ng && pathcmp(m->g[at].path, strlen(m->g[at].path),
+		    p, len) == 0 ? &m->g[at++] : NULL;
+		wo = inO && ro->type == RT_REG ? digest(&m->lo, ro) : "";
+		wn = inN && rn->type == RT_REG ? digest(&m->ln, rn) : "";
+		keepinc = 0;
+		if (g != NULL)
+			keepinc |= decide(m, g, inO ? ro : NULL, wo,
+			    inN ? rn : NULL, wn);
+		if ((inO && (lg = long_group(m, ro)) != NULL) ||
+		    (inN && (lg = long_group(m, rn)) != NULL))
+			keepinc |= decide(m, lg, inO ? ro : NULL, wo,
+			    inN ? rn : NULL, wn);
+		if (w != NULL && inO && (!inN || keepinc || !same(ro, rn))) {
+			if (meta_write(w, ro) == -1)
 				err(EXIT_TEMP, "write the merged metadata");
-			if (rn->type == RT_REG)
-				(void)digest(&m->ln, rn);
-			hn = next_or_die(an, &rn);
-			continue;
+		} else if (w != NULL && !inO && (inN || keepinc)) {
+			memset(&none, 0, sizeof none);
+			none.path = (char *)p;
+			none.pathlen = len;
+			none.type = RT_NONE;
+			if (meta_write(w, &none) == -1)
+				err(EXIT_TEMP, "write the merged metadata");
 		}
-		if (w != NULL && (c < 0 || !same(ro, rn)) &&
-		    meta_write(w, ro) == -1)
-			err(EXIT_TEMP, "write the merged metadata");
-		wo = ro->type == RT_REG ? digest(&m->lo, ro) : "";
-		wn = c == 0 && rn->type == RT_REG ? digest(&m->ln, rn) : "";
-		if ((g = wanted(m, ro, &at)) != NULL) {
-			if (ro->type != RT_REG)
-				errx(EXIT_PERM, "%s: a diff stamped %s, but no "
-				    "file then: the repository is damaged; "
-				    "nothing was changed", shown(ro->path),
-				    m->ots);
-			remake(m, g, ro, wo, c == 0 ? rn : NULL, wn);
-		}
-		ho = next_or_die(ao, &ro);
-		if (c == 0)
+		if (inO)
+			ho = next_or_die(ao, &ro);
+		if (inN)
 			hn = next_or_die(an, &rn);
 	}
 	meta_at_close(ao);
 	meta_at_close(an);
-	for (i = 0; i < m->ng; i++)
-		if (!m->g[i].done)
-			errx(EXIT_PERM, "%s: a diff stamped %s for a path not in "
-			    "that session's metadata: the repository is "
-			    "damaged; nothing was changed",
-			    shown(m->g[i].path), m->ots);
+	/* long names in neither state: absent at O and N both */
 	for (i = 0; i < m->nlg; i++)
 		if (!m->lg[i].done)
-			errx(EXIT_PERM, "%s/%s: a diff stamped %s for no path "
-			    "in that session's metadata: the repository is "
-			    "damaged; nothing was changed", LONGDIR,
-			    m->lg[i].base, m->ots);
+			(void)decide(m, &m->lg[i], NULL, "", NULL, "");
 }
 
 static int

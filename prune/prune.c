@@ -555,8 +555,8 @@ main(int argc, char *argv[])
 	struct repo r;
 	char ts[TIMESTR_LEN], **why;
 	const char *repo, *within = NULL, *session = NULL;
-	int64_t now = (int64_t)time(NULL), t, oldest;
-	size_t i, nrm, nmid;
+	int64_t now = (int64_t)time(NULL), t, oldest, *mid;
+	size_t i, k, nrm, nmid;
 	int ch, dry = 0, wait = 0, lock, *keep, pending;
 
 	retain_init(&pol);
@@ -676,19 +676,20 @@ main(int argc, char *argv[])
 		return EXIT_OK;
 	}
 
-	/* the oldest ones as rdiff-backup removes them, then the middle */
-	remove_oldest(&r, oldest);
-	if (nmid > 0) {
-		for (i = r.ntimes; i-- > nrm; ) {
-			if (keep[i])
-				continue;
-			t = r.times[i];
-			if (repo_scan(&r) == -1)
-				err(EXIT_TEMP, "%s/%s", repo, DATADIR);
-			merge_session(&r, t, verbose);
-		}
-	}
+	/* the oldest ones as rdiff-backup removes them, then the middle,
+	 * newest first */
+	mid = xcalloc(nmid + 1, sizeof *mid);
+	for (i = r.ntimes, k = 0; i-- > nrm; )
+		if (!keep[i])
+			mid[k++] = r.times[i];
 	free(keep);
+	remove_oldest(&r, oldest);
+	for (k = 0; k < nmid; k++) {
+		if (repo_scan(&r) == -1)
+			err(EXIT_TEMP, "%s/%s", repo, DATADIR);
+		merge_session(&r, mid[k], verbose);
+	}
+	free(mid);
 	if (verbose) {
 		timestr_format(oldest, ts);
 		fprintf(stderr, "prune: %zu sessions removed, %" PRIu64 " files, %"

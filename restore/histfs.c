@@ -214,8 +214,9 @@ scan(void)
 	incdir_close(&longincs.incs);
 	longincs.tried = 0;
 	last = R.nmarkers > 0 ? R.markers[0] : INT64_MIN;
-	/* an interrupted prune's merge leaves the sessions up to o wrong */
-	if (journal_pending(R.datafd, &hold, NULL) != 1)
+	/* an interrupted prune's merge leaves those up to the removed one
+	 * half done */
+	if (journal_pending(R.datafd, NULL, &hold) != 1)
 		hold = INT64_MIN;
 	for (j = 1; j < nslots; j++) {
 		found = 0;

@@ -184,10 +184,12 @@ resolve(const char *spec)
 		errx(EXIT_USAGE, "bad time \"%s\" (now, 10D, 2h30m, 3B, 2023-11-15, "
 		    "2023-11-15T22:13:20Z, epoch seconds)", spec);
 	t = repo_at(&R, t);
-	if (journal_pending(R.datafd, &o, NULL) == 1 && t <= o) {
+	/* an interrupted merge leaves the sessions up to the removed one
+	 * half done: the next prune finishes it */
+	if (journal_pending(R.datafd, NULL, &o) == 1 && t <= o) {
 		timestr_format(o, ts);
-		errx(EXIT_TEMP, "a prune was interrupted while merging sessions "
-		    "into %s: run prune to finish it", ts);
+		errx(EXIT_TEMP, "a prune was interrupted while removing session "
+		    "%s: run prune to finish it", ts);
 	}
 	if (verbose || isatty(STDERR_FILENO)) {
 		timestr_format(t, ts);

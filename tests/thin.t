@@ -1,0 +1,185 @@
+# prune thinning the middle of the history: a 42-session history over
+# three simulated months (every file type, content, metadata-only and
+# type changes, deletions and re-creations, hard links, a long name),
+# thinned by a calendar policy; every kept session restores byte-exact
+# with restore and with rdiff-backup, which verifies each and lists
+# exactly the kept ones.  Then single merges by --session, damage that
+# stops a merge before it changes anything, and a thinning prune killed
+# at THIN_KILLS points (make torture: more) whose survivors always
+# restore right or are refused until the next prune finishes.
+. tests/harness.sh
+. tests/lib/history.sh
+sh mk/need.sh rdiff-backup:rdiff-backup strace:strace || exit 111
+export LC_ALL=C TZ=UTC
+SNAP=$BIN/snap RESTORE=$BIN/restore PRUNE=$BIN/prune SUM=$HELP/treesum
+RB="rdiff-backup --terminal-verbosity 1"
+: "${THIN_KILLS:=24}"
+cd "$T" || exit 111
+
+# session i: daily for two weeks from 2023-01-01 02:00, then every 3 days
+at() {
+	if [ "$1" -le 14 ]; then d=$1; else d=$((14 + ($1 - 14) * 3)); fi
+	echo $((1672538400 + (d - 1) * 86400))
+}
+stamp() { date -u -d "@$(at "$1")" +%FT%TZ; }
+long=$(printf '%0250d' 0 | tr 0 L)
+N=42
+make_tree src
+make_flat src/flat 80
+for i in $(seq 1 $N); do
+	if [ "$i" -ge 2 ] && [ "$i" -le 7 ]; then
+		mutate "$i" src
+	elif [ "$i" -gt 7 ]; then
+		case $((i % 4)) in
+		0) mutate 3 src 2>/dev/null ;;		# file <-> dir <-> link
+		2) mutate 6 src ;;
+		esac
+		[ $((i % 2)) = 1 ] && echo "$i" >>"src/$long"
+		[ $((i % 3)) = 0 ] && printf 'X%s' "$i" |
+		    dd of=src/big bs=1 seek=$((i * 100)) conv=notrunc 2>/dev/null
+		[ $((i % 5)) = 0 ] && chmod $((600 + i % 2 * 44)) src/a.txt
+		echo "$i" >>src/every	# a diff in every session
+	fi
+	[ "$i" -ge 2 ] && churn "$i" src/flat
+	$SUM src >"sum.$i"
+	$SNAP --current-time "$(at "$i")" src repo || exit 111
+done
+cp -a repo base
+
+sessions() { $RESTORE -l "$1" | cut -d' ' -f1; }
+# whole REPO I...: sessions I restore exactly with restore
+whole() {
+	r=$1; shift
+	for i in "$@"; do
+		rm -rf "w.$i"
+		$RESTORE -r "$(at "$i")" "$r" "w.$i" >/dev/null 2>&1 &&
+		    $SUM "w.$i" | cmp -s - "sum.$i" || { echo "session $i"; return 1; }
+	done
+}
+
+# What restic's rules keep (newest per distinct day, ISO week and month,
+# counted back from the newest), from date(1)'s calendar.
+expect() {
+	for i in $(seq $N -1 1); do
+		t=$(at "$i")
+		echo "$i $(date -u -d "@$t" '+%F %G-%V %Y-%m')"
+	done | awk -v d=7 -v w=4 -v m=3 '{
+		keep = NR == 1
+		if (d > 0 && $2 != ld) { keep = 1; ld = $2; d-- }
+		if (w > 0 && $3 != lw) { keep = 1; lw = $3; w-- }
+		if (m > 0 && $4 != lm) { keep = 1; lm = $4; m-- }
+		if (keep) print $1
+	}' | sort -n
+}
+kept=$(expect)
+t "the policy keeps some and removes some ($(echo $kept | wc -w) of $N)" \
+    [ "$(echo $kept | wc -w)" -gt 8 -a "$(echo $kept | wc -w)" -lt 20 ]
+t_out "prune -n plans to keep what restic's rules keep" \
+    "$(for i in $kept; do stamp "$i"; done)" sh -c \
+    "$PRUNE -n --keep-daily 7 --keep-weekly 4 --keep-monthly 3 repo |
+     sed -n 's/^keep \(.*Z\): .*/\1/p'"
+t_out "... saying why each stays" "keep $(stamp $N): daily 1, weekly 1, monthly 1" \
+    sh -c "$PRUNE -n --keep-daily 7 --keep-weekly 4 --keep-monthly 3 repo | tail -1"
+t_out "... and changing nothing" $N sh -c "$RESTORE -l repo | wc -l"
+t_exit 0 "prune --keep-daily 7 --keep-weekly 4 --keep-monthly 3" \
+    $PRUNE --keep-daily 7 --keep-weekly 4 --keep-monthly 3 repo
+t_out "... leaves exactly those sessions" \
+    "$(for i in $kept; do stamp "$i"; done)" sessions repo
+t_out "... which rdiff-backup lists too" \
+    "$(for i in $kept; do at "$i"; done)" sh -c \
+    "$RB --parsable-output list increments repo | cut -d' ' -f1 | sort -n"
+t "... every one restores exactly" whole repo $kept
+bad=
+for i in $kept; do
+	rm -rf rb
+	$RB restore --at "$(at "$i")" repo rb >/dev/null 2>&1 &&
+	    $SUM rb | cmp -s - "sum.$i" || bad="$bad restore@$i"
+	$RB verify --at "$(at "$i")" repo >/dev/null 2>&1 || bad="$bad verify@$i"
+done
+t "... and restores the same with rdiff-backup, which verifies each (${bad:-all})" \
+    [ -z "$bad" ]
+left=
+for i in $(seq 1 $N); do
+	case " $(echo $kept) " in *" $i "*) continue ;; esac
+	ts=$(date -u -d "@$(at "$i")" +%FT%T)
+	find repo -name "*$ts*" | grep -q . && left="$left $i"
+done
+t "... no file of a removed session is left (${left:-none})" [ -z "$left" ]
+t "... nor the staging directory or journal" sh -c \
+    "! ls repo/rdiff-backup-data | grep -q prune"
+t_exit 0 "snap goes on after thinning" $SNAP --current-time "$(($(at $N) + 86400))" src repo
+t_exit 0 "... and rdiff-backup backs up after it" \
+    $RB --current-time "$(($(at $N) + 2 * 86400))" backup src repo
+t "... and verifies the newest" $RB verify repo
+
+# --session: one middle session, of each kind of change
+for k in 3 4 6 9 12 30; do
+	rm -rf s && cp -a base s
+	o=$((k - 1)) n=$((k + 1))
+	t_exit 0 "prune --session $(stamp $k) (session $k)" $PRUNE --session "$(at $k)" s
+	t "... its neighbours and the oldest and newest restore exactly" \
+	    whole s 1 $o $n $N
+	t "... rdiff-backup verifies and restores the older one" sh -c \
+	    "$RB verify --at $(at $o) s >/dev/null 2>&1 && rm -rf rb &&
+	     $RB restore --at $(at $o) s rb >/dev/null 2>&1 && $SUM rb | cmp -s - sum.$o"
+done
+t_out "prune --session of a time with no session exits 100" 100 sh -c \
+    "$PRUNE --session 2020-01-01 s 2>/dev/null; echo \$?"
+t_out "prune --session of the newest exits 100" 100 sh -c \
+    "$PRUNE --session now s 2>/dev/null; echo \$?"
+
+# damage found while merging stops it before anything changes
+rm -rf d && cp -a base d
+f=d/rdiff-backup-data/increments/every.$(date -u -d "@$(at 20)" +%FT%TZ).diff.gz
+t "a diff of the older neighbour to damage" [ -f "$f" ]
+printf 'garbage' >"$f"
+find d -type f ! -name lock.yml -exec sha1sum {} + | sort >d.before
+t_exit 100 "prune --session over a damaged increment exits 100" \
+    $PRUNE --session "$(at 21)" d
+t "... and leaves the repository as it was" sh -c \
+    "find d -type f ! -name lock.yml -exec sha1sum {} + | sort | cmp -s - d.before &&
+     ! ls d/rdiff-backup-data | grep -q prune"
+
+# killed at many points: every session restores, or is refused until the
+# next prune finishes; then all is right
+for x in $(seq 1 $N); do echo "$(stamp "$x") $x"; done >idx
+index() { awk -v s="$1" '$1 == s { print $2 }' idx; }
+# sessions 37..42 stay, with the monthly ones; the rest of 14..36 goes
+# from the middle
+set -- --keep-last 6 --keep-monthly 3
+rm -rf ref && cp -a base ref && $PRUNE "$@" ref || exit 111
+want=$(sessions ref)
+calls="openat write fsync renameat unlinkat close mkdirat read getdents64"
+kills=0 refused=0 bad=
+j=0
+while [ $kills -lt "$THIN_KILLS" ] && [ $j -lt $((THIN_KILLS * 4)) ]; do
+	j=$((j + 1))
+	rm -rf k && cp -a base k
+	sc=$(echo $calls | cut -d' ' -f$((j % 9 + 1)))
+	nth=$((1 + (j * 37) % 301))
+	strace -f -qq -o /dev/null -e trace="$sc" \
+	    -e inject="$sc:signal=KILL:when=$nth" $PRUNE "$@" k >/dev/null 2>&1 &&
+	    continue
+	kills=$((kills + 1))
+	for s in $(sessions k); do
+		n=$(index "$s")
+		rm -rf kw
+		if $RESTORE -r "$(at "$n")" k kw >/dev/null 2>k.err; then
+			$SUM kw | cmp -s - "sum.$n" || bad="$bad $sc@$nth:$n"
+		elif grep -q 'run prune to finish it' k.err; then
+			refused=$((refused + 1))
+		else
+			bad="$bad $sc@$nth:$n-failed"
+		fi
+	done
+	$PRUNE "$@" k >/dev/null 2>&1 || bad="$bad rerun-$sc@$nth"
+	[ "$(sessions k)" = "$want" ] || bad="$bad count-$sc@$nth"
+	ls k/rdiff-backup-data | grep -q prune && bad="$bad leftover-$sc@$nth"
+	[ $((kills % 6)) = 0 ] && { whole k $(for s in $want; do index "$s"; done) \
+	    >/dev/null || bad="$bad after-$sc@$nth"; }
+done
+t "a thinning prune was killed $THIN_KILLS times ($kills in $j runs, $refused refusals)" \
+    [ $kills -ge "$THIN_KILLS" ]
+t "every session restored right or was refused; each rerun finished (${bad:-clean})" \
+    [ -z "$bad" ]
+t_done
