@@ -544,3 +544,37 @@ repo_unlock(int fd)
 	(void)!ftruncate(fd, 0);
 	close(fd);
 }
+
+int
+repo_stat(const struct repo *r, int64_t t, const char *key, uint64_t *v)
+{
+	char *name, *buf, *p, *end;
+	size_t len, klen = strlen(key);
+	unsigned long long n;
+
+	if ((name = stamped_find(r->datafd, "session_statistics", t,
+	    INC_DATA)) == NULL)
+		return -1;
+	if (read_file_at(r->datafd, name, &buf, &len, 1 << 20) == -1) {
+		free(name);
+		return -1;
+	}
+	free(name);
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, klen) != 0 || p[klen] != ' ' ||
+		    p[klen + 1] < '0' || p[klen + 1] > '9')
+			continue;
+		errno = 0;
+		n = strtoull(p + klen + 1, &end, 10);
+		if (errno != 0 || (*end != ' ' && *end != '\n' &&
+		    *end != '\0'))
+			break;
+		free(buf);
+		*v = n;
+		return 0;
+	}
+	free(buf);
+	errno = ENOENT;
+	return -1;
+}

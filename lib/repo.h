@@ -95,6 +95,12 @@ void	repo_close(struct repo *);
 int64_t	repo_at(const struct repo *, int64_t);
 /* The mirror's time: the newest marker. */
 int64_t	repo_current(const struct repo *);
+/*
+ * A number session t's session_statistics file records under key
+ * ("IncrementFileSize"): 0 with *v, or -1 with errno (ENOENT: no file,
+ * or no such key in it).
+ */
+int	repo_stat(const struct repo *, int64_t, const char *, uint64_t *);
 
 /*
  * Lock the repository through rdiff-backup-data/lock.yml (the file

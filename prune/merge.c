@@ -28,6 +28,7 @@
 #include "io.h"
 #include "journal.h"
 #include "meta.h"
+#include "number.h"
 #include "pathname.h"
 #include "prune.h"
 #include "rebuild.h"
@@ -43,6 +44,7 @@ struct group {
 	char	*io, *is;	/* names of those stamped O and S, or NULL */
 	int	 iot, ist;	/* their enum inctype */
 	int	 iogz, isgz;
+	uint64_t iosize, issize;
 	int	 done;		/* rebuilt */
 };
 
@@ -57,6 +59,7 @@ struct merge {
 	size_t		 nlg, caplg;
 	struct journal	*j;
 	struct hlinks	 lo, ln;	/* digests of hard-link groups */
+	uint64_t	 incfiles, incbytes;	/* stamped O, merged */
 	char		 ots[TIMESTR_LEN];
 };
 
@@ -144,9 +147,14 @@ decide(struct merge *m, struct group *g, const struct rec *ro,
 		}
 		return 0;
 	}
-	if (g->is == NULL)
+	m->incfiles++;
+	if (g->is == NULL) {
+		m->incbytes += g->iosize;
 		return 1;	/* O's increment stays as it is */
+	}
 	from = join(g->dir, g->is);
+	m->incbytes += g->io == NULL ? g->issize : g->iot != INC_DIFF ?
+	    g->iosize : 0;	/* a remade one counts itself */
 	if (g->io == NULL) {
 		/* O's state is S's: S's increment becomes O's */
 		name = incname_make(g->base, m->o, g->ist, g->isgz,
@@ -167,6 +175,16 @@ decide(struct merge *m, struct group *g, const struct rec *ro,
 		    "changed", what, m->ots, inctype_name(g->ist));
 	free(from);
 	return 1;
+}
+
+/* The size of regular file dirfd/name, 0 for anything else. */
+static uint64_t
+fsize(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 }
 
 /*
@@ -203,10 +221,12 @@ gather_list(struct merge *m, const struct incdir *l, const char *dir,
 				g.io = xstrdup(e->name);
 				g.iot = e->type;
 				g.iogz = e->gz;
+				g.iosize = fsize(l->fd, e->name);
 			} else {
 				g.is = xstrdup(e->name);
 				g.ist = e->type;
 				g.isgz = e->gz;
+				g.issize = fsize(l->fd, e->name);
 			}
 		}
 		if (g.io == NULL && g.is == NULL)
@@ -432,6 +452,8 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	if (gzw_close(w, 1) == -1)
 		err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
 	close(ofd);
+	if (fstat(sfd, &st) == 0)
+		m->incbytes += (uint64_t)st.st_size;
 	/* the attributes O's increment had */
 	if (fstatat(l.fd, g->io, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		(void)fchmod(sfd, st.st_mode & 07777);
@@ -595,6 +617,49 @@ walk_meta(struct merge *m, struct gzw *w)
 			(void)decide(m, &m->lg[i], NULL, "", NULL, "");
 }
 
+/*
+ * N's session statistics describe the increments its run wrote, which
+ * are now those stamped O: their count and size become the merged ones.
+ * Staged and journaled; a session without statistics gets none.
+ */
+static void
+restat(struct merge *m)
+{
+	char *name, *buf, *sname, *line, *nl, h[32];
+	size_t len, k;
+	int fd;
+
+	if ((name = stamped_find(m->r->datafd, "session_statistics", m->n,
+	    INC_DATA)) == NULL) {
+		if (errno == ENOENT)
+			return;
+		err(EXIT_TEMP, "find the statistics of the next session");
+	}
+	if (read_file_at(m->r->datafd, name, &buf, &len, 1 << 20) == -1)
+		err(EXIT_TEMP, "read %s/%s", DATADIR, name);
+	fd = stage_file(m, &sname);
+	for (line = buf; *line != '\0'; line = nl) {
+		nl = strchr(line, '\n');
+		nl = nl ? nl + 1 : line + strlen(line);
+		k = (size_t)(nl - line);
+		if (strncmp(line, "IncrementFiles ", 15) == 0)
+			dprintf(fd, "IncrementFiles %llu\n",
+			    (unsigned long long)m->incfiles);
+		else if (strncmp(line, "IncrementFileSize ", 18) == 0)
+			dprintf(fd, "IncrementFileSize %llu (%s)\n",
+			    (unsigned long long)m->incbytes,
+			    number_human(m->incbytes, h, sizeof h));
+		else if (write_full(fd, line, k) == -1)
+			err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
+	}
+	if (sync_fd(fd) == -1 || close(fd) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
+	journal_rename(m->j, sname, name);
+	free(sname);
+	free(name);
+	free(buf);
+}
+
 static int
 unlink_s(void *arg, const struct stampent *e)
 {
@@ -662,6 +727,7 @@ merge_session(struct repo *r, int64_t s, int verbose)
 		free(final);
 		free(mname);
 	}
+	restat(&m);
 	/* S's own files, its metadata last but one, its marker never */
 	if (stamped_each(r->datafd, unlink_s, &m) == -1)
 		err(EXIT_TEMP, "list %s", DATADIR);

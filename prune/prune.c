@@ -49,7 +49,8 @@ usage(void)
 	    "[--keep-daily N]\n"
 	    "             [--keep-weekly N] [--keep-monthly N] "
 	    "[--keep-yearly N]\n"
-	    "             [--keep-within DURATION] [TIME] REPO\n"
+	    "             [--keep-within DURATION] [--max-size SIZE] [TIME] "
+	    "REPO\n"
 	    "       prune [-nvw] --session TIME REPO\n");
 	exit(EXIT_USAGE);
 }
@@ -423,6 +424,23 @@ session_bytes(struct repo *r, size_t k)
 	return sum;
 }
 
+/*
+ * What session k takes in the history: its increments, as the
+ * statistics of the session after it record them (found by a look into
+ * the directories when none do), and its files in the data dir.
+ */
+static uint64_t
+history_bytes(struct repo *r, size_t k)
+{
+	uint64_t inc;
+
+	if (k + 1 == r->ntimes)
+		return size_in(r->datafd, r->times[k]);
+	if (repo_stat(r, r->times[k + 1], "IncrementFileSize", &inc) == -1)
+		return session_bytes(r, k);
+	return inc + size_in(r->datafd, r->times[k]);
+}
+
 static long long
 number(const char *s, long long lo, long long hi)
 {
@@ -530,7 +548,7 @@ roll_forward(struct repo *r, const char *repo)
 }
 
 enum { OPT_LAST = 256, OPT_HOURLY, OPT_DAILY, OPT_WEEKLY, OPT_MONTHLY,
-	OPT_YEARLY, OPT_WITHIN, OPT_SESSION };
+	OPT_YEARLY, OPT_WITHIN, OPT_SESSION, OPT_MAXSIZE };
 
 int
 main(int argc, char *argv[])
@@ -545,6 +563,7 @@ main(int argc, char *argv[])
 		{ "keep-monthly", required_argument,	NULL,	OPT_MONTHLY },
 		{ "keep-yearly", required_argument,	NULL,	OPT_YEARLY },
 		{ "keep-within", required_argument,	NULL,	OPT_WITHIN },
+		{ "max-size",	required_argument,	NULL,	OPT_MAXSIZE },
 		{ "session",	required_argument,	NULL,	OPT_SESSION },
 		{ "verbose",	no_argument,		NULL,	'v' },
 		{ "version",	no_argument,		NULL,	'V' },
@@ -557,7 +576,8 @@ main(int argc, char *argv[])
 	const char *repo, *within = NULL, *session = NULL;
 	int64_t now = (int64_t)time(NULL), t, oldest, *mid;
 	size_t i, k, nrm, nmid;
-	int ch, dry = 0, wait = 0, lock, *keep, pending;
+	uint64_t maxsize = 0;
+	int ch, dry = 0, wait = 0, lock, *keep, pending, limit = 0;
 
 	retain_init(&pol);
 	while ((ch = getopt_long(argc, argv, "k:nVvw", longopts, NULL)) != -1) {
@@ -580,6 +600,12 @@ main(int argc, char *argv[])
 		case OPT_SESSION:
 			session = optarg;
 			break;
+		case OPT_MAXSIZE:
+			if (number_size(optarg, &maxsize) == -1)
+				errx(EXIT_USAGE, "%s: not a size (500M, 2G, "
+				    "bytes)", optarg);
+			limit = 1;
+			break;
 		case 'n':
 			dry = 1;
 			break;
@@ -598,8 +624,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (session != NULL ? argc != 1 || retain_any(&pol) || within :
-	    argc != 2 && (argc != 1 || (!retain_any(&pol) && !within)))
+	if (session != NULL ? argc != 1 || retain_any(&pol) || within ||
+	    limit : argc != 2 && (argc != 1 || (!retain_any(&pol) &&
+	    !within && !limit)))
 		usage();
 	repo = argv[argc - 1];
 	if (repo_open(&r, repo) == -1)
@@ -649,7 +676,27 @@ main(int argc, char *argv[])
 				pol.since_why = "within";
 			}
 		}
-		retain_apply(&pol, r.times, r.ntimes, keep, why);
+		if (argc == 2 || within != NULL || retain_any(&pol))
+			retain_apply(&pol, r.times, r.ntimes, keep, why);
+		else
+			for (i = 0; i < r.ntimes; i++)
+				keep[i] = 1;
+	}
+	if (limit) {
+		/* then the oldest go until the history fits */
+		uint64_t *hb = xcalloc(r.ntimes + 1, sizeof *hb), total = 0;
+
+		for (i = 0; i + 1 < r.ntimes; i++)
+			if (keep[i])
+				total += hb[i] = history_bytes(&r, i);
+		for (i = 0; i + 1 < r.ntimes && total > maxsize; i++)
+			if (keep[i]) {
+				keep[i] = 0;
+				total -= hb[i];
+				free(why[i]);
+				why[i] = NULL;
+			}
+		free(hb);
 	}
 	for (nrm = 0; nrm < r.ntimes && !keep[nrm]; nrm++)
 		;

@@ -36,6 +36,7 @@
 #include "journal.h"
 #include "meta.h"
 #include "node.h"
+#include "number.h"
 #include "pathname.h"
 #include "progress.h"
 #include "rebuild.h"
@@ -737,20 +738,50 @@ run(const char *prefix, const char *target)
 }
 
 /* Sessions, oldest first, with the current mirror last. */
+/*
+ * The sessions, oldest first; with sizes, what each one's increments
+ * take (from the statistics of the session that wrote them: the next
+ * one; the current mirror's is the source size it recorded) and the
+ * total from the current mirror back to it, as rdiff-backup's list
+ * increments --size shows them.  "?" where no statistics say.
+ */
 static void
-list_sessions(void)
+list_sessions(int sizes)
 {
-	char ts[TIMESTR_LEN], pretty[64];
+	char ts[TIMESTR_LEN], pretty[64], a[32], b[32];
+	uint64_t *sz = NULL, *tot = NULL;
 	time_t t;
 	size_t i;
+	int last;
 
+	if (sizes) {
+		sz = xcalloc(R.ntimes, sizeof *sz);
+		tot = xcalloc(R.ntimes, sizeof *tot);
+		for (i = R.ntimes; i-- > 0; ) {
+			last = i + 1 == R.ntimes;
+			if (repo_stat(&R, R.times[last ? i : i + 1], last ?
+			    "SourceFileSize" : "IncrementFileSize", &sz[i]) == -1)
+				sz[i] = UINT64_MAX;
+			tot[i] = sz[i] == UINT64_MAX || (!last &&
+			    tot[i + 1] == UINT64_MAX) ? UINT64_MAX :
+			    sz[i] + (last ? 0 : tot[i + 1]);
+		}
+	}
 	for (i = 0; i < R.ntimes; i++) {
 		timestr_format(R.times[i], ts);
 		t = (time_t)R.times[i];
 		strftime(pretty, sizeof pretty, "%a %b %e %H:%M:%S %Y", localtime(&t));
-		printf("%s  %s%s\n", ts, pretty,
-		    R.times[i] == repo_current(&R) ? "  (current mirror)" : "");
+		printf("%s  %s", ts, pretty);
+		if (sizes)
+			printf("  %12s  %12s", sz[i] == UINT64_MAX ? "?" :
+			    number_human(sz[i], a, sizeof a),
+			    tot[i] == UINT64_MAX ? "?" :
+			    number_human(tot[i], b, sizeof b));
+		printf("%s\n", R.times[i] == repo_current(&R) ?
+		    "  (current mirror)" : "");
 	}
+	free(sz);
+	free(tot);
 }
 
 static void
@@ -788,6 +819,7 @@ main(int argc, char *argv[])
 		{ "preserve-numerical-ids", no_argument,	NULL,	'N' },
 		{ "user-mapping-file",	required_argument,	NULL,	'U' },
 		{ "restore-as-of",	required_argument,	NULL,	'r' },
+		{ "size",		no_argument,		NULL,	'S' },
 		{ "unmount",		no_argument,		NULL,	'u' },
 		{ "verbose",		no_argument,		NULL,	'v' },
 		{ "verify",		no_argument,		NULL,	'c' },
@@ -796,7 +828,7 @@ main(int argc, char *argv[])
 	};
 	enum verb verb = RESTORE;
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
-	int numeric = 0, neverdrop = 0;
+	int numeric = 0, neverdrop = 0, sizes = 0;
 	size_t line;
 	char *repo, *path, **command = NULL, *mnt;
 	int ch, ncmd = 0;
@@ -823,6 +855,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			numeric = 1;
+			break;
+		case 'S':
+			sizes = 1;
 			break;
 		case 'U':
 			umap = optarg;
@@ -916,7 +951,7 @@ main(int argc, char *argv[])
 	case LIST_SESSIONS:
 		if (path[0] != '\0' || spec != NULL)
 			usage();
-		list_sessions();
+		list_sessions(sizes);
 		if (fflush(stdout) == EOF)
 			err(EXIT_TEMP, "stdout");
 		break;

@@ -205,24 +205,6 @@ remote_fs(const char *path)
 	return 0;
 }
 
-static const char *
-human(uint64_t n, char *buf, size_t len)
-{
-	static const char *unit[] = { "bytes", "KB", "MB", "GB", "TB", "PB" };
-	double v = (double)n;
-	int i = 0;
-
-	while (v >= 1024 && i < 5) {
-		v /= 1024;
-		i++;
-	}
-	if (i == 0)
-		snprintf(buf, len, "%" PRIu64 " bytes", n);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[i]);
-	return buf;
-}
-
 /* session_statistics.<T>.data in rdiff-backup's layout. */
 static void
 write_stats(struct session *s, double end)
@@ -255,16 +237,16 @@ write_stats(struct session *s, double end)
 	    "TotalDestinationSizeChange %" PRId64 " (%s)\n"
 	    "Errors %" PRIu64 "\n",
 	    end, tb, end - (double)s->now, end - (double)s->now,
-	    t->srcfiles, t->srcsize, human(t->srcsize, h[0], 32),
-	    t->mirrorfiles, t->mirrorsize, human(t->mirrorsize, h[1], 32),
-	    t->newfiles, t->newsize, human(t->newsize, h[2], 32),
-	    t->delfiles, t->delsize, human(t->delsize, h[3], 32),
-	    t->chgfiles, t->chgsrcsize, human(t->chgsrcsize, h[4], 32),
-	    t->chgmirrorsize, human(t->chgmirrorsize, h[5], 32),
-	    t->incfiles, t->incsize, human(t->incsize, h[6], 32),
+	    t->srcfiles, t->srcsize, number_human(t->srcsize, h[0], 32),
+	    t->mirrorfiles, t->mirrorsize, number_human(t->mirrorsize, h[1], 32),
+	    t->newfiles, t->newsize, number_human(t->newsize, h[2], 32),
+	    t->delfiles, t->delsize, number_human(t->delsize, h[3], 32),
+	    t->chgfiles, t->chgsrcsize, number_human(t->chgsrcsize, h[4], 32),
+	    t->chgmirrorsize, number_human(t->chgmirrorsize, h[5], 32),
+	    t->incfiles, t->incsize, number_human(t->incsize, h[6], 32),
 	    (int64_t)(t->newsize + t->chgsrcsize + t->incsize) -
 	    (int64_t)(t->delsize + t->chgmirrorsize),
-	    human(t->newsize + t->chgsrcsize + t->incsize, h[7], 32),
+	    number_human(t->newsize + t->chgsrcsize + t->incsize, h[7], 32),
 	    t->errors);
 	if (n >= (int)sizeof buf || write_full(fd, buf, (size_t)n) == -1 ||
 	    close(fd) == -1)
@@ -802,8 +784,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "snap: %" PRIu64 " files, %" PRIu64 " changed, %"
 		    PRIu64 " new, %" PRIu64 " deleted, %s read, increments %s, "
 		    "%" PRIu64 " errors, %.1f s\n", s.st.srcfiles, s.st.chgfiles,
-		    s.st.newfiles, s.st.delfiles, human(s.st.bytesread, h1, 32),
-		    human(s.st.incsize, h2, 32), s.st.errors,
+		    s.st.newfiles, s.st.delfiles, number_human(s.st.bytesread, h1, 32),
+		    number_human(s.st.incsize, h2, 32), s.st.errors,
 		    (double)(t1.tv_sec - t0.tv_sec) +
 		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return s.st.errors ? EXIT_PARTIAL : EXIT_OK;

@@ -107,6 +107,47 @@ done
 t "... no file of a removed session is left (${left:-none})" [ -z "$left" ]
 t "... nor the staging directory or journal" sh -c \
     "! ls repo/rdiff-backup-data | grep -q prune"
+# incsize T NEXT: what the statistics of NEXT say T's increments take, and
+# what they do take (regular files stamped T)
+incsize() {
+	d=repo/rdiff-backup-data
+	echo "$(sed -n 's/^IncrementFileSize \([0-9]*\) .*/\1/p' \
+	    "$d/session_statistics.$2.data")" \
+	    "$(find "$d/increments" "$d/long_filename_data" -type f \
+	    -name "*.$1.*" -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }')"
+}
+bad=
+prev=
+for s in $(sessions repo); do
+	[ -n "$prev" ] && set -- $(incsize "$prev" "$s") && [ "$1" != "$2" ] &&
+	    bad="$bad $prev:$1/$2"
+	prev=$s
+done
+t "... each kept session's statistics give its merged increments' size (${bad:-all})" \
+    [ -z "$bad" ]
+t "restore -l --size shows them, the current mirror's total last" sh -c \
+    "$RESTORE -l --size repo | tail -1 | grep -q 'KB  (current mirror)\$' &&
+     test \$($RESTORE -l --size repo | grep -c ' bytes  ') -ge 1"
+cp -a repo maxs
+t_exit 0 "prune --max-size 4K" $PRUNE --max-size 4K maxs
+# the history that stays: its increments (from the statistics) and files
+hist() {
+	d=$1/rdiff-backup-data
+	set -- $(sessions "$1")
+	n=0
+	while [ $# -gt 1 ]; do
+		n=$((n + $(sed -n 's/^IncrementFileSize \([0-9]*\) .*/\1/p' \
+		    "$d/session_statistics.$2.data") + $(find "$d" -maxdepth 1 \
+		    -type f -name "*.$1.*" -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }')))
+		shift
+	done
+	echo "$n"
+}
+t "... removes the oldest until the history fits ($(hist repo) -> $(hist maxs) bytes)" sh -c \
+    "[ $(hist maxs) -le 4096 ] && [ $(hist repo) -gt 4096 ] &&
+     [ \"\$($RESTORE -l repo | tail -$(sessions maxs | wc -l))\" = \"\$($RESTORE -l maxs)\" ]"
+t_exit 100 "prune --max-size with no size exits 100" $PRUNE --max-size lots maxs
+
 t_exit 0 "snap goes on after thinning" $SNAP --current-time "$(($(at $N) + 86400))" src repo
 t_exit 0 "... and rdiff-backup backs up after it" \
     $RB --current-time "$(($(at $N) + 2 * 86400))" backup src repo
