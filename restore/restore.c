@@ -94,7 +94,7 @@ usage(void)
 	    "               [--user-mapping-file FILE] "
 	    "[--group-mapping-file FILE]\n"
 	    "               [-r TIME] REPO[/PATH] TARGET\n"
-	    "       restore -l REPO\n"
+	    "       restore -l [--size] REPO\n"
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n"
 	    "       restore -m [-f] REPO MOUNTPOINT [-- command [arg ...]]\n"
