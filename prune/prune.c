@@ -547,6 +547,42 @@ roll_forward(struct repo *r, const char *repo)
 		err(EXIT_TEMP, "%s/%s", repo, DATADIR);
 }
 
+/*
+ * Undo the newest session: a marker of the session before it makes the
+ * repository look as if the newest had been interrupted (that marker,
+ * written and synced, is the point of no return), and snap's rollback,
+ * which a kill cannot break either, takes the mirror back.  snap is
+ * looked for beside this program, then in PATH.
+ */
+static void
+undo_newest(struct repo *r, const char *repo, int lock, int verbose)
+{
+	char line[32], *name, self[PATH_MAX], *sl;
+	const char *args[] = { "snap", "-R", "-w", NULL, NULL, NULL };
+	ssize_t n;
+
+	name = incname_make(MARKER, r->times[r->ntimes - 2], INC_DATA, 0,
+	    r->style);
+	snprintf(line, sizeof line, "PID %ld\n", (long)getpid());
+	if (atomic_write(r->datafd, name, line, strlen(line), 0600) == -1)
+		err(EXIT_TEMP, "write %s/%s", DATADIR, name);
+	free(name);
+	repo_unlock(lock);
+	args[3] = verbose ? "-v" : repo;
+	args[4] = verbose ? repo : NULL;
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 8)) > 0) {
+		self[n] = '\0';
+		if ((sl = strrchr(self, '/')) != NULL) {
+			strcpy(sl + 1, "snap");
+			execv(self, (char *const *)args);
+		}
+	}
+	execvp("snap", (char *const *)args);
+	errx(EXIT_TEMP, "%s: the newest session is marked for rollback, but "
+	    "snap cannot be run (%s): run snap -R %s to finish", repo,
+	    strerror(errno), repo);
+}
+
 enum { OPT_LAST = 256, OPT_HOURLY, OPT_DAILY, OPT_WEEKLY, OPT_MONTHLY,
 	OPT_YEARLY, OPT_WITHIN, OPT_SESSION, OPT_MAXSIZE };
 
@@ -654,17 +690,29 @@ main(int argc, char *argv[])
 	keep = xcalloc(r.ntimes, sizeof *keep);
 	why = xcalloc(r.ntimes, sizeof *why);
 	if (session != NULL) {
-		t = when(&r, session, now);
+		/* a session's own time (or now, 0B, 3B): never a guess */
+		t = strcmp(session, "now") == 0 && r.ntimes > 0 ?
+		    r.times[r.ntimes - 1] : when(&r, session, now);
 		for (i = 0; i < r.ntimes; i++)
 			keep[i] = r.times[i] != t;
-		if (r.ntimes == 0 || r.times[r.ntimes - 1] == t)
-			errx(EXIT_USAGE, "%s: %s is the newest session; it is "
+		if (r.ntimes == 1 && r.times[0] == t)
+			errx(EXIT_USAGE, "%s: %s is the only session; it is "
 			    "never removed", repo, session);
+		if (r.times[r.ntimes - 1] == t) {
+			timestr_format(r.times[r.ntimes - 2], ts);
+			if (dry) {
+				printf("would undo the newest session: the "
+				    "mirror goes back to %s\n", ts);
+				return EXIT_OK;
+			}
+			undo_newest(&r, repo, lock, verbose);
+		}
 		for (i = 0; i < r.ntimes && keep[i]; i++)
 			;
 		if (i == r.ntimes)
 			errx(EXIT_USAGE, "%s: no session at %s (restore -l "
-			    "lists them)", repo, session);
+			    "lists them; 0B is the newest, 1B the one before)",
+			    repo, session);
 	} else {
 		if (argc == 2)
 			pol.since = when(&r, argv[0], now);

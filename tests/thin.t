@@ -166,8 +166,24 @@ for k in 3 4 6 9 12 30; do
 done
 t_out "prune --session of a time with no session exits 100" 100 sh -c \
     "$PRUNE --session 2020-01-01 s 2>/dev/null; echo \$?"
-t_out "prune --session of the newest exits 100" 100 sh -c \
-    "$PRUNE --session now s 2>/dev/null; echo \$?"
+# undo the last backup: the mirror goes back to the session before
+rm -rf u && cp -a base u
+t_out "prune -n --session of the newest says it would undo it" \
+    "would undo the newest session: the mirror goes back to $(stamp $((N - 1)))" \
+    $PRUNE -n --session now u
+t_exit 0 "prune --session of the newest (undo the last backup)" \
+    env PATH=/nonexistent $PRUNE --session now u
+t_out "... leaves the sessions before it" \
+    "$(sessions base | sed '$d')" sessions u
+t "... the mirror is the one before, the others restore exactly" \
+    whole u $((N - 1)) $((N - 2)) 1
+t "... rdiff-backup verifies it" $RB verify u
+t_exit 0 "... and snap goes on" $SNAP --current-time "$(($(at $N) + 3600))" src u
+t "... with the source as it is" sh -c \
+    "$RESTORE u u.now >/dev/null 2>&1 && $SUM u.now | cmp -s - sum.$N"
+cp -a base u1 && $PRUNE -k 1 u1
+t_out "prune --session of the only session exits 100" 100 sh -c \
+    "$PRUNE --session now u1 2>/dev/null; echo \$?"
 
 # damage found while merging stops it before anything changes
 rm -rf d && cp -a base d
