@@ -101,9 +101,11 @@ check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
 
-# Long kill -9 loops over snap, its rollback and prune (KILLS=300).
+# Long kill -9 loops over snap, its rollback and prune (KILLS=300), and
+# thinning prunes (THIN_KILLS=120).
 torture: all $(HELPBIN)
-	@BIN=$(BIN) HELP=$(O)/helpers sh tests/run.sh tests/torture.sh
+	@BIN=$(BIN) HELP=$(O)/helpers THIN_KILLS=$${THIN_KILLS:-120} \
+	    sh tests/run.sh tests/torture.sh tests/thin.t
 
 # Knobs (BENCH, N, RUNS, ...) are listed in bench/README.
 bench: all

@@ -190,7 +190,7 @@ resolve(const char *spec)
 	if (journal_pending(R.datafd, NULL, &o) == 1 && t <= o) {
 		timestr_format(o, ts);
 		errx(EXIT_TEMP, "a prune was interrupted while removing session "
-		    "%s: run prune to finish it", ts);
+		    "%s: the next prune or snap finishes it", ts);
 	}
 	if (verbose || isatty(STDERR_FILENO)) {
 		timestr_format(t, ts);

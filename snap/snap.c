@@ -28,6 +28,7 @@
 #include "exitcode.h"
 #include "gz.h"
 #include "io.h"
+#include "journal.h"
 #include "number.h"
 #include "pathname.h"
 #include "prefetch.h"
@@ -346,8 +347,8 @@ make_repo_dir(const char *path, int fullpath)
 }
 
 /*
- * Open or create the repository and lock it; roll back an interrupted
- * session.  For a later session fills the previous session's time, the
+ * Open or create the repository and lock it; finish a killed prune's
+ * merge, roll back an interrupted session.  For a later session fills the previous session's time, the
  * descriptor of its metadata snapshot, and whether to keep that snapshot
  * (rdiff-backup keeps one every 9 sessions).
  */
@@ -355,6 +356,7 @@ static void
 open_repo(struct session *s, const char *path, struct repo *r, int *keep,
     int wait, int recover, int fullpath)
 {
+	const char *why;
 	size_t i, k, diffs;
 
 	if (recover) {
@@ -385,6 +387,10 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 		errx(EXIT_TEMP, "lock %s: %s", path, repo_lock_error(errno));
 	r->fd = s->repofd;
 	r->datafd = s->datafd;
+	/* a merge a killed prune committed: finish it, as prune would */
+	if (journal_apply(s->datafd, &why) == -1)
+		err(errno == EBADMSG ? EXIT_PERM : EXIT_TEMP, "%s: %s", path,
+		    why);
 	if (repo_scan(r) == -1)
 		err(EXIT_TEMP, "%s/%s", path, DATADIR);
 	/* new names follow the last complete session's (colons when new) */

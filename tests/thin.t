@@ -197,6 +197,22 @@ t "... and leaves the repository as it was" sh -c \
     "find d -type f ! -name lock.yml -exec sha1sum {} + | sort | cmp -s - d.before &&
      ! ls d/rdiff-backup-data | grep -q prune"
 
+# a journal left by a kill: snap finishes it before its own session
+rm -rf j && cp -a base j
+sh -c "strace -f -qq -o /dev/null -e trace=renameat \
+    -e inject=renameat:signal=KILL:when=2 $PRUNE --session $(at 30) j" 2>/dev/null
+t "a merge killed after its journal was written leaves the journal" \
+    test -f j/rdiff-backup-data/prune.journal
+t_out "... restore refuses the sessions up to the removed one" 111 sh -c \
+    "$RESTORE -r $(at 29) j j.29 2>/dev/null; echo \$?"
+t "... and restores the newer ones" whole j 31 $N
+t_exit 0 "... snap finishes the merge, then backs up" \
+    $SNAP --current-time "$(($(at $N) + 3600))" src j
+t "... no journal or staging is left, session 30 is gone" sh -c \
+    "! ls j/rdiff-backup-data | grep -q prune &&
+     ! $RESTORE -l j | grep -q $(stamp 30)"
+t "... and the older sessions restore exactly" whole j 1 28 29
+
 # killed at many points: every session restores, or is refused until the
 # next prune finishes; then all is right
 for x in $(seq 1 $N); do echo "$(stamp "$x") $x"; done >idx
@@ -223,7 +239,7 @@ while [ $kills -lt "$THIN_KILLS" ] && [ $j -lt $((THIN_KILLS * 4)) ]; do
 		rm -rf kw
 		if $RESTORE -r "$(at "$n")" k kw >/dev/null 2>k.err; then
 			$SUM kw | cmp -s - "sum.$n" || bad="$bad $sc@$nth:$n"
-		elif grep -q 'run prune to finish it' k.err; then
+		elif grep -q 'the next prune or snap finishes it' k.err; then
 			refused=$((refused + 1))
 		else
 			bad="$bad $sc@$nth:$n-failed"

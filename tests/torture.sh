@@ -1,6 +1,6 @@
-# make torture: kill -9 snap, snap's own recovery and prune at random
-# moments, with churn between runs, KILLS times (default 300).  After
-# every kill the next run must go on by itself (no manual step): a
+# make torture: kill -9 snap, snap's own recovery and prune (removing
+# the oldest sessions or thinning the middle) at random moments, with
+# churn between runs, KILLS times (default 300).  After every kill the next run must go on by itself (no manual step): a
 # repository that a plain `snap` cannot continue is stuck.  At the end
 # every session that completed restores byte-exactly and rdiff-backup
 # verifies it.  Prints TAP and the counts.
@@ -59,7 +59,12 @@ while [ "$kills" -lt "$KILLS" ]; do
 		t=$((t + 60))
 		set -- $SNAP -R repo ;;
 	3)	tool=prune
-		set -- $PRUNE -k 5 repo ;;
+		# from the oldest end, or thinning the middle by the hour
+		if [ $(( $(rand) % 2 )) = 0 ]; then
+			set -- $PRUNE -k 5 repo
+		else
+			set -- $PRUNE --keep-last 3 --keep-hourly 3 repo
+		fi ;;
 	esac
 	strace -f -qq -o /dev/null -e trace="$sc" \
 	    -e inject="$sc:signal=KILL:when=$k" "$@" >/dev/null 2>&1
