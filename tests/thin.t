@@ -230,9 +230,20 @@ while [ $kills -lt "$THIN_KILLS" ] && [ $j -lt $((THIN_KILLS * 4)) ]; do
 	rm -rf k && cp -a base k
 	sc=$(echo $calls | cut -d' ' -f$((j % 9 + 1)))
 	nth=$((1 + (j * 37) % 301))
-	strace -f -qq -o /dev/null -e trace="$sc" \
-	    -e inject="$sc:signal=KILL:when=$nth" $PRUNE "$@" k >/dev/null 2>&1 &&
-	    continue
+	if [ $((j % 4)) = 0 ]; then
+		# at a moment, not a call: 5 to 245 ms in (the prune takes
+		# about 250 ms here)
+		sc=timer nth=$(( ($(od -An -N2 -tu2 /dev/urandom) % 49 + 1) * 5 ))
+		$PRUNE "$@" k >/dev/null 2>&1 &
+		pid=$!
+		sleep "$(printf '0.%03d' $nth)"
+		kill -9 $pid 2>/dev/null
+		{ wait $pid; } 2>/dev/null && continue
+	else
+		strace -f -qq -o /dev/null -e trace="$sc" \
+		    -e inject="$sc:signal=KILL:when=$nth" $PRUNE "$@" k \
+		    >/dev/null 2>&1 && continue
+	fi
 	kills=$((kills + 1))
 	for s in $(sessions k); do
 		n=$(index "$s")
