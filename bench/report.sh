@@ -108,7 +108,7 @@ END {
 	}
 
 	# Targets (issues 4, 5 and 7), from this run.
-	print "\n### Targets (issues 4, 5, 7, 15 and 16), ratios of medians from this run\n"
+	print "\n### Targets (issues 4, 5, 7, 15, 16 and 17), ratios of medians from this run\n"
 	print "| section | target | value | met |"
 	print "|---|---|--:|:-:|"
 	for (i = 1; i <= ns; i++) {
@@ -120,6 +120,10 @@ END {
 		}
 		if (s ~ /^wan/) {
 			wan_targets(s)
+			continue
+		}
+		if (s ~ /^thinning/) {
+			target(s, "thinning 10 sessions in the middle ÷ one churn snap", med[s, "thin 10 in the middle", "prune --session, 10 times"], med[s, "one churn snap", "snap after a churn round"], 3, "<=")
 			continue
 		}
 		if (s ~ /^history/) {

@@ -3,7 +3,7 @@
 # run, as Markdown.  See bench/README for what is measured and how.
 #
 # Knobs (make variables or environment; `make bench BENCH=local N=10000`):
-#   BENCH      all | local | remote | workflow | wan | history  (all)
+#   BENCH      all | local | remote | workflow | wan | history | thin  (all)
 #   CORPUS     local corpora: R (real files) and/or S (small files) ("R S")
 #   R_SRC      trees copied for corpus R      ("/usr/share /usr/include")
 #   N          sizes of corpus S, files of 1 KiB ("10000 200000 1000000")
@@ -17,6 +17,7 @@
 #   WAN_FILES / WAN_BIG_MIB / WAN_LOG_MIB     (20000 / 256 / 64)
 #   WAN_LIMIT  seconds one wan run may take                     (900)
 #   HIST_FILES / HIST_SESSIONS  the restore -m history     (200000 / 30)
+#   THIN_SESSIONS  the history of corpus R that prune thins      (30)
 #   CACHE      warm | cold (drop the page cache before every timed run)
 #   TIMEOUT    seconds any one timed command may take           (7200)
 #   BENCH_DIR  scratch directory, created and removed  (/var/tmp/bk-bench)
@@ -50,7 +51,7 @@ UMOUNT_CMD=${UMOUNT_CMD:-'mount-remote -u {mnt}'}
 : "${KEEP:=}" "${OUT:=}" "${BENCH_PORT:=22460}" "${BENCH_USER:=bkbench}"
 : "${WAN_LINKS:=10:0 50:100000 100:10000}" "${WAN_TOOLS:=sshfs mr agent rbnative rsync}"
 : "${WAN_FILES:=20000}" "${WAN_BIG_MIB:=256}" "${WAN_LOG_MIB:=64}" "${WAN_LIMIT:=900}"
-: "${HIST_FILES:=200000}" "${HIST_SESSIONS:=30}"
+: "${HIST_FILES:=200000}" "${HIST_SESSIONS:=30}" "${THIN_SESSIONS:=30}"
 RESTORE_OLD=2B
 export TZ=UTC LC_ALL=C
 
@@ -65,12 +66,13 @@ RES=$W/results
 . "$BENCH_SRC/workflow.sh"
 . "$BENCH_SRC/wan.sh"
 . "$BENCH_SRC/history.sh"
+. "$BENCH_SRC/thin.sh"
 
 # ---- knobs ----------------------------------------------------------
 isnum() {
 	case $1 in ''|*[!0-9]*) return 1 ;; esac
 }
-case $BENCH in all|local|remote|workflow|wan|history) ;; *) die "BENCH must be all, local, remote, workflow, wan or history, not '$BENCH'" ;; esac
+case $BENCH in all|local|remote|workflow|wan|history|thin) ;; *) die "BENCH must be all, local, remote, workflow, wan, history or thin, not '$BENCH'" ;; esac
 case $CACHE in warm|cold) ;; *) die "CACHE must be warm or cold" ;; esac
 for _v in RUNS BIG_MIB REMOTE_FILES REMOTE_DIRS TIMEOUT BENCH_PORT WAN_FILES WAN_BIG_MIB WAN_LOG_MIB WAN_LIMIT HIST_FILES HIST_SESSIONS; do
 	eval "_x=\$$_v"
@@ -92,7 +94,7 @@ case $W in
 *) die "BENCH_DIR must be an absolute path below a directory, not '$W'" ;;
 esac
 case $W in *[!A-Za-z0-9/._-]*) die "BENCH_DIR may hold only [A-Za-z0-9/._-]: '$W'" ;; esac
-case $BENCH in remote|workflow|wan|history) CORPUS= ;; esac
+case $BENCH in remote|workflow|wan|history|thin) CORPUS= ;; esac
 [ "$HIST_SESSIONS" -ge 3 ] || die "HIST_SESSIONS must be 3 or more"
 for _t in snap restore prune mount-remote; do
 	[ -x "$BIN/$_t" ] || die "$BIN/$_t missing: run make first"
@@ -144,6 +146,10 @@ esac
 # history: the source, the repository, three restores of a session
 case $BENCH in all|history)
 	_need_kib=$((_need_kib + HIST_FILES * 5 * 5)) ;;
+esac
+# thin: corpus R, its repository and two copies of it
+case $BENCH in all|thin)
+	_need_kib=$((_need_kib + $(du -sk $R_SRC 2>/dev/null | awk '{ n += $1 } END { print n + 0 }') * 6)) ;;
 esac
 _need_kib=$((_need_kib + 1048576))	# 1 GiB to spare
 _parent=$(dirname "$W")
@@ -212,7 +218,7 @@ describe() {
 	echo "| coreutils, findutils | $(cp --version | head -n 1), $(find --version | head -n 1) |"
 	echo "| our tools | $("$BIN/snap" -V 2>&1 | head -n 1) from $BIN |"
 	echo "| load at start | $(load) |"
-	echo "| settings | BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE CORPUS='$CORPUS' N='$N' RTT='$RTT' BIG_MIB=$BIG_MIB REMOTE_FILES=$REMOTE_FILES WAN_LINKS='$WAN_LINKS' WAN_FILES=$WAN_FILES WAN_BIG_MIB=$WAN_BIG_MIB WAN_LOG_MIB=$WAN_LOG_MIB HIST_FILES=$HIST_FILES HIST_SESSIONS=$HIST_SESSIONS |"
+	echo "| settings | BENCH=$BENCH RUNS=$RUNS CACHE=$CACHE CORPUS='$CORPUS' N='$N' RTT='$RTT' BIG_MIB=$BIG_MIB REMOTE_FILES=$REMOTE_FILES WAN_LINKS='$WAN_LINKS' WAN_FILES=$WAN_FILES WAN_BIG_MIB=$WAN_BIG_MIB WAN_LOG_MIB=$WAN_LOG_MIB HIST_FILES=$HIST_FILES HIST_SESSIONS=$HIST_SESSIONS THIN_SESSIONS=$THIN_SESSIONS |"
 	echo
 	if [ "$CACHE" = cold ]; then
 		echo "Cache: cold. Before every timed run: \`sync; echo 3 > /proc/sys/vm/drop_caches\`."
@@ -230,6 +236,7 @@ case $BENCH in all|local) bench_local ;; esac
 case $BENCH in all|remote) bench_remote ;; workflow) bench_workflows ;; esac
 case $BENCH in all|remote|wan) bench_wan ;; esac
 case $BENCH in all|history) bench_history ;; esac
+case $BENCH in all|thin) bench_thin ;; esac
 cleanup_remote
 
 {

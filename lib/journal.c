@@ -112,6 +112,30 @@ head(const char *buf, size_t len, int64_t *o, int64_t *s, size_t *ops)
 	return 0;
 }
 
+/*
+ * A path a journal may name: relative, below the data dir, every
+ * component a plain name (no "..", ".", or empty one), so that a journal
+ * planted in a repository others can write reaches nothing outside it.
+ */
+static int
+path_ok(const char *p)
+{
+	const char *c, *e;
+
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (c = p; ; c = e + 1) {
+		e = strchr(c, '/');
+		if (e == NULL)
+			e = c + strlen(c);
+		if (e == c || (e - c == 1 && c[0] == '.') ||
+		    (e - c == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		if (*e == '\0')
+			return 1;
+	}
+}
+
 /* The journal's text, checked whole: 0, or -1 with errno. */
 static int
 load(int datafd, char **buf, size_t *len, int64_t *o, int64_t *s,
@@ -136,7 +160,7 @@ load(int datafd, char **buf, size_t *len, int64_t *o, int64_t *s,
 		for (k = 0; k < nargs; k++) {
 			const char *p = memchr(*buf + i, '\0', *len - i);
 
-			if (p == NULL || p == *buf + i || (*buf)[i] == '/')
+			if (p == NULL || !path_ok(*buf + i))
 				goto bad;
 			i = (size_t)(p - *buf) + 1;
 		}

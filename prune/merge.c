@@ -60,6 +60,8 @@ struct merge {
 	struct journal	*j;
 	struct hlinks	 lo, ln;	/* digests of hard-link groups */
 	uint64_t	 incfiles, incbytes;	/* stamped O, merged */
+	char		*ldir;		/* the directory listed in l */
+	struct incdir	 l;		/* the last one a rebuild needed */
 	char		 ots[TIMESTR_LEN];
 };
 
@@ -374,7 +376,7 @@ static void
 remake(struct merge *m, struct group *g, const struct rec *ro,
     const char *wo, const struct rec *rn, const char *wn)
 {
-	struct incdir l = INCDIR_INIT;
+	struct incdir l;
 	const struct incent *incs;
 	struct sigmaker *sig;
 	struct copyres cr;
@@ -395,10 +397,17 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 		mname = NULL;
 	if (mdirfd == -1 && errno != ENOENT)
 		err(EXIT_TEMP, "open mirror of %s", shown(ro->path));
-	idirfd = g->dir[0] == '\0' ? dup(m->r->datafd) :
-	    open_below(m->r->datafd, g->dir, O_RDONLY | O_DIRECTORY);
-	if (idirfd == -1 || incdir_open(idirfd, &l) == -1)
-		err(EXIT_TEMP, "list %s/%s", DATADIR, g->dir);
+	/* paths come in order: a directory's are listed once */
+	if (m->ldir == NULL || strcmp(m->ldir, g->dir) != 0) {
+		incdir_close(&m->l);
+		free(m->ldir);
+		m->ldir = xstrdup(g->dir);
+		idirfd = g->dir[0] == '\0' ? dup(m->r->datafd) :
+		    open_below(m->r->datafd, g->dir, O_RDONLY | O_DIRECTORY);
+		if (idirfd == -1 || incdir_open(idirfd, &m->l) == -1)
+			err(EXIT_TEMP, "list %s/%s", DATADIR, g->dir);
+	}
+	l = m->l;
 	incs = incdir_find(&l, g->base, strlen(g->base), &n);
 
 	/* O's content, checked, in a work file */
@@ -477,7 +486,6 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	free(to);
 	free(final);
 	free(sname);
-	incdir_close(&l);
 	if (mdirfd != -1)
 		close(mdirfd);
 }
@@ -683,6 +691,7 @@ merge_session(struct repo *r, int64_t s, int verbose)
 	int fd;
 
 	memset(&m, 0, sizeof m);
+	m.l.fd = -1;
 	m.r = r;
 	m.s = s;
 	m.cur = repo_current(r);
@@ -744,6 +753,8 @@ merge_session(struct repo *r, int64_t s, int verbose)
 	if (journal_apply(r->datafd, &why) == -1)
 		err(EXIT_TEMP, "%s (run prune again to finish)", why);
 	close(m.stfd);
+	incdir_close(&m.l);
+	free(m.ldir);
 	free(m.g);
 	free(m.lg);
 	hl_free(&m.lo);

@@ -672,9 +672,13 @@ main(int argc, char *argv[])
 		errx(EXIT_TEMP, "lock %s: %s", repo, repo_lock_error(errno));
 	if (repo_scan(&r) == -1)
 		err(EXIT_TEMP, "%s/%s", repo, DATADIR);
-	if ((pending = journal_pending(r.datafd, NULL, NULL)) == -1)
-		err(errno == EBADMSG ? EXIT_PERM : EXIT_TEMP, "%s/%s/%s", repo,
-		    DATADIR, JOURNAL);
+	if ((pending = journal_pending(r.datafd, NULL, NULL)) == -1 &&
+	    errno == EBADMSG)
+		errx(EXIT_PERM, "%s/%s/%s: not a journal prune wrote (damaged, "
+		    "or put there): nothing was changed; remove it to go on",
+		    repo, DATADIR, JOURNAL);
+	if (pending == -1)
+		err(EXIT_TEMP, "%s/%s/%s", repo, DATADIR, JOURNAL);
 	if (pending && dry)
 		printf("an interrupted merge is pending: prune will finish "
 		    "it\n");

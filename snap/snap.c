@@ -388,9 +388,13 @@ open_repo(struct session *s, const char *path, struct repo *r, int *keep,
 	r->fd = s->repofd;
 	r->datafd = s->datafd;
 	/* a merge a killed prune committed: finish it, as prune would */
-	if (journal_apply(s->datafd, &why) == -1)
-		err(errno == EBADMSG ? EXIT_PERM : EXIT_TEMP, "%s: %s", path,
-		    why);
+	if (journal_apply(s->datafd, &why) == -1) {
+		if (errno == EBADMSG)
+			errx(EXIT_PERM, "%s/%s/%s: not a journal prune wrote "
+			    "(damaged, or put there): nothing was changed; "
+			    "remove it to go on", path, DATADIR, JOURNAL);
+		err(EXIT_TEMP, "%s: %s", path, why);
+	}
 	if (repo_scan(r) == -1)
 		err(EXIT_TEMP, "%s/%s", path, DATADIR);
 	/* new names follow the last complete session's (colons when new) */

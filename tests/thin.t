@@ -213,6 +213,20 @@ t "... no journal or staging is left, session 30 is gone" sh -c \
      ! $RESTORE -l j | grep -q $(stamp 30)"
 t "... and the older sessions restore exactly" whole j 1 28 29
 
+# a journal planted in a repository others can write never reaches
+# outside it: prune and snap refuse it as damaged
+rm -rf h && cp -a base h && echo precious >victim
+printf 'bk prune journal 1 %s %s\nU\000../../victim\000E\000' \
+    "$(at 29)" "$(at 30)" >h/rdiff-backup-data/prune.journal
+t_exit 100 "prune with a journal that names ../../victim exits 100" \
+    $PRUNE --session "$(at 20)" h
+t_exit 100 "... and so does snap" $SNAP --current-time "$(($(at $N) + 3600))" src h
+t_out "... the file outside is untouched" precious cat victim
+printf 'bk prune journal 1 %s %s\nR\000increments/../../../victim\000x\000E\000' \
+    "$(at 29)" "$(at 30)" >h/rdiff-backup-data/prune.journal
+t_exit 100 "... nor a rename through increments/.." $PRUNE --session "$(at 20)" h
+t_out "... the file is still there" precious cat victim
+
 # killed at many points: every session restores, or is refused until the
 # next prune finishes; then all is right
 for x in $(seq 1 $N); do echo "$(stamp "$x") $x"; done >idx

@@ -1,0 +1,60 @@
+# Thinning the history (issue 17), sourced by bench/run.sh (POSIX sh): a
+# history of THIN_SESSIONS sessions of corpus R (a copy of R_SRC), with
+# bench/corpus.sh's churn between sessions, made with snap
+# --current-time one day apart; then, on a fresh copy for each run:
+#   one churn snap       a churn round, then snap (the unit of the target)
+#   thin 10 in the middle  prune --session of the 10 sessions in the middle
+#                        (11 to 20 of 30), newest first, in one command
+#   restore one of them  restore -r of the oldest of the ten, for scale
+# Targets: thinning costs at most 3x one churn snap.
+
+bench_thin() {
+	_ts="thinning: corpus R, $THIN_SESSIONS sessions"
+	_td=$W/thin
+	mkdir -p "$_td"
+	say "thinning: corpus R, $THIN_SESSIONS sessions"
+	mk_r_corpus "$_td/src" || { record_na "$_ts" "history" "snap" "copying R_SRC failed"; return; }
+	_t0=1700000000
+	for _i in $(seq "$THIN_SESSIONS"); do
+		[ "$_i" -gt 1 ] && churn "$_td/src" "$((_i + 100))"
+		"$BIN/snap" --current-time $((_t0 + _i * 86400)) "$_td/src" \
+		    "$_td/repo" >>"$W/log/thin.log" 2>&1 ||
+		    { record_na "$_ts" "history" "snap" "making the history failed (log/thin.log)"; return; }
+	done
+	_lo=$(( (THIN_SESSIONS - 10) / 2 + 1 ))
+	_hi=$((_lo + 9))
+	printf 'corpus\t%s\t%s files (%s MiB), %s sessions after churn (repository %s MiB); sessions %s to %s are thinned\n' \
+	    "$_ts" "$(find "$_td/src" -type f | wc -l)" \
+	    "$(du -sm "$_td/src" | cut -f1)" "$THIN_SESSIONS" \
+	    "$(du -sm "$_td/repo" | cut -f1)" "$_lo" "$_hi" >>"$RES"
+	_last=$THIN_SESSIONS
+	for _i in $(seq "$RUNS"); do
+		rm -rf "$_td/r"
+		cp -a "$_td/repo" "$_td/r"
+		_last=$((_last + 1))
+		churn "$_td/src" "$((_last + 100))" >/dev/null 2>&1
+		timed "$_ts" "one churn snap" "snap after a churn round" \
+		    "$BIN/snap" --current-time $((_t0 + _last * 86400)) "$_td/src" "$_td/r"
+		rm -rf "$_td/r"
+		cp -a "$_td/repo" "$_td/r"
+		timed "$_ts" "thin 10 in the middle" "prune --session, 10 times" \
+		    sh -c 'for i in $(seq "$3" -1 "$2"); do
+			"$1/prune" --session "$(($4 + i * 86400))" "$5" || exit 1
+		    done' sh "$BIN" "$_lo" "$_hi" "$_t0" "$_td/r"
+		rm -rf "$_td/out"
+		timed "$_ts" "restore one of them" "restore -r (for scale)" \
+		    "$BIN/restore" -r "$((_t0 + _lo * 86400))" "$_td/repo" "$_td/out"
+	done
+	# the thinned copy of the last run must still restore its sessions
+	for _i in 1 $((_lo - 1)) $((_hi + 1)) "$THIN_SESSIONS"; do
+		rm -rf "$_td/a" "$_td/b"
+		"$BIN/restore" -r "$((_t0 + _i * 86400))" "$_td/repo" "$_td/a" \
+		    >/dev/null 2>&1 &&
+		"$BIN/restore" -r "$((_t0 + _i * 86400))" "$_td/r" "$_td/b" \
+		    >/dev/null 2>&1 && diff -r --no-dereference "$_td/a" "$_td/b" \
+		    >/dev/null 2>&1 ||
+		    printf 'fail\t%s\t%s\t%s\t%s\n' "$_ts" "thin 10 in the middle" \
+		    "prune --session, 10 times" "session $_i differs after thinning" >>"$RES"
+	done
+	rm -rf "$_td"
+}
