@@ -421,6 +421,17 @@ replace(struct tree *t, struct frame *f, const char *name, const char *path,
 	return n;
 }
 
+/* Are dirfd/a and dirfd/b the same file (two hard links)? */
+static int
+same_node(int dirfd, const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return fstatat(dirfd, a, &x, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dirfd, b, &y, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 /*
  * Source entry e, a non-directory, may have a new version (old record
  * o, NULL if new; racy: o's mtime is too recent to trust): bring it
@@ -445,6 +456,16 @@ new_version(struct tree *t, struct frame *f, const char *name,
 		tmp = bring_node(t, f, e, n, &direct);
 	if (tmp == NULL)
 		return gone ? vanished(t, f, name, e, o, n) : keep_old(t, o);
+	if (!direct && o != NULL && o->type == RT_REG && n->type == RT_REG &&
+	    n->nlink > 1 && same_node(mdir(t, f), tmp, name)) {
+		/* linked to its group's copy, which its mirror file is
+		 * already (renaming one link over the other does nothing) */
+		unlinkat(mdir(t, f), tmp, 0);
+		sig_free(sig);
+		free(tmp);
+		return rec_same(o, n) ? o : same_content(t, f, name, e->path,
+		    o, n);
+	}
 	if (racy && rec_same(o, n) && o->sha1[0] != '\0' &&
 	    strcmp(o->sha1, n->sha1) == 0) {
 		/* rewritten in the same second as the last run, but the
