@@ -251,6 +251,18 @@ partial_set(int dirfd, const char *name)
 	partial_fd = dirfd;
 }
 
+/*
+ * The stop signals are held from a temp entry's creation until it is
+ * tracked (or placed): one arriving in between would leave it behind.
+ */
+static sigset_t stopsigs;
+
+static void
+hold_stops(int on)
+{
+	(void)sigprocmask(on ? SIG_BLOCK : SIG_UNBLOCK, &stopsigs, NULL);
+}
+
 static void
 partial_drop(void)
 {
@@ -498,10 +510,14 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 			/* a later member of a restored group: link it */
 			if ((lfd = open_parent(base, l->path, &lname)) == -1)
 				bad("link", r->path, strerror(errno));
-			else if (link_tmp(lfd, lname, tfd, &tmp) == -1)
-				bad_tmp(tmp, r->path, errno);
-			else
-				place(tfd, tmp, name, -1, r->path);
+			else {
+				hold_stops(1);
+				if (link_tmp(lfd, lname, tfd, &tmp) == -1)
+					bad_tmp(tmp, r->path, errno);
+				else
+					place(tfd, tmp, name, -1, r->path);
+				hold_stops(0);
+			}
 			if (lfd != -1)
 				close(lfd);
 			free(tmp);
@@ -517,15 +533,18 @@ entry(const struct rec *r, const char *rname, const char *name, int tfd,
 	/* in a directory made by this run, a file needs no temp name */
 	tmp = NULL;
 	fd = -1;
+	hold_stops(1);
 	if ((direct = r->type == RT_REG && parent != NULL && parent->fresh &&
 	    tfd == parent->tfd) && (fd = node_make(tfd, name, r, 0)) == -1)
 		direct = 0;	/* e.g. a name twice in the metadata */
 	if (!direct && (fd = node_tmp(tfd, r, 0, &tmp)) == -1) {
+		hold_stops(0);
 		bad_tmp(tmp, r->path, errno);
 		free(tmp);
 		return;
 	}
 	partial_set(tfd, direct ? name : tmp);
+	hold_stops(0);
 	if (r->type == RT_REG && content(r, rname, fd, tfd, "restore") == -1) {
 		close(fd);
 		partial_drop();
@@ -978,6 +997,10 @@ main(int argc, char *argv[])
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
 		signal(SIGHUP, on_signal);
+		sigemptyset(&stopsigs);
+		sigaddset(&stopsigs, SIGINT);
+		sigaddset(&stopsigs, SIGTERM);
+		sigaddset(&stopsigs, SIGHUP);
 		target_arg = argv[1];
 		rattrs_open(R.datafd, at, (eas ? RA_EAS : 0) | (acls ? RA_ACLS :
 		    0) | (isroot ? RA_ROOT : 0) | (verbose ? RA_VERBOSE : 0) |

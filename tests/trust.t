@@ -134,6 +134,15 @@ strace -f -qq -o /dev/null -e trace=openat -e inject=openat:signal=TERM:when=40 
     $RESTORE -f rrepo rt >/dev/null 2>rterm.err
 t_out "restore -f stopped by SIGTERM exits 111" 111 echo $?
 t_out "  ... leaving no temp entry behind" "" sh -c "ls rt/d | grep -v '^f[0-9]*$'"
+# a signal that comes as a temp entry is created (strace delivers it at
+# the openat that makes it) at every point of a run: none is left
+left=
+for w in $(seq 20 55); do
+	strace -f -qq -o /dev/null -e trace=openat \
+	    -e inject=openat:signal=TERM:when=$w $RESTORE -f rrepo rt >/dev/null 2>&1
+	ls rt/d | grep -qv '^f[0-9]*$' && left="$left $w" && rm -f rt/d/rdiff-backup.tmp.*
+done
+t "  ... at any of 36 points (${left:-none left})" [ -z "$left" ]
 echo mine >rdiff-backup.tmp.7
 t "  ... and -f removes none outside TARGET" sh -c "$RESTORE -f rrepo rt &&
     grep -q mine rdiff-backup.tmp.7"
