@@ -161,8 +161,10 @@ cat >"$T/reads.sh" <<'EOS'
 m=$1 s=$2
 for o in 8999999 0 4500000 123 7777777 262143 262144 1048575 3 8000000; do
 	for n in 1 4097 300000; do
-		a=$(dd if="$m/big2" bs=1 skip=$o count=$n 2>/dev/null | md5sum)
-		b=$(dd if="$s/big2" bs=1 skip=$o count=$n 2>/dev/null | md5sum)
+		a=$(dd if="$m/big2" bs=4097 iflag=skip_bytes,count_bytes \
+		    skip=$o count=$n 2>/dev/null | md5sum)
+		b=$(dd if="$s/big2" bs=4097 iflag=skip_bytes,count_bytes \
+		    skip=$o count=$n 2>/dev/null | md5sum)
 		[ "$a" = "$b" ] || { echo "differs at $o+$n"; exit 1; }
 	done
 done

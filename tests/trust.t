@@ -65,10 +65,16 @@ if [ "$(id -u)" = 0 ] && mkdir full && mount -t tmpfs -o size=80m tmpfs full; th
 	done
 	mv full/src /dev/shm/trust-src.$$
 	head -c 30000000 /dev/urandom >/dev/shm/trust-src.$$/zz
+	# room for the 25 changes, not for zz
 	used=$(df -k --output=used full | tail -1)
-	mount -o remount,size=$((used + 12000))k full
+	mount -o remount,size=$((used + 20000))k full
 	$SNAP --current-time $T2 /dev/shm/trust-src.$$ full/repo 2>snap2.err
 	t_out "full disk: the incremental snap exits 111" 111 echo $?
+	# still full: less room than one file the rollback rebuilds (the
+	# room left when snap stopped varies with how far its background
+	# writer got: with the same 12 MB for both, 1 rollback in 8 fit)
+	used=$(df -k --output=used full | tail -1)
+	mount -o remount,size=$((used + 400))k full
 	$SNAP -R full/repo 2>rec.err
 	t_out "  ... the rollback on the still full disk exits 111" 111 echo $?
 	cat rec.err >>"$T_LOG"
@@ -233,14 +239,19 @@ for n in $(seq 1 13); do
 done
 rm churning
 wait $cpid
+# ours checks every session; rdiff-backup (a second a call) every third
+# and the last
+some=$(echo $times | tr ' ' '\n' | awk 'NR % 3 == 0 { print } END { print }')
 bad=0
 for at in $times; do
 	$RESTORE -c -r $at lrepo >>"$T_LOG" 2>&1 || bad=$((bad + 1))
+done
+for at in $some; do
 	$RB verify --at $at lrepo >>"$T_LOG" 2>&1 || bad=$((bad + 1))
 done
-t_out "  ... and 13 more with swaps: every one of the 25 sessions verifies (ours, rdiff-backup's)" 0 echo $bad
+t_out "  ... and 13 more with swaps: every one of the 25 sessions verifies (ours; rdiff-backup's, $(echo $some | wc -w) of them)" 0 echo $bad
 bad=0
-for at in $times; do
+for at in $some; do
 	rm -rf l1 l2
 	$RESTORE -r $at lrepo l1 >>"$T_LOG" 2>&1 &&
 	    $RB restore --at $at lrepo l2 >>"$T_LOG" 2>&1 &&
