@@ -12,6 +12,7 @@ bench_thin() {
 	_ts="thinning: corpus R, $THIN_SESSIONS sessions"
 	_td=$W/thin
 	mkdir -p "$_td"
+	{ [ -f "$W/pool" ] && [ "$(wc -c <"$W/pool")" -ge 1081344 ]; } || mk_pool
 	say "thinning: corpus R, $THIN_SESSIONS sessions"
 	mk_r_corpus "$_td/src" || { record_na "$_ts" "history" "snap" "copying R_SRC failed"; return; }
 	_t0=1700000000
