@@ -8,6 +8,7 @@
  * point leaves the repository as it was or a journal the next run
  * finishes.
  */
+#define _GNU_SOURCE	/* syncfs: Linux, not POSIX */
 #include <sys/stat.h>
 
 #include <err.h>
@@ -458,7 +459,7 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 			    shown(ro->path));
 		type = INC_SNAPSHOT;
 	}
-	if (gzw_close(w, 1) == -1)
+	if (gzw_close(w, 0) == -1)
 		err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
 	close(ofd);
 	if (fstat(sfd, &st) == 0)
@@ -660,7 +661,7 @@ restat(struct merge *m)
 		else if (write_full(fd, line, k) == -1)
 			err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
 	}
-	if (sync_fd(fd) == -1 || close(fd) == -1)
+	if (close(fd) == -1)
 		err(EXIT_TEMP, "write %s/%s", DATADIR, sname);
 	journal_rename(m->j, sname, name);
 	free(sname);
@@ -727,7 +728,7 @@ merge_session(struct repo *r, int64_t s, int verbose)
 	}
 	walk_meta(&m, w);
 	if (w != NULL) {
-		if (gzw_close(w, 1) == -1)
+		if (gzw_close(w, 0) == -1)
 			err(EXIT_TEMP, "write %s/%s", DATADIR, mname);
 		final = incname_make(METADATA, m.o, INC_DIFF, 1, r->style);
 		journal_rename(m.j, mname, final);
@@ -742,7 +743,8 @@ merge_session(struct repo *r, int64_t s, int verbose)
 		err(EXIT_TEMP, "list %s", DATADIR);
 	(void)unlinkat(m.stfd, "o", 0);
 	(void)unlinkat(m.stfd, "n", 0);
-	if (sync_fd(m.stfd) == -1)
+	/* the staged files on disk before the journal names them */
+	if (syncfs(m.stfd) == -1)
 		err(EXIT_TEMP, "sync %s/%s", DATADIR, STAGING);
 	if (verbose)
 		warnx("merging %zu increments into %s", journal_len(m.j),
