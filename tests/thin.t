@@ -206,6 +206,14 @@ t "a merge killed after its journal was written leaves the journal" \
 t_out "... restore refuses the sessions up to the removed one" 111 sh -c \
     "$RESTORE -r $(at 29) j j.29 2>/dev/null; echo \$?"
 t "... and restores the newer ones" whole j 31 $N
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
+	mkdir -p jm
+	t_out "... restore -m shows the newer sessions only" \
+	    "$(sessions j | awk -v s="$(stamp 30)" '$1 > s'; echo current)" \
+	    $RESTORE -m j jm -- ls jm
+else
+	skip "restore -m with a journal waiting" "needs root and /dev/fuse"
+fi
 t_exit 0 "... snap finishes the merge, then backs up" \
     $SNAP --current-time "$(($(at $N) + 3600))" src j
 t "... no journal or staging is left, session 30 is gone" sh -c \
