@@ -30,6 +30,12 @@ retain_any(const struct retain *r)
 	return r->since != INT64_MIN;
 }
 
+static int
+ydays(long long y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 366 : 365;
+}
+
 /* The period of rule k that local time t falls in, as a number. */
 static long long
 bucket(int k, int64_t t, size_t rank)
@@ -54,16 +60,10 @@ bucket(int k, int64_t t, size_t rank)
 		/* ISO 8601: weeks start on Monday; week 1 holds a Thursday */
 		wday = (tm.tm_wday + 6) % 7;
 		yday = tm.tm_yday - wday + 3;	/* this week's Thursday */
-		if (yday < 0) {
-			y--;
-			yday += (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ?
-			    366 : 365;
-		} else if (yday >= ((y % 4 == 0 && (y % 100 != 0 ||
-		    y % 400 == 0)) ? 366 : 365)) {
-			yday -= (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ?
-			    366 : 365;
-			y++;
-		}
+		if (yday < 0)
+			yday += ydays(--y);
+		else if (yday >= ydays(y))
+			yday -= ydays(y++);
 		week = yday / 7 + 1;
 		return y * 100 + week;
 	case RET_MONTHLY:

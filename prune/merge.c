@@ -76,33 +76,6 @@ unstage(void)
 		(void)journal_clean(staging_datafd);
 }
 
-/* a/b, or the one that is not empty. */
-static char *
-join(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *p = xmalloc(la + lb + 2);
-
-	if (la == 0 || lb == 0) {
-		memcpy(p, la ? a : b, la + lb + 1);
-		return p;
-	}
-	memcpy(p, a, la);
-	p[la] = '/';
-	memcpy(p + la + 1, b, lb + 1);
-	return p;
-}
-
-static char *
-memdup0(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
 static void
 add_group(struct group **v, size_t *n, size_t *cap, const struct group *g)
 {
@@ -139,12 +112,12 @@ decide(struct merge *m, struct group *g, const struct rec *ro,
 			    "damaged; nothing was changed", what,
 			    inctype_name(g->iot), m->ots);
 		if (g->io != NULL) {
-			from = join(g->dir, g->io);
+			from = path_join(g->dir, g->io);
 			journal_unlink(m->j, from);
 			free(from);
 		}
 		if (g->is != NULL) {
-			from = join(g->dir, g->is);
+			from = path_join(g->dir, g->is);
 			journal_unlink(m->j, from);
 			free(from);
 		}
@@ -155,14 +128,14 @@ decide(struct merge *m, struct group *g, const struct rec *ro,
 		m->incbytes += g->iosize;
 		return 1;	/* O's increment stays as it is */
 	}
-	from = join(g->dir, g->is);
+	from = path_join(g->dir, g->is);
 	m->incbytes += g->io == NULL ? g->issize : g->iot != INC_DIFF ?
 	    g->iosize : 0;	/* a remade one counts itself */
 	if (g->io == NULL) {
 		/* O's state is S's: S's increment becomes O's */
 		name = incname_make(g->base, m->o, g->ist, g->isgz,
 		    m->r->style);
-		to = join(g->dir, name);
+		to = path_join(g->dir, name);
 		journal_rename(m->j, from, to);
 		free(name);
 		free(to);
@@ -178,6 +151,14 @@ decide(struct merge *m, struct group *g, const struct rec *ro,
 		    "changed", what, m->ots, inctype_name(g->ist));
 	free(from);
 	return 1;
+}
+
+/* A directory below the data dir ("": the data dir itself), opened. */
+static int
+incdir_fd(struct merge *m, const char *dir)
+{
+	return dir[0] == '\0' ? dup(m->r->datafd) :
+	    open_below(m->r->datafd, dir, O_RDONLY | O_DIRECTORY);
 }
 
 /* The size of regular file dirfd/name, 0 for anything else. */
@@ -236,9 +217,9 @@ gather_list(struct merge *m, const struct incdir *l, const char *dir,
 			continue;
 		e = &l->e[k - 1];
 		g.dir = xstrdup(dir);
-		g.base = memdup0(e->name, e->baselen);
+		g.base = xstrndup(e->name, e->baselen);
 		if (src != NULL) {
-			g.path = only != NULL ? xstrdup("") : join(src, g.base);
+			g.path = only != NULL ? xstrdup("") : path_join(src, g.base);
 			add_group(&m->g, &m->ng, &m->capg, &g);
 		} else
 			add_group(&m->lg, &m->nlg, &m->caplg, &g);
@@ -253,8 +234,7 @@ gather_dir(struct merge *m, const char *dir, const char *src,
 	struct incdir l = INCDIR_INIT;
 	int fd;
 
-	fd = dir[0] == '\0' ? dup(m->r->datafd) :
-	    open_below(m->r->datafd, dir, O_RDONLY | O_DIRECTORY);
+	fd = incdir_fd(m, dir);
 	if (fd == -1 && errno == ENOENT)
 		return;
 	if (fd == -1 || incdir_open(fd, &l) == -1)
@@ -296,7 +276,7 @@ gather(struct merge *m)
 	dirs = dirs_take(&nd);
 	gather_dir(m, "", "", INCDIR);		/* the root's own */
 	for (i = 0; i < nd; i++) {
-		inc = join(INCDIR, dirs[i]);
+		inc = path_join(INCDIR, dirs[i]);
 		gather_dir(m, inc, dirs[i], NULL);
 		free(inc);
 		free(dirs[i]);
@@ -315,7 +295,7 @@ stage_file(struct merge *m, char **name)
 	int fd;
 
 	snprintf(num, sizeof num, "%u", m->nstaged++);
-	*name = join(STAGING, num);
+	*name = path_join(STAGING, num);
 	fd = openat(m->stfd, num, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
@@ -377,7 +357,6 @@ static void
 remake(struct merge *m, struct group *g, const struct rec *ro,
     const char *wo, const struct rec *rn, const char *wn)
 {
-	struct incdir l;
 	const struct incent *incs;
 	struct sigmaker *sig;
 	struct copyres cr;
@@ -403,19 +382,17 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 		incdir_close(&m->l);
 		free(m->ldir);
 		m->ldir = xstrdup(g->dir);
-		idirfd = g->dir[0] == '\0' ? dup(m->r->datafd) :
-		    open_below(m->r->datafd, g->dir, O_RDONLY | O_DIRECTORY);
-		if (idirfd == -1 || incdir_open(idirfd, &m->l) == -1)
+		if ((idirfd = incdir_fd(m, g->dir)) == -1 ||
+		    incdir_open(idirfd, &m->l) == -1)
 			err(EXIT_TEMP, "list %s/%s", DATADIR, g->dir);
 	}
-	l = m->l;
-	incs = incdir_find(&l, g->base, strlen(g->base), &n);
+	incs = incdir_find(&m->l, g->base, strlen(g->base), &n);
 
 	/* O's content, checked, in a work file */
 	if ((ofd = openat(m->stfd, "o", O_RDWR | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		err(EXIT_TEMP, "create %s/%s/o", DATADIR, STAGING);
-	content_at(m, ro, wo, mdirfd, mname, l.fd, incs, n, m->o, ofd);
+	content_at(m, ro, wo, mdirfd, mname, m->l.fd, incs, n, m->o, ofd);
 
 	sfd = stage_file(m, &sname);
 	w = gzw_open(dup(sfd), g->iogz ? 6 : 0);
@@ -436,7 +413,7 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 			    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 				err(EXIT_TEMP, "create %s/%s/n", DATADIR,
 				    STAGING);
-			content_at(m, rn, wn, mdirfd, mname, l.fd, incs, n,
+			content_at(m, rn, wn, mdirfd, mname, m->l.fd, incs, n,
 			    m->n, nfd);
 			if (lseek(nfd, 0, SEEK_SET) == -1)
 				err(EXIT_TEMP, "seek");
@@ -465,7 +442,7 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	if (fstat(sfd, &st) == 0)
 		m->incbytes += (uint64_t)st.st_size;
 	/* the attributes O's increment had */
-	if (fstatat(l.fd, g->io, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (fstatat(m->l.fd, g->io, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		(void)fchmod(sfd, st.st_mode & 07777);
 		if (geteuid() == 0)
 			(void)fchown(sfd, st.st_uid, st.st_gid);
@@ -474,14 +451,14 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	}
 	close(sfd);
 	final = incname_make(g->base, m->o, type, g->iogz, m->r->style);
-	to = join(g->dir, final);
+	to = path_join(g->dir, final);
 	journal_rename(m->j, sname, to);
 	if (strcmp(final, g->io) != 0) {
-		from = join(g->dir, g->io);
+		from = path_join(g->dir, g->io);
 		journal_unlink(m->j, from);
 		free(from);
 	}
-	from = join(g->dir, g->is);
+	from = path_join(g->dir, g->is);
 	journal_unlink(m->j, from);
 	free(from);
 	free(to);

@@ -306,6 +306,22 @@ has_orphans(int datafd, int64_t oldest)
 	return rv;
 }
 
+char *
+path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = xmalloc(la + lb + 2);
+
+	if (la == 0 || lb == 0) {
+		memcpy(p, la ? a : b, la + lb + 1);
+		return p;
+	}
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
 /* Add every directory below increments/ (when the diffs cannot say). */
 static void
 dirs_below(int fd, const char *path)
@@ -314,10 +330,9 @@ dirs_below(int fd, const char *path)
 	struct dirent *de;
 	struct stat st;
 	char *sub;
-	size_t len = strlen(path), nl;
 	int cfd;
 
-	dirs_add(path, len);
+	dirs_add(path, strlen(path));
 	if ((d = dir_list(fd)) == NULL)
 		err(EXIT_TEMP, "list %s/%s/%s", DATADIR, INCDIR, path);
 	while ((de = dir_next(d)) != NULL) {
@@ -327,11 +342,7 @@ dirs_below(int fd, const char *path)
 		if ((cfd = subdir(fd, de->d_name)) == -1)
 			err(EXIT_TEMP, "open %s/%s/%s/%s", DATADIR, INCDIR,
 			    path, de->d_name);
-		nl = strlen(de->d_name);
-		sub = xmalloc(len + nl + 2);
-		memcpy(sub, path, len);
-		sub[len] = '/';
-		memcpy(sub + len + (len > 0), de->d_name, nl + 1);
+		sub = path_join(path, de->d_name);
 		dirs_below(cfd, sub);
 		free(sub);
 		close(cfd);

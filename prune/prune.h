@@ -8,6 +8,8 @@
 struct metafile;
 struct repo;
 
+/* a/b in a new string, or the one of them that is not empty. */
+char	*path_join(const char *, const char *);
 /* Remember a directory (a path of the source tree) to look into. */
 void	dirs_add(const char *, size_t);
 /* The directories remembered, sorted, duplicates gone; the set empties. */

@@ -5,20 +5,14 @@
 #include <time.h>
 
 #include "retain.h"
+#include "timespec.h"
 #include "tap.h"
 
 /* Seconds since the epoch of a UTC date and hour (no time zone needed). */
 static int64_t
 utc(int y, int m, int d, int h)
 {
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468) * 86400 + h * 3600;
+	return days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + h * 3600;
 }
 
 /* keep[] as "1 0 1 ...", oldest first. */
