@@ -123,7 +123,7 @@ END {
 			continue
 		}
 		if (s ~ /^thinning/) {
-			target(s, "thinning 10 sessions in the middle ÷ one churn snap", med[s, "thin 10 in the middle", "prune --session, 10 times"], med[s, "one churn snap", "snap after a churn round"], 3, "<=")
+			target(s, "thinning 10 sessions in the middle ÷ one churn snap", med[s, "thin 10 in the middle", "prune, 10 --session options"], med[s, "one churn snap", "snap after a churn round"], 3, "<=")
 			continue
 		}
 		if (s ~ /^history/) {

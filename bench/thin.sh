@@ -3,8 +3,8 @@
 # bench/corpus.sh's churn between sessions, made with snap
 # --current-time one day apart; then, on a fresh copy for each run:
 #   one churn snap       a churn round, then snap (the unit of the target)
-#   thin 10 in the middle  prune --session of the 10 sessions in the middle
-#                        (11 to 20 of 30), newest first, in one command
+#   thin 10 in the middle  prune with ten --session options: the sessions
+#                        in the middle (11 to 20 of 30), one command
 #   restore one of them  restore -r of the oldest of the ten, for scale
 # Targets: thinning costs at most 3x one churn snap.
 
@@ -38,10 +38,13 @@ bench_thin() {
 		    "$BIN/snap" --current-time $((_t0 + _last * 86400)) "$_td/src" "$_td/r"
 		rm -rf "$_td/r"
 		cp -a "$_td/repo" "$_td/r"
-		timed "$_ts" "thin 10 in the middle" "prune --session, 10 times" \
-		    sh -c 'for i in $(seq "$3" -1 "$2"); do
-			"$1/prune" --session "$(($4 + i * 86400))" "$5" || exit 1
-		    done' sh "$BIN" "$_lo" "$_hi" "$_t0" "$_td/r"
+		timed "$_ts" "thin 10 in the middle" "prune, 10 --session options" \
+		    sh -c 'b=$1 r=$5; shift
+			for i in $(seq "$1" "$2"); do
+				set -- "$@" --session "$(($3 + i * 86400))"
+			done
+			shift 4
+			exec "$b/prune" "$@" "$r"' sh "$BIN" "$_lo" "$_hi" "$_t0" "$_td/r"
 		rm -rf "$_td/out"
 		timed "$_ts" "restore one of them" "restore -r (for scale)" \
 		    "$BIN/restore" -r "$((_t0 + _lo * 86400))" "$_td/repo" "$_td/out"
@@ -55,7 +58,7 @@ bench_thin() {
 		    >/dev/null 2>&1 && diff -r --no-dereference "$_td/a" "$_td/b" \
 		    >/dev/null 2>&1 ||
 		    printf 'fail\t%s\t%s\t%s\t%s\n' "$_ts" "thin 10 in the middle" \
-		    "prune --session, 10 times" "session $_i differs after thinning" >>"$RES"
+		    "prune, 10 --session options" "session $_i differs after thinning" >>"$RES"
 	done
 	rm -rf "$_td"
 }

@@ -1,8 +1,8 @@
 /*
- * Removing a session S from the middle of the history: its increments
- * merge into those stamped with the older neighbour O, so that these
- * take the next session N's state straight back to O's
- * (docs/thinning-design.md).  New files are written to a staging
+ * Removing the sessions S1..Sk between two kept ones, an older O and a
+ * newer N: their increments merge into those stamped with O, so that
+ * these take N's state straight back to O's (docs/thinning-design.md),
+ * in one pass however many sessions go.  New files are written to a staging
  * directory first; the journal of the renames and unlinks that put
  * them in place is the commit point (lib/journal.h), so a kill at any
  * point leaves the repository as it was or a journal the next run
@@ -37,21 +37,30 @@
 #include "timespec.h"
 #include "xalloc.h"
 
-/* The increments of one path stamped O and S. */
+/* One increment file. */
+struct inc {
+	char	*name;		/* NULL: none */
+	int64_t	 t;
+	int	 type;		/* enum inctype */
+	int	 gz;
+	uint64_t size;
+};
+
+/* The increments of one path stamped O and those of removed sessions. */
 struct group {
 	char	*dir;		/* their directory below the data dir */
 	char	*base;		/* their names' base */
 	char	*path;		/* the record's path; NULL in LONGDIR */
-	char	*io, *is;	/* names of those stamped O and S, or NULL */
-	int	 iot, ist;	/* their enum inctype */
-	int	 iogz, isgz;
-	uint64_t iosize, issize;
-	int	 done;		/* rebuilt */
+	struct inc io;		/* stamped O */
+	struct inc *is;		/* stamped S1..Sk, oldest first */
+	size_t	 nis;
+	int	 done;		/* decided */
 };
 
 struct merge {
 	struct repo	*r;
-	int64_t		 o, s, n, cur;
+	int64_t		 o, n, cur;	/* removed: o < t < n */
+	int64_t		 s;		/* the newest removed */
 	int		 stfd;		/* the staging directory */
 	unsigned	 nstaged;
 	struct group	*g;		/* to rebuild, sorted by path */
@@ -89,67 +98,78 @@ add_group(struct group **v, size_t *n, size_t *cap, const struct group *g)
 static void	remake(struct merge *, struct group *, const struct rec *,
 		    const char *, const struct rec *, const char *);
 
+static void
+drop(struct merge *m, const struct group *g, const struct inc *i)
+{
+	char *from;
+
+	if (i->name == NULL)
+		return;
+	from = path_join(g->dir, i->name);
+	journal_unlink(m->j, from);
+	free(from);
+}
+
 /*
- * Decide what becomes of one path's increments io (stamped O) and is
- * (stamped S), by the design's table, knowing its records at O and at N
- * (NULL: absent): journal what needs no rebuild, rebuild the rest.
- * Returns whether the path keeps an increment stamped O.
+ * Decide what becomes of one path's increment io (stamped O) and those
+ * of the removed sessions, by the design's table, knowing its records
+ * at O and at N (NULL: absent): journal what needs no rebuild, rebuild
+ * the rest.  Returns whether the path keeps an increment stamped O.
  */
 static int
 decide(struct merge *m, struct group *g, const struct rec *ro,
     const char *wo, const struct rec *rn, const char *wn)
 {
-	char *from = NULL, *to, *name;
+	char *from, *to, *name;
 	const char *what = g->path ? shown(g->path) : g->base;
+	const struct inc *first = g->nis > 0 ? &g->is[0] : NULL;
+	size_t i, k = 0;
 
 	g->done = 1;
 	if (ro == NULL && rn == NULL) {
 		/* absent at O and at N: nothing to keep (a .missing of an
-		 * earlier merge, or S's snapshot of a short-lived file) */
-		if (g->io != NULL && g->iot != INC_MISSING)
+		 * earlier merge, or a snapshot of a short-lived file) */
+		if (g->io.name != NULL && g->io.type != INC_MISSING)
 			errx(EXIT_PERM, "%s: a %s increment stamped %s for a "
 			    "path not then in the metadata: the repository is "
 			    "damaged; nothing was changed", what,
-			    inctype_name(g->iot), m->ots);
-		if (g->io != NULL) {
-			from = path_join(g->dir, g->io);
-			journal_unlink(m->j, from);
-			free(from);
-		}
-		if (g->is != NULL) {
-			from = path_join(g->dir, g->is);
-			journal_unlink(m->j, from);
-			free(from);
-		}
+			    inctype_name(g->io.type), m->ots);
+		drop(m, g, &g->io);
+		for (i = 0; i < g->nis; i++)
+			drop(m, g, &g->is[i]);
 		return 0;
 	}
 	m->incfiles++;
-	if (g->is == NULL) {
-		m->incbytes += g->iosize;
+	if (first == NULL) {
+		m->incbytes += g->io.size;
 		return 1;	/* O's increment stays as it is */
 	}
-	from = path_join(g->dir, g->is);
-	m->incbytes += g->io == NULL ? g->issize : g->iot != INC_DIFF ?
-	    g->iosize : 0;	/* a remade one counts itself */
-	if (g->io == NULL) {
-		/* O's state is S's: S's increment becomes O's */
-		name = incname_make(g->base, m->o, g->ist, g->isgz,
+	if (g->io.name == NULL && (g->nis == 1 || first->type != INC_DIFF)) {
+		/* O's state is the oldest removed one's, which stands on
+		 * its own or against N's: that increment becomes O's */
+		m->incbytes += first->size;
+		from = path_join(g->dir, first->name);
+		name = incname_make(g->base, m->o, first->type, first->gz,
 		    m->r->style);
 		to = path_join(g->dir, name);
 		journal_rename(m->j, from, to);
 		free(name);
 		free(to);
-	} else if (g->iot != INC_DIFF) {
+		free(from);
+		k = 1;
+	} else if (g->io.name != NULL && g->io.type != INC_DIFF)
 		/* missing, snapshot, dir: O's state stands on its own */
-		journal_unlink(m->j, from);
-	} else if ((g->ist == INC_DIFF || g->ist == INC_SNAPSHOT) &&
+		m->incbytes += g->io.size;
+	else if ((first->type == INC_DIFF || first->type == INC_SNAPSHOT) &&
 	    ro != NULL && ro->type == RT_REG)
-		remake(m, g, ro, wo, rn, wn);
+		remake(m, g, ro, wo, rn, wn);	/* counts itself */
 	else
 		errx(EXIT_PERM, "%s: a diff stamped %s over a %s increment "
 		    "or no file: the repository is damaged; nothing was "
-		    "changed", what, m->ots, inctype_name(g->ist));
-	free(from);
+		    "changed", what, g->io.name ? m->ots : "a removed session",
+		    inctype_name(first->type));
+	for (; k < g->nis; k++)
+		drop(m, g, &g->is[k]);
 	return 1;
 }
 
@@ -181,6 +201,7 @@ gather_list(struct merge *m, const struct incdir *l, const char *dir,
     const char *src, const char *only)
 {
 	struct group g;
+	struct inc *in;
 	size_t i, k;
 
 	for (i = 0; i < l->n; i = k) {
@@ -195,25 +216,28 @@ gather_list(struct merge *m, const struct incdir *l, const char *dir,
 		memset(&g, 0, sizeof g);
 		for (; i < k; i++) {
 			e = &l->e[i];
-			if (e->t != m->o && e->t != m->s)
+			if (e->t < m->o || e->t >= m->n)
 				continue;
-			if ((e->t == m->o ? g.io : g.is) != NULL)
+			if ((e->t == m->o && g.io.name != NULL) || (e->t >
+			    m->o && g.nis > 0 && g.is[g.nis - 1].t == e->t))
 				errx(EXIT_PERM, "%s/%s: two increments stamped "
 				    "alike: the repository is damaged; nothing "
 				    "was changed", DATADIR, shown(e->name));
-			if (e->t == m->o) {
-				g.io = xstrdup(e->name);
-				g.iot = e->type;
-				g.iogz = e->gz;
-				g.iosize = fsize(l->fd, e->name);
-			} else {
-				g.is = xstrdup(e->name);
-				g.ist = e->type;
-				g.isgz = e->gz;
-				g.issize = fsize(l->fd, e->name);
+			if (e->t == m->o)
+				in = &g.io;
+			else {
+				/* the listing is in time order */
+				g.is = xreallocarray(g.is, g.nis + 1,
+				    sizeof *g.is);
+				in = &g.is[g.nis++];
 			}
+			in->name = xstrdup(e->name);
+			in->t = e->t;
+			in->type = e->type;
+			in->gz = e->gz;
+			in->size = fsize(l->fd, e->name);
 		}
-		if (g.io == NULL && g.is == NULL)
+		if (g.io.name == NULL && g.nis == 0)
 			continue;
 		e = &l->e[k - 1];
 		g.dir = xstrdup(dir);
@@ -252,9 +276,10 @@ gcmp(const void *a, const void *b)
 }
 
 /*
- * Pass 1: the increments stamped O or S, in the directories the metadata
- * diffs of O and S and the attribute files of O, S and N name (every
- * directory when one of those cannot say).
+ * Pass 1: the increments stamped O or a removed session, in the
+ * directories the metadata diffs of O and the removed sessions and the
+ * attribute files of all of those and N name (every directory when one
+ * of them cannot say).
  */
 static void
 gather(struct merge *m)
@@ -264,13 +289,13 @@ gather(struct merge *m)
 	int full = 0;
 
 	for (k = 0; k < m->r->nmeta; k++)
-		if ((m->r->meta[k].t == m->o || m->r->meta[k].t == m->s) &&
+		if (m->r->meta[k].t >= m->o && m->r->meta[k].t < m->n &&
 		    collect_dirs(m->r->datafd, &m->r->meta[k]) == -1)
 			full = 1;
-	if (collect_attr_dirs(m->r->datafd, m->o) == -1 ||
-	    collect_attr_dirs(m->r->datafd, m->s) == -1 ||
-	    collect_attr_dirs(m->r->datafd, m->n) == -1)
-		full = 1;
+	for (k = 0; k < m->r->ntimes; k++)
+		if (m->r->times[k] >= m->o && m->r->times[k] <= m->n &&
+		    collect_attr_dirs(m->r->datafd, m->r->times[k]) == -1)
+			full = 1;
 	if (full)
 		dirs_all(m->r->datafd);
 	dirs = dirs_take(&nd);
@@ -350,14 +375,16 @@ digest(struct hlinks *h, const struct rec *r)
 
 /*
  * Pass 2 for one path: its content at O (record ro) rebuilt, made an
- * increment against N's content (record rn, or the snapshot itself when
- * S's increment is one), staged and journaled in place of O's.
+ * increment against N's content (record rn; the snapshot itself when
+ * the newest removed increment is not a diff), staged and journaled in
+ * place of O's.  The removed sessions' increments are left to decide.
  */
 static void
 remake(struct merge *m, struct group *g, const struct rec *ro,
     const char *wo, const struct rec *rn, const char *wn)
 {
 	const struct incent *incs;
+	const struct inc *like = g->io.name ? &g->io : &g->is[0];
 	struct sigmaker *sig;
 	struct copyres cr;
 	struct stat st;
@@ -395,10 +422,10 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	content_at(m, ro, wo, mdirfd, mname, m->l.fd, incs, n, m->o, ofd);
 
 	sfd = stage_file(m, &sname);
-	w = gzw_open(dup(sfd), g->iogz ? 6 : 0);
-	if (g->ist == INC_DIFF) {
+	w = gzw_open(dup(sfd), like->gz ? 6 : 0);
+	if (g->is[g->nis - 1].type == INC_DIFF) {
 		if (rn == NULL || rn->type != RT_REG)
-			errx(EXIT_PERM, "%s: a diff stamped with the removed "
+			errx(EXIT_PERM, "%s: a diff stamped with a removed "
 			    "session, but no file in the next one: the "
 			    "repository is damaged; nothing was changed",
 			    shown(ro->path));
@@ -442,7 +469,7 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 	if (fstat(sfd, &st) == 0)
 		m->incbytes += (uint64_t)st.st_size;
 	/* the attributes O's increment had */
-	if (fstatat(m->l.fd, g->io, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (fstatat(m->l.fd, like->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		(void)fchmod(sfd, st.st_mode & 07777);
 		if (geteuid() == 0)
 			(void)fchown(sfd, st.st_uid, st.st_gid);
@@ -450,17 +477,14 @@ remake(struct merge *m, struct group *g, const struct rec *ro,
 		    st.st_mtim });
 	}
 	close(sfd);
-	final = incname_make(g->base, m->o, type, g->iogz, m->r->style);
+	final = incname_make(g->base, m->o, type, like->gz, m->r->style);
 	to = path_join(g->dir, final);
 	journal_rename(m->j, sname, to);
-	if (strcmp(final, g->io) != 0) {
-		from = path_join(g->dir, g->io);
+	if (g->io.name != NULL && strcmp(final, g->io.name) != 0) {
+		from = path_join(g->dir, g->io.name);
 		journal_unlink(m->j, from);
 		free(from);
 	}
-	from = path_join(g->dir, g->is);
-	journal_unlink(m->j, from);
-	free(from);
 	free(to);
 	free(final);
 	free(sname);
@@ -651,14 +675,14 @@ unlink_s(void *arg, const struct stampent *e)
 {
 	struct merge *m = arg;
 
-	if (e->stamped && e->t == m->s && !incname_is(e->name, e->base,
-	    MARKER))
+	if (e->stamped && e->t > m->o && e->t < m->n &&
+	    !incname_is(e->name, e->base, MARKER))
 		journal_unlink(m->j, e->name);
 	return 0;
 }
 
 void
-merge_session(struct repo *r, int64_t s, int verbose)
+merge_run(struct repo *r, int64_t o, int64_t n, int verbose)
 {
 	struct merge m;
 	struct gzw *w = NULL;
@@ -671,14 +695,17 @@ merge_session(struct repo *r, int64_t s, int verbose)
 	memset(&m, 0, sizeof m);
 	m.l.fd = -1;
 	m.r = r;
-	m.s = s;
 	m.cur = repo_current(r);
-	for (i = 1; i + 1 < r->ntimes && r->times[i] != s; i++)
+	for (i = 0; i < r->ntimes && r->times[i] != o; i++)
 		;
-	if (i + 1 >= r->ntimes || r->times[i] != s)
-		errx(EXIT_USAGE, "merge: no session in the middle at that time");
-	m.o = r->times[i - 1];
-	m.n = r->times[i + 1];
+	if (i + 2 >= r->ntimes || r->times[i + 1] >= n)
+		errx(EXIT_USAGE, "merge: no session in the middle there");
+	m.o = o;
+	m.n = n;
+	for (i++; i < r->ntimes && r->times[i] < n; i++)
+		m.s = r->times[i];
+	if (i == r->ntimes || r->times[i] != n)
+		errx(EXIT_USAGE, "merge: no session in the middle there");
 	timestr_format(m.o, m.ots);
 	if (r->quoted)
 		errx(EXIT_PERM, "removing a session from the middle of a "
@@ -696,7 +723,7 @@ merge_session(struct repo *r, int64_t s, int verbose)
 	staging_fd = m.stfd;
 	staging_datafd = r->datafd;
 	atexit(unstage);
-	m.j = journal_new(m.o, s);
+	m.j = journal_new(m.o, m.s);
 
 	gather(&m);
 	if (!mo->snapshot) {

@@ -51,7 +51,7 @@ usage(void)
 	    "[--keep-yearly N]\n"
 	    "             [--keep-within DURATION] [--max-size SIZE] [TIME] "
 	    "REPO\n"
-	    "       prune [-nvw] --session TIME REPO\n");
+	    "       prune [-nvw] --session TIME [--session TIME ...] REPO\n");
 	exit(EXIT_USAGE);
 }
 
@@ -620,9 +620,9 @@ main(int argc, char *argv[])
 	struct retain pol;
 	struct repo r;
 	char ts[TIMESTR_LEN], **why;
-	const char *repo, *within = NULL, *session = NULL;
-	int64_t now = (int64_t)time(NULL), t, oldest, *mid;
-	size_t i, k, nrm, nmid;
+	const char *repo, *within = NULL, **session = NULL;
+	int64_t now = (int64_t)time(NULL), t, oldest, *run;
+	size_t i, k, nrm, nmid, nrun, nsession = 0;
 	uint64_t maxsize = 0;
 	int ch, dry = 0, wait = 0, lock, *keep, pending, limit = 0;
 
@@ -645,7 +645,9 @@ main(int argc, char *argv[])
 			within = optarg;
 			break;
 		case OPT_SESSION:
-			session = optarg;
+			session = xreallocarray(session, nsession + 1,
+			    sizeof *session);
+			session[nsession++] = optarg;
 			break;
 		case OPT_MAXSIZE:
 			if (number_size(optarg, &maxsize) == -1)
@@ -705,15 +707,29 @@ main(int argc, char *argv[])
 	keep = xcalloc(r.ntimes, sizeof *keep);
 	why = xcalloc(r.ntimes, sizeof *why);
 	if (session != NULL) {
-		/* a session's own time (or now, 0B, 3B): never a guess */
-		t = strcmp(session, "now") == 0 && r.ntimes > 0 ?
-		    r.times[r.ntimes - 1] : when(&r, session, now);
 		for (i = 0; i < r.ntimes; i++)
-			keep[i] = r.times[i] != t;
-		if (r.ntimes == 1 && r.times[0] == t)
-			errx(EXIT_USAGE, "%s: %s is the only session; it is "
-			    "never removed", repo, session);
-		if (r.times[r.ntimes - 1] == t) {
+			keep[i] = 1;
+		for (k = 0; k < nsession; k++) {
+			/* a session's own time (or now, 0B, 3B): never a
+			 * guess */
+			t = strcmp(session[k], "now") == 0 && r.ntimes > 0 ?
+			    r.times[r.ntimes - 1] : when(&r, session[k], now);
+			for (i = 0; i < r.ntimes && r.times[i] != t; i++)
+				;
+			if (i == r.ntimes)
+				errx(EXIT_USAGE, "%s: no session at %s (restore "
+				    "-l lists them; 0B is the newest, 1B the "
+				    "one before)", repo, session[k]);
+			if (r.ntimes == 1)
+				errx(EXIT_USAGE, "%s: %s is the only session; "
+				    "it is never removed", repo, session[k]);
+			if (i == r.ntimes - 1 && nsession > 1)
+				errx(EXIT_USAGE, "%s: %s is the newest session: "
+				    "undo it with --session alone", repo,
+				    session[k]);
+			keep[i] = 0;
+		}
+		if (!keep[r.ntimes - 1]) {
 			timestr_format(r.times[r.ntimes - 2], ts);
 			if (dry) {
 				printf("would undo the newest session: the "
@@ -722,12 +738,7 @@ main(int argc, char *argv[])
 			}
 			undo_newest(&r, repo, lock, verbose);
 		}
-		for (i = 0; i < r.ntimes && keep[i]; i++)
-			;
-		if (i == r.ntimes)
-			errx(EXIT_USAGE, "%s: no session at %s (restore -l "
-			    "lists them; 0B is the newest, 1B the one before)",
-			    repo, session);
+		free(session);
 	} else {
 		if (argc == 2)
 			pol.since = when(&r, argv[0], now);
@@ -763,8 +774,6 @@ main(int argc, char *argv[])
 	}
 	for (nrm = 0; nrm < r.ntimes && !keep[nrm]; nrm++)
 		;
-	for (i = nrm, nmid = 0; i < r.ntimes; i++)
-		nmid += !keep[i];
 	oldest = nrm < r.ntimes ? r.times[nrm] : repo_current(&r);
 	if (dry || verbose)
 		for (i = 0; i < r.ntimes; i++) {
@@ -786,20 +795,27 @@ main(int argc, char *argv[])
 		return EXIT_OK;
 	}
 
-	/* the oldest ones as rdiff-backup removes them, then the middle,
-	 * newest first */
-	mid = xcalloc(nmid + 1, sizeof *mid);
-	for (i = r.ntimes, k = 0; i-- > nrm; )
-		if (!keep[i])
-			mid[k++] = r.times[i];
+	/* the oldest ones as rdiff-backup removes them, then each run of
+	 * removed sessions in the middle, in one merge, newest first: the
+	 * kept sessions around it in run[2k], run[2k + 1] */
+	run = xcalloc(2 * r.ntimes + 2, sizeof *run);
+	for (i = r.ntimes, nrun = nmid = 0; i-- > nrm; ) {
+		nmid += !keep[i];
+		if (!keep[i] && i + 1 < r.ntimes && keep[i + 1]) {
+			run[2 * nrun + 1] = r.times[i + 1];
+			for (k = i; !keep[k]; k--)
+				;
+			run[2 * nrun++] = r.times[k];
+		}
+	}
 	free(keep);
 	remove_oldest(&r, oldest);
-	for (k = 0; k < nmid; k++) {
+	for (k = 0; k < nrun; k++) {
 		if (repo_scan(&r) == -1)
 			err(EXIT_TEMP, "%s/%s", repo, DATADIR);
-		merge_session(&r, mid[k], verbose);
+		merge_run(&r, run[2 * k], run[2 * k + 1], verbose);
 	}
-	free(mid);
+	free(run);
 	if (verbose) {
 		timestr_format(oldest, ts);
 		fprintf(stderr, "prune: %zu sessions removed, %" PRIu64 " files, %"

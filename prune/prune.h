@@ -25,10 +25,10 @@ int	collect_attr_dirs(int, int64_t);
 void	dirs_all(int);
 
 /*
- * Remove session s, which has an older and a newer one, merging its
- * increments into the older one's.  Exits on failure, with the
- * repository as it was or a journal the next prune finishes.
+ * Remove every session between sessions o and n (at least one), merging
+ * their increments into o's.  Exits on failure, with the repository as
+ * it was or a journal the next prune finishes.
  */
-void	merge_session(struct repo *, int64_t, int);
+void	merge_run(struct repo *, int64_t, int64_t, int);
 
 #endif

@@ -166,6 +166,21 @@ for k in 3 4 6 9 12 30; do
 done
 t_out "prune --session of a time with no session exits 100" 100 sh -c \
     "$PRUNE --session 2020-01-01 s 2>/dev/null; echo \$?"
+# several at once: runs of neighbours merge in one pass each
+rm -rf s && cp -a base s
+t_exit 0 "prune --session of sessions 5, 6, 7, 8 and 12 in one command" \
+    $PRUNE --session "$(at 6)" --session "$(at 5)" --session "$(at 12)" \
+    --session "$(at 8)" --session "$(at 7)" s
+t_out "... leaves the others" \
+    "$(sessions base | grep -v -e "^$(stamp 5)" -e "^$(stamp 6)" -e "^$(stamp 7)" \
+    -e "^$(stamp 8)" -e "^$(stamp 12)")" sessions s
+t "... the sessions around them restore exactly" whole s 1 4 9 11 13 $N
+t "... rdiff-backup verifies and restores session 4" sh -c \
+    "$RB verify --at $(at 4) s >/dev/null 2>&1 && rm -rf rb &&
+     $RB restore --at $(at 4) s rb >/dev/null 2>&1 && $SUM rb | cmp -s - sum.4"
+t_out "prune --session of the newest with another exits 100" 100 sh -c \
+    "$PRUNE --session $(at 3) --session now s 2>err.multi; echo \$?"
+t "... saying to undo it on its own" grep -q 'undo it with --session alone' err.multi
 # undo the last backup: the mirror goes back to the session before
 rm -rf u && cp -a base u
 t_out "prune -n --session of the newest says it would undo it" \
