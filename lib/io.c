@@ -73,21 +73,17 @@ pwrite_full(int fd, const void *buf, size_t n, off_t off)
 }
 
 /*
- * Read the file dirfd/path (not following a final symlink) into a new
- * NUL-terminated buffer.  Fails with EFBIG when it holds more than max
- * bytes, so a hostile file cannot make us allocate without bound.
+ * Read what fd holds to its end into a new NUL-terminated buffer.  Fails
+ * with EFBIG when that is more than max bytes, so a hostile file cannot
+ * make us allocate without bound.
  */
 int
-read_file_at(int dirfd, const char *path, char **bufp, size_t *lenp,
-    size_t max)
+read_fd(int fd, char **bufp, size_t *lenp, size_t max)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	ssize_t r;
-	int fd, saved;
 
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap ? cap * 2 : 4096;
@@ -97,30 +93,39 @@ read_file_at(int dirfd, const char *path, char **bufp, size_t *lenp,
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
-			goto fail;
+			free(buf);
+			return -1;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 		if (len > max) {
+			free(buf);
 			errno = EFBIG;
-			goto fail;
+			return -1;
 		}
 	}
-	close(fd);
-	if (buf == NULL)
-		buf = xmalloc(1);
 	buf[len] = '\0';
 	*bufp = buf;
 	if (lenp != NULL)
 		*lenp = len;
 	return 0;
-fail:
+}
+
+/* read_fd of the file dirfd/path, not following a final symlink. */
+int
+read_file_at(int dirfd, const char *path, char **bufp, size_t *lenp,
+    size_t max)
+{
+	int fd, rv, saved;
+
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	rv = read_fd(fd, bufp, lenp, max);
 	saved = errno;
 	close(fd);
-	free(buf);
 	errno = saved;
-	return -1;
+	return rv;
 }
 
 int

@@ -17,7 +17,12 @@ ssize_t	read_full(int, void *, size_t);
 int	write_full(int, const void *, size_t);
 /* The same at offset off (pwrite). */
 int	pwrite_full(int, const void *, size_t, off_t);
-/* Read a whole (small) file at dirfd/path into a NUL-terminated buffer. */
+/*
+ * Read all fd holds, at most max bytes (else EFBIG), into a new
+ * NUL-terminated buffer: 0, or -1 with errno.
+ */
+int	read_fd(int, char **, size_t *, size_t);
+/* read_fd of the file dirfd/path, not following a final symlink. */
 int	read_file_at(int, const char *, char **, size_t *, size_t);
 /*
  * Remove dirfd/name and, if it is a directory, everything below it,

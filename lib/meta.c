@@ -681,3 +681,24 @@ meta_close(struct meta_reader *m)
 	free(m);
 	return rv;
 }
+
+mode_t
+rec_mode(const struct rec *r)
+{
+	mode_t m = r->perms & 07777;
+
+	switch (r->type) {
+	case RT_DIR:
+		return m | S_IFDIR;
+	case RT_SYM:
+		return m | S_IFLNK;
+	case RT_FIFO:
+		return m | S_IFIFO;
+	case RT_SOCK:
+		return m | S_IFSOCK;
+	case RT_DEV:
+		return m | (r->devtype == 'b' ? S_IFBLK : S_IFCHR);
+	default:
+		return m | S_IFREG;
+	}
+}

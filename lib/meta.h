@@ -82,6 +82,8 @@ int	rec_same(const struct rec *, const struct rec *);
 int	rec_identical(const struct rec *, const struct rec *);
 /* Deep copy of src into dst; dst's old strings are freed. */
 void	rec_copy(struct rec *, const struct rec *);
+/* The st_mode r describes: its type's S_IF* bits and its permissions. */
+mode_t	rec_mode(const struct rec *);
 /* Free the strings of a record and zero it. */
 void	rec_free(struct rec *);
 /* Fill type, size, mtime, owner, permissions, ... from a stat. */

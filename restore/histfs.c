@@ -450,27 +450,6 @@ put_xattrs(struct ixw *w, const struct rec *r, struct recfile *eaf,
 	return w->off - start > XA_MAX ? 0 : (uint32_t)(w->off - start);
 }
 
-static mode_t
-mode_of(const struct rec *r)
-{
-	mode_t m = r->perms & 07777;
-
-	switch (r->type) {
-	case RT_DIR:
-		return m | S_IFDIR;
-	case RT_SYM:
-		return m | S_IFLNK;
-	case RT_FIFO:
-		return m | S_IFIFO;
-	case RT_SOCK:
-		return m | S_IFSOCK;
-	case RT_DEV:
-		return m | (r->devtype == 'b' ? S_IFBLK : S_IFCHR);
-	default:
-		return m | S_IFREG;
-	}
-}
-
 /* A directory open during the load: its index and path. */
 struct ldir {
 	uint32_t	 idx;
@@ -658,7 +637,7 @@ load(struct session *s)
 		e.size = r->type == RT_REG ? r->size : 0;
 		e.mtime = r->mtime;
 		e.has_mtime = r->has_mtime != 0;
-		e.mode = (uint32_t)mode_of(r);
+		e.mode = (uint32_t)rec_mode(r);
 		e.uid = r->uid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->uid;
 		e.gid = r->gid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->gid;
 		e.major = (uint32_t)r->major;

@@ -39,6 +39,7 @@
 #include "number.h"
 #include "pathname.h"
 #include "progress.h"
+#include "select.h"
 #include "rebuild.h"
 #include "repo.h"
 #include "timespec.h"
@@ -68,6 +69,7 @@ static struct longincs	 longincs = LONGINCS_INIT;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
 static int		 eas = 1, acls = 1;	/* --no-eas, --no-acls */
+static struct select	*sel;		/* what to restore; NULL: all */
 static const char	*target_arg;	/* TARGET, for messages */
 static struct idmap	*ids;		/* owners recorded -> local */
 
@@ -93,7 +95,7 @@ usage(void)
 	    "[--preserve-numerical-ids]\n"
 	    "               [--user-mapping-file FILE] "
 	    "[--group-mapping-file FILE]\n"
-	    "               [-r TIME] REPO[/PATH] TARGET\n"
+	    "               [-r TIME] [RULE ...] REPO[/PATH] TARGET\n"
 	    "       restore -l [--size] REPO\n"
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n"
@@ -654,6 +656,78 @@ open_meta(void)
 }
 
 /*
+ * Restore (or verify) record r of the walk below the prefix (plen
+ * bytes) into the target named tname in directory base.
+ */
+static void
+one(const struct rec *r, size_t plen, const char *tname, int base)
+{
+	size_t skip;
+	char *tpath;
+
+	progress_add(1, 0);
+	/* the base frame stays */
+	while (ds_leaving(&dirs, r->path, r->pathlen, 1) != NULL)
+		pop();
+	if (r->pathlen > plen && !child_of_top(r)) {
+		/* e.g. a path below a symlink or a file: never follow it */
+		bad("metadata", r->path, "its parent is no directory of the "
+		    "session; skipped");
+		return;
+	}
+	skip = plen == 0 ? 0 : plen + 1;
+	if (r->pathlen == plen) {
+		tpath = xstrdup(tname != NULL ? tname : "");
+	} else {
+		tpath = xmalloc(strlen(tname ? tname : "") + r->pathlen + 2);
+		sprintf(tpath, "%s/%s", tname ? tname : "", r->path + skip);
+	}
+	if (force && r->pathlen > plen &&
+	    tmp_named(strrchr(tpath, '/') + 1)) {
+		struct dir *d = top();
+
+		d->tmpnamed = xreallocarray(d->tmpnamed,
+		    d->ntmpnamed + 1, sizeof *d->tmpnamed);
+		d->tmpnamed[d->ntmpnamed++] =
+		    xstrdup(strrchr(tpath, '/') + 1);
+	}
+	entry(r, r->pathlen == 0 ? "" : strrchr(r->path, '/') ?
+	    strrchr(r->path, '/') + 1 : r->path,
+	    r->pathlen == plen ? (tname ? tname : "") :
+	    strrchr(tpath, '/') + 1, top()->tfd, tpath, base,
+	    r->pathlen == plen);
+	free(tpath);
+}
+
+/*
+ * The rules of a restore, matched as rdiff-backup matches them: against
+ * the target's path as given, e.g. --include TARGET/etc --exclude '**'.
+ */
+static void
+select_target(struct selrules *rules, const char *path, const char *target)
+{
+	char msg[512];
+
+	if (path[0] != '\0')
+		errx(EXIT_USAGE, "selection rules and a path in the repository "
+		    "do not go together (as in rdiff-backup): restore the "
+		    "session with rules such as --include %s/PATH --exclude "
+		    "'**'", target);
+	if (selrules_has(rules, SEL_INCLUDE_PRESENT) ||
+	    selrules_has(rules, SEL_EXCLUDE_PRESENT) ||
+	    selrules_has(rules, SEL_EXCLUDE_OTHERFS))
+		errx(EXIT_USAGE, "--include-if-present, --exclude-if-present "
+		    "and --exclude-other-filesystems look at a source: they "
+		    "are for snap");
+	sel = select_new(target, 0);
+	if (select_load(sel, rules, msg, sizeof msg) == -1)
+		errx(EXIT_USAGE, "%s", msg);
+	if (select_warning(sel) != NULL)
+		warnx("%s", select_warning(sel));
+	selrules_free(rules);
+}
+
+/*
  * Walk the metadata of session `at` below prefix; restore into target
  * (NULL: verify only).  Returns the number of entries seen.
  */
@@ -661,11 +735,11 @@ static size_t
 run(const char *prefix, const char *target)
 {
 	struct meta_at *m;
-	struct rec *r;
+	struct rec *r, *held = NULL;
 	struct stat st;
-	size_t plen = strlen(prefix), n = 0, skip;
-	char *tdir = NULL, *tname = NULL, *slash, *tpath = NULL;
-	int base = -1, exists;
+	size_t plen = strlen(prefix), n = 0, nheld = 0, capheld = 0, i;
+	char *tdir = NULL, *tname = NULL, *slash, *cut = NULL;
+	int base = -1, exists, v;
 
 	m = open_meta();
 	if (target != NULL) {
@@ -711,46 +785,52 @@ run(const char *prefix, const char *target)
 				break;
 			continue;
 		}
+		if (sel != NULL && r->pathlen > plen) {
+			/* what the rules leave out, and the directories they
+			 * only scan until something below them is kept */
+			if (cut != NULL && path_below(r->path, r->pathlen, cut,
+			    strlen(cut)))
+				continue;
+			free(cut);
+			cut = NULL;
+			while (nheld > 0 && !path_below(r->path, r->pathlen,
+			    held[nheld - 1].path, held[nheld - 1].pathlen))
+				rec_free(&held[--nheld]);
+			v = select_test(sel, r->path, r->pathlen, rec_mode(r),
+			    r->type == RT_REG ? r->size : 0, 0, -1, "");
+			if (v == SEL_NO || (v == SEL_SCAN && r->type != RT_DIR)) {
+				cut = xmemdup(r->path, r->pathlen + 1);
+				continue;
+			}
+			if (v == SEL_SCAN) {
+				if (nheld == capheld) {
+					capheld = capheld ? capheld * 2 : 8;
+					held = xreallocarray(held, capheld,
+					    sizeof *held);
+				}
+				memset(&held[nheld], 0, sizeof *held);
+				rec_copy(&held[nheld++], r);
+				continue;
+			}
+			for (i = 0; i < nheld; i++) {
+				n++;
+				one(&held[i], plen, tname, base);
+				rec_free(&held[i]);
+			}
+			nheld = 0;
+		}
 		n++;
-		progress_add(1, 0);
-		/* the base frame stays */
-		while (ds_leaving(&dirs, r->path, r->pathlen, 1) != NULL)
-			pop();
-		if (r->pathlen > plen && !child_of_top(r)) {
-			/* e.g. a path below a symlink or a file: never follow it */
-			bad("metadata", r->path, "its parent is no directory of the "
-			    "session; skipped");
-			continue;
-		}
-		skip = plen == 0 ? 0 : plen + 1;
-		free(tpath);
-		if (r->pathlen == plen) {
-			tpath = xstrdup(target != NULL ? tname : "");
-		} else {
-			tpath = xmalloc(strlen(tname ? tname : "") + r->pathlen + 2);
-			sprintf(tpath, "%s/%s", tname ? tname : "", r->path + skip);
-		}
-		if (force && r->pathlen > plen &&
-		    tmp_named(strrchr(tpath, '/') + 1)) {
-			struct dir *d = top();
-
-			d->tmpnamed = xreallocarray(d->tmpnamed,
-			    d->ntmpnamed + 1, sizeof *d->tmpnamed);
-			d->tmpnamed[d->ntmpnamed++] =
-			    xstrdup(strrchr(tpath, '/') + 1);
-		}
-		entry(r, r->pathlen == 0 ? "" : strrchr(r->path, '/') ?
-		    strrchr(r->path, '/') + 1 : r->path,
-		    r->pathlen == plen ? (tname ? tname : "") :
-		    strrchr(tpath, '/') + 1, top()->tfd, tpath, base,
-		    r->pathlen == plen);
+		one(r, plen, tname, base);
 	}
+	for (i = 0; i < nheld; i++)
+		rec_free(&held[i]);
+	free(held);
+	free(cut);
 	while (dirs.depth > 0)
 		pop();
 	ds_free(&dirs);
 	progress_clear();
 	meta_at_close(m);
-	free(tpath);
 	free(tdir);
 	free(tname);
 	return n;
@@ -825,7 +905,7 @@ list_files(const char *prefix)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
+	static const struct option ownopts[] = {
 		{ "at",			required_argument,	NULL,	'r' },
 		{ "force",		no_argument,		NULL,	'f' },
 		{ "list-files",		no_argument,		NULL,	'L' },
@@ -845,6 +925,9 @@ main(int argc, char *argv[])
 		{ "version",		no_argument,		NULL,	'V' },
 		{ NULL,			0,			NULL,	0 }
 	};
+	struct option *longopts = select_longopts(ownopts);
+	struct selrules rules = { NULL, 0, 0 };
+	char msg[512];
 	enum verb verb = RESTORE;
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
 	int numeric = 0, neverdrop = 0, sizes = 0;
@@ -912,11 +995,17 @@ main(int argc, char *argv[])
 			verbose++;
 			break;
 		default:
-			usage();
+			if (ch < SELOPT)
+				usage();
+			if (selrules_opt(&rules, ch, optarg, msg, sizeof msg) == -1)
+				errx(EXIT_USAGE, "%s", msg);
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	free(longopts);
+	if ((rules.n > 0 || rules.nul) && verb != RESTORE)
+		usage();
 	if (verb == MOUNT) {
 		/* -f: the foreground; no other option means anything here */
 		if (argc - ncmd != 2 || (command != NULL && ncmd == 0) ||
@@ -1002,6 +1091,8 @@ main(int argc, char *argv[])
 		sigaddset(&stopsigs, SIGTERM);
 		sigaddset(&stopsigs, SIGHUP);
 		target_arg = argv[1];
+		if (rules.n > 0)
+			select_target(&rules, path, argv[1]);
 		rattrs_open(R.datafd, at, (eas ? RA_EAS : 0) | (acls ? RA_ACLS :
 		    0) | (isroot ? RA_ROOT : 0) | (verbose ? RA_VERBOSE : 0) |
 		    (neverdrop ? RA_NEVERDROP : 0), ids);

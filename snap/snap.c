@@ -47,8 +47,9 @@ usage(void)
 	    "[--current-time SECS]\n"
 	    "            [--never-drop-acls] [--no-acls] [--no-eas] "
 	    "[--no-fsync]\n"
-	    "            [-E NAME] [-e GLOB] [-i GLOB] [--remote-schema CMD]\n"
-	    "            [--timeout SECS] SRC|[user@]host:path REPO\n"
+	    "            [-E NAME] [-e GLOB] [-i GLOB] [RULE ...]\n"
+	    "            [--remote-schema CMD] [--timeout SECS] "
+	    "SRC|[user@]host:path REPO\n"
 	    "       snap --server [--root DIR]\n"
 	    "       snap -R [-vw] REPO\n"
 	    "       snap -s REPO\n");
@@ -594,13 +595,9 @@ status(const char *path)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
+	static const struct option ownopts[] = {
 		{ "create-full-path",	no_argument,		NULL,	'C' },
 		{ "current-time",	required_argument,	NULL,	'T' },
-		{ "exclude",		required_argument,	NULL,	'e' },
-		{ "exclude-if-present",	required_argument,	NULL,	'E' },
-		{ "exclude-other-filesystems", no_argument,	NULL,	'x' },
-		{ "include",		required_argument,	NULL,	'i' },
 		{ "never-drop-acls",	no_argument,		NULL,	'D' },
 		{ "no-acls",		no_argument,		NULL,	'A' },
 		{ "no-eas",		no_argument,		NULL,	'X' },
@@ -616,20 +613,22 @@ main(int argc, char *argv[])
 		{ "version",		no_argument,		NULL,	'V' },
 		{ NULL,			0,			NULL,	0 }
 	};
+	struct option *longopts;
+	struct selrules rules = { NULL, 0, 0 };
 	struct session s;
 	struct repo r;
 	struct stat st;
 	struct timespec t0, t1;
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
-	int ch, keep = 0, *kinds = NULL, wait = 0, recover = 0, stat = 0;
+	int ch, keep = 0, wait = 0, recover = 0, stat = 0;
 	int fullpath = 0, remote, server = 0, timeout = -1;
 	long long l;
 	const char *serveroot = NULL, *schema = NULL;
-	char **pats = NULL;
-	size_t nrules = 0, i;
+	size_t nrules;
 	int64_t settime = -1;
 
+	longopts = select_longopts(ownopts);
 	memset(&s, 0, sizeof s);
 	memset(&r, 0, sizeof r);
 	s.errfd = -1;
@@ -680,11 +679,11 @@ main(int argc, char *argv[])
 		case 'i':
 		case 'x':
 			/* rules apply in the order given */
-			kinds = xreallocarray(kinds, nrules + 1, sizeof *kinds);
-			pats = xreallocarray(pats, nrules + 1, sizeof *pats);
-			kinds[nrules] = ch == 'E' ? SEL_EXCLUDE_PRESENT : ch == 'e' ?
-			    SEL_EXCLUDE : ch == 'i' ? SEL_INCLUDE : SEL_EXCLUDE_OTHERFS;
-			pats[nrules++] = ch == 'x' ? "" : optarg;
+			ch = SELOPT + (ch == 'E' ? SEL_EXCLUDE_PRESENT : ch == 'e' ?
+			    SEL_EXCLUDE : ch == 'i' ? SEL_INCLUDE :
+			    SEL_EXCLUDE_OTHERFS);
+			if (selrules_opt(&rules, ch, optarg, msg, sizeof msg) == -1)
+				errx(EXIT_USAGE, "%s", msg);
 			break;
 		case 'T':
 			settime = parse_time(optarg);
@@ -696,11 +695,15 @@ main(int argc, char *argv[])
 			s.verbose++;
 			break;
 		default:
-			usage();
+			if (ch < SELOPT)
+				usage();
+			if (selrules_opt(&rules, ch, optarg, msg, sizeof msg) == -1)
+				errx(EXIT_USAGE, "%s", msg);
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	nrules = rules.n;
 	if (server || serveroot != NULL) {
 		if (!server || argc != 0 || stat || recover || nrules ||
 		    settime >= 0 || fullpath || wait)
@@ -734,10 +737,10 @@ main(int argc, char *argv[])
 	}
 	clock_gettime(CLOCK_REALTIME, &t0);
 	s.agent = remote_spec(s.src) && lstat(s.src, &st) == -1;
-	for (i = 0; s.agent && i < nrules; i++)
-		if (kinds[i] == SEL_EXCLUDE_PRESENT)
-			errx(EXIT_USAGE, "--exclude-if-present: not with a "
-			    "remote source (%s)", s.src);
+	if (s.agent && (selrules_has(&rules, SEL_EXCLUDE_PRESENT) ||
+	    selrules_has(&rules, SEL_INCLUDE_PRESENT)))
+		errx(EXIT_USAGE, "--exclude-if-present, --include-if-present: "
+		    "not with a remote source (%s)", s.src);
 	if (s.agent) {
 		/* a host that cannot be reached leaves no repository behind */
 		remote_start(&s, s.src, schema, timeout > 0 ? timeout :
@@ -751,15 +754,16 @@ main(int argc, char *argv[])
 	if (!S_ISDIR(st.st_mode))
 		errx(EXIT_PERM, "%s: not a directory", s.src);
 	s.sel = select_new(s.src, st.st_dev);
-	for (i = 0; i < nrules; i++)
-		if (select_add(s.sel, kinds[i], pats[i], msg, sizeof msg) == -1)
-			errx(EXIT_USAGE, "%s", msg);
+	if (select_load(s.sel, &rules, msg, sizeof msg) == -1)
+		errx(EXIT_USAGE, "%s", msg);
+	if (select_warning(s.sel) != NULL)
+		warnx("%s", select_warning(s.sel));
 	s.fuse = (remote = s.agent ? 0 : remote_fs(s.src)) == 2;
 	if (remote) {
 		s.scoutsel = select_new(s.src, st.st_dev);
-		for (i = 0; i < nrules; i++)
-			select_add(s.scoutsel, kinds[i], pats[i], msg, sizeof msg);
+		(void)select_load(s.scoutsel, &rules, msg, sizeof msg);
 	}
+	selrules_free(&rules);
 
 	if (!s.agent)
 		open_repo(&s, argv[1], &r, &keep, wait, 0, fullpath);

@@ -607,26 +607,31 @@ entry_attrs(struct tree *t, const struct rec *r, struct walk_ent *e,
 	incq_ext(mdir(t, f), name, ext, r->path);
 }
 
-/* Is source entry e backed up?  Never rdiff-backup-data nor the repo. */
+/*
+ * Is source entry e backed up (SEL_YES, SEL_NO, SEL_SCAN)?  Never
+ * rdiff-backup-data nor the repository.
+ */
 static int
 backed_up(struct session *s, struct walk_ent *e, struct select *sel)
 {
 	if (e->depth == 1 && strcmp(e->name, DATADIR) == 0)
-		return 0;
+		return SEL_NO;
 	if (S_ISDIR(e->st.st_mode) && e->st.st_dev == s->repodev &&
 	    e->st.st_ino == s->repoino)
-		return 0;
-	return select_test(sel, e->path, e->pathlen, S_ISDIR(e->st.st_mode),
+		return SEL_NO;
+	return select_test(sel, e->path, e->pathlen, e->st.st_mode,
+	    S_ISREG(e->st.st_mode) ? (uint64_t)e->st.st_size : 0,
 	    e->st.st_dev, e->dirfd, e->name);
 }
 
-/* The scout's test, with its own copy of the rules (they keep state). */
+/* The scout's test, with its own copy of the rules; it enters scanned
+ * directories too. */
 static int
 scout_keep(struct walk_ent *e, void *arg)
 {
 	struct session *s = arg;
 
-	return backed_up(s, e, s->scoutsel);
+	return backed_up(s, e, s->scoutsel) != SEL_NO;
 }
 
 /*
@@ -656,15 +661,116 @@ scout_want(struct walk_ent *e, void *arg)
 	return snap_wants(arg, e->path, &e->st);
 }
 
+static void
+pend_free(struct pending *p)
+{
+	free(p->path);
+	free(p->name);
+	free(p->link);
+	xattrs_free(&p->xa);
+}
+
+/* Remember directory e, which a rule only scans. */
+static void
+pend_push(struct tree *t, const struct walk_ent *e)
+{
+	struct pending *p;
+	size_t i;
+
+	if (t->npend == t->cappend) {
+		t->cappend = t->cappend ? t->cappend * 2 : 8;
+		t->pend = xreallocarray(t->pend, t->cappend, sizeof *t->pend);
+	}
+	p = &t->pend[t->npend++];
+	memset(p, 0, sizeof *p);
+	p->path = xmemdup(e->path, e->pathlen + 1);
+	p->pathlen = e->pathlen;
+	p->name = xstrdup(e->name);
+	p->link = e->link ? xstrdup(e->link) : NULL;
+	p->dirfd = e->dirfd;
+	p->depth = e->depth;
+	p->st = e->st;
+	p->xerr = e->xerr;
+	if ((p->hasxa = e->xattrs != NULL))
+		for (i = 0; i < e->xattrs->n; i++)
+			xattrs_put(&p->xa, e->xattrs->a[i].name,
+			    e->xattrs->a[i].val, e->xattrs->a[i].len);
+}
+
+/*
+ * e, once the scanned directories above it are handed out (in t->pe,
+ * one per call): something below them is backed up after all.
+ */
+static struct walk_ent *
+hand_out(struct tree *t, struct walk_ent *e)
+{
+	struct pending *p;
+
+	if (t->held == NULL && t->npend == 0)
+		return e;
+	t->held = e;
+	if (t->pendout == t->npend) {
+		while (t->npend > 0)
+			pend_free(&t->pend[--t->npend]);
+		t->pendout = 0;
+		t->held = NULL;
+		return e;
+	}
+	p = &t->pend[t->pendout++];
+	memset(&t->pe, 0, sizeof t->pe);
+	t->pe.path = p->path;
+	t->pe.pathlen = p->pathlen;
+	t->pe.name = p->name;
+	t->pe.link = p->link;
+	t->pe.dirfd = p->dirfd;
+	t->pe.depth = p->depth;
+	t->pe.st = p->st;
+	t->pe.xattrs = p->hasxa ? &p->xa : NULL;
+	t->pe.xerr = p->xerr;
+	return &t->pe;
+}
+
+/* Is path below the handed-out directory that could not be entered? */
+static int
+skipped(struct tree *t, const char *path, size_t len)
+{
+	if (t->skip == NULL)
+		return 0;
+	if (len > t->skiplen && memcmp(path, t->skip, t->skiplen) == 0 &&
+	    path[t->skiplen] == '/')
+		return 1;
+	free(t->skip);
+	t->skip = NULL;
+	return 0;
+}
+
 static struct walk_ent *
 next_src(struct tree *t, struct walk *w)
 {
 	struct walk_ent *e;
 	struct frame *f;
+	int v;
 
 	for (;;) {
+		if (t->held != NULL) {
+			e = hand_out(t, t->held);
+			if (e == &t->pe || !skipped(t, e->path, e->pathlen))
+				return e;
+			if (S_ISDIR(e->st.st_mode))
+				walk_skip(w);
+			continue;
+		}
 		if (walk_next(w, &e) != 1)
 			return NULL;
+		/* scanned directories left with nothing kept below */
+		while (t->npend > 0 && !path_below(e->path, e->pathlen,
+		    t->pend[t->npend - 1].path, t->pend[t->npend - 1].pathlen))
+			pend_free(&t->pend[--t->npend]);
+		if (skipped(t, e->path, e->pathlen)) {
+			if (S_ISDIR(e->st.st_mode))
+				walk_skip(w);
+			continue;
+		}
 		if (e->listerr && e->error == ENOENT)
 			continue;	/* deleted since: nothing below */
 		if (e->listerr) {
@@ -681,9 +787,9 @@ next_src(struct tree *t, struct walk *w)
 			report(t->s, "stat", e->path, e->error);
 			if (e->pathlen == 0)
 				return NULL;
-			return e;
+			return hand_out(t, e);
 		}
-		if (!backed_up(t->s, e, t->s->sel)) {
+		if ((v = backed_up(t->s, e, t->s->sel)) == SEL_NO) {
 			walk_skip(w);
 			continue;
 		}
@@ -691,7 +797,11 @@ next_src(struct tree *t, struct walk *w)
 		if (S_ISDIR(e->st.st_mode) && prefetch_fed_skipped())
 			errx(EXIT_TEMP, "%s: the scout passed over a directory "
 			    "snap backs up", e->path);
-		return e;
+		if (v == SEL_SCAN) {
+			pend_push(t, e);
+			continue;
+		}
+		return hand_out(t, e);
 	}
 }
 
@@ -800,8 +910,15 @@ tree_run(struct session *s)
 		t->kept = 0;
 		out = process(t, c >= 0 ? o : NULL, c <= 0 ? e : NULL, &n);
 		if (c <= 0 && S_ISDIR(e->st.st_mode) && (top(t) == NULL ||
-		    top(t)->d.len != e->pathlen || top(t)->deleted))
-			walk_skip(w);
+		    top(t)->d.len != e->pathlen || top(t)->deleted)) {
+			if (e != &t->pe)
+				walk_skip(w);
+			else if (t->skip == NULL) {
+				/* what is below it was walked into already */
+				t->skip = xmemdup(e->path, e->pathlen + 1);
+				t->skiplen = e->pathlen;
+			}
+		}
 		if (out != NULL) {
 			put_snap(t, out);
 			entry_attrs(t, out, c <= 0 && !t->kept ? e : NULL,

@@ -14,6 +14,8 @@
 #include "dirstack.h"
 #include "hlink.h"
 #include "meta.h"
+#include "walk.h"
+#include "xattr.h"
 
 struct nodeext;
 struct sigmaker;
@@ -37,6 +39,16 @@ struct frame {
 };
 
 /* One session's merge: everything tree_run's functions share. */
+/* A directory met while walking, copied: its entry is gone since. */
+struct pending {
+	char		*path, *name, *link;
+	size_t		 pathlen;
+	int		 dirfd, depth;
+	struct stat	 st;
+	struct xattrs	 xa;
+	int		 hasxa, xerr;
+};
+
 struct tree {
 	struct session	*s;
 	struct meta_reader *old;	/* the previous snapshot */
@@ -52,6 +64,13 @@ struct tree {
 	char		*la_name;	/* ... in la_fd */
 	char		*last;		/* the last old record's path */
 	size_t		 lastlen, lastcap;
+	/* directories a rule only scans: kept once something below is */
+	struct pending	*pend;
+	size_t		 npend, cappend, pendout;
+	struct walk_ent	 pe;		/* a pending one handed out */
+	struct walk_ent	*held;		/* the entry behind them */
+	char		*skip;		/* a handed-out one not entered */
+	size_t		 skiplen;
 };
 
 /* tree.c */
