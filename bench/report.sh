@@ -124,6 +124,7 @@ END {
 		}
 		if (s ~ /^thinning/) {
 			target(s, "thinning 10 sessions in the middle ÷ one churn snap", med[s, "thin 10 in the middle", "prune, 10 --session options"], med[s, "one churn snap", "snap after a churn round"], 3, "<=")
+			target(s, "thinning ÷ restoring the files the 10 changed", med[s, "thin 10 in the middle", "prune, 10 --session options"], med[s, "restore the changed files", "restore -r with a file list, each of the 10"], 1, "<=")
 			continue
 		}
 		if (s ~ /^history/) {

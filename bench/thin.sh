@@ -5,8 +5,12 @@
 #   one churn snap       a churn round, then snap (the unit of the target)
 #   thin 10 in the middle  prune with ten --session options: the sessions
 #                        in the middle (11 to 20 of 30), one command
+#   restore the changed files  for each of the ten, restore -r of the files
+#                        that changed in it (its increments name them),
+#                        selected by a file list: the peer of the target
 #   restore one of them  restore -r of the oldest of the ten, for scale
-# Targets: thinning costs at most 3x one churn snap.
+# Targets: thinning costs at most 3x one churn snap, and at most what
+# restoring the changed files costs.
 
 bench_thin() {
 	_ts="thinning: corpus R, $THIN_SESSIONS sessions"
@@ -28,6 +32,13 @@ bench_thin() {
 	    "$_ts" "$(find "$_td/src" -type f | wc -l)" \
 	    "$(du -sm "$_td/src" | cut -f1)" "$THIN_SESSIONS" \
 	    "$(du -sm "$_td/repo" | cut -f1)" "$_lo" "$_hi" >>"$RES"
+	# the files each of the ten changed: the increments stamped with it
+	for _i in $(seq "$_lo" "$_hi"); do
+		_st=$(TZ=UTC date -d "@$((_t0 + _i * 86400))" +%Y-%m-%dT%H:%M:%S)
+		(cd "$_td/repo/rdiff-backup-data/increments" &&
+		    find . -name "*.$_st*" ! -name '*.dir' | sed -e 's|^\./||' \
+		    -e "s|\.$_st[^/]*\$||" -e "s|^|$_td/c/|") >"$_td/changed.$_i"
+	done
 	_last=$THIN_SESSIONS
 	for _i in $(seq "$RUNS"); do
 		rm -rf "$_td/r"
@@ -45,6 +56,15 @@ bench_thin() {
 			done
 			shift 4
 			exec "$b/prune" "$@" "$r"' sh "$BIN" "$_lo" "$_hi" "$_t0" "$_td/r"
+		rm -rf "$_td/c"
+		timed "$_ts" "restore the changed files" \
+		    "restore -r with a file list, each of the 10" \
+		    sh -c 'for i in $(seq "$2" "$3"); do
+			rm -rf "$5/c"
+			"$1/restore" -r "$(($4 + i * 86400))" --include-filelist \
+			    "$5/changed.$i" --exclude "**" "$5/repo" "$5/c" ||
+			    exit 1
+		    done' sh "$BIN" "$_lo" "$_hi" "$_t0" "$_td"
 		rm -rf "$_td/out"
 		timed "$_ts" "restore one of them" "restore -r (for scale)" \
 		    "$BIN/restore" -r "$((_t0 + _lo * 86400))" "$_td/repo" "$_td/out"

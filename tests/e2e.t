@@ -128,4 +128,14 @@ t_exit 0 "  ... every file of every session verifies" sh -c \
     "for s in \$($BIN/restore -l $REPO | cut -d' ' -f1); do
 	$BIN/restore -c -r \$s $REPO || exit 1
      done"
+
+# make demo: the same routine through a local sftp-server, in seconds
+t_exit 0 "make demo's script runs the remote routine" sh -c \
+    "cd '$TOP' && BIN='$BIN' TMPDIR='$T' sh tests/demo.sh >'$T/demo.out' 2>&1"
+t "... through backup.sh and a mount, twice, leaving none" sh -c \
+    "grep -q 'served over SFTP' '$T/demo.out' &&
+     [ \$(grep -c '^\\$ sh .*backup.sh demo@demohost:' '$T/demo.out') = 2 ] &&
+     grep -q 'mounts left under .*: 0' '$T/demo.out' &&
+     tail -n 1 '$T/demo.out' | grep -qx 'demo: done'"
+t "... and restores yesterday's tree" grep -q '^< first draft' "$T/demo.out"
 t_done
