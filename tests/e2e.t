@@ -129,6 +129,35 @@ t_exit 0 "  ... every file of every session verifies" sh -c \
 	$BIN/restore -c -r \$s $REPO || exit 1
      done"
 
+# a fleet: -j 3 backs up three targets at once, a fourth fails; one
+# summary line each, the worst status.  A snap wrapper logs when each
+# run starts and ends, and dawdles, so the order shows the overlap.
+mkdir -p fleetbin && ln -s "$BIN/mount-remote" "$BIN/prune" fleetbin/ &&
+printf '#!/bin/sh\necho start >>"%s"\n"%s" "$@"\nrc=$?\nsleep 1\necho end >>"%s"\nexit $rc\n' \
+    "$T/fleet.log" "$BIN/snap" "$T/fleet.log" >fleetbin/snap &&
+chmod 755 fleetbin/snap
+for i in 1 2 3; do
+	mkdir -p "$T/remote/srv/f$i" && make_flat "$T/remote/srv/f$i" 20
+done
+chmod -R a+rX "$T/remote"
+F=$SSHD_USER@$SSHD_HOST:$T/remote/srv
+env -u SSH_AUTH_SOCK BK_BIN="$T/fleetbin" $BK -j 3 -v "$F/f1" "$F/f2" \
+    "$F/nothere" "$F/f3" </dev/null >fleet.out 2>fleet.err
+t_out "backup.sh -j 3 with a target that is not there exits 100, the worst" \
+    100 echo $?
+t_out "  ... the three others ran at once" "start start start " sh -c \
+    "head -n 3 fleet.log | tr '\n' ' '"
+t_out "  ... one summary line per target, on stdout" \
+    "$F/f1: ok
+$F/f2: ok
+$F/f3: ok
+$F/nothere: failed" sh -c "sed 's/, [0-9]* s\$//; s/ (exit .*//' fleet.out | sort"
+t "  ... the failure on stderr" grep -q "backup.sh: $F/nothere: backup" fleet.err
+t "  ... and the three backups restore" sh -c \
+    "for i in 1 2 3; do rm -rf fr; $BIN/restore '$BACKUP_ROOT/$SSHD_HOST$T/remote/srv/f'\$i fr &&
+	diff -r fr '$T/remote/srv/f'\$i || exit 1; done"
+t "  ... leaving no mount" sh -c "! grep -q ' $MNT_ROOT' /proc/mounts"
+
 # make demo: the same routine through a local sftp-server, in seconds
 t_exit 0 "make demo's script runs the remote routine" sh -c \
     "cd '$TOP' && BIN='$BIN' TMPDIR='$T' sh tests/demo.sh >'$T/demo.out' 2>&1"
