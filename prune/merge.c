@@ -181,14 +181,18 @@ incdir_fd(struct merge *m, const char *dir)
 	    open_below(m->r->datafd, dir, O_RDONLY | O_DIRECTORY);
 }
 
-/* The size of regular file dirfd/name, 0 for anything else. */
+/*
+ * The size of dirfd/name as rdiff-backup counts increments: a regular
+ * file's, a symlink's target's length, 0 for anything else.
+ */
 static uint64_t
 fsize(int dirfd, const char *name)
 {
 	struct stat st;
 
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	    (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) ?
+	    (uint64_t)st.st_size : 0;
 }
 
 /*

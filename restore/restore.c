@@ -96,7 +96,7 @@ usage(void)
 	    "               [--user-mapping-file FILE] "
 	    "[--group-mapping-file FILE]\n"
 	    "               [-r TIME] [RULE ...] REPO[/PATH] TARGET\n"
-	    "       restore -l [--size] REPO\n"
+	    "       restore -l [--parsable-output] [--size] REPO\n"
 	    "       restore -L [-r TIME] REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n"
 	    "       restore -m [-f] REPO MOUNTPOINT [-- command [arg ...]]\n"
@@ -836,16 +836,52 @@ run(const char *prefix, const char *target)
 	return n;
 }
 
-/* Sessions, oldest first, with the current mirror last. */
+/*
+ * What the current mirror takes, as rdiff-backup's list increments
+ * --size counts it: the size of every entry the metadata lists (a
+ * symlink's is its target's length), a directory's as the mirror's
+ * directory has it.  UINT64_MAX when the metadata cannot be read.
+ */
+static uint64_t
+mirror_size(void)
+{
+	struct meta_at *m;
+	struct rec *r;
+	struct stat st;
+	uint64_t total = 0;
+	int rv;
+
+	if ((m = meta_at_open(&R, repo_current(&R))) == NULL)
+		return UINT64_MAX;
+	while ((rv = meta_at_next(m, &r)) != 0) {
+		if (rv == -1) {
+			if (meta_at_failed(m))
+				break;
+			continue;
+		}
+		if (r->type == RT_REG)
+			total += r->size;
+		else if (r->type == RT_SYM)
+			total += r->symlen;
+		else if (r->type == RT_DIR && (r->pathlen == 0 ?
+		    fstat(R.fd, &st) : fstatat(R.fd, r->path, &st,
+		    AT_SYMLINK_NOFOLLOW)) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	rv = meta_at_failed(m);
+	meta_at_close(m);
+	return rv ? UINT64_MAX : total;
+}
+
 /*
  * The sessions, oldest first; with sizes, what each one's increments
  * take (from the statistics of the session that wrote them: the next
- * one; the current mirror's is the source size it recorded) and the
- * total from the current mirror back to it, as rdiff-backup's list
- * increments --size shows them.  "?" where no statistics say.
+ * one) and the total from the current mirror back to it, as
+ * rdiff-backup's list increments --size shows them.  "?" where no
+ * statistics say.  parsable: rdiff-backup's --parsable-output forms.
  */
 static void
-list_sessions(int sizes)
+list_sessions(int sizes, int parsable)
 {
 	char ts[TIMESTR_LEN], pretty[64], a[32], b[32];
 	uint64_t *sz = NULL, *tot = NULL;
@@ -858,15 +894,32 @@ list_sessions(int sizes)
 		tot = xcalloc(R.ntimes, sizeof *tot);
 		for (i = R.ntimes; i-- > 0; ) {
 			last = i + 1 == R.ntimes;
-			if (repo_stat(&R, R.times[last ? i : i + 1], last ?
-			    "SourceFileSize" : "IncrementFileSize", &sz[i]) == -1)
+			if (last)
+				sz[i] = mirror_size();
+			else if (repo_stat(&R, R.times[i + 1],
+			    "IncrementFileSize", &sz[i]) == -1)
 				sz[i] = UINT64_MAX;
 			tot[i] = sz[i] == UINT64_MAX || (!last &&
 			    tot[i + 1] == UINT64_MAX) ? UINT64_MAX :
 			    sz[i] + (last ? 0 : tot[i + 1]);
 		}
 	}
+	if (parsable && sizes)
+		printf("---\n");
 	for (i = 0; i < R.ntimes; i++) {
+		if (parsable && !sizes) {
+			printf("%" PRId64 " directory\n", R.times[i]);
+			continue;
+		}
+		if (parsable) {
+			printf("- size: ");
+			sz[i] == UINT64_MAX ? printf("null\n") :
+			    printf("%" PRIu64 "\n", sz[i]);
+			printf("  time: %" PRId64 "\n  total_size: ", R.times[i]);
+			tot[i] == UINT64_MAX ? printf("null\n") :
+			    printf("%" PRIu64 "\n", tot[i]);
+			continue;
+		}
 		timestr_format(R.times[i], ts);
 		t = (time_t)R.times[i];
 		strftime(pretty, sizeof pretty, "%a %b %e %H:%M:%S %Y", localtime(&t));
@@ -879,6 +932,8 @@ list_sessions(int sizes)
 		printf("%s\n", R.times[i] == repo_current(&R) ?
 		    "  (current mirror)" : "");
 	}
+	if (parsable && sizes)
+		printf("...\n\n");
 	free(sz);
 	free(tot);
 }
@@ -918,6 +973,7 @@ main(int argc, char *argv[])
 		{ "preserve-numerical-ids", no_argument,	NULL,	'N' },
 		{ "user-mapping-file",	required_argument,	NULL,	'U' },
 		{ "restore-as-of",	required_argument,	NULL,	'r' },
+		{ "parsable-output",	no_argument,		NULL,	'P' },
 		{ "size",		no_argument,		NULL,	'S' },
 		{ "unmount",		no_argument,		NULL,	'u' },
 		{ "verbose",		no_argument,		NULL,	'v' },
@@ -930,7 +986,7 @@ main(int argc, char *argv[])
 	char msg[512];
 	enum verb verb = RESTORE;
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
-	int numeric = 0, neverdrop = 0, sizes = 0;
+	int numeric = 0, neverdrop = 0, sizes = 0, parsable = 0;
 	size_t line;
 	char *repo, *path, **command = NULL, *mnt;
 	int ch, ncmd = 0;
@@ -957,6 +1013,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			numeric = 1;
+			break;
+		case 'P':
+			parsable = 1;
 			break;
 		case 'S':
 			sizes = 1;
@@ -1004,7 +1063,8 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	free(longopts);
-	if ((rules.n > 0 || rules.nul) && verb != RESTORE)
+	if (((rules.n > 0 || rules.nul) && verb != RESTORE) ||
+	    ((sizes || parsable) && verb != LIST_SESSIONS))
 		usage();
 	if (verb == MOUNT) {
 		/* -f: the foreground; no other option means anything here */
@@ -1059,7 +1119,7 @@ main(int argc, char *argv[])
 	case LIST_SESSIONS:
 		if (path[0] != '\0' || spec != NULL)
 			usage();
-		list_sessions(sizes);
+		list_sessions(sizes, parsable);
 		if (fflush(stdout) == EOF)
 			err(EXIT_TEMP, "stdout");
 		break;
