@@ -125,6 +125,7 @@ END {
 		if (s ~ /^thinning/) {
 			target(s, "thinning 10 sessions in the middle ÷ one churn snap", med[s, "thin 10 in the middle", "prune, 10 --session options"], med[s, "one churn snap", "snap after a churn round"], 3, "<=")
 			target(s, "thinning ÷ restoring the files the 10 changed", med[s, "thin 10 in the middle", "prune, 10 --session options"], med[s, "restore the changed files", "restore -r with a file list, each of the 10"], 1, "<=")
+			target(s, "rdiff-backup verify of each session ÷ restore -c -r all", med[s, "verify every session", "rdiff-backup verify --at, each session"], med[s, "verify every session", "restore -c -r all"], 5, ">=")
 			continue
 		}
 		if (s ~ /^history/) {

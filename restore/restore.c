@@ -68,6 +68,19 @@ static struct dirstack	 dirs = DIRSTACK_INIT(struct dir);
 static struct longincs	 longincs = LONGINCS_INIT;
 static int		 tmpdirfd = -1;	/* intermediate versions while verifying */
 static int		 verifying;
+/*
+ * Verifying every session, newest first: the next newer session (just
+ * verified) and a cursor in its metadata; counts for the summary; the
+ * paths found bad in it.
+ */
+static struct {
+	int64_t		 newer;		/* INT64_MIN: none */
+	struct meta_at	*m;
+	struct rec	*r;		/* the cursor's record, NULL at the end */
+	uint64_t	 checked, rebuilt, reused;
+	char		**bad, **nbad;	/* sorted, in the newer; this one */
+	size_t		 nbadn, nnbad;
+} va = { INT64_MIN, NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0 };
 static int		 eas = 1, acls = 1;	/* --no-eas, --no-acls */
 static struct select	*sel;		/* what to restore; NULL: all */
 static const char	*target_arg;	/* TARGET, for messages */
@@ -118,6 +131,49 @@ bad(const char *what, const char *path, const char *why)
 	progress_clear();
 	warnx("%s %s: %s", what, shown(path), why);
 	rval = EXIT_PARTIAL;
+	if (verifying > 1) {
+		va.nbad = xreallocarray(va.nbad, va.nnbad + 1, sizeof *va.nbad);
+		va.nbad[va.nnbad++] = xstrdup(path);
+	}
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Verifying every session: is the content of record r (name's increments
+ * incs[0..n)) at session `at` the version the newer session has, with
+ * the same digest and size, which was verified a moment ago?  It is
+ * when no increment falls between the two sessions: the same chain
+ * rebuilds both.  Bad there, it is reported again here.
+ */
+static int
+same_as_newer(const struct rec *r, const struct incent *incs, size_t n)
+{
+	size_t i;
+	int c = 1;
+
+	if (va.m == NULL || r->sha1[0] == '\0')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (incs[i].t >= at && incs[i].t < va.newer)
+			return 0;
+	while (va.r != NULL && (c = pathcmp(va.r->path, va.r->pathlen, r->path,
+	    r->pathlen)) < 0)
+		if (meta_at_next(va.m, &va.r) != 1)
+			va.r = NULL;
+	if (va.r == NULL || c != 0 || va.r->type != RT_REG ||
+	    va.r->size != r->size || strcmp(va.r->sha1, r->sha1) != 0)
+		return 0;
+	if (va.nbadn > 0 && bsearch(&r->path, va.bad, va.nbadn, sizeof *va.bad,
+	    strp_cmp) != NULL)
+		bad("verify", r->path, "SHA1 digest does not match the metadata "
+		    "(the same version as in the newer session)");
+	va.reused++;
+	return 1;
 }
 
 /*
@@ -345,6 +401,10 @@ content(const struct rec *r, const char *name, int outfd, int tmpfd,
 
 	incs = incs_find(R.datafd, &longincs, r->altmirror ? r->altmirror :
 	    r->altinc, top() ? &top()->incs : NULL, name, &n, &idirfd);
+	va.checked++;
+	if (outfd == -1 && same_as_newer(r, incs, n))
+		return 0;
+	va.rebuilt++;
 	if (r->altmirror != NULL)
 		mdirfd = longincs.incs.fd;
 	else
@@ -957,6 +1017,57 @@ list_files(const char *prefix)
 		err(EXIT_TEMP, "stdout");
 }
 
+/*
+ * restore -c -r all: every session verified in one run, newest first.
+ * A file whose version a newer session has (no increment between the
+ * two) is not rebuilt again: the versions of all sessions are each
+ * checked once, with memory that does not grow with the sessions.
+ */
+static void
+verify_all(void)
+{
+	char ts[TIMESTR_LEN];
+	size_t i, k;
+	int before;
+
+	verifying = 2;
+	for (k = R.ntimes; k-- > 0; ) {
+		at = R.times[k];
+		timestr_format(at, ts);
+		va.checked = va.rebuilt = va.reused = 0;
+		va.m = NULL;
+		va.r = NULL;
+		if (va.newer != INT64_MIN) {
+			if ((va.m = meta_at_open(&R, va.newer)) != NULL &&
+			    meta_at_next(va.m, &va.r) != 1)
+				va.r = NULL;
+		}
+		before = rval;
+		rval = EXIT_OK;
+		hl_free(&links);
+		run("", NULL);
+		if (va.m != NULL)
+			meta_at_close(va.m);
+		printf("%s  %s: %" PRIu64 " files, %" PRIu64 " rebuilt or "
+		    "read, %zu bad\n", ts, rval == EXIT_OK ? "verified" :
+		    "DAMAGED", va.checked, va.rebuilt, va.nnbad);
+		if (fflush(stdout) == EOF)
+			err(EXIT_TEMP, "stdout");
+		if (before != EXIT_OK)
+			rval = before;
+		for (i = 0; i < va.nbadn; i++)
+			free(va.bad[i]);
+		free(va.bad);
+		va.bad = va.nbad;
+		va.nbadn = va.nnbad;
+		va.nbad = NULL;
+		va.nnbad = 0;
+		if (va.nbadn > 1)
+			qsort(va.bad, va.nbadn, sizeof *va.bad, strp_cmp);
+		va.newer = at;
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -986,7 +1097,7 @@ main(int argc, char *argv[])
 	char msg[512];
 	enum verb verb = RESTORE;
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
-	int numeric = 0, neverdrop = 0, sizes = 0, parsable = 0;
+	int numeric = 0, neverdrop = 0, sizes = 0, parsable = 0, all;
 	size_t line;
 	char *repo, *path, **command = NULL, *mnt;
 	int ch, ncmd = 0;
@@ -1063,6 +1174,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	free(longopts);
+	all = verb == VERIFY && spec != NULL && strcmp(spec, "all") == 0;
 	if (((rules.n > 0 || rules.nul) && verb != RESTORE) ||
 	    ((sizes || parsable) && verb != LIST_SESSIONS))
 		usage();
@@ -1130,12 +1242,24 @@ main(int argc, char *argv[])
 	case VERIFY:
 		if (path[0] != '\0')
 			usage();
-		at = resolve(spec);
+		if (all) {
+			int64_t o;
+
+			if (journal_pending(R.datafd, NULL, &o) == 1)
+				errx(EXIT_TEMP, "a prune was interrupted while "
+				    "removing a session: the next prune or snap "
+				    "finishes it");
+		} else
+			at = resolve(spec);
 		verifying = 1;
 		if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 			tmp = "/tmp";
 		if ((tmpdirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 			err(EXIT_TEMP, "%s", tmp);
+		if (all) {
+			verify_all();
+			break;
+		}
 		run("", NULL);
 		if (rval == EXIT_OK && verbose)
 			fprintf(stderr, "restore: every file verified\n");

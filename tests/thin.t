@@ -177,6 +177,27 @@ t_exit 0 "... and rdiff-backup backs up after it" \
     $RB --current-time "$(($(at $N) + 2 * 86400))" backup src repo
 t "... and verifies the newest" $RB verify repo
 
+# restore -c -r all: every session verified in one run, one line each
+t_out "restore -c -r all verifies every session, newest first" \
+    "$(sessions base | sort -r | sed 's/$/  verified/')" sh -c \
+    "$RESTORE -c -r all base | sed 's/: .*//; s/  verified\$//; s/\$/  verified/'"
+t "... rebuilding only what changed after the newest (not even a third)" sh -c \
+    "$RESTORE -c -r all base | awk 'NR > 1 { r += \$5; n += \$3 } END { exit !(r * 3 < n) }'"
+rm -rf va && cp -a base va
+f=va/rdiff-backup-data/increments/every.$(stamp 30).diff.gz
+printf 'garbage' >"$f"
+t_exit 1 "... and with a damaged diff exits 1" sh -c "$RESTORE -c -r all va >va.out 2>va.err"
+for s in $(sessions va); do
+	$RESTORE -c -r "$s" va >/dev/null 2>&1 || echo "$s"
+done | sort -r >want.va
+want=$(cat want.va)
+t_out "... naming the sessions that session by session verify fails" "$want" \
+    sh -c "grep DAMAGED va.out | cut -d' ' -f1"
+t "... which are those rdiff-backup verify fails (sessions 8 to 30 have the file)" sh -c \
+    "! $RB verify --at $(at 30) va >/dev/null 2>&1 && ! $RB verify --at $(at 8) va >/dev/null 2>&1 &&
+     $RB verify --at $(at 31) va >/dev/null 2>&1 && $RB verify --at $(at 7) va >/dev/null 2>&1 &&
+     [ \$(wc -l <want.va) = 23 ] && grep -qx $(stamp 30) want.va && grep -qx $(stamp 8) want.va"
+
 # --session: one middle session, of each kind of change
 for k in 3 4 6 9 12 30; do
 	rm -rf s && cp -a base s
