@@ -110,7 +110,9 @@ usage(void)
 	    "[--group-mapping-file FILE]\n"
 	    "               [-r TIME] [RULE ...] REPO[/PATH] TARGET\n"
 	    "       restore -l [--parsable-output] [--size] REPO\n"
-	    "       restore -L [-r TIME] REPO[/PATH]\n"
+	    "       restore -L [-v] [--changed-since TIME] [--null-separator] "
+	    "[-r TIME]\n"
+	    "                  REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n"
 	    "       restore -m [-f] REPO MOUNTPOINT [-- command [arg ...]]\n"
 	    "       restore -u MOUNTPOINT\n");
@@ -998,8 +1000,20 @@ list_sessions(int sizes, int parsable)
 	free(tot);
 }
 
+/* A path of a listing: shown, or as it is and NUL-terminated. */
 static void
-list_files(const char *prefix)
+put_path(const struct rec *r, int nul)
+{
+	if (nul) {
+		fwrite(r->pathlen ? r->path : ".", 1, r->pathlen ? r->pathlen :
+		    1, stdout);
+		putchar('\0');
+	} else
+		printf("%s\n", shown(r->path));
+}
+
+static void
+list_files(const char *prefix, int nul)
 {
 	struct meta_at *m;
 	struct rec *r;
@@ -1008,11 +1022,107 @@ list_files(const char *prefix)
 	m = open_meta();
 	while (next_record(m, &r)) {
 		if (within(r->path, r->pathlen, prefix, plen))
-			printf("%s\n", shown(r->path));
+			put_path(r, nul);
 		else if (pathcmp(r->path, r->pathlen, prefix, plen) > 0)
 			break;
 	}
 	meta_at_close(m);
+	if (fflush(stdout) == EOF)
+		err(EXIT_TEMP, "stdout");
+}
+
+/*
+ * What differs between records a and b of one path, as words joined by
+ * ", " into buf; "" when nothing rdiff-backup compares does (ctime and
+ * the link count are not compared, nor a hard-link identity of files
+ * with one link, nor a symlink's owner).
+ */
+static void
+rec_changes(const struct rec *a, const struct rec *b, char *buf, size_t len)
+{
+	static const char *name[] = { "none", "file", "directory", "symlink",
+	    "device", "fifo", "socket" };
+	int sym = a->type == RT_SYM;
+
+	buf[0] = '\0';
+#define ADD(w) snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",	\
+	    buf[0] != '\0' ? ", " : "", (w))
+	if (a->type != b->type) {
+		char w[64];
+
+		snprintf(w, sizeof w, "type %s to %s", name[a->type],
+		    name[b->type]);
+		ADD(w);
+		return;
+	}
+	if (a->type == RT_REG && (a->size != b->size ||
+	    (a->sha1[0] && b->sha1[0] && strcmp(a->sha1, b->sha1) != 0)))
+		ADD("content");
+	if (sym && (a->symlen != b->symlen || memcmp(a->symdata, b->symdata,
+	    a->symlen) != 0))
+		ADD("target");
+	if (a->type == RT_DEV && (a->devtype != b->devtype ||
+	    a->major != b->major || a->minor != b->minor))
+		ADD("device");
+	if (a->perms != b->perms)
+		ADD("mode");
+	if (!sym && (a->uid != b->uid || a->gid != b->gid ||
+	    (a->uname && b->uname && strcmp(a->uname, b->uname) != 0) ||
+	    (a->gname && b->gname && strcmp(a->gname, b->gname) != 0)))
+		ADD("owner");
+	if (a->has_mtime && b->has_mtime && a->mtime != b->mtime)
+		ADD("mtime");
+	if (a->type == RT_REG && (a->nlink > 1 || b->nlink > 1) &&
+	    (a->ino != b->ino || a->devloc != b->devloc))
+		ADD("links");
+#undef ADD
+}
+
+/*
+ * The paths below prefix that differ between sessions t1 and t2, as
+ * rdiff-backup's list files --changed-since prints them (new, deleted,
+ * changed), with what changed when detail is set.
+ */
+static void
+diff_sessions(int64_t t1, int64_t t2, const char *prefix, int detail,
+    int nul)
+{
+	struct meta_at *m1, *m2;
+	struct rec *a = NULL, *b = NULL;
+	char what[256];
+	size_t plen = strlen(prefix);
+	int ha, hb, c;
+
+	at = t1;
+	m1 = open_meta();
+	at = t2;
+	m2 = open_meta();
+	ha = next_record(m1, &a);
+	hb = next_record(m2, &b);
+	while (ha || hb) {
+		c = !ha ? 1 : !hb ? -1 : pathcmp(a->path, a->pathlen, b->path,
+		    b->pathlen);
+		const struct rec *r = c <= 0 ? a : b;
+
+		if (within(r->path, r->pathlen, prefix, plen)) {
+			if (c == 0)
+				rec_changes(a, b, what, sizeof what);
+			if ((c != 0 || what[0] != '\0') && nul)
+				put_path(r, 1);
+			else if (c != 0 || what[0] != '\0')
+				printf("%-7s %s%s%s%s\n", c < 0 ? "deleted" :
+				    c > 0 ? "new" : "changed", shown(r->path),
+				    detail && c == 0 ? " (" : "",
+				    detail && c == 0 ? what : "",
+				    detail && c == 0 ? ")" : "");
+		}
+		if (c <= 0)
+			ha = next_record(m1, &a);
+		if (c >= 0)
+			hb = next_record(m2, &b);
+	}
+	meta_at_close(m1);
+	meta_at_close(m2);
 	if (fflush(stdout) == EOF)
 		err(EXIT_TEMP, "stdout");
 }
@@ -1073,6 +1183,7 @@ main(int argc, char *argv[])
 {
 	static const struct option ownopts[] = {
 		{ "at",			required_argument,	NULL,	'r' },
+		{ "changed-since",	required_argument,	NULL,	'C' },
 		{ "force",		no_argument,		NULL,	'f' },
 		{ "list-files",		no_argument,		NULL,	'L' },
 		{ "list-increments",	no_argument,		NULL,	'l' },
@@ -1096,7 +1207,7 @@ main(int argc, char *argv[])
 	struct selrules rules = { NULL, 0, 0 };
 	char msg[512];
 	enum verb verb = RESTORE;
-	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL;
+	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL, *since = NULL;
 	int numeric = 0, neverdrop = 0, sizes = 0, parsable = 0, all;
 	size_t line;
 	char *repo, *path, **command = NULL, *mnt;
@@ -1115,6 +1226,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'A':
 			acls = 0;
+			break;
+		case 'C':
+			since = optarg;
 			break;
 		case 'D':
 			neverdrop = 1;
@@ -1175,8 +1289,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	free(longopts);
 	all = verb == VERIFY && spec != NULL && strcmp(spec, "all") == 0;
-	if (((rules.n > 0 || rules.nul) && verb != RESTORE) ||
-	    ((sizes || parsable) && verb != LIST_SESSIONS))
+	if ((rules.n > 0 && verb != RESTORE) || (rules.nul && verb != RESTORE &&
+	    verb != LIST_FILES) || ((sizes || parsable) && verb !=
+	    LIST_SESSIONS) || (since != NULL && verb != LIST_FILES))
 		usage();
 	if (verb == MOUNT) {
 		/* -f: the foreground; no other option means anything here */
@@ -1236,8 +1351,15 @@ main(int argc, char *argv[])
 			err(EXIT_TEMP, "stdout");
 		break;
 	case LIST_FILES:
+		if (since != NULL) {
+			int64_t t2 = resolve(spec);
+
+			diff_sessions(resolve(since), t2, path, verbose,
+			    rules.nul);
+			break;
+		}
 		at = resolve(spec);
-		list_files(path);
+		list_files(path, rules.nul);
 		break;
 	case VERIFY:
 		if (path[0] != '\0')

@@ -198,6 +198,24 @@ t "... which are those rdiff-backup verify fails (sessions 8 to 30 have the file
      $RB verify --at $(at 31) va >/dev/null 2>&1 && $RB verify --at $(at 7) va >/dev/null 2>&1 &&
      [ \$(wc -l <want.va) = 23 ] && grep -qx $(stamp 30) want.va && grep -qx $(stamp 8) want.va"
 
+# restore -L --changed-since: rdiff-backup's list files --changed-since
+plain_names() { LC_ALL=C grep -a -E '^[A-Za-z0-9._/-]+$'; }
+plain() { LC_ALL=C grep -a -E '^(new|changed|deleted) +[A-Za-z0-9._/-]+$'; }
+ours_since() { $RESTORE -L "$@" base | plain; }
+ours_nul() { $RESTORE -L --null-separator "$@" base | tr '\0' '\n' | plain_names; }
+for k in 10 30 41; do
+	t_out "restore -L --changed-since session $k: what rdiff-backup lists" \
+	    "$(rdiff-backup list files --changed-since "$(at $k)" base | plain)" \
+	    ours_since --changed-since "$(at $k)"
+done
+t "... with -v, what changed: a file's content, a type" sh -c \
+    "$RESTORE -v -L --changed-since $(at 41) base >since.v &&
+     grep -Eqx 'changed every \\(content(, mtime)?\\)' since.v &&
+     grep -Eq '^changed [a-z-]+ \\(type [a-z]+ to [a-z]+\\)\$' since.v"
+t_out "... with -r, between two sessions; --null-separator: paths only" \
+    "$($RESTORE -L --changed-since "$(at 20)" -r "$(at 21)" base | sed 's/^[a-z]* *//' | plain_names)" \
+    ours_nul --changed-since "$(at 20)" -r "$(at 21)"
+
 # --session: one middle session, of each kind of change
 for k in 3 4 6 9 12 30; do
 	rm -rf s && cp -a base s
