@@ -702,3 +702,44 @@ rec_mode(const struct rec *r)
 		return m | S_IFREG;
 	}
 }
+
+void
+rec_changes(const struct rec *a, const struct rec *b, char *buf, size_t len)
+{
+	static const char *name[] = { "none", "file", "directory", "symlink",
+	    "device", "fifo", "socket" };
+	int sym = a->type == RT_SYM;
+
+	buf[0] = '\0';
+#define ADD(w) snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",	\
+	    buf[0] != '\0' ? ", " : "", (w))
+	if (a->type != b->type) {
+		char w[64];
+
+		snprintf(w, sizeof w, "type %s to %s", name[a->type],
+		    name[b->type]);
+		ADD(w);
+		return;
+	}
+	if (a->type == RT_REG && (a->size != b->size ||
+	    (a->sha1[0] && b->sha1[0] && strcmp(a->sha1, b->sha1) != 0)))
+		ADD("content");
+	if (sym && (a->symlen != b->symlen || memcmp(a->symdata, b->symdata,
+	    a->symlen) != 0))
+		ADD("target");
+	if (a->type == RT_DEV && (a->devtype != b->devtype ||
+	    a->major != b->major || a->minor != b->minor))
+		ADD("device");
+	if (a->perms != b->perms)
+		ADD("mode");
+	if (!sym && (a->uid != b->uid || a->gid != b->gid ||
+	    (a->uname && b->uname && strcmp(a->uname, b->uname) != 0) ||
+	    (a->gname && b->gname && strcmp(a->gname, b->gname) != 0)))
+		ADD("owner");
+	if (a->has_mtime && b->has_mtime && a->mtime != b->mtime)
+		ADD("mtime");
+	if (a->type == RT_REG && (a->nlink > 1 || b->nlink > 1) &&
+	    (a->ino != b->ino || a->devloc != b->devloc))
+		ADD("links");
+#undef ADD
+}

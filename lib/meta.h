@@ -82,6 +82,14 @@ int	rec_same(const struct rec *, const struct rec *);
 int	rec_identical(const struct rec *, const struct rec *);
 /* Deep copy of src into dst; dst's old strings are freed. */
 void	rec_copy(struct rec *, const struct rec *);
+/*
+ * What differs between records a and b of one path, as words joined by
+ * ", " into buf (len bytes): "type file to directory", or content,
+ * target, device, mode, owner, mtime, links; "" when nothing that
+ * rdiff-backup compares does (not ctime or the link count, nor the
+ * hard-link identity of files with one link, nor a symlink's owner).
+ */
+void	rec_changes(const struct rec *, const struct rec *, char *, size_t);
 /* The st_mode r describes: its type's S_IF* bits and its permissions. */
 mode_t	rec_mode(const struct rec *);
 /* Free the strings of a record and zero it. */

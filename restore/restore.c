@@ -26,6 +26,7 @@
 
 #include "copy.h"
 #include "attrs.h"
+#include "compare.h"
 #include "dirstack.h"
 #include "exitcode.h"
 #include "fusemount.h"
@@ -45,7 +46,8 @@
 #include "timespec.h"
 #include "xalloc.h"
 
-enum verb { RESTORE, LIST_SESSIONS, LIST_FILES, VERIFY, MOUNT, UNMOUNT };
+enum verb { RESTORE, LIST_SESSIONS, LIST_FILES, VERIFY, MOUNT, UNMOUNT,
+	COMPARE };
 
 struct dir {
 	struct dirframe	 d;		/* repository path; NULL: the base */
@@ -114,6 +116,9 @@ usage(void)
 	    "[-r TIME]\n"
 	    "                  REPO[/PATH]\n"
 	    "       restore -c [-v] [-r TIME] REPO\n"
+	    "       restore --compare [--method meta|hash|full] "
+	    "[--parsable-output] [-r TIME]\n"
+	    "                  REPO[/PATH] DIR\n"
 	    "       restore -m [-f] REPO MOUNTPOINT [-- command [arg ...]]\n"
 	    "       restore -u MOUNTPOINT\n");
 	exit(EXIT_USAGE);
@@ -1032,53 +1037,6 @@ list_files(const char *prefix, int nul)
 }
 
 /*
- * What differs between records a and b of one path, as words joined by
- * ", " into buf; "" when nothing rdiff-backup compares does (ctime and
- * the link count are not compared, nor a hard-link identity of files
- * with one link, nor a symlink's owner).
- */
-static void
-rec_changes(const struct rec *a, const struct rec *b, char *buf, size_t len)
-{
-	static const char *name[] = { "none", "file", "directory", "symlink",
-	    "device", "fifo", "socket" };
-	int sym = a->type == RT_SYM;
-
-	buf[0] = '\0';
-#define ADD(w) snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",	\
-	    buf[0] != '\0' ? ", " : "", (w))
-	if (a->type != b->type) {
-		char w[64];
-
-		snprintf(w, sizeof w, "type %s to %s", name[a->type],
-		    name[b->type]);
-		ADD(w);
-		return;
-	}
-	if (a->type == RT_REG && (a->size != b->size ||
-	    (a->sha1[0] && b->sha1[0] && strcmp(a->sha1, b->sha1) != 0)))
-		ADD("content");
-	if (sym && (a->symlen != b->symlen || memcmp(a->symdata, b->symdata,
-	    a->symlen) != 0))
-		ADD("target");
-	if (a->type == RT_DEV && (a->devtype != b->devtype ||
-	    a->major != b->major || a->minor != b->minor))
-		ADD("device");
-	if (a->perms != b->perms)
-		ADD("mode");
-	if (!sym && (a->uid != b->uid || a->gid != b->gid ||
-	    (a->uname && b->uname && strcmp(a->uname, b->uname) != 0) ||
-	    (a->gname && b->gname && strcmp(a->gname, b->gname) != 0)))
-		ADD("owner");
-	if (a->has_mtime && b->has_mtime && a->mtime != b->mtime)
-		ADD("mtime");
-	if (a->type == RT_REG && (a->nlink > 1 || b->nlink > 1) &&
-	    (a->ino != b->ino || a->devloc != b->devloc))
-		ADD("links");
-#undef ADD
-}
-
-/*
  * The paths below prefix that differ between sessions t1 and t2, as
  * rdiff-backup's list files --changed-since prints them (new, deleted,
  * changed), with what changed when detail is set.
@@ -1184,6 +1142,8 @@ main(int argc, char *argv[])
 	static const struct option ownopts[] = {
 		{ "at",			required_argument,	NULL,	'r' },
 		{ "changed-since",	required_argument,	NULL,	'C' },
+		{ "compare",		no_argument,		NULL,	'K' },
+		{ "method",		required_argument,	NULL,	'M' },
 		{ "force",		no_argument,		NULL,	'f' },
 		{ "list-files",		no_argument,		NULL,	'L' },
 		{ "list-increments",	no_argument,		NULL,	'l' },
@@ -1209,6 +1169,7 @@ main(int argc, char *argv[])
 	enum verb verb = RESTORE;
 	const char *spec = NULL, *tmp, *umap = NULL, *gmap = NULL, *since = NULL;
 	int numeric = 0, neverdrop = 0, sizes = 0, parsable = 0, all;
+	int method = -1;
 	size_t line;
 	char *repo, *path, **command = NULL, *mnt;
 	int ch, ncmd = 0;
@@ -1229,6 +1190,17 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			since = optarg;
+			break;
+		case 'K':
+			set_verb(&verb, COMPARE);
+			break;
+		case 'M':
+			method = strcmp(optarg, "meta") == 0 ? CMP_META :
+			    strcmp(optarg, "hash") == 0 ? CMP_HASH :
+			    strcmp(optarg, "full") == 0 ? CMP_FULL : -2;
+			if (method == -2)
+				errx(EXIT_USAGE, "--method: meta, hash or full, "
+				    "not %s", optarg);
 			break;
 		case 'D':
 			neverdrop = 1;
@@ -1290,8 +1262,10 @@ main(int argc, char *argv[])
 	free(longopts);
 	all = verb == VERIFY && spec != NULL && strcmp(spec, "all") == 0;
 	if ((rules.n > 0 && verb != RESTORE) || (rules.nul && verb != RESTORE &&
-	    verb != LIST_FILES) || ((sizes || parsable) && verb !=
-	    LIST_SESSIONS) || (since != NULL && verb != LIST_FILES))
+	    verb != LIST_FILES) || (sizes && verb != LIST_SESSIONS) ||
+	    (parsable && verb != LIST_SESSIONS && verb != COMPARE) ||
+	    (method != -1 && verb != COMPARE) || (since != NULL && verb !=
+	    LIST_FILES))
 		usage();
 	if (verb == MOUNT) {
 		/* -f: the foreground; no other option means anything here */
@@ -1322,7 +1296,7 @@ main(int argc, char *argv[])
 		}
 		return EXIT_OK;
 	}
-	if (argc != (verb == RESTORE ? 2 : 1))
+	if (argc != (verb == RESTORE || verb == COMPARE ? 2 : 1))
 		usage();
 	isroot = geteuid() == 0;
 	if (numeric && (umap != NULL || gmap != NULL))
@@ -1406,6 +1380,11 @@ main(int argc, char *argv[])
 			errx(EXIT_PERM, "%s: not in the session restored", shown(path));
 		if (rattrs_close())
 			rval = EXIT_PARTIAL;
+		break;
+	case COMPARE:
+		at = resolve(spec);
+		rval = compare_tree(&R, at, path, argv[1], method == -1 ?
+		    CMP_META : method, parsable);
 		break;
 	case MOUNT:
 	case UNMOUNT:
