@@ -52,7 +52,7 @@ usage(void)
 	    "SRC|[user@]host:path REPO\n"
 	    "       snap --server [--root DIR]\n"
 	    "       snap -R [-vw] REPO\n"
-	    "       snap -s REPO\n");
+	    "       snap -s [--parsable-output] REPO\n");
 	exit(EXIT_USAGE);
 }
 
@@ -545,17 +545,41 @@ commit(struct session *s, struct repo *r, const char *path)
 	}
 }
 
+/* A number of session statistics buf (NULL: none), or -1 if absent. */
+static double
+stat_of(const char *buf, const char *key)
+{
+	const char *p;
+	size_t n = strlen(key);
+
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n') ?
+	    strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
 /*
- * snap -s: the health of a repository for cron and monitoring.  Exit 0
- * healthy, 1 when the last session was partial or interrupted, 111 when
- * the repository cannot be read.
+ * snap -s: the state of the last session, for cron and monitoring, in
+ * lines of "key: value" (parsable: "key value" with bare numbers), keys
+ * in a fixed order that later versions only add to.
  */
 static int
-status(const char *path)
+status(const char *path, int parsable)
 {
+	static const struct { const char *key, *stat; } nums[] = {
+		{ "files", "SourceFiles" }, { "bytes", "SourceFileSize" },
+		{ "changed", "ChangedFiles" }, { "new", "NewFiles" },
+		{ "deleted", "DeletedFiles" },
+		{ "increment_bytes", "IncrementFileSize" },
+		{ "duration", "ElapsedTime" }, { "errors", "Errors" },
+	};
 	struct repo r;
-	char ts[TIMESTR_LEN], *buf, *p, *name;
-	int64_t last, age, errors = -1;
+	char ts[TIMESTR_LEN], *buf = NULL, *name, h[32];
+	const char *result;
+	double v;
+	int64_t last, age, errors;
+	size_t i;
 	int interrupted, rv = EXIT_OK;
 
 	if (repo_open(&r, path) == -1)
@@ -568,24 +592,48 @@ status(const char *path)
 	timestr_format(last, ts);
 	age = (int64_t)time(NULL) - last;
 	name = stamped_find(r.datafd, "session_statistics", last, INC_DATA);
-	if (name != NULL && read_file_at(r.datafd, name, &buf, NULL,
-	    1 << 16) == 0) {
-		if ((p = strstr(buf, "\nErrors ")) != NULL)
-			errors = strtoll(p + 8, NULL, 10);
-		free(buf);
-	}
+	if (name == NULL || read_file_at(r.datafd, name, &buf, NULL,
+	    1 << 16) == -1)
+		buf = NULL;
 	free(name);
-	printf("last session: %s (%" PRId64 "d %02" PRId64 "h %02" PRId64
-	    "m ago)\n", ts, age / 86400, age % 86400 / 3600, age % 3600 / 60);
-	printf("sessions: %zu\n", r.ntimes - (size_t)interrupted);
-	printf("interrupted session: %s\n", interrupted ?
-	    "yes (the next snap rolls it back)" : "no");
-	if (errors >= 0)
-		printf("errors in last session: %" PRId64 "\n", errors);
-	else
-		printf("errors in last session: unknown (no statistics)\n");
+	errors = buf ? (int64_t)stat_of(buf, "Errors") : -1;
+	result = interrupted ? "interrupted" : errors < 0 ? "unknown" :
+	    errors > 0 ? "partial" : "ok";
+	if (parsable) {
+		printf("last_session %" PRId64 "\nlast_session_time %s\n"
+		    "age_seconds %" PRId64 "\nsessions %zu\nresult %s\n",
+		    last, ts, age, r.ntimes - (size_t)interrupted, result);
+		for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
+			if ((v = buf ? stat_of(buf, nums[i].stat) : -1) < 0)
+				printf("%s unknown\n", nums[i].key);
+			else if (strcmp(nums[i].key, "duration") == 0)
+				printf("%s %.2f\n", nums[i].key, v);
+			else
+				printf("%s %.0f\n", nums[i].key, v);
+	} else {
+		printf("last session: %s (%" PRId64 "d %02" PRId64 "h %02"
+		    PRId64 "m ago)\n", ts, age / 86400, age % 86400 / 3600,
+		    age % 3600 / 60);
+		printf("sessions: %zu\n", r.ntimes - (size_t)interrupted);
+		printf("interrupted session: %s\n", interrupted ?
+		    "yes (the next snap rolls it back)" : "no");
+		if (errors >= 0)
+			printf("errors in last session: %" PRId64 "\n", errors);
+		else
+			printf("errors in last session: unknown (no "
+			    "statistics)\n");
+		printf("result: %s\n", result);
+		if (buf != NULL && (v = stat_of(buf, "SourceFiles")) >= 0)
+			printf("files: %.0f, %s, %.0f changed, %.0f new, %.0f "
+			    "deleted, in %.1f s\n", v, number_human((uint64_t)
+			    stat_of(buf, "SourceFileSize"), h, sizeof h),
+			    stat_of(buf, "ChangedFiles"), stat_of(buf,
+			    "NewFiles"), stat_of(buf, "DeletedFiles"),
+			    stat_of(buf, "ElapsedTime"));
+	}
 	if (interrupted || errors != 0)
 		rv = EXIT_PARTIAL;
+	free(buf);
 	repo_close(&r);
 	if (fflush(stdout) == EOF)
 		err(EXIT_TEMP, "stdout");
@@ -602,6 +650,7 @@ main(int argc, char *argv[])
 		{ "no-acls",		no_argument,		NULL,	'A' },
 		{ "no-eas",		no_argument,		NULL,	'X' },
 		{ "no-fsync",		no_argument,		NULL,	'F' },
+		{ "parsable-output",	no_argument,		NULL,	'P' },
 		{ "recover",		no_argument,		NULL,	'R' },
 		{ "remote-schema",	required_argument,	NULL,	'M' },
 		{ "root",		required_argument,	NULL,	'r' },
@@ -621,7 +670,7 @@ main(int argc, char *argv[])
 	struct timespec t0, t1;
 	struct rlimit rl;
 	char h1[32], h2[32], msg[512];
-	int ch, keep = 0, wait = 0, recover = 0, stat = 0;
+	int ch, keep = 0, wait = 0, recover = 0, stat = 0, parsable = 0;
 	int fullpath = 0, remote, server = 0, timeout = -1;
 	long long l;
 	const char *serveroot = NULL, *schema = NULL;
@@ -649,6 +698,9 @@ main(int argc, char *argv[])
 			break;
 		case 'F':
 			s.nosync = 1;
+			break;
+		case 'P':
+			parsable = 1;
 			break;
 		case 'R':
 			recover = 1;
@@ -714,8 +766,10 @@ main(int argc, char *argv[])
 	    ((stat || recover) && (nrules || settime >= 0 || fullpath)) ||
 	    (stat && wait))
 		usage();
+	if (parsable && !stat)
+		usage();
 	if (stat)
-		return status(argv[0]);
+		return status(argv[0], parsable);
 	umask(077);
 	if (s.nosync)
 		atomic_nosync(1);

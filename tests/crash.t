@@ -77,6 +77,8 @@ strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:signal=KILL:when
 t_out "a killed snap leaves two markers" 2 sh -c "ls rbrepo/rdiff-backup-data | grep -c current_mirror"
 t_exit 111 "restore refuses the interrupted repository" $RESTORE rbrepo rbout
 t_exit 1 "snap -s reports the interrupted session" $SNAP -s rbrepo
+t_out "... --parsable-output says result interrupted" "result interrupted" \
+    sh -c "$SNAP -s --parsable-output rbrepo | grep '^result '"
 # (rdiff-backup exits 2 when it printed warnings; it always warns here)
 rb_regress() { $RB regress rbrepo; [ $? -le 2 ]; }
 t "rdiff-backup regress rolls back snap's interrupted session" rb_regress
@@ -139,6 +141,14 @@ t_exit 0 "the first snap completes" wait "$slow"
 t_exit 0 "restore runs while nothing holds the lock" $RESTORE -c lockrepo
 t_exit 0 "snap -s of a healthy repository exits 0" $SNAP -s lockrepo
 t "snap -s names the last session" sh -c "$SNAP -s lockrepo | grep -q '^last session: 20'"
+# the parsable form: fixed keys in a fixed order, numbers from the statistics
+t_out "snap -s --parsable-output: its keys, in order" \
+    "last_session last_session_time age_seconds sessions result files bytes changed new deleted increment_bytes duration errors" \
+    sh -c "$SNAP -s --parsable-output lockrepo | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ \$//'"
+st=$(ls lockrepo/rdiff-backup-data/session_statistics.* | sort | tail -1)
+t_out "... with the last session's numbers" \
+    "ok $(awk '$1 == "SourceFiles" { f = $2 } $1 == "SourceFileSize" { b = $2 } END { print f, b }' "$st")" \
+    sh -c "$SNAP -s --parsable-output lockrepo | awk '\$1 == \"result\" { r = \$2 } \$1 == \"files\" { f = \$2 } \$1 == \"bytes\" { b = \$2 } END { print r, f, b }'"
 
 # a full disk: snap stops with 111 and one line; after space is freed
 # the next snap recovers; nothing is lost
