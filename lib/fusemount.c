@@ -3,9 +3,13 @@
  * restore -m.  See fusemount.h.
  */
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -247,6 +251,73 @@ mounted(const char *mnt, const char *type)
 	free(line);
 	fclose(f);
 	return found;
+}
+
+static char *fusermount(void);
+
+/* Is the calling user in group gid (primary or supplementary)? */
+static int
+in_group(gid_t gid)
+{
+	gid_t g[NGROUPS_MAX];
+	int n, i;
+
+	if (getegid() == gid)
+		return 1;
+	n = getgroups(NGROUPS_MAX, g);
+	for (i = 0; i < n; i++)
+		if (g[i] == gid)
+			return 1;
+	return 0;
+}
+
+int
+fm_usable(char *msg, size_t len)
+{
+	struct stat st;
+	struct group *gr;
+	struct passwd *pw;
+	const char *fm = fusermount(), *gname, *uname;
+	char gbuf[32], ubuf[32];
+
+	if (geteuid() == 0)
+		return 0;
+	if (stat("/dev/fuse", &st) == -1) {
+		snprintf(msg, len, "/dev/fuse: %s: load the fuse module "
+		    "(modprobe fuse), or in a container pass the device in",
+		    strerror(errno));
+		return -1;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) == -1) {
+		gr = getgrgid(st.st_gid);
+		pw = getpwuid(st.st_uid);
+		snprintf(gbuf, sizeof gbuf, "%u", (unsigned)st.st_gid);
+		snprintf(ubuf, sizeof ubuf, "%u", (unsigned)st.st_uid);
+		gname = gr ? gr->gr_name : gbuf;
+		uname = pw ? pw->pw_name : ubuf;
+		if ((st.st_mode & 060) == 060 && !in_group(st.st_gid))
+			snprintf(msg, len, "/dev/fuse is %04o %s:%s and you are "
+			    "not in group %s: add yourself to it (usermod -aG "
+			    "%s USER, then log in again)", (unsigned)(st.st_mode &
+			    07777), uname, gname, gname, gname);
+		else
+			snprintf(msg, len, "/dev/fuse is %04o %s:%s, so only "
+			    "root can mount: make it 0666 (as Debian's fuse3 "
+			    "does), or 0660 with a group you add yourself to",
+			    (unsigned)(st.st_mode & 07777), uname, gname);
+		return -1;
+	}
+	if (fm[0] != '/' || stat(fm, &st) == -1) {
+		snprintf(msg, len, "fusermount3 is missing: install fuse3 "
+		    "(a user mounts through it)");
+		return -1;
+	}
+	if (st.st_uid != 0 || !(st.st_mode & S_ISUID)) {
+		snprintf(msg, len, "%s is not setuid root: a user cannot mount "
+		    "through it (reinstall fuse3)", fm);
+		return -1;
+	}
+	return 0;
 }
 
 /* fusermount3 where Debian installs it, so an empty PATH works as in libfuse. */

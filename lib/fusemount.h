@@ -31,6 +31,13 @@ int	fm_daemon_fork(int *);
 /* Tell the waiting parent all is well; leave the terminal and cwd. */
 void	fm_detach(int);
 
+/*
+ * Can this user mount at all?  For root, yes.  Otherwise /dev/fuse must
+ * be readable and writable and fusermount3 setuid root: 0, or -1 with
+ * what a sysadmin needs to do about it in msg.
+ */
+int	fm_usable(char *, size_t);
+
 /* Attributes for children: no blocked signals, ours at their default. */
 void	fm_spawn_attr(posix_spawnattr_t *);
 /* Run argv and wait: its exit status, 128 + signal, or -1 (errno). */

@@ -344,9 +344,12 @@ serve(struct args *ssh, const struct conf *c)
 	struct mr_opts mo;
 	sigset_t set;
 	pid_t pid;
-	char *root, *fsname, *o;
+	char *root, *fsname, *o, why[512];
 	int sock, notify = -1, rc;
 
+	/* a user who cannot mount hears why at once, not after ssh */
+	if (fm_usable(why, sizeof why) == -1)
+		errx(EXIT_PERM, "mount %s on %s: %s", c->spec, c->mnt, why);
 	if (!c->fg && c->command == NULL &&
 	    (notify = fm_daemon_fork(&rc)) < 0) {
 		if (notify == -1)

@@ -2022,9 +2022,11 @@ histfs_main(const char *repo, const char *mnt, int fg, char **command)
 	struct fuse_session *se;
 	sigset_t set;
 	const char *tmp;
-	char *o, *fsname;
+	char *o, *fsname, why[512];
 	int notify = -1, rc;
 
+	if (fm_usable(why, sizeof why) == -1)
+		errx(EXIT_PERM, "mount %s on %s: %s", repo, mnt, why);
 	if (repo_open(&R, repo) == -1)
 		err(errno == ENOENT ? EXIT_PERM : EXIT_TEMP, "%s", repo);
 	if (R.nmarkers == 0)
