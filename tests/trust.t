@@ -82,7 +82,7 @@ if [ "$(id -u)" = 0 ] && mkdir full && mount -t tmpfs -o size=80m tmpfs full; th
 	    grep -q "recover: .*stays interrupted.*No space left on device" rec.err
 	t_out "  ... the repository is still interrupted" \
 	    "interrupted session: yes (the next snap rolls it back)" \
-	    sh -c "$SNAP -s full/repo | grep interrupted"
+	    sh -c "$SNAP -s full/repo | grep '^interrupted session'"
 	mount -o remount,size=80m full
 	t_exit 0 "  ... once there is space, snap -R finishes" $SNAP -R full/repo
 	t_exit 0 "  ... and the last complete session restores" \
