@@ -30,7 +30,9 @@
 struct cmp {
 	struct repo	*r;
 	int64_t		 t;
-	int		 method, parsable, tmpfd, found;
+	int		 method, parsable, tmpfd;
+	int		 found;		/* a difference, or something unread */
+	int		 listed;	/* a difference printed */
 	struct hlinks	 links;
 	struct longincs	 longincs;
 };
@@ -42,9 +44,9 @@ report(struct cmp *c, const char *why, const char *path)
 	const char *p = path[0] ? path : ".", *s;
 	int plain = 1;
 
-	if (c->parsable && !c->found)
+	if (c->parsable && !c->listed)
 		printf("---\n");
-	c->found = 1;
+	c->found = c->listed = 1;
 	if (!c->parsable) {
 		printf("%s: %s\n", why, shown(p));
 		return;
@@ -279,7 +281,7 @@ compare_tree(struct repo *r, int64_t t, const char *prefix, const char *dir,
 			he = walk_next(w, &e);
 	}
 	if (parsable)
-		printf(c.found ? "...\n\n" : "--- []\n...\n\n");
+		printf(c.listed ? "...\n\n" : "--- []\n...\n\n");
 	walk_close(w);
 	meta_at_close(m);
 	hl_free(&c.links);
