@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "hlink.h"
+#include "meta.h"
 #include "xalloc.h"
 
 static size_t
@@ -90,4 +91,15 @@ hl_join(struct hlinks *t, uint64_t dev, uint64_t ino, const char *sha1)
 	if (h->sha1 == NULL)
 		h->sha1 = xstrdup(sha1);
 	return h;
+}
+
+const char *
+hl_digest(struct hlinks *h, const struct rec *r)
+{
+	struct hlink *l;
+
+	if (r->nlink <= 1)
+		return r->sha1;
+	l = hl_join(h, r->devloc, r->ino, r->sha1[0] ? r->sha1 : NULL);
+	return r->sha1[0] ? r->sha1 : l->sha1 ? l->sha1 : "";
 }

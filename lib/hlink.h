@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+struct rec;
+
 struct hlink {
 	struct hlink	*next;
 	uint64_t	 dev, ino;
@@ -31,6 +33,12 @@ struct hlink	*hl_get(struct hlinks *, uint64_t, uint64_t);
  * group takes sha1 as the group's digest, as the first member's.
  */
 struct hlink	*hl_join(struct hlinks *, uint64_t, uint64_t, const char *);
+/*
+ * The digest of regular-file record r: its own, or, for a later member of
+ * a hard-link group (rdiff-backup records it with the first only), the
+ * group's; "" when none is known.  Joins r to its group.
+ */
+const char	*hl_digest(struct hlinks *, const struct rec *);
 /* Free the groups; the table is empty again. */
 void		 hl_free(struct hlinks *);
 

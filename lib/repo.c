@@ -545,34 +545,60 @@ repo_unlock(int fd)
 	close(fd);
 }
 
-int
-repo_stat(const struct repo *r, int64_t t, const char *key, uint64_t *v)
+uint64_t
+inc_bytes(const struct stat *st)
 {
-	char *name, *buf, *p, *end;
-	size_t len, klen = strlen(key);
-	unsigned long long n;
+	return S_ISREG(st->st_mode) || S_ISLNK(st->st_mode) ?
+	    (uint64_t)st->st_size : 0;
+}
+
+char *
+repo_stats(const struct repo *r, int64_t t)
+{
+	char *name, *buf;
+	int rv, saved;
 
 	if ((name = stamped_find(r->datafd, "session_statistics", t,
 	    INC_DATA)) == NULL)
-		return -1;
-	if (read_file_at(r->datafd, name, &buf, &len, 1 << 20) == -1) {
-		free(name);
-		return -1;
-	}
+		return NULL;
+	rv = read_file_at(r->datafd, name, &buf, NULL, 1 << 20);
+	saved = errno;
 	free(name);
-	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n'),
-	    p = p ? p + 1 : NULL) {
-		if (strncmp(p, key, klen) != 0 || p[klen] != ' ' ||
-		    p[klen + 1] < '0' || p[klen + 1] > '9')
-			continue;
+	errno = saved;
+	return rv == -1 ? NULL : buf;
+}
+
+const char *
+stats_field(const char *text, const char *key)
+{
+	const char *p;
+	size_t klen = strlen(key);
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL)
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ')
+			return p + klen + 1;
+	return NULL;
+}
+
+int
+repo_stat(const struct repo *r, int64_t t, const char *key, uint64_t *v)
+{
+	const char *p;
+	char *buf, *end;
+	unsigned long long n;
+
+	if ((buf = repo_stats(r, t)) == NULL)
+		return -1;
+	if ((p = stats_field(buf, key)) != NULL && *p >= '0' && *p <= '9') {
 		errno = 0;
-		n = strtoull(p + klen + 1, &end, 10);
-		if (errno != 0 || (*end != ' ' && *end != '\n' &&
-		    *end != '\0'))
-			break;
-		free(buf);
-		*v = n;
-		return 0;
+		n = strtoull(p, &end, 10);
+		if (errno == 0 && (*end == ' ' || *end == '\n' ||
+		    *end == '\0')) {
+			free(buf);
+			*v = n;
+			return 0;
+		}
 	}
 	free(buf);
 	errno = ENOENT;

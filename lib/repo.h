@@ -101,6 +101,17 @@ int64_t	repo_current(const struct repo *);
  * or no such key in it).
  */
 int	repo_stat(const struct repo *, int64_t, const char *, uint64_t *);
+struct stat;
+/*
+ * What an increment file of stat st counts for in the statistics, as
+ * rdiff-backup counts it: a regular file's size, a symlink's target's
+ * length, 0 for anything else.
+ */
+uint64_t inc_bytes(const struct stat *);
+/* The text of session t's session_statistics file, or NULL (errno). */
+char	*repo_stats(const struct repo *, int64_t);
+/* What follows "key " on key's line of statistics text, or NULL. */
+const char *stats_field(const char *, const char *);
 
 /*
  * Lock the repository through rdiff-backup-data/lock.yml (the file

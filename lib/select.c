@@ -12,40 +12,53 @@
 #include "io.h"
 #include "meta.h"
 #include "number.h"
+#include "pathname.h"
 #include "select.h"
 #include "xalloc.h"
 
 #define LIST_MAX	(256u << 20)	/* a file list, at most */
 
+/* Past the kinds: the -stdin forms of the four lists, the separator. */
+#define OPT_STDIN(kind)	(SELOPT + SEL_NKINDS + (kind) - SEL_INCLUDE_FILELIST)
+#define OPT_NUL		(SELOPT + SEL_NKINDS + 4)
+#define K(kind)		(SELOPT + (kind))
+#define ARG		required_argument
+#define NOARG		no_argument
+
 const struct option select_options[] = {
-	{ "include",			required_argument, NULL, SELOPT + 0 },
-	{ "exclude",			required_argument, NULL, SELOPT + 1 },
-	{ "include-if-present",		required_argument, NULL, SELOPT + 2 },
-	{ "exclude-if-present",		required_argument, NULL, SELOPT + 3 },
-	{ "exclude-other-filesystems",	no_argument,	   NULL, SELOPT + 4 },
-	{ "include-regexp",		required_argument, NULL, SELOPT + 5 },
-	{ "exclude-regexp",		required_argument, NULL, SELOPT + 6 },
-	{ "include-special-files",	no_argument,	   NULL, SELOPT + 7 },
-	{ "exclude-special-files",	no_argument,	   NULL, SELOPT + 8 },
-	{ "include-symbolic-links",	no_argument,	   NULL, SELOPT + 9 },
-	{ "exclude-symbolic-links",	no_argument,	   NULL, SELOPT + 10 },
-	{ "exclude-device-files",	no_argument,	   NULL, SELOPT + 11 },
-	{ "exclude-sockets",		no_argument,	   NULL, SELOPT + 12 },
-	{ "exclude-fifos",		no_argument,	   NULL, SELOPT + 13 },
-	{ "max-file-size",		required_argument, NULL, SELOPT + 14 },
-	{ "min-file-size",		required_argument, NULL, SELOPT + 15 },
-	{ "include-filelist",		required_argument, NULL, SELOPT + 16 },
-	{ "exclude-filelist",		required_argument, NULL, SELOPT + 17 },
-	{ "include-globbing-filelist",	required_argument, NULL, SELOPT + 18 },
-	{ "exclude-globbing-filelist",	required_argument, NULL, SELOPT + 19 },
+	{ "include", ARG, NULL, K(SEL_INCLUDE) },
+	{ "exclude", ARG, NULL, K(SEL_EXCLUDE) },
+	{ "include-if-present", ARG, NULL, K(SEL_INCLUDE_PRESENT) },
+	{ "exclude-if-present", ARG, NULL, K(SEL_EXCLUDE_PRESENT) },
+	{ "exclude-other-filesystems", NOARG, NULL, K(SEL_EXCLUDE_OTHERFS) },
+	{ "include-regexp", ARG, NULL, K(SEL_INCLUDE_REGEXP) },
+	{ "exclude-regexp", ARG, NULL, K(SEL_EXCLUDE_REGEXP) },
+	{ "include-special-files", NOARG, NULL, K(SEL_INCLUDE_SPECIAL) },
+	{ "exclude-special-files", NOARG, NULL, K(SEL_EXCLUDE_SPECIAL) },
+	{ "include-symbolic-links", NOARG, NULL, K(SEL_INCLUDE_SYMLINKS) },
+	{ "exclude-symbolic-links", NOARG, NULL, K(SEL_EXCLUDE_SYMLINKS) },
+	{ "exclude-device-files", NOARG, NULL, K(SEL_EXCLUDE_DEVICES) },
+	{ "exclude-sockets", NOARG, NULL, K(SEL_EXCLUDE_SOCKETS) },
+	{ "exclude-fifos", NOARG, NULL, K(SEL_EXCLUDE_FIFOS) },
+	{ "max-file-size", ARG, NULL, K(SEL_MAX_SIZE) },
+	{ "min-file-size", ARG, NULL, K(SEL_MIN_SIZE) },
+	{ "include-filelist", ARG, NULL, K(SEL_INCLUDE_FILELIST) },
+	{ "exclude-filelist", ARG, NULL, K(SEL_EXCLUDE_FILELIST) },
+	{ "include-globbing-filelist", ARG, NULL, K(SEL_INCLUDE_GLOBLIST) },
+	{ "exclude-globbing-filelist", ARG, NULL, K(SEL_EXCLUDE_GLOBLIST) },
 	/* the -stdin forms of the four lists, then the separator */
-	{ "include-filelist-stdin",	no_argument,	   NULL, SELOPT + 20 },
-	{ "exclude-filelist-stdin",	no_argument,	   NULL, SELOPT + 21 },
-	{ "include-globbing-filelist-stdin", no_argument,  NULL, SELOPT + 22 },
-	{ "exclude-globbing-filelist-stdin", no_argument,  NULL, SELOPT + 23 },
-	{ "null-separator",		no_argument,	   NULL, SELOPT + 24 },
-	{ NULL,				0,		   NULL, 0 }
+	{ "include-filelist-stdin", NOARG, NULL, OPT_STDIN(SEL_INCLUDE_FILELIST) },
+	{ "exclude-filelist-stdin", NOARG, NULL, OPT_STDIN(SEL_EXCLUDE_FILELIST) },
+	{ "include-globbing-filelist-stdin", NOARG, NULL,
+	    OPT_STDIN(SEL_INCLUDE_GLOBLIST) },
+	{ "exclude-globbing-filelist-stdin", NOARG, NULL,
+	    OPT_STDIN(SEL_EXCLUDE_GLOBLIST) },
+	{ "null-separator", NOARG, NULL, OPT_NUL },
+	{ NULL, 0, NULL, 0 }
 };
+#undef K
+#undef ARG
+#undef NOARG
 
 struct option *
 select_longopts(const struct option *own)
@@ -423,13 +436,6 @@ list_parse(struct select *s, struct rule *r, const char *data, size_t len,
 		qsort(r->list, r->nlist, sizeof *r->list, entcmp);
 }
 
-/* Is a (len alen) the path b or a directory above it? */
-static int
-prefix_of(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return alen <= blen && memcmp(a, b, alen) == 0 &&
-	    (alen == blen || b[alen] == '/');
-}
 
 /*
  * A file list's say about rel, as rdiff-backup's sorted walk through it
@@ -467,8 +473,9 @@ list_test(const struct rule *r, const char *rel, size_t n)
 			if (!r->list[lo].include)
 				return r->list[lo].len == n &&
 				    memcmp(r->list[lo].rel, rel, n) == 0 ? 0 : -1;
-			return prefix_of(rel, n, r->list[lo].rel,
-			    r->list[lo].len) ? 1 : -1;
+			return (r->list[lo].len == n && memcmp(r->list[lo].rel,
+			    rel, n) == 0) || path_below(r->list[lo].rel,
+			    r->list[lo].len, rel, n) ? 1 : -1;
 		}
 	}
 	return -1;
@@ -860,13 +867,14 @@ selrules_opt(struct selrules *rs, int opt, const char *arg, char *err,
 {
 	int k = opt - SELOPT;
 
-	if (k == 24) {
+	if (opt == OPT_NUL) {
 		rs->nul = 1;
 		return 0;
 	}
-	if (k >= 20 && k < 24)
-		return selrules_add(rs, SEL_INCLUDE_FILELIST + k - 20, NULL, err,
-		    errlen);
+	if (opt >= OPT_STDIN(SEL_INCLUDE_FILELIST) &&
+	    opt <= OPT_STDIN(SEL_EXCLUDE_GLOBLIST))
+		return selrules_add(rs, SEL_INCLUDE_FILELIST + opt -
+		    OPT_STDIN(SEL_INCLUDE_FILELIST), NULL, err, errlen);
 	if (k < 0 || k >= SEL_NKINDS) {
 		snprintf(err, errlen, "not a selection option");
 		return -1;

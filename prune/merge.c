@@ -181,18 +181,14 @@ incdir_fd(struct merge *m, const char *dir)
 	    open_below(m->r->datafd, dir, O_RDONLY | O_DIRECTORY);
 }
 
-/*
- * The size of dirfd/name as rdiff-backup counts increments: a regular
- * file's, a symlink's target's length, 0 for anything else.
- */
+/* The size of increment dirfd/name, as the statistics count it. */
 static uint64_t
 fsize(int dirfd, const char *name)
 {
 	struct stat st;
 
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) ?
-	    (uint64_t)st.st_size : 0;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+	    inc_bytes(&st) : 0;
 }
 
 /*
@@ -363,18 +359,6 @@ static int
 gz_tap(void *g, const void *p, size_t n)
 {
 	return gzw_write(g, p, n);
-}
-
-/* The digest of r, from its hard-link group's first member if need be. */
-static const char *
-digest(struct hlinks *h, const struct rec *r)
-{
-	struct hlink *l;
-
-	if (r->nlink <= 1)
-		return r->sha1;
-	l = hl_join(h, r->devloc, r->ino, r->sha1[0] ? r->sha1 : NULL);
-	return r->sha1[0] ? r->sha1 : l->sha1 ? l->sha1 : "";
 }
 
 /*
@@ -597,8 +581,8 @@ walk_meta(struct merge *m, struct gzw *w)
 		inN = hn && pathcmp(rn->path, rn->pathlen, p, len) == 0;
 		g = at < m->ng && pathcmp(m->g[at].path, strlen(m->g[at].path),
 		    p, len) == 0 ? &m->g[at++] : NULL;
-		wo = inO && ro->type == RT_REG ? digest(&m->lo, ro) : "";
-		wn = inN && rn->type == RT_REG ? digest(&m->ln, rn) : "";
+		wo = inO && ro->type == RT_REG ? hl_digest(&m->lo, ro) : "";
+		wn = inN && rn->type == RT_REG ? hl_digest(&m->ln, rn) : "";
 		keepinc = 0;
 		if (g != NULL)
 			keepinc |= decide(m, g, inO ? ro : NULL, wo,

@@ -375,9 +375,8 @@ size_one(void *arg, const struct stampent *e)
 
 	if (e->stamped && e->t == z->t && !incname_is(e->name, e->base,
 	    MARKER) && fstatat(z->dirfd, e->name, &st,
-	    AT_SYMLINK_NOFOLLOW) == 0 && (S_ISREG(st.st_mode) ||
-	    S_ISLNK(st.st_mode)))
-		z->bytes += (uint64_t)st.st_size;
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		z->bytes += inc_bytes(&st);
 	return 0;
 }
 

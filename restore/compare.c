@@ -86,18 +86,6 @@ live_rec(const struct walk_ent *e, struct rec *l, char *link, size_t len)
 	return 0;
 }
 
-/* The digest of regular file r of the session: its group's if a link. */
-static const char *
-digest(struct cmp *c, const struct rec *r)
-{
-	struct hlink *l;
-
-	if (r->nlink <= 1)
-		return r->sha1;
-	l = hl_join(&c->links, r->devloc, r->ino, r->sha1[0] ? r->sha1 : NULL);
-	return r->sha1[0] ? r->sha1 : l->sha1 ? l->sha1 : "";
-}
-
 /* SHA-1 of the session's content of regular file r, rebuilt; -1: why. */
 static int
 rebuilt_sha1(struct cmp *c, const struct rec *r, char *sha1,
@@ -145,7 +133,7 @@ static int
 data_changed(struct cmp *c, const struct walk_ent *e, const struct rec *r)
 {
 	struct copyres live;
-	const char *want = digest(c, r), *why;
+	const char *want = hl_digest(&c->links, r), *why;
 	char rebuilt[41];
 	int fd, werr;
 

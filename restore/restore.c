@@ -79,10 +79,10 @@ static struct {
 	int64_t		 newer;		/* INT64_MIN: none */
 	struct meta_at	*m;
 	struct rec	*r;		/* the cursor's record, NULL at the end */
-	uint64_t	 checked, rebuilt, reused;
+	uint64_t	 checked, rebuilt;
 	char		**bad, **nbad;	/* sorted, in the newer; this one */
 	size_t		 nbadn, nnbad;
-} va = { INT64_MIN, NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0 };
+} va = { INT64_MIN, NULL, NULL, 0, 0, NULL, NULL, 0, 0 };
 static int		 eas = 1, acls = 1;	/* --no-eas, --no-acls */
 static struct select	*sel;		/* what to restore; NULL: all */
 static const char	*target_arg;	/* TARGET, for messages */
@@ -179,7 +179,6 @@ same_as_newer(const struct rec *r, const struct incent *incs, size_t n)
 	    strp_cmp) != NULL)
 		bad("verify", r->path, "SHA1 digest does not match the metadata "
 		    "(the same version as in the newer session)");
-	va.reused++;
 	return 1;
 }
 
@@ -1102,7 +1101,7 @@ verify_all(void)
 	for (k = R.ntimes; k-- > 0; ) {
 		at = R.times[k];
 		timestr_format(at, ts);
-		va.checked = va.rebuilt = va.reused = 0;
+		va.checked = va.rebuilt = 0;
 		va.m = NULL;
 		va.r = NULL;
 		if (va.newer != INT64_MIN) {

@@ -229,10 +229,8 @@ count_inc(struct tree *t, int dirfd, const char *fname)
 	struct stat st;
 
 	t->s->st.incfiles++;
-	/* a symlink's size is its target's length, as rdiff-backup counts */
-	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
-		t->s->st.incsize += (uint64_t)st.st_size;
+	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		t->s->st.incsize += inc_bytes(&st);
 }
 
 /* Increments carry the old entry's permissions, owner and mtime. */

@@ -549,14 +549,9 @@ commit(struct session *s, struct repo *r, const char *path)
 static double
 stat_of(const char *buf, const char *key)
 {
-	const char *p;
-	size_t n = strlen(key);
+	const char *p = buf ? stats_field(buf, key) : NULL;
 
-	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n') ?
-	    strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, n) == 0 && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return -1;
+	return p != NULL ? strtod(p, NULL) : -1;
 }
 
 /*
@@ -575,7 +570,7 @@ status(const char *path, int parsable)
 		{ "duration", "ElapsedTime" }, { "errors", "Errors" },
 	};
 	struct repo r;
-	char ts[TIMESTR_LEN], *buf = NULL, *name, h[32];
+	char ts[TIMESTR_LEN], *buf, h[32];
 	const char *result;
 	double v;
 	int64_t last, age, errors;
@@ -591,12 +586,8 @@ status(const char *path, int parsable)
 	last = r.markers[0];
 	timestr_format(last, ts);
 	age = (int64_t)time(NULL) - last;
-	name = stamped_find(r.datafd, "session_statistics", last, INC_DATA);
-	if (name == NULL || read_file_at(r.datafd, name, &buf, NULL,
-	    1 << 16) == -1)
-		buf = NULL;
-	free(name);
-	errors = buf ? (int64_t)stat_of(buf, "Errors") : -1;
+	buf = repo_stats(&r, last);
+	errors = (int64_t)stat_of(buf, "Errors");
 	result = interrupted ? "interrupted" : errors < 0 ? "unknown" :
 	    errors > 0 ? "partial" : "ok";
 	if (parsable) {
@@ -604,7 +595,7 @@ status(const char *path, int parsable)
 		    "age_seconds %" PRId64 "\nsessions %zu\nresult %s\n",
 		    last, ts, age, r.ntimes - (size_t)interrupted, result);
 		for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
-			if ((v = buf ? stat_of(buf, nums[i].stat) : -1) < 0)
+			if ((v = stat_of(buf, nums[i].stat)) < 0)
 				printf("%s unknown\n", nums[i].key);
 			else if (strcmp(nums[i].key, "duration") == 0)
 				printf("%s %.2f\n", nums[i].key, v);
@@ -623,7 +614,7 @@ status(const char *path, int parsable)
 			printf("errors in last session: unknown (no "
 			    "statistics)\n");
 		printf("result: %s\n", result);
-		if (buf != NULL && (v = stat_of(buf, "SourceFiles")) >= 0)
+		if ((v = stat_of(buf, "SourceFiles")) >= 0)
 			printf("files: %.0f, %s, %.0f changed, %.0f new, %.0f "
 			    "deleted, in %.1f s\n", v, number_human((uint64_t)
 			    stat_of(buf, "SourceFileSize"), h, sizeof h),
