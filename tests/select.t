@@ -87,7 +87,11 @@ done <rules
 # where rdiff-backup restore can (it fails on rules that scan), its paths
 $SNAP src full >/dev/null 2>&1 && $RB backup src rfull >/dev/null 2>&1
 # listed DIR: what restore -L says a backup of DIR holds
-listed() { rm -rf "$1.r" && $SNAP "$1" "$1.r" >/dev/null 2>&1 && $RESTORE -L "$1.r"; }
+# (a tree that is not there says so: two missing trees do not agree)
+listed() {
+	[ -d "$1" ] || { echo "no tree at $1"; return 1; }
+	rm -rf "$1.r" && $SNAP "$1" "$1.r" >/dev/null 2>&1 && $RESTORE -L "$1.r"
+}
 k=0
 while IFS='|' read -r name opts; do
 	k=$((k + 1))

@@ -137,6 +137,7 @@ sizes_agree() {
 	    yaml_sizes >rb.sizes &&
 	$RESTORE -l --size --parsable-output "$1" | yaml_sizes >our.sizes &&
 	[ "$(wc -l <rb.sizes)" = "$(sessions "$1" | wc -l)" ] &&
+	[ "$(join rb.sizes our.sizes | wc -l)" = "$(wc -l <rb.sizes)" ] &&
 	join rb.sizes our.sizes | {
 		bad=0
 		while read -r tm a b; do
@@ -215,6 +216,8 @@ t "... with -v, what changed: a file's content, a type" sh -c \
 t_out "... with -r, between two sessions; --null-separator: paths only" \
     "$($RESTORE -L --changed-since "$(at 20)" -r "$(at 21)" base | sed 's/^[a-z]* *//' | plain_names)" \
     ours_nul --changed-since "$(at 20)" -r "$(at 21)"
+t "... which names something" sh -c \
+    "$RESTORE -L --null-separator --changed-since $(at 20) -r $(at 21) base | grep -qa ."
 
 # --session: one middle session, of each kind of change
 for k in 3 4 6 9 12 30; do
