@@ -136,6 +136,7 @@ static struct session	*slots;		/* [0] unused: the root's */
 static size_t		 nslots = 1;
 static uint64_t		 newest;	/* slot of the newest session, 0: none */
 static struct timespec	 lastscan;
+static struct timespec	 rootmtime;	/* when the sessions last changed */
 static int		 tmpdirfd = -1;
 static struct longincs	 longincs = LONGINCS_INIT;
 static struct cfile	*cfiles;
@@ -205,7 +206,7 @@ scan(void)
 {
 	int64_t last, hold;
 	size_t i, j;
-	int found;
+	int found, changed = 0;
 
 	if (repo_scan(&R) == -1) {
 		hwarn("read %s", DATADIR);
@@ -226,6 +227,7 @@ scan(void)
 		if (!found && !slots[j].gone) {
 			slots[j].gone = 1;
 			unload(&slots[j]);
+			changed = 1;
 		}
 	}
 	newest = 0;
@@ -243,10 +245,18 @@ scan(void)
 			slots[j].t = R.times[i];
 			slots[j].efd = slots[j].sfd = -1;
 			nslots++;
+			changed = 1;
 		}
+		if (slots[j].gone)
+			changed = 1;
 		slots[j].gone = 0;
 		newest = j;
 	}
+	/* the kernel keeps the root's listing while its mtime stays */
+	if (changed && rootmtime.tv_sec == 0 && newest != 0)
+		rootmtime.tv_sec = (time_t)slots[newest].t;
+	else if (changed)
+		clock_gettime(CLOCK_REALTIME, &rootmtime);
 }
 
 /* Rescan when the root is looked at and the last scan is old. */
@@ -822,8 +832,7 @@ root_stat(struct stat *st)
 	st->st_gid = getgid();
 	st->st_size = 4096;
 	st->st_blksize = 4096;
-	if (newest != 0)
-		st->st_mtim.tv_sec = (time_t)slots[newest].t;
+	st->st_mtim = rootmtime;
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
@@ -1564,7 +1573,7 @@ cf_get(fuse_ino_t ino, int *err)
  * one request instead of three, and each READ finds its content by node
  * (cf_get).  Without, an open holds its content until released.
  */
-static int no_open;
+static int no_open, no_opendir;
 
 static void
 hf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1696,13 +1705,21 @@ hf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-/* Zero-message opens where the kernel has them (no_open). */
+/*
+ * Zero-message opens where the kernel has them (no_open, no_opendir: it
+ * then keeps every listing, which never changes), and READDIRPLUS for
+ * every part of a listing, not only the first, so that a walk gets its
+ * directories' attributes with their names and looks none of them up.
+ */
 static void
 hf_init(void *u, struct fuse_conn_info *conn)
 {
 	(void)u;
 	no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
 	    getenv("RESTORE_M_OPEN") == NULL;
+	no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 &&
+	    getenv("RESTORE_M_OPEN") == NULL;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 static void
@@ -1980,15 +1997,21 @@ hf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /*
- * A session's directories never change: the kernel may keep listings,
- * but only those made with attributes (struct lister), since a process
- * reading a kept listing gets no attributes with it and must look up
- * every entry.
+ * A session's directories never change: with no_opendir the kernel
+ * keeps every listing (a process reading one stats each entry it wants
+ * with a LOOKUP, ~100 of them for ls -l after find, fewer requests than
+ * an OPENDIR and a RELEASEDIR per directory of every walk).  Without,
+ * it keeps only those made with attributes (struct lister).
  */
 static void
 hf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lister *who;
+
+	if (no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 
 	if (ino != FUSE_ROOT_ID &&
 	    ((who = lister_of(fuse_req_ctx(req)->pid, 0)) == NULL ||

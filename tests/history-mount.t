@@ -133,6 +133,7 @@ $RESTORE -u mnt
 
 # snap and prune go on while the repository is mounted
 $RESTORE -m repo mnt
+ls mnt >/dev/null	# the kernel may keep this listing
 echo nine >src/nine
 # from inside session 8 nothing looks at the root, so the mount has not
 # seen session 9 when a.txt is read: its increment must still be used
@@ -143,6 +144,7 @@ sleep 2.2
 t_out "  ... the new session appears, and current follows" "$(name 9)" \
     readlink mnt/current
 t_out "  ... with its content" "nine" cat "mnt/$(name 9)/nine"
+t "  ... and in the root's listing" sh -c "ls mnt | grep -qx '$(name 9)'"
 t_out "  ... and an older session is still right" "$(cat keep.2)" \
     sh -c "cd 'mnt/$(name 2)' && $SUM . | sed 's|^\\.||'"
 t_exit 0 "prune runs while mounted" $PRUNE "$(day 3)" repo
