@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -7,12 +9,24 @@
 #include <zlib.h>
 
 #include "atomic.h"
+#include "buf.h"
 #include "gz.h"
 #include "io.h"
 #include "xalloc.h"
 
 #define BUFSZ	65536
 #define CHUNK	(256 * 1024)	/* handed between threads in background mode */
+
+/*
+ * Seekable files (gzw_seekable): a member holds at least MEMBER_MIN
+ * bytes, or a 512th of what came before it; the index of members is at
+ * most INDEX_MAX bytes (later members go unlisted) and lists only keys
+ * of at most KEY_MAX bytes.
+ */
+#define MEMBER_MIN	(64 * 1024)
+#define INDEX_MAX	60000
+#define KEY_MAX		1024
+#define IX_VERSION	1
 
 /*
  * Background mode: a second thread does the (de)compression while the
@@ -28,6 +42,8 @@ struct bg {
 	int		 stop, err;
 	int		 done;		/* reader: the thread has ended */
 	ssize_t		 got;		/* reader: bytes decoded, -1 error */
+	int		 cut;		/* writer: a member starts after the chunk */
+	struct wbuf	 key;		/* ... with this first key */
 };
 
 struct gzr {
@@ -56,6 +72,14 @@ struct gzw {
 	off_t		 count;
 	struct bg	*bg;
 	size_t		 curlen;	/* filled part of bg->buf[0] */
+	/* seekable: members begin at marks; their index ends the file */
+	int		 seekable;
+	int		 marked;	/* a member has been begun at a mark */
+	off_t		 mstart;	/* count where the last began */
+	uint64_t	 zout;		/* compressed bytes written */
+	struct wbuf	 idx;		/* per member: u64 offset, string key */
+	uint32_t	 nidx;
+	int		 idxfull;
 };
 
 /*
@@ -127,6 +151,127 @@ gzr_open(int fd, int gzip)
 		return NULL;
 	}
 	return r;
+}
+
+struct gzr *
+gzr_open_at(int fd, int gzip, off_t off)
+{
+	if (lseek(fd, off, SEEK_SET) == -1) {
+		close(fd);
+		return NULL;
+	}
+	return gzr_open(fd, gzip);
+}
+
+struct gzindex {
+	unsigned char	*blob;		/* the "Bx" subfield's data */
+	uint32_t	 n;
+	size_t		*at;		/* each entry's place in blob */
+};
+
+/* Little-endian 16 bits at p. */
+static size_t
+le16(const unsigned char *p)
+{
+	return (size_t)p[0] | (size_t)p[1] << 8;
+}
+
+struct gzindex *
+gzindex_read(int fd)
+{
+	static const unsigned char tail[10] = { 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	unsigned char end[18], *m = NULL;
+	struct gzindex *ix = NULL;
+	struct rbuf b;
+	struct stat st;
+	uint64_t off, last = 0;
+	uint32_t total, n, i;
+	const unsigned char *key;
+	size_t xlen, bx, klen;
+	uint8_t ver;
+
+	if (fstat(fd, &st) == -1)
+		return NULL;
+	/* the file ends with "Bz" (the member's length), then tail */
+	if (st.st_size < 12 + 8 + 10 + 9 ||
+	    pread_full(fd, end, sizeof end, st.st_size - sizeof end) !=
+	    (ssize_t)sizeof end)
+		goto none;
+	if (memcmp(end + 8, tail, sizeof tail) != 0 || end[0] != 'B' ||
+	    end[1] != 'z' || end[2] != 4 || end[3] != 0)
+		goto none;
+	rbuf_init(&b, end + 4, 4);
+	buf_get_u32(&b, &total);
+	if (total < 12 + 8 + 10 + 9 || total > 12 + 65535 + 10 ||
+	    (off_t)total > st.st_size)
+		goto bad;
+	m = xmalloc(total);
+	if (pread_full(fd, m, total, st.st_size - total) != (ssize_t)total)
+		goto bad;
+	xlen = le16(m + 10);
+	if (m[0] != 0x1f || m[1] != 0x8b || m[2] != 8 || m[3] != 4 ||
+	    xlen != total - 22 || m[12] != 'B' || m[13] != 'x' ||
+	    (bx = le16(m + 14)) != xlen - 12)
+		goto bad;
+	ix = xcalloc(1, sizeof *ix);
+	ix->blob = (unsigned char *)xmemdup(m + 16, bx);
+	rbuf_init(&b, ix->blob, bx);
+	if (buf_get_u8(&b, &ver) == -1 || ver != IX_VERSION ||
+	    buf_get_u32(&b, &n) == -1 || n == 0 || n > bx / 12)
+		goto bad;
+	ix->at = xreallocarray(NULL, n, sizeof *ix->at);
+	for (i = 0; i < n; i++) {
+		ix->at[i] = b.off;
+		if (buf_get_u64(&b, &off) == -1 ||
+		    buf_get_string(&b, &key, &klen) == -1 ||
+		    (i == 0 ? off != 0 : off <= last) ||
+		    off >= (uint64_t)st.st_size - total)
+			goto bad;
+		last = off;
+	}
+	if (rbuf_left(&b) != 0)
+		goto bad;
+	ix->n = n;
+	free(m);
+	return ix;
+none:
+	errno = ENOENT;
+	return NULL;
+bad:
+	free(m);
+	gzindex_free(ix);
+	errno = EBADMSG;
+	return NULL;
+}
+
+size_t
+gzindex_count(const struct gzindex *ix)
+{
+	return ix->n;
+}
+
+void
+gzindex_entry(const struct gzindex *ix, size_t i, uint64_t *off,
+    const char **key, size_t *keylen)
+{
+	struct rbuf b;
+	const unsigned char *k;
+
+	rbuf_init(&b, ix->blob, SIZE_MAX);
+	b.off = ix->at[i];
+	buf_get_u64(&b, off);
+	buf_get_string(&b, &k, keylen);
+	*key = (const char *)k;
+}
+
+void
+gzindex_free(struct gzindex *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->blob);
+	free(ix->at);
+	free(ix);
 }
 
 /*
@@ -203,6 +348,7 @@ bg_free(struct bg *b)
 	pthread_cond_destroy(&b->cv);
 	xbuf_put(b->buf[0], CHUNK);
 	xbuf_put(b->buf[1], CHUNK);
+	wbuf_free(&b->key);
 	free(b);
 }
 
@@ -550,6 +696,7 @@ deflate_out(struct gzw *w, int flush)
 		}
 		if (write_full(w->fd, w->buf, BUFSZ - w->z.avail_out) == -1)
 			return -1;
+		w->zout += BUFSZ - w->z.avail_out;
 	} while (w->z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
 	return 0;
 }
@@ -571,6 +718,33 @@ deflate_in(struct gzw *w, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * Begin a member whose first record has key: end the one being written
+ * (if it holds anything) and list the new one while the index has room.
+ */
+static int
+member_cut(struct gzw *w, const void *key, size_t keylen)
+{
+	if (w->idxfull || w->idx.len + 12 + keylen > INDEX_MAX) {
+		w->idxfull = 1;		/* the member goes on */
+		return 0;
+	}
+	if (w->zout > 0 || w->z.total_in > 0) {
+		w->z.next_in = NULL;
+		w->z.avail_in = 0;
+		if (deflate_out(w, Z_FINISH) == -1)
+			return -1;
+		if (deflateReset(&w->z) != Z_OK) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	buf_put_u64(&w->idx, w->zout);
+	buf_put_string(&w->idx, key, keylen);
+	w->nidx++;
+	return 0;
+}
+
 /* Writer thread: compress each chunk the caller hands over. */
 static void *
 bg_writer(void *arg)
@@ -588,6 +762,10 @@ bg_writer(void *arg)
 		pthread_mutex_unlock(&b->mu);
 		e = b->err == 0 && deflate_in(w, b->buf[1], b->len) == -1 ?
 		    errno : 0;
+		if (e == 0 && b->err == 0 && b->cut &&
+		    member_cut(w, b->key.p, b->key.len) == -1)
+			e = errno;
+		b->cut = 0;
 		pthread_mutex_lock(&b->mu);
 		if (e && b->err == 0)
 			b->err = e;
@@ -598,9 +776,12 @@ bg_writer(void *arg)
 	return NULL;
 }
 
-/* Hand the filled chunk to the thread once it is free; -1 on its error. */
+/*
+ * Hand the filled chunk to the thread once it is free, and with key a
+ * member to begin after it; -1 on the thread's error.
+ */
 static int
-bg_hand(struct gzw *w)
+bg_hand(struct gzw *w, const void *key, size_t keylen)
 {
 	struct bg *b = w->bg;
 	char *t;
@@ -609,12 +790,17 @@ bg_hand(struct gzw *w)
 	pthread_mutex_lock(&b->mu);
 	while (b->busy)
 		pthread_cond_wait(&b->cv, &b->mu);
-	if ((e = b->err) == 0 && w->curlen > 0) {
+	if ((e = b->err) == 0 && (w->curlen > 0 || key != NULL)) {
 		t = b->buf[1];
 		b->buf[1] = b->buf[0];
 		b->buf[0] = t;
 		b->len = w->curlen;
 		w->curlen = 0;
+		if (key != NULL) {
+			b->cut = 1;
+			b->key.len = 0;
+			buf_put_bytes(&b->key, key, keylen);
+		}
 		b->busy = 1;
 		pthread_cond_broadcast(&b->cv);
 	}
@@ -651,7 +837,7 @@ bg_stop(struct gzw *w)
 	struct bg *b = w->bg;
 	int rv;
 
-	rv = bg_hand(w);
+	rv = bg_hand(w, NULL, 0);
 	pthread_mutex_lock(&b->mu);
 	b->stop = 1;
 	pthread_cond_broadcast(&b->cv);
@@ -683,7 +869,7 @@ gzw_write(struct gzw *w, const void *p, size_t n)
 			w->curlen += k;
 			p = (const char *)p + k;
 			n -= k;
-			if (w->curlen == CHUNK && bg_hand(w) == -1)
+			if (w->curlen == CHUNK && bg_hand(w, NULL, 0) == -1)
 				goto fail;
 		}
 		return 0;
@@ -720,6 +906,73 @@ gzw_count(struct gzw *w)
 	return w->count;
 }
 
+void
+gzw_seekable(struct gzw *w)
+{
+	w->seekable = w->gzip;
+}
+
+int
+gzw_mark(struct gzw *w, const void *key, size_t keylen)
+{
+	off_t least = w->count / 512 > MEMBER_MIN ? w->count / 512 :
+	    MEMBER_MIN;
+
+	if (w->err) {
+		errno = w->err;
+		return -1;
+	}
+	if (!w->seekable || keylen > KEY_MAX ||
+	    (w->marked && w->count - w->mstart < least))
+		return 0;
+	w->marked = 1;
+	w->mstart = w->count;
+	if ((w->bg != NULL ? bg_hand(w, key, keylen) :
+	    member_cut(w, key, keylen)) == -1) {
+		w->err = errno;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The last member of a seekable file: empty, its extra field holding
+ * the index ("Bx": version, count, then per member its offset and first
+ * key) and the member's own length ("Bz", last, so that a reader finds
+ * it from the file's end).
+ */
+static int
+write_index(struct gzw *w)
+{
+	static const unsigned char head[10] = { 0x1f, 0x8b, 8, 4, 0, 0, 0, 0,
+	    0, 255 };
+	static const unsigned char tail[10] = { 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct wbuf m = { 0 };
+	size_t bx = 5 + w->idx.len, xlen = 4 + bx + 8, total;
+	int rv;
+
+	total = sizeof head + 2 + xlen + sizeof tail;
+	buf_put_bytes(&m, head, sizeof head);
+	buf_put_u8(&m, xlen & 0xff);
+	buf_put_u8(&m, xlen >> 8);
+	buf_put_u8(&m, 'B');
+	buf_put_u8(&m, 'x');
+	buf_put_u8(&m, bx & 0xff);
+	buf_put_u8(&m, bx >> 8);
+	buf_put_u8(&m, IX_VERSION);
+	buf_put_u32(&m, w->nidx);
+	buf_put_bytes(&m, w->idx.p, w->idx.len);
+	buf_put_u8(&m, 'B');
+	buf_put_u8(&m, 'z');
+	buf_put_u8(&m, 4);
+	buf_put_u8(&m, 0);
+	buf_put_u32(&m, (uint32_t)total);
+	buf_put_bytes(&m, tail, sizeof tail);
+	rv = write_full(w->fd, m.p, m.len);
+	wbuf_free(&m);
+	return rv;
+}
+
 int
 gzw_close(struct gzw *w, int sync)
 {
@@ -733,7 +986,8 @@ gzw_close(struct gzw *w, int sync)
 	} else if (w->gzip) {
 		w->z.next_in = NULL;
 		w->z.avail_in = 0;
-		if (deflate_out(w, Z_FINISH) == -1)
+		if (deflate_out(w, Z_FINISH) == -1 ||
+		    (w->nidx > 0 && write_index(w) == -1))
 			rv = -1, saved = errno;
 	} else if (write_full(w->fd, w->buf, w->buflen) == -1)
 		rv = -1, saved = errno;
@@ -744,6 +998,7 @@ gzw_close(struct gzw *w, int sync)
 	if (close(w->fd) == -1 && rv == 0)
 		rv = -1, saved = errno;
 	xbuf_put(w->buf, BUFSZ);
+	wbuf_free(&w->idx);
 	free(w);
 	if (rv == -1)
 		errno = saved;

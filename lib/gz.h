@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 struct gzr;
 struct gzw;
 
@@ -46,6 +48,32 @@ int		 gzw_write(struct gzw *, const void *, size_t);
 int		 gzw_puts(struct gzw *, const char *);
 /* Bytes written so far, before compression. */
 off_t		 gzw_count(struct gzw *);
+/*
+ * Seekable gzip files: the writer begins a new gzip member at some of
+ * the places the caller marks (gzw_mark, before a record, with the
+ * record's key: its members hold 64 KiB or more) and ends the file with
+ * an empty member whose extra field lists each member's offset and
+ * first key.  Any gzip reader reads the file as before; gzindex_read
+ * finds the list, and gzr_open_at reads from one member on.  Keys are
+ * the caller's to order.
+ */
+void		 gzw_seekable(struct gzw *);
+int		 gzw_mark(struct gzw *, const void *, size_t);
+
+struct gzindex;
+/*
+ * The member list of the seekable file at fd: NULL with errno ENOENT
+ * when it has none, EBADMSG when it is malformed (offsets not rising
+ * from 0, past the file's end, a bad length).
+ */
+struct gzindex	*gzindex_read(int);
+size_t		 gzindex_count(const struct gzindex *);
+/* Entry i: the member's offset and first key (valid while ix is). */
+void		 gzindex_entry(const struct gzindex *, size_t, uint64_t *,
+		    const char **, size_t *);
+void		 gzindex_free(struct gzindex *);
+/* gzr_open of fd from offset off on (a member's start). */
+struct gzr	*gzr_open_at(int, int, off_t);
 /* Flush and close; with sync, fsync before closing.  -1 on any error. */
 int		 gzw_close(struct gzw *, int);
 

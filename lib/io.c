@@ -33,6 +33,27 @@ read_full(int fd, void *buf, size_t n)
 	return (ssize_t)done;
 }
 
+ssize_t
+pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	char *p = buf;
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < n) {
+		r = pread(fd, p + done, n - done, off + (off_t)done);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
 int
 write_full(int fd, const void *buf, size_t n)
 {

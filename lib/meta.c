@@ -263,6 +263,8 @@ out:
 		errno = EOVERFLOW;
 		return -1;
 	}
+	if (gzw_mark(w, r->path, r->pathlen) == -1)
+		return -1;
 	return gzw_write(w, buf, len);
 }
 

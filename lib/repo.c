@@ -332,6 +332,8 @@ repo_current(const struct repo *r)
 struct meta_at {
 	struct meta_reader	**rd;	/* oldest (time t) first */
 	struct rec		**head;	/* current record per reader, NULL at end */
+	char			**keys;	/* meta_at_seek: the first path each */
+	size_t			 *keylens;	/* reader must give, or NULL */
 	size_t			  n;
 	struct rec		  out;
 	char			  err[320];
@@ -369,12 +371,69 @@ advance(struct meta_at *m, size_t i)
 	}
 }
 
+/*
+ * A reader of metadata file fd from the member where records at or
+ * after path begin, by the file's member index: NULL with errno ENOTSUP
+ * when it has none (a plain file, or one rdiff-backup wrote).  *key
+ * (*keylen) is the first path the reader must give, which the caller
+ * checks.
+ */
+static struct gzr *
+seek_reader(int fd, int gz, const char *path, size_t len, char **key,
+    size_t *keylen)
+{
+	struct gzindex *ix;
+	struct stat st;
+	uint64_t off = 0, o;
+	const char *k;
+	size_t lo, hi, mid, kl;
+	struct gzr *g;
+
+	*key = NULL;
+	if (fstat(fd, &st) == 0 && st.st_size == 0)
+		return gzr_open(fd, gz);	/* an empty diff: no records */
+	if (!gz || (ix = gzindex_read(fd)) == NULL) {
+		close(fd);
+		errno = ENOTSUP;
+		return NULL;
+	}
+	/* the last member whose first key is not after path */
+	for (lo = 0, hi = gzindex_count(ix); lo < hi; ) {
+		mid = lo + (hi - lo) / 2;
+		gzindex_entry(ix, mid, &o, &k, &kl);
+		if (pathcmp(k, kl, path, len) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0) {
+		gzindex_entry(ix, lo - 1, &off, &k, &kl);
+		*key = xmemdup(k, kl + 1);
+		(*key)[kl] = '\0';
+		*keylen = kl;
+	}
+	gzindex_free(ix);
+	if ((g = gzr_open_at(fd, 1, (off_t)off)) == NULL) {
+		free(*key);
+		*key = NULL;
+	}
+	return g;
+}
+
 struct meta_at *
 meta_at_open(struct repo *r, int64_t t)
 {
+	return meta_at_seek(r, t, NULL, 0);
+}
+
+struct meta_at *
+meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len)
+{
 	struct meta_at *m;
-	size_t i, k, first;
-	int fd;
+	struct gzr *g;
+	size_t i, k, first, keylen = 0;
+	char *key = NULL;
+	int fd, saved;
 
 	for (first = 0; first < r->nmeta && r->meta[first].t < t; first++)
 		;
@@ -392,7 +451,22 @@ meta_at_open(struct repo *r, int64_t t)
 		}
 		m->rd = xreallocarray(m->rd, m->n + 1, sizeof *m->rd);
 		m->head = xreallocarray(m->head, m->n + 1, sizeof *m->head);
-		m->rd[m->n] = meta_open(gzr_open(fd, r->meta[i].gz));
+		m->keys = xreallocarray(m->keys, m->n + 1, sizeof *m->keys);
+		m->keylens = xreallocarray(m->keylens, m->n + 1,
+		    sizeof *m->keylens);
+		if (path == NULL)
+			g = gzr_open(fd, r->meta[i].gz);
+		else if ((g = seek_reader(fd, r->meta[i].gz, path, len, &key,
+		    &keylen)) == NULL) {
+			saved = errno;
+			meta_at_close(m);
+			errno = saved;
+			return NULL;
+		}
+		m->rd[m->n] = meta_open(g);
+		m->keys[m->n] = key;
+		m->keylens[m->n] = keylen;
+		key = NULL;
 		m->head[m->n++] = NULL;
 		if (r->meta[i].snapshot)
 			break;
@@ -414,8 +488,17 @@ meta_at_open(struct repo *r, int64_t t)
 			return NULL;
 		}
 	}
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < m->n; i++) {
 		advance(m, i);
+		/* a member must begin with the record its index names */
+		if (m->keys[i] != NULL && (m->head[i] == NULL ||
+		    pathcmp(m->head[i]->path, m->head[i]->pathlen, m->keys[i],
+		    m->keylens[i]) != 0)) {
+			meta_at_close(m);
+			errno = EBADMSG;
+			return NULL;
+		}
+	}
 	return m;
 }
 
@@ -478,8 +561,12 @@ meta_at_close(struct meta_at *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < m->n; i++) {
 		meta_close(m->rd[i]);
+		free(m->keys[i]);
+	}
+	free(m->keys);
+	free(m->keylens);
 	for (i = 0; i < m->nmsgs; i++)
 		free(m->msgs[i]);
 	free(m->msgs);

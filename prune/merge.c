@@ -717,6 +717,7 @@ merge_run(struct repo *r, int64_t o, int64_t n, int verbose)
 	if (!mo->snapshot) {
 		fd = stage_file(&m, &mname);
 		w = gzw_open(fd, 6);
+		gzw_seekable(w);
 	}
 	walk_meta(&m, w);
 	if (w != NULL) {

@@ -496,6 +496,7 @@ snapshot_at_r(struct repo *r, int *gz)
 	if (atomic_open(&a, S->datafd, name, 0600) == -1)
 		fatal("create", name);
 	w = gzw_open(dup(a.fd), 6);
+	gzw_seekable(w);
 	while ((rv = meta_at_next(m, &rec)) != 0) {
 		if (rv == -1)
 			errx(EXIT_PERM, "recover: metadata: %s", meta_at_error(m));

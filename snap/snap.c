@@ -482,10 +482,12 @@ begin(struct session *s, int keep)
 		write_marker(s, s->now);
 	fd = create_stamped(s, METADATA, s->now, INC_SNAPSHOT, 1);
 	s->snap = gzw_open(fd, 1);	/* rewritten every run: speed first */
+	gzw_seekable(s->snap);		/* restore -m reads parts of it */
 	gzw_background(s->snap);
 	if (!s->first && !keep) {
 		fd = create_stamped(s, METADATA, s->prev, INC_DIFF, 1);
 		s->diff = gzw_open(fd, 1);
+		gzw_seekable(s->diff);
 		gzw_background(s->diff);
 	}
 	attrs_begin(s);

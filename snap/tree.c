@@ -108,7 +108,8 @@ put_snap(struct tree *t, const struct rec *r)
 	int rv;
 
 	if (t->old != NULL && (text = meta_text(t->old, r, &len)) != NULL)
-		rv = gzw_write(t->s->snap, text, len);
+		rv = gzw_mark(t->s->snap, r->path, r->pathlen) == -1 ? -1 :
+		    gzw_write(t->s->snap, text, len);
 	else
 		rv = meta_write(t->s->snap, r);
 	if (rv == -1)

@@ -15,8 +15,89 @@
 #include "xalloc.h"
 
 #define NLINES	200000
-
 static char path[] = "/tmp/unit-gz.XXXXXX";
+
+#define NKEYS	40000
+
+/*
+ * A seekable file of NKEYS records "File kNNNNNNNN" with padding of
+ * pad bytes each (keys of keypad bytes more), marked before each.
+ */
+static int
+write_seekable(int bg, size_t pad, size_t keypad)
+{
+	struct gzw *w;
+	char key[2048], rec[4096];
+	size_t kl, n;
+	unsigned k;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_TRUNC)) == -1 ||
+	    (w = gzw_open(fd, 1)) == NULL)
+		return -1;
+	gzw_seekable(w);
+	if (bg && gzw_background(w) == -1)
+		return -1;
+	for (k = 0; k < NKEYS; k++) {
+		kl = (size_t)snprintf(key, 32, "k%08u", k);
+		memset(key + kl, 'p', keypad);
+		kl += keypad;
+		n = (size_t)snprintf(rec, sizeof rec, "File %.*s\n  Pad ",
+		    (int)kl, key);
+		memset(rec + n, 'a' + k % 26, pad);
+		n += pad;
+		rec[n++] = '\n';
+		if (gzw_mark(w, key, kl) == -1 || gzw_write(w, rec, n) == -1)
+			return -1;
+	}
+	return gzw_close(w, 0);
+}
+
+/*
+ * Every listed member of the file begins with the record its key names
+ * and reads from there to the last record; members are listed in order.
+ */
+static int
+check_members(size_t *count, size_t keypad)
+{
+	struct gzindex *ix;
+	struct gzr *r;
+	const char *key;
+	char want[2048], *rec;
+	size_t i, kl, len, n;
+	unsigned long lines;
+	uint64_t off;
+	unsigned k, first;
+	int fd, ok = 1;
+
+	fd = open(path, O_RDONLY);
+	ix = gzindex_read(fd);
+	close(fd);
+	if (ix == NULL)
+		return 0;
+	*count = gzindex_count(ix);
+	for (i = 0; i < *count && ok; i += 1 + *count / 7) {
+		gzindex_entry(ix, i, &off, &key, &kl);
+		if (kl < 9 || sscanf(key, "k%8u", &first) != 1)
+			return 0;
+		if ((r = gzr_open_at(open(path, O_RDONLY), 1, (off_t)off)) ==
+		    NULL)
+			return 0;
+		for (k = first; k < NKEYS && ok; k++) {
+			n = (size_t)snprintf(want, 32, "File k%08u", k);
+			memset(want + n, 'p', keypad);
+			n += keypad;
+			ok = gzr_record(r, "File ", &rec, &len, 1 << 20,
+			    &lines) == 1 && len > n && memcmp(rec, want, n) ==
+			    0 && rec[n] == '\n';
+		}
+		ok = ok && gzr_record(r, "File ", &rec, &len, 1 << 20,
+		    &lines) == 0;
+		gzr_close(r);
+	}
+	gzindex_free(ix);
+	return ok;
+}
 
 /* Line k: its number, then k % 97 letters (some lines empty after it). */
 static size_t
@@ -190,7 +271,7 @@ main(void)
 {
 	struct gzr *r;
 	struct gzw *w;
-	char *line, *longline;
+	char *line, *longline, cmd[128];
 	size_t len, longlen = 700000, total, *offs;
 	unsigned long why, lines;
 	char *recs;
@@ -231,6 +312,60 @@ main(void)
 	}
 	free(recs);
 	free(offs);
+
+	/* seekable files: members at marks, their index at the end */
+	for (bg = 0; bg <= 1; bg++) {
+		size_t count = 0;
+
+		ok(write_seekable(bg, 100, 0) == 0, "a seekable file of %d "
+		    "records, %s", NKEYS, bg ? "in background" : "in line");
+		rv = check_members(&count, 0);
+		ok(rv && count > 20, "  ... each of its %zu members reads "
+		    "from its first key on", count);
+		snprintf(cmd, sizeof cmd, "gzip -t <%s 2>/dev/null", path);
+		ok(system(cmd) == 0, "  ... and gzip(1) reads it whole");
+	}
+	/* long keys: the index fills, later members go unlisted */
+	{
+		size_t count = 0;
+
+		ok(write_seekable(1, 1500, 1000) == 0, "a seekable file with "
+		    "keys of 1,009 bytes");
+		rv = check_members(&count, 1000);
+		ok(rv && count > 10 && count <= 60000 / 1009, "  ... its index "
+		    "holds what fits (%zu members), each reads on to the end",
+		    count);
+	}
+	fd = open(path, O_WRONLY | O_TRUNC);
+	w = gzw_open(fd, 1);
+	gzw_write(w, "File a\n", 7);
+	gzw_close(w, 0);
+	fd = open(path, O_RDONLY);
+	errno = 0;
+	ok(gzindex_read(fd) == NULL && errno == ENOENT,
+	    "a file written without marks has no index: ENOENT");
+	close(fd);
+	/* an index whose first member is not at 0 is refused */
+	write_seekable(0, 100, 0);
+	fd = open(path, O_RDWR);
+	size = lseek(fd, 0, SEEK_END);
+	{
+		unsigned char b[4];
+		uint32_t total;
+		off_t at;
+
+		pread(fd, b, 4, size - 14);
+		total = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		    (uint32_t)b[2] << 8 | b[3];
+		at = size - (off_t)total + 16 + 5 + 7;	/* offset's last byte */
+		b[0] = 1;
+		ok(pwrite(fd, b, 1, at) == 1, "set the first member's offset "
+		    "in the index to 1");
+		errno = 0;
+		ok(gzindex_read(fd) == NULL && errno == EBADMSG,
+		    "  ... gzindex_read: EBADMSG");
+	}
+	close(fd);
 
 	/* the limit is the record's size, not what was decoded with it */
 	fd = open(path, O_WRONLY | O_TRUNC);
