@@ -41,18 +41,18 @@ MR="$T/bin/mount-remote -S $SFTP x:$T/host $T/home/mnt"
 chown root:root /dev/fuse && chmod 600 /dev/fuse
 as_user mkdir -p mnt
 t_exit 100 "/dev/fuse 0600: mount-remote as a user exits 100" sh -c \
-    "su $U -s /bin/sh -c 'cd $T/home && $MR -- true' 2>err.1"
+    "su $U -s /bin/sh -c 'cd $T/home && $MR -- true' 2>$T/err.1"
 t "... saying /dev/fuse is 0600 and what to do, in one line" sh -c \
-    "grep -q '/dev/fuse is 0600 root:root, so only root can mount: make it 0666' err.1 &&
-     [ \$(wc -l <err.1) = 1 ]"
+    "grep -q '/dev/fuse is 0600 root:root, so only root can mount: make it 0666' $T/err.1 &&
+     [ \$(wc -l <$T/err.1) = 1 ]"
 t_exit 100 "... and restore -m too" sh -c \
-    "su $U -s /bin/sh -c 'cd $T/home && $T/bin/restore -m repo mnt' 2>err.1b"
+    "su $U -s /bin/sh -c 'cd $T/home && $T/bin/restore -m repo mnt' 2>$T/err.1b"
 # group-accessible, but the user is not in the group
 chgrp "$G" /dev/fuse && chmod 660 /dev/fuse
 t_exit 100 "/dev/fuse 0660 of a group the user is not in: exit 100" sh -c \
-    "su $U -s /bin/sh -c 'cd $T/home && $MR -- true' 2>err.2"
+    "su $U -s /bin/sh -c 'cd $T/home && $MR -- true' 2>$T/err.2"
 t "... saying: add yourself to group $G" \
-    grep -q "you are not in group $G: add yourself to it (usermod -aG $G USER" err.2
+    grep -q "you are not in group $G: add yourself to it (usermod -aG $G USER" $T/err.2
 t "... nothing stays mounted" sh -c "! grep -q ' $T/home/mnt ' /proc/mounts"
 
 # in the group, as the seed sets it up: the whole routine as the user
