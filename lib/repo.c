@@ -423,11 +423,12 @@ seek_reader(int fd, int gz, const char *path, size_t len, char **key,
 struct meta_at *
 meta_at_open(struct repo *r, int64_t t)
 {
-	return meta_at_seek(r, t, NULL, 0);
+	return meta_at_seek(r, t, NULL, 0, 0);
 }
 
 struct meta_at *
-meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len)
+meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
+    int bg)
 {
 	struct meta_at *m;
 	struct gzr *g;
@@ -463,6 +464,8 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len)
 			errno = saved;
 			return NULL;
 		}
+		if (bg && g != NULL)
+			(void)gzr_background(g);	/* else in line */
 		m->rd[m->n] = meta_open(g);
 		m->keys[m->n] = key;
 		m->keylens[m->n] = keylen;

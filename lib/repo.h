@@ -139,8 +139,10 @@ struct meta_at	*meta_at_open(struct repo *, int64_t);
  * records at or after path begin (earlier records may come first: the
  * caller skips them).  NULL with errno ENOTSUP when a file of the chain
  * has no member index (see gz.h), EBADMSG when an index is wrong.
+ * With bg, threads decode ahead (for reading much).
  */
-struct meta_at	*meta_at_seek(struct repo *, int64_t, const char *, size_t);
+struct meta_at	*meta_at_seek(struct repo *, int64_t, const char *, size_t,
+		    int);
 /* 1 with *rec, 0 at the end, -1 on error: meta_at_error() says what. */
 int		 meta_at_next(struct meta_at *, struct rec **);
 const char	*meta_at_error(struct meta_at *);

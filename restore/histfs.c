@@ -93,8 +93,27 @@ struct ient {
 	uint32_t	 group, links;	/* hard-link group's first member, size */
 	uint8_t		 sha1[20];
 	uint8_t		 has_sha1, has_mtime;
+	uint8_t		 unread;	/* lazy: a directory not read yet */
 };
 
+/* Open addressing from two keys to a record index (lazy sessions). */
+struct itab {
+	struct islot {
+		uint64_t	 a, b;
+		uint32_t	 idx;	/* + 1; 0: empty */
+	}		*v;
+	size_t		 n, cap;
+};
+
+/*
+ * A session's index.  Built whole by load() from the metadata, or, when
+ * every metadata file of its chain has a member index (gz.h) and it has
+ * no extended attributes or ACLs, lazily: the root first, a directory's
+ * subtree when it is listed, one entry when it is looked up in a
+ * directory not listed yet (struct itab made).  Records are then in the
+ * order they were read, and since their numbers are inode numbers the
+ * kernel holds, a lazy session is never unloaded while it exists.
+ */
 struct session {
 	int64_t		 t;
 	int		 gone;		/* no longer in the repository */
@@ -102,6 +121,13 @@ struct session {
 	uint32_t	 nn;		/* records */
 	uint64_t	 kidsoff;	/* where the children start in sfd */
 	unsigned long	 used;		/* for choosing what to unload */
+	int		 lazy;
+	uint64_t	 slen;		/* lazy: bytes in sfd */
+	struct itab	 made;		/* lazy: (parent, name hash) of entries
+					   looked up before their directory
+					   was read */
+	struct itab	 links;		/* lazy: (device, inode): the first
+					   member of a hard-link group read */
 };
 
 /*
@@ -144,6 +170,8 @@ static unsigned long	 clock_use;
 static struct idmap	*ids;		/* ACL entries' names to local ids */
 
 static fuse_ino_t file_ino(struct session *, uint32_t, const struct ient *);
+static int ient_get(struct session *, uint32_t, struct ient *);
+static char *path_of(struct session *, uint32_t);
 
 static void rc_clear(void);
 
@@ -185,6 +213,64 @@ hwarn(const char *fmt, ...)
 }
 
 static void
+itab_free(struct itab *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static size_t
+itab_home(const struct itab *t, uint64_t a, uint64_t b)
+{
+	uint64_t h = (a * 0x9e3779b97f4a7c15ULL) ^ b;
+
+	return (size_t)(h ^ h >> 31) & (t->cap - 1);
+}
+
+/* The index stored under (a, b), or -1; *more tells what to try next. */
+static int64_t
+itab_get(const struct itab *t, uint64_t a, uint64_t b, size_t *at)
+{
+	size_t i;
+
+	if (t->cap == 0)
+		return -1;
+	for (i = at != NULL ? *at : itab_home(t, a, b); t->v[i].idx != 0;
+	    i = (i + 1) & (t->cap - 1))
+		if (t->v[i].a == a && t->v[i].b == b) {
+			if (at != NULL)
+				*at = (i + 1) & (t->cap - 1);
+			return t->v[i].idx - 1;
+		}
+	return -1;
+}
+
+static void
+itab_put(struct itab *t, uint64_t a, uint64_t b, uint32_t idx)
+{
+	struct itab old = *t;
+	size_t i;
+
+	if (2 * (t->n + 1) > t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 64;
+		t->v = xcalloc(t->cap, sizeof(*t->v));
+		t->n = 0;
+		for (i = 0; i < old.cap; i++)
+			if (old.v[i].idx != 0)
+				itab_put(t, old.v[i].a, old.v[i].b,
+				    old.v[i].idx - 1);
+		free(old.v);
+	}
+	for (i = itab_home(t, a, b); t->v[i].idx != 0;
+	    i = (i + 1) & (t->cap - 1))
+		;
+	t->v[i].a = a;
+	t->v[i].b = b;
+	t->v[i].idx = idx + 1;
+	t->n++;
+}
+
+static void
 unload(struct session *s)
 {
 	rc_clear();
@@ -194,6 +280,10 @@ unload(struct session *s)
 		close(s->sfd);
 	s->efd = s->sfd = -1;
 	s->nn = 0;
+	s->lazy = 0;
+	s->slen = 0;
+	itab_free(&s->made);
+	itab_free(&s->links);
 }
 
 /*
@@ -467,6 +557,44 @@ struct ldir {
 	size_t		 len;
 };
 
+/*
+ * Record r as entry idx, a child of parent named b[0..blen): *e, its
+ * strings (name, symlink target, alternate names) appended to sw.
+ */
+static void
+ient_make(struct ient *e, const struct rec *r, const char *b, size_t blen,
+    uint32_t parent, uint32_t idx, struct ixw *sw)
+{
+	memset(e, 0, sizeof(*e));
+	e->size = r->type == RT_REG ? r->size : 0;
+	e->mtime = r->mtime;
+	e->has_mtime = r->has_mtime != 0;
+	e->mode = (uint32_t)rec_mode(r);
+	e->uid = r->uid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->uid;
+	e->gid = r->gid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->gid;
+	e->major = (uint32_t)r->major;
+	e->minor = (uint32_t)r->minor;
+	e->parent = parent;
+	e->group = idx;
+	e->links = 1;
+	e->has_sha1 = (uint8_t)sha1_bin(r->sha1, e->sha1);
+	e->str = sw->off;
+	e->namelen = (uint32_t)blen;
+	wb_put(sw, b, blen);
+	if (r->type == RT_SYM && r->symdata != NULL) {
+		e->symlen = (uint32_t)r->symlen;
+		wb_put(sw, r->symdata, r->symlen);
+	}
+	if (r->altmirror != NULL) {
+		e->altmlen = (uint32_t)strlen(r->altmirror);
+		wb_put(sw, r->altmirror, e->altmlen);
+	}
+	if (r->altinc != NULL) {
+		e->altilen = (uint32_t)strlen(r->altinc);
+		wb_put(sw, r->altinc, e->altilen);
+	}
+}
+
 /* Hard-link members met during the load, by device and inode. */
 struct lmember {
 	uint64_t	 devloc, ino;
@@ -552,6 +680,421 @@ finish(struct session *s, struct ixw *sw, const uint32_t *parent,
 }
 
 /*
+ * Lazy sessions.  Records go to the ends of the session's files: ew and
+ * sw write there, and the block cache forgets what it holds of them.
+ */
+static void
+lazy_open(struct session *s, struct ixw *ew, struct ixw *sw)
+{
+	ew->fd = s->efd;
+	ew->off = (uint64_t)s->nn * sizeof(struct ient);
+	sw->fd = s->sfd;
+	sw->off = s->slen;
+	ew->p = xmalloc(WB_SIZE);
+	sw->p = xmalloc(WB_SIZE);
+	ew->len = sw->len = 0;
+	ew->err = sw->err = 0;
+}
+
+/* Flush ew and sw: 0, or -1 with errno (the new records then unread). */
+static int
+lazy_close(struct session *s, struct ixw *ew, struct ixw *sw, uint32_t nn)
+{
+	int e;
+
+	wb_flush(ew);
+	wb_flush(sw);
+	free(ew->p);
+	free(sw->p);
+	rc_clear();
+	if ((e = ew->err ? ew->err : sw->err) != 0) {
+		errno = e;
+		return -1;
+	}
+	s->nn = nn;
+	s->slen = sw->off;
+	return 0;
+}
+
+/*
+ * Append record r, named b[0..blen), a child of parent, as entry nn
+ * (then nn + 1).  A directory is unread; a file with links joins the
+ * group of the first member read, and counts the links it recorded.
+ */
+static void
+lazy_add(struct session *s, struct ixw *ew, struct ixw *sw,
+    const struct rec *r, const char *b, size_t blen, uint32_t parent,
+    uint32_t *nn)
+{
+	struct ient e;
+	int64_t g;
+
+	ient_make(&e, r, b, blen, parent, *nn, sw);
+	e.unread = r->type == RT_DIR;
+	if (r->type == RT_REG && r->nlink > 1) {
+		if ((g = itab_get(&s->links, r->devloc, r->ino, NULL)) != -1)
+			e.group = (uint32_t)g;
+		else
+			itab_put(&s->links, r->devloc, r->ino, *nn);
+		e.links = r->nlink > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)r->nlink;
+	}
+	wb_put(ew, &e, sizeof(e));
+	(*nn)++;
+}
+
+/*
+ * Session s's metadata from about path on (meta_at_seek).  A file of
+ * the chain may have gone meanwhile (snap made the snapshot a diff,
+ * prune merged): the list of metadata files is read again, once (not
+ * the sessions: scan() may move the slots callers point into).  A chain
+ * that cannot be read in parts any more (rdiff-backup wrote to it) is
+ * read from its start.  NULL with errno ESTALE (the session is gone)
+ * or EIO.
+ */
+static struct meta_at *
+lazy_seek(struct session *s, const char *path, size_t len, int bg)
+{
+	struct meta_at *m;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if ((m = meta_at_seek(&R, s->t, path, len, bg)) != NULL)
+			return m;
+		if (errno == ENOTSUP || errno == EBADMSG) {
+			if ((m = meta_at_open(&R, s->t)) != NULL)
+				return m;
+			break;
+		}
+		if (errno != ENOENT || tries > 0 || repo_scan(&R) == -1)
+			break;
+	}
+	/* ENOENT: the session has gone */
+	errno = errno == ENOENT ? ESTALE : EIO;
+	return NULL;
+}
+
+/* An entry looked up by name in unread directory parent, or -1. */
+static int64_t
+lazy_made(struct session *s, uint32_t parent, const char *name, size_t len)
+{
+	struct ient k;
+	char b[NAME_MAX + 1];
+	uint64_t h = fnv1a(FNV1A_INIT, name, len);
+	size_t at;
+	int64_t i;
+
+	if (s->made.cap == 0)
+		return -1;
+	at = itab_home(&s->made, parent, h);
+	while ((i = itab_get(&s->made, parent, h, &at)) != -1)
+		if (ient_get(s, (uint32_t)i, &k) == 0 && k.namelen == len &&
+		    len <= NAME_MAX && readat(s->sfd, b, len, k.str) == 0 &&
+		    memcmp(b, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Start session s lazily: its root as entry 0.  0, or -1 with errno
+ * (ENOTSUP: the session cannot be read in parts; nothing was written).
+ */
+static int
+lazy_start(struct session *s)
+{
+	struct ixw ew, sw;
+	struct meta_at *m;
+	struct rec *r;
+	struct stat st;
+	const char *kinds[2] = { EAFILE, ACLFILE };
+	struct recfile *f;
+	char *fname;
+	uint32_t nn = 0;
+	int i, rv;
+
+	for (i = 0; i < 2; i++) {
+		f = recfile_at(R.datafd, kinds[i], s->t, &fname);
+		rv = f == NULL ? (errno == ENOENT ? 0 : -1) :
+		    fstatat(R.datafd, fname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_size == 0 ? 0 : -1;
+		if (f != NULL)
+			recfile_close(f);
+		free(fname);
+		if (rv == -1) {
+			errno = ENOTSUP;
+			return -1;
+		}
+	}
+	if ((m = meta_at_seek(&R, s->t, "", 0, 0)) == NULL)
+		return -1;
+	rv = meta_at_next(m, &r);
+	if (rv != 1 || r->pathlen != 0 || r->type != RT_DIR) {
+		meta_at_close(m);
+		errno = ENOTSUP;	/* the whole load says what is wrong */
+		return -1;
+	}
+	lazy_open(s, &ew, &sw);
+	lazy_add(s, &ew, &sw, r, "", 0, 0, &nn);
+	meta_at_close(m);
+	if (lazy_close(s, &ew, &sw, nn) == -1)
+		return -1;
+	s->kidsoff = 0;		/* children lists are where entries say */
+	s->lazy = 1;
+	return 0;
+}
+
+/*
+ * Look up name in directory didx of lazy session s, which is unread:
+ * its record alone, from where the metadata has it.  1 with *idxp, 0
+ * when there is none, -1 with errno.
+ */
+static int
+lazy_lookup(struct session *s, uint32_t didx, const char *name,
+    uint32_t *idxp)
+{
+	struct ixw ew, sw;
+	struct meta_at *m;
+	struct rec *r;
+	char *dir, *path;
+	size_t nlen = strlen(name), plen;
+	uint32_t nn = s->nn;
+	int64_t i;
+	int rv, c = 1;
+
+	if ((i = lazy_made(s, didx, name, nlen)) != -1) {
+		*idxp = (uint32_t)i;
+		return 1;
+	}
+	if ((dir = path_of(s, didx)) == NULL)
+		return -1;
+	path = xmalloc(strlen(dir) + nlen + 2);
+	sprintf(path, "%s%s%s", dir, dir[0] ? "/" : "", name);
+	free(dir);
+	plen = strlen(path);
+	if ((m = lazy_seek(s, path, plen, 0)) == NULL) {
+		free(path);
+		return -1;
+	}
+	while ((rv = meta_at_next(m, &r)) == 1 &&
+	    (c = pathcmp(r->path, r->pathlen, path, plen)) < 0)
+		;
+	if (rv == 1 && c == 0) {
+		lazy_open(s, &ew, &sw);
+		lazy_add(s, &ew, &sw, r, name, nlen, didx, &nn);
+		if (lazy_close(s, &ew, &sw, nn) == -1)
+			rv = -1;
+		else {
+			itab_put(&s->made, didx, fnv1a(FNV1A_INIT, name, nlen),
+			    nn - 1);
+			*idxp = nn - 1;
+		}
+	} else if (rv == 1 || rv == 0)
+		rv = 0;
+	else {
+		hwarnx("metadata of session %ld: %s", (long)s->t,
+		    meta_at_error(m));
+		errno = EIO;
+	}
+	meta_at_close(m);
+	free(path);
+	return rv;
+}
+
+/* A directory being read by lazy_read, and its children so far. */
+struct rdir {
+	uint32_t	 idx;
+	char		*path;
+	size_t		 len;
+	uint32_t	*kids;
+	size_t		 nkids, cap;
+};
+
+/*
+ * Write d's children (in the order read: by name) and mark it read, in
+ * the records written so far (ew flushed first).
+ */
+static int
+rdir_done(struct session *s, struct ixw *ew, struct ixw *sw, struct rdir *d)
+{
+	uint32_t pair[2];
+	uint8_t zero = 0;
+
+	wb_flush(ew);
+	if (ew->err) {
+		errno = ew->err;
+		return -1;
+	}
+	while (sw->off % sizeof(uint32_t) != 0)
+		wb_put(sw, &zero, 1);
+	if (sw->off / sizeof(uint32_t) > UINT32_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	pair[0] = (uint32_t)(sw->off / sizeof(uint32_t));
+	pair[1] = (uint32_t)d->nkids;
+	wb_put(sw, d->kids, d->nkids * sizeof(*d->kids));
+	wb_flush(sw);
+	free(d->kids);
+	free(d->path);
+	d->kids = NULL;
+	d->path = NULL;
+	if (sw->err) {
+		errno = sw->err;
+		return -1;
+	}
+	if (patch(s, d->idx, offsetof(struct ient, kids), pair,
+	    sizeof pair) == -1 || patch(s, d->idx, offsetof(struct ient,
+	    unread), &zero, 1) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Read the subtree of directory didx of lazy session s: every entry
+ * below it not read yet, every unread directory in it listed.  Entries
+ * looked up before are taken as they are; directories read before are
+ * passed over.  0, or -1 with errno.
+ */
+static int
+lazy_read(struct session *s, uint32_t didx)
+{
+	struct ixw ew, sw;
+	struct meta_at *m;
+	struct rec *r;
+	struct rdir *st = NULL;
+	struct ient k;
+	char *top, *skip = NULL, *prev = NULL;
+	size_t depth = 0, cap = 0, skiplen = 0, topl, blen;
+	uint32_t nn = s->nn, idx;
+	const char *b;
+	int64_t had;
+	int rv, c, err = 0;
+
+	rc_clear();
+	if ((top = path_of(s, didx)) == NULL)
+		return -1;
+	topl = strlen(top);
+	if ((m = lazy_seek(s, top, topl, 1)) == NULL) {
+		free(top);
+		return -1;
+	}
+	lazy_open(s, &ew, &sw);
+	cap = 16;
+	st = xcalloc(cap, sizeof(*st));
+	st[0].idx = didx;
+	st[0].path = top;
+	st[0].len = topl;
+	depth = 1;
+	while ((rv = meta_at_next(m, &r)) != 0) {
+		if (rv == -1) {
+			hwarnx("metadata of session %ld: %s", (long)s->t,
+			    meta_at_error(m));
+			if (meta_at_failed(m)) {
+				err = EIO;
+				break;
+			}
+			continue;
+		}
+		if ((c = pathcmp(r->path, r->pathlen, top, topl)) <= 0)
+			continue;
+		if (!path_below(r->path, r->pathlen, top, topl))
+			break;
+		if (skip != NULL && path_below(r->path, r->pathlen, skip,
+		    skiplen))
+			continue;
+		while (depth > 1 && !path_below(r->path, r->pathlen,
+		    st[depth - 1].path, st[depth - 1].len)) {
+			if (rdir_done(s, &ew, &sw, &st[--depth]) == -1) {
+				err = errno;
+				break;
+			}
+		}
+		if (err)
+			break;
+		b = r->path + (st[depth - 1].len > 0 ? st[depth - 1].len + 1 : 0);
+		blen = r->pathlen - (size_t)(b - r->path);
+		if (blen == 0 || memchr(b, '/', blen) != NULL ||
+		    (blen == 1 && b[0] == '.') ||
+		    (blen == 2 && b[0] == '.' && b[1] == '.') ||
+		    (prev != NULL && strcmp(prev, r->path) == 0)) {
+			hwarnx("metadata of session %ld: %s: not a new entry "
+			    "of a directory of the session; left out",
+			    (long)s->t, shown(r->path));
+			continue;
+		}
+		free(prev);
+		prev = xstrdup(r->path);
+		if ((had = lazy_made(s, st[depth - 1].idx, b, blen)) != -1) {
+			idx = (uint32_t)had;
+			if (ient_get(s, idx, &k) == -1) {
+				err = errno;
+				break;
+			}
+		} else {
+			if (nn == UINT32_MAX - 1) {
+				err = EFBIG;
+				break;
+			}
+			idx = nn;
+			lazy_add(s, &ew, &sw, r, b, blen, st[depth - 1].idx,
+			    &nn);
+			k.unread = r->type == RT_DIR;
+			k.mode = (uint32_t)rec_mode(r);
+		}
+		if (st[depth - 1].nkids == st[depth - 1].cap) {
+			st[depth - 1].cap = st[depth - 1].cap ?
+			    2 * st[depth - 1].cap : 16;
+			st[depth - 1].kids = xreallocarray(st[depth - 1].kids,
+			    st[depth - 1].cap, sizeof(uint32_t));
+		}
+		st[depth - 1].kids[st[depth - 1].nkids++] = idx;
+		if (!S_ISDIR(k.mode) || r->type != RT_DIR)
+			continue;
+		if (!k.unread) {
+			/* read before, with all below it */
+			free(skip);
+			skip = xmemdup(r->path, r->pathlen + 1);
+			skiplen = r->pathlen;
+			continue;
+		}
+		if (depth == cap) {
+			cap *= 2;
+			st = xreallocarray(st, cap, sizeof(*st));
+		}
+		memset(&st[depth], 0, sizeof(*st));
+		st[depth].idx = idx;
+		st[depth].path = xmemdup(r->path, r->pathlen + 1);
+		st[depth++].len = r->pathlen;
+	}
+	if (rv == -1 && err == 0 && meta_at_failed(m))
+		err = EIO;
+	meta_at_close(m);
+	free(skip);
+	free(prev);
+	/* the records first: the children lists name them */
+	wb_flush(&ew);
+	if (err == 0 && ew.err)
+		err = ew.err;
+	if (err == 0)
+		s->nn = nn;
+	while (depth > 0) {
+		depth--;
+		if (err == 0 && rdir_done(s, &ew, &sw, &st[depth]) == -1)
+			err = errno;
+		free(st[depth].kids);
+		free(st[depth].path);
+	}
+	free(st);
+	if (lazy_close(s, &ew, &sw, nn) == -1 && err == 0)
+		err = errno;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Build session s's index from its metadata, into two temp files.
  * Damaged records are reported and left out, as restore leaves them
  * out; 0, or -1 (EIO) when the metadata cannot be read or has no root.
@@ -578,7 +1121,7 @@ load(struct session *s)
 	if (s->efd != -1)
 		return 0;
 	for (i = 1; i < nslots; i++)
-		if (slots[i].efd != -1) {
+		if (slots[i].efd != -1 && !slots[i].lazy) {
 			loaded++;
 			if (oldest == 0 || slots[i].used < slots[oldest].used)
 				oldest = i;
@@ -592,7 +1135,9 @@ load(struct session *s)
 		errno = EIO;
 		return -1;
 	}
-	if ((m = meta_at_open(&R, s->t)) == NULL) {
+	if (getenv("RESTORE_M_WHOLE") == NULL && lazy_start(s) == 0)
+		return 0;
+	if ((m = meta_at_seek(&R, s->t, NULL, 0, 1)) == NULL) {
 		hwarn("metadata of session %s", ts);
 		unload(s);
 		errno = EIO;
@@ -643,34 +1188,8 @@ load(struct session *s)
 		}
 		if (s->nn == UINT32_MAX - 1)
 			break;
-		memset(&e, 0, sizeof(e));
-		e.size = r->type == RT_REG ? r->size : 0;
-		e.mtime = r->mtime;
-		e.has_mtime = r->has_mtime != 0;
-		e.mode = (uint32_t)rec_mode(r);
-		e.uid = r->uid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->uid;
-		e.gid = r->gid > UINT32_MAX - 1 ? 65534 : (uint32_t)r->gid;
-		e.major = (uint32_t)r->major;
-		e.minor = (uint32_t)r->minor;
-		e.parent = depth > 0 ? stack[depth - 1].idx : 0;
-		e.group = s->nn;
-		e.links = 1;
-		e.has_sha1 = (uint8_t)sha1_bin(r->sha1, e.sha1);
-		e.str = sw.off;
-		e.namelen = (uint32_t)blen;
-		wb_put(&sw, b, blen);
-		if (r->type == RT_SYM && r->symdata != NULL) {
-			e.symlen = (uint32_t)r->symlen;
-			wb_put(&sw, r->symdata, r->symlen);
-		}
-		if (r->altmirror != NULL) {
-			e.altmlen = (uint32_t)strlen(r->altmirror);
-			wb_put(&sw, r->altmirror, e.altmlen);
-		}
-		if (r->altinc != NULL) {
-			e.altilen = (uint32_t)strlen(r->altinc);
-			wb_put(&sw, r->altinc, e.altilen);
-		}
+		ient_make(&e, r, b, blen, depth > 0 ? stack[depth - 1].idx : 0,
+		    s->nn, &sw);
 		if (eaf != NULL || aclf != NULL)
 			e.xalen = put_xattrs(&sw, r, eaf, aclf, &damaged);
 		wb_put(&ew, &e, sizeof(e));
@@ -884,14 +1403,20 @@ kid(struct session *s, const struct ient *d, uint32_t j, uint32_t *idx,
  * 1, 0 when there is none, -1 with errno.
  */
 static int
-child_named(struct session *s, const struct ient *d, const char *name,
-    struct ient *k, uint32_t *idxp)
+child_named(struct session *s, uint32_t didx, const struct ient *d,
+    const char *name, struct ient *k, uint32_t *idxp)
 {
 	uint32_t lo = 0, hi = d->nkids, mid, idx;
 	size_t nlen = strlen(name);
 	char b[NAME_MAX + 1];
 	int c;
 
+	if (d->unread) {
+		if ((c = lazy_lookup(s, didx, name, idxp)) == 1 &&
+		    ient_get(s, *idxp, k) == -1)
+			return -1;
+		return c;
+	}
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (kid(s, d, mid, &idx, k) == -1)
@@ -1000,7 +1525,7 @@ hf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	e.attr_timeout = e.entry_timeout = TTL_SESSION;
-	if (!S_ISDIR(d.mode) || (rv = child_named(s, &d, name, &k, &idx)) ==
+	if (!S_ISDIR(d.mode) || (rv = child_named(s, idx, &d, name, &k, &idx)) ==
 	    0) {
 		fuse_reply_entry(req, &e);
 		return;
@@ -1916,6 +2441,11 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 		}
 		if (!S_ISDIR(d.mode)) {
 			fuse_reply_err(req, ENOTDIR);
+			return;
+		}
+		if (d.unread && (lazy_read(s, idx) == -1 ||
+		    ient_get(s, idx, &d) == -1)) {
+			fuse_reply_err(req, EIO);
 			return;
 		}
 		if ((dir = path_of(s, idx)) == NULL) {

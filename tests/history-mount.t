@@ -116,6 +116,53 @@ t "  ... so is making a file" sh -c \
 t_exit 0 "restore -u unmounts" $RESTORE -u mnt
 t "  ... it is gone" sh -c "! in_mounts $T/mnt"
 
+# snap's metadata files end with an index of their gzip members, so a
+# session is read in parts: a name looked up before its directory is
+# listed, a directory listed before its parent, hard links met one by one
+indexed() {
+	for f in repo/rdiff-backup-data/mirror_metadata.*.gz; do
+		[ "$(tail -c 18 "$f" | head -c 2)" = Bz ] ||
+		    { echo "$f: no member index"; return 1; }
+	done
+}
+t "snap's metadata files end with a member index" indexed
+parts() {
+	s=mnt/$(name 3)
+	[ "$(stat -c %i "$s/hard-big")" = "$(stat -c %i "$s/big")" ] ||
+	    { echo "session 3: hard-big and big differ"; return 1; }
+	[ "$(stat -c %h "$s/big")" = 2 ] || { echo "big: links"; return 1; }
+	cmp "$s/dir/middle" out.3/dir/middle ||
+	    { echo "dir/middle looked up alone"; return 1; }
+	i=$(stat -c %i "$s/dir/middle")
+	ls -l "$s/dir/sub" >/dev/null && ls "$s/dir" >/dev/null &&
+	    stat "$s/a.txt" "$s/dir/sub" >/dev/null || return 1
+	[ "$(stat -c %i "$s/dir/middle")" = "$i" ] ||
+	    { echo "dir/middle: another inode once dir was listed"; return 1; }
+	i=$(stat -c %i "$s/dir")
+	ls "$s" >/dev/null
+	[ "$(stat -c %i "$s/dir")" = "$i" ] ||
+	    { echo "dir: another inode once the session was listed"; return 1; }
+	[ "$(stat -c %i "$s/big")" = "$(stat -c %i "$s/hard-big")" ] ||
+	    { echo "session 3: big and hard-big differ"; return 1; }
+	s=mnt/$(name 2)
+	[ "$(stat -c %i "$s/a.txt")" = "$(stat -c %i "$s/hard-a")" ] ||
+	    { echo "session 2: a.txt and hard-a differ"; return 1; }
+	same repo mnt
+}
+parts_then_same() {
+	$RESTORE -m repo mnt || return 1
+	parts
+	rv=$?
+	$RESTORE -u mnt
+	return $rv
+}
+t "  ... a session looked at in parts, then whole, equals restore -r's output" \
+    parts_then_same
+t_exit 0 "restore -m reading each session whole (RESTORE_M_WHOLE)" \
+    env RESTORE_M_WHOLE=1 $RESTORE -m repo mnt
+t "  ... each session equals restore -r's output" same repo mnt
+$RESTORE -u mnt
+
 t_exit 0 "restore -m of rdiff-backup's history" $RESTORE -m rbrepo mnt
 t "  ... each session equals restore -r's output" same rbrepo mnt
 $RESTORE -u mnt
@@ -223,6 +270,66 @@ t_exit 0 "restore -m of a repository with damaged metadata" \
 t_exit 2 "  ... the session whose metadata is damaged gives an error" \
     ls "mnt/$mt"
 t "  ... and the mount still answers" ls mnt/current/a.txt
+$RESTORE -u mnt
+
+# member indexes (snap's metadata) that lie or lead into damage: a
+# session whose index names the wrong members is read from the start of
+# its files instead, and one cut short gives EIO where it is cut
+mkdir -p isrc
+for d in 0 1 2 3 4 5 6 7 8 9; do
+	mkdir isrc/d$d
+	for f in $(seq 100); do echo "$d $f" >isrc/d$d/f$f; done
+done
+$SNAP isrc irepo >/dev/null 2>&1
+imeta=$(ls irepo/rdiff-backup-data/mirror_metadata.*.snapshot.gz)
+# swapidx FILE: the offsets of index entries 1 and 2 exchanged
+swapidx() {
+	python3 - "$1" <<-'PYEOF'
+	import struct, sys
+	d = bytearray(open(sys.argv[1], 'rb').read())
+	total = struct.unpack('>I', d[-14:-10])[0]
+	p = len(d) - total + 16 + 5
+	offs = []
+	for i in range(3):
+	    offs.append(p)
+	    p += 12 + struct.unpack('>I', d[p + 8:p + 12])[0]
+	a, b = d[offs[1]:offs[1] + 8], d[offs[2]:offs[2] + 8]
+	d[offs[1]:offs[1] + 8], d[offs[2]:offs[2] + 8] = b, a
+	open(sys.argv[1], 'wb').write(d)
+	PYEOF
+}
+t "a snapshot of 1,000 files has several members, and their offsets swapped" \
+    swapidx "$imeta"
+$RESTORE -r now irepo iout >/dev/null 2>&1
+t_exit 0 "restore -m of it" $RESTORE -m irepo mnt
+t_out "  ... each directory lists as restore -r's output" \
+    "$(cd iout && for d in d*; do ls -l "$d" | grep -v ^total; done)" \
+    sh -c 'cd mnt/current && for d in d*; do ls -l "$d" | grep -v ^total; done'
+$RESTORE -u mnt
+# damage FILE: 64 bytes of garbage in the middle of its last data member
+damage() {
+	python3 - "$1" <<-'PYEOF'
+	import struct, sys
+	d = bytearray(open(sys.argv[1], 'rb').read())
+	total = struct.unpack('>I', d[-14:-10])[0]
+	end = len(d) - total
+	p = len(d) - total + 16 + 5
+	n = struct.unpack('>I', d[p - 4:p])[0]
+	for i in range(n):
+	    last = struct.unpack('>Q', d[p:p + 8])[0]
+	    p += 12 + struct.unpack('>I', d[p + 8:p + 12])[0]
+	at = (last + end) // 2
+	d[at:at + 64] = b'\xa5' * 64
+	open(sys.argv[1], 'wb').write(d)
+	PYEOF
+}
+swapidx "$imeta"	# back as it was
+t "  ... the snapshot damaged in its last member, its index kept" \
+    damage "$imeta"
+t_exit 0 "restore -m of that" $RESTORE -m irepo mnt
+t_out "  ... its first directory still lists" "$(ls iout/d0)" ls mnt/current/d0
+t_exit 2 "  ... its last one gives an error" ls mnt/current/d9
+t "  ... and the mount still answers" ls mnt/current/d0/f1
 $RESTORE -u mnt
 
 # extended attributes and ACLs, as restore -r sets them
