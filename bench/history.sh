@@ -6,8 +6,10 @@
 #   mount ready          restore -m, then ls of the root
 #   find, 2 back         find over the session 2 back (its index built on
 #                        the way) / find over restore -r's output of it
-#   ls -l one directory  in a fresh mount (index built on the way), and
-#                        in one whose session index is built
+#   ls -l one directory  in a fresh mount (index built on the way, or
+#                        the part read), and in one whose session index
+#                        is built
+#   one file in every session  ls -l MNT/*/DIR/FILE in a fresh mount
 #   read whole session   tar cf - | wc -c through the mount / restore -r
 #   diff adjacent        diff -r of sessions 2 and 1 back through the mount
 #                        / restore -r of both and diff -r
@@ -71,6 +73,10 @@ bench_history() {
 		hist_mount "$_hr" "$_hm" || break
 		RSS_PID=$HIST_PID timed "$_hs" "ls -l one directory" "restore -m, fresh mount" \
 		    sh -c 'ls -l "$1" >/dev/null' sh "$_hm/$_old/$_hdir"
+		hist_umount "$_hm"
+		hist_mount "$_hr" "$_hm" || break
+		RSS_PID=$HIST_PID timed "$_hs" "one file in every session" "ls -l MNT/*/FILE, fresh mount" \
+		    sh -c 'ls -l "$1"/*/"$2"/f000 >/dev/null' sh "$_hm" "$_hdir"
 		hist_umount "$_hm"
 	done
 	for _i in $(seq "$RUNS"); do
