@@ -112,7 +112,7 @@ struct itab {
  * subtree when it is listed, one entry when it is looked up in a
  * directory not listed yet (struct itab made).  Records are then in the
  * order they were read, and since their numbers are inode numbers the
- * kernel holds, a lazy session is never unloaded while it exists.
+ * kernel holds, a lazy session unloaded is retired (see load).
  */
 struct session {
 	int64_t		 t;
@@ -122,6 +122,7 @@ struct session {
 	uint64_t	 kidsoff;	/* where the children start in sfd */
 	unsigned long	 used;		/* for choosing what to unload */
 	int		 lazy;
+	int		 retired;	/* unloaded lazy: gone for good */
 	uint64_t	 slen;		/* lazy: bytes in sfd */
 	struct itab	 made;		/* lazy: (parent, name hash) of entries
 					   looked up before their directory
@@ -324,7 +325,8 @@ scan(void)
 	for (i = 0; i < R.ntimes && R.times[i] <= last; i++) {
 		if (R.times[i] <= hold)
 			continue;
-		for (j = 1; j < nslots && slots[j].t != R.times[i]; j++)
+		for (j = 1; j < nslots && (slots[j].t != R.times[i] ||
+		    slots[j].retired); j++)
 			;
 		if (j == nslots) {
 			if (nslots == MAX_SLOTS)
@@ -1121,13 +1123,25 @@ load(struct session *s)
 	if (s->efd != -1)
 		return 0;
 	for (i = 1; i < nslots; i++)
-		if (slots[i].efd != -1 && !slots[i].lazy) {
+		if (slots[i].efd != -1) {
 			loaded++;
 			if (oldest == 0 || slots[i].used < slots[oldest].used)
 				oldest = i;
 		}
-	if (loaded >= MAX_LOADED)
+	if (loaded >= MAX_LOADED) {
+		/*
+		 * A lazy session's entry numbers cannot be made again: its
+		 * slot is retired (what the kernel still holds of it is
+		 * stale) and the next look at the root gives the session a
+		 * new one.
+		 */
+		if (slots[oldest].lazy) {
+			slots[oldest].gone = slots[oldest].retired = 1;
+			lastscan.tv_sec = 0;
+			lastscan.tv_nsec = 0;
+		}
 		unload(&slots[oldest]);
+	}
 	timestr_format(s->t, ts);
 	if ((s->efd = tmp_open()) == -1 || (s->sfd = tmp_open()) == -1) {
 		hwarn("session %s: index file in %s", ts, "TMPDIR");

@@ -332,6 +332,37 @@ t_exit 2 "  ... its last one gives an error" ls mnt/current/d9
 t "  ... and the mount still answers" ls mnt/current/d0/f1
 $RESTORE -u mnt
 
+# more sessions read in parts than are kept: the least used is retired
+# (what the kernel holds of it is stale, never another file's) and comes
+# back under a new inode number
+mkdir -p msrc
+for i in $(seq 66); do
+	echo "a$i" >msrc/a && echo "b$i" >msrc/b
+	$SNAP --current-time "$(day "$i")" msrc mrepo >/dev/null 2>&1 || break
+done
+# evict: a of the first session, a of every other (the first is
+# retired), then b and a of the first again at once, through what the
+# kernel holds: b1 in place of a1 would be another file's content
+cat >evict.sh <<'EOF2'
+s() { date -u -d "@$((1700000000 + $1 * 86400))" +%FT%TZ; }
+cat "mnt/$(s 1)/a"
+for i in $(seq 2 66); do cat "mnt/$(s "$i")/a"; done
+cat "mnt/$(s 1)/b" 2>/dev/null
+dd if="mnt/$(s 1)/a" iflag=nocache count=0 2>/dev/null	# not from the cache
+cat "mnt/$(s 1)/a" 2>/dev/null
+exit 0
+EOF2
+t_exit 0 "restore -m of 66 sessions" $RESTORE -m mrepo mnt
+sh evict.sh >evict.out
+t_out "  ... each session's file, read one session after another" \
+    "$(for i in $(seq 66); do echo "a$i"; done)" head -n 66 evict.out
+t "  ... the first session, retired meanwhile, gives no other file's content" \
+    sh -c "! tail -n +67 evict.out | grep -v -x -e b1 -e a1 >/dev/null &&
+    ! tail -n 1 evict.out | grep -q b1"
+sleep 1.2
+t_out "  ... looked up again, it reads right" "a1" cat "mnt/$(name 1)/a"
+$RESTORE -u mnt
+
 # extended attributes and ACLs, as restore -r sets them
 if isroot && command -v setfacl >/dev/null && command -v setfattr >/dev/null
 then
