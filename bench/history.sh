@@ -76,7 +76,7 @@ bench_history() {
 		hist_umount "$_hm"
 		hist_mount "$_hr" "$_hm" || break
 		RSS_PID=$HIST_PID timed "$_hs" "one file in every session" "ls -l MNT/*/FILE, fresh mount" \
-		    sh -c 'ls -l "$1"/*/"$2"/f000 >/dev/null' sh "$_hm" "$_hdir"
+		    sh -c 'ls -l "$1"/*/"$2"/f0000 >/dev/null' sh "$_hm" "$_hdir"
 		hist_umount "$_hm"
 	done
 	for _i in $(seq "$RUNS"); do
