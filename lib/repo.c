@@ -376,20 +376,21 @@ advance(struct meta_at *m, size_t i)
  * after path begin, by the file's member index: NULL with errno ENOTSUP
  * when it has none (a plain file, or one rdiff-backup wrote).  *key
  * (*keylen) is the first path the reader must give, which the caller
- * checks.
+ * checks; *span the members that path and what is below it take.
  */
 static struct gzr *
 seek_reader(int fd, int gz, const char *path, size_t len, char **key,
-    size_t *keylen)
+    size_t *keylen, size_t *span)
 {
 	struct gzindex *ix;
 	struct stat st;
 	uint64_t off = 0, o;
 	const char *k;
-	size_t lo, hi, mid, kl;
+	size_t lo, hi, mid, kl, first;
 	struct gzr *g;
 
 	*key = NULL;
+	*span = 1;
 	if (fstat(fd, &st) == 0 && st.st_size == 0)
 		return gzr_open(fd, gz);	/* an empty diff: no records */
 	if (!gz || (ix = gzindex_read(fd)) == NULL) {
@@ -412,6 +413,17 @@ seek_reader(int fd, int gz, const char *path, size_t len, char **key,
 		(*key)[kl] = '\0';
 		*keylen = kl;
 	}
+	/* the first member past path's subtree (keys below path follow it) */
+	for (first = lo, hi = gzindex_count(ix); first < hi; ) {
+		mid = first + (hi - first) / 2;
+		gzindex_entry(ix, mid, &o, &k, &kl);
+		if (pathcmp(k, kl, path, len) <= 0 ||
+		    path_below(k, kl, path, len))
+			first = mid + 1;
+		else
+			hi = mid;
+	}
+	*span = first - (lo > 0 ? lo - 1 : 0);
 	gzindex_free(ix);
 	if ((g = gzr_open_at(fd, 1, (off_t)off)) == NULL) {
 		free(*key);
@@ -419,6 +431,9 @@ seek_reader(int fd, int gz, const char *path, size_t len, char **key,
 	}
 	return g;
 }
+
+/* Members of a path's records from which a thread decodes ahead. */
+#define SPAN_BG	4
 
 struct meta_at *
 meta_at_open(struct repo *r, int64_t t)
@@ -432,7 +447,7 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
 {
 	struct meta_at *m;
 	struct gzr *g;
-	size_t i, k, first, keylen = 0;
+	size_t i, k, first, keylen = 0, span = 0;
 	char *key = NULL;
 	int fd, saved;
 
@@ -458,13 +473,13 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
 		if (path == NULL)
 			g = gzr_open(fd, r->meta[i].gz);
 		else if ((g = seek_reader(fd, r->meta[i].gz, path, len, &key,
-		    &keylen)) == NULL) {
+		    &keylen, &span)) == NULL) {
 			saved = errno;
 			meta_at_close(m);
 			errno = saved;
 			return NULL;
 		}
-		if (bg && g != NULL)
+		if (g != NULL && (bg == 1 || (bg == 2 && span >= SPAN_BG)))
 			(void)gzr_background(g);	/* else in line */
 		m->rd[m->n] = meta_open(g);
 		m->keys[m->n] = key;

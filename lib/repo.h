@@ -139,7 +139,8 @@ struct meta_at	*meta_at_open(struct repo *, int64_t);
  * records at or after path begin (earlier records may come first: the
  * caller skips them).  NULL with errno ENOTSUP when a file of the chain
  * has no member index (see gz.h), EBADMSG when an index is wrong.
- * With bg, threads decode ahead (for reading much).
+ * With bg 1, threads decode ahead (for reading much); with 2, only for
+ * files where path and what is below it take several members.
  */
 struct meta_at	*meta_at_seek(struct repo *, int64_t, const char *, size_t,
 		    int);

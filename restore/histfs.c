@@ -976,7 +976,7 @@ lazy_read(struct session *s, uint32_t didx)
 	if ((top = path_of(s, didx)) == NULL)
 		return -1;
 	topl = strlen(top);
-	if ((m = lazy_seek(s, top, topl, 1)) == NULL) {
+	if ((m = lazy_seek(s, top, topl, 2)) == NULL) {
 		free(top);
 		return -1;
 	}
