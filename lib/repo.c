@@ -332,10 +332,10 @@ repo_current(const struct repo *r)
 struct meta_at {
 	struct meta_reader	**rd;	/* oldest (time t) first */
 	struct rec		**head;	/* current record per reader, NULL at end */
+	unsigned char		 *adv;	/* reader to move on at the next call */
 	char			**keys;	/* meta_at_seek: the first path each */
 	size_t			 *keylens;	/* reader must give, or NULL */
 	size_t			  n;
-	struct rec		  out;
 	char			  err[320];
 	char			**msgs;		/* bad records yet to be reported */
 	size_t			  nmsgs, nextmsg;
@@ -467,6 +467,8 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
 		}
 		m->rd = xreallocarray(m->rd, m->n + 1, sizeof *m->rd);
 		m->head = xreallocarray(m->head, m->n + 1, sizeof *m->head);
+		m->adv = xreallocarray(m->adv, m->n + 1, sizeof *m->adv);
+		m->adv[m->n] = 0;
 		m->keys = xreallocarray(m->keys, m->n + 1, sizeof *m->keys);
 		m->keylens = xreallocarray(m->keylens, m->n + 1,
 		    sizeof *m->keylens);
@@ -527,6 +529,12 @@ meta_at_next(struct meta_at *m, struct rec **recp)
 	size_t i, bi;
 
 	for (;;) {
+		/* the readers at the path given last move on only now */
+		for (i = 0; i < m->n; i++)
+			if (m->adv[i]) {
+				m->adv[i] = 0;
+				advance(m, i);
+			}
 		/* each damaged record met while moving on is reported on its own */
 		if (m->nextmsg < m->nmsgs) {
 			snprintf(m->err, sizeof m->err, "%s", m->msgs[m->nextmsg++]);
@@ -547,15 +555,14 @@ meta_at_next(struct meta_at *m, struct rec **recp)
 		}
 		if (best == NULL)
 			return 0;
-		rec_copy(&m->out, best);
-		/* every reader positioned at this path moves on */
+		/* every reader positioned at this path moves on (next call) */
 		for (i = bi; i < m->n; i++)
-			if (m->head[i] != NULL && pathcmp(m->head[i]->path,
-			    m->head[i]->pathlen, m->out.path, m->out.pathlen) == 0)
-				advance(m, i);
-		if (m->out.type == RT_NONE)
+			m->adv[i] = m->head[i] != NULL && (i == bi ||
+			    pathcmp(m->head[i]->path, m->head[i]->pathlen,
+			    best->path, best->pathlen) == 0);
+		if (best->type == RT_NONE)
 			continue;
-		*recp = &m->out;
+		*recp = best;
 		return 1;
 	}
 }
@@ -585,12 +592,12 @@ meta_at_close(struct meta_at *m)
 	}
 	free(m->keys);
 	free(m->keylens);
+	free(m->adv);
 	for (i = 0; i < m->nmsgs; i++)
 		free(m->msgs[i]);
 	free(m->msgs);
 	free(m->rd);
 	free(m->head);
-	rec_free(&m->out);
 	free(m);
 }
 

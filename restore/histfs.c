@@ -966,7 +966,7 @@ lazy_read(struct session *s, uint32_t didx)
 	struct rdir *st = NULL;
 	struct ient k;
 	char *top, *skip = NULL, *prev = NULL;
-	size_t depth = 0, cap = 0, skiplen = 0, topl, blen;
+	size_t depth = 0, cap = 0, skiplen = 0, topl, blen, prevcap = 0;
 	uint32_t nn = s->nn, idx;
 	const char *b;
 	int64_t had;
@@ -1024,8 +1024,11 @@ lazy_read(struct session *s, uint32_t didx)
 			    (long)s->t, shown(r->path));
 			continue;
 		}
-		free(prev);
-		prev = xstrdup(r->path);
+		if (r->pathlen + 1 > prevcap) {
+			prevcap = (r->pathlen + 1) * 2;
+			prev = xrealloc(prev, prevcap);
+		}
+		memcpy(prev, r->path, r->pathlen + 1);
 		if ((had = lazy_made(s, st[depth - 1].idx, b, blen)) != -1) {
 			idx = (uint32_t)had;
 			if (ient_get(s, idx, &k) == -1) {
