@@ -746,29 +746,56 @@ lazy_add(struct session *s, struct ixw *ew, struct ixw *sw,
 }
 
 /*
- * Session s's metadata from about path on (meta_at_seek).  A file of
+ * Is session s half merged by a prune (its journal pending, s at or
+ * before the session it removes)?  Its metadata files are then a mix of
+ * old and new: nothing of it is read until the merge is finished.
+ */
+static int
+merging(const struct session *s)
+{
+	int64_t hold;
+
+	return journal_pending(R.datafd, NULL, &hold) == 1 && s->t <= hold;
+}
+
+/*
+ * Session s's metadata from about path on (meta_at_seek; NULL: all),
+ * its files opened while the data dir did not change and no merge was
+ * pending, so that they are of one state of the repository.  A file of
  * the chain may have gone meanwhile (snap made the snapshot a diff,
- * prune merged): the list of metadata files is read again, once (not
- * the sessions: scan() may move the slots callers point into).  A chain
+ * prune merged): the list of metadata files is read again (not the
+ * sessions: scan() may move the slots callers point into).  A chain
  * that cannot be read in parts any more (rdiff-backup wrote to it) is
- * read from its start.  NULL with errno ESTALE (the session is gone)
- * or EIO.
+ * read from its start.
+ * NULL with errno ESTALE (the session is gone or half merged) or EIO.
  */
 static struct meta_at *
 lazy_seek(struct session *s, const char *path, size_t len, int bg)
 {
 	struct meta_at *m;
+	struct stat a, b;
 	int tries;
 
-	for (tries = 0; tries < 2; tries++) {
-		if ((m = meta_at_seek(&R, s->t, path, len, bg)) != NULL)
-			return m;
-		if (errno == ENOTSUP || errno == EBADMSG) {
-			if ((m = meta_at_open(&R, s->t)) != NULL)
-				return m;
+	for (tries = 0; tries < 4; tries++) {
+		if (merging(s)) {
+			errno = ENOENT;
 			break;
 		}
-		if (errno != ENOENT || tries > 0 || repo_scan(&R) == -1)
+		if (fstat(R.datafd, &a) == -1)
+			break;
+		if ((m = meta_at_seek(&R, s->t, path, len, bg)) == NULL &&
+		    (errno == ENOTSUP || errno == EBADMSG))
+			m = meta_at_open(&R, s->t);
+		if (m != NULL) {
+			if (fstat(R.datafd, &b) == 0 && !merging(s) &&
+			    a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+			    a.st_mtim.tv_nsec == b.st_mtim.tv_nsec)
+				return m;
+			meta_at_close(m);	/* changed meanwhile: again */
+			errno = EAGAIN;
+		} else if (errno != ENOENT)
+			break;
+		if (repo_scan(&R) == -1)
 			break;
 	}
 	/* ENOENT: the session has gone */
@@ -1152,9 +1179,14 @@ load(struct session *s)
 		errno = EIO;
 		return -1;
 	}
+	if (merging(s)) {
+		unload(s);
+		errno = ESTALE;
+		return -1;
+	}
 	if (getenv("RESTORE_M_WHOLE") == NULL && lazy_start(s) == 0)
 		return 0;
-	if ((m = meta_at_seek(&R, s->t, NULL, 0, 1)) == NULL) {
+	if ((m = lazy_seek(s, NULL, 0, 1)) == NULL) {
 		hwarn("metadata of session %s", ts);
 		unload(s);
 		errno = EIO;

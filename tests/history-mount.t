@@ -363,6 +363,39 @@ sleep 1.2
 t_out "  ... looked up again, it reads right" "a1" cat "mnt/$(name 1)/a"
 $RESTORE -u mnt
 
+# a session read in parts while a prune merging it is killed half way
+# (its journal pending): what is read of it is refused or right, before
+# and after the merge is finished, never a mix of old and new files
+rm -rf jsrc jrepo jout && mkdir -p jsrc/d1 jsrc/d2 jsrc/d3
+for i in 1 2 3 4; do
+	for d in 1 2 3; do echo "$i.$d" >"jsrc/d$d/f$i"; echo "$i" >"jsrc/d$d/same"; done
+	rm -f "jsrc/d2/f$((i - 1))"
+	$SNAP --current-time "$(day "$i")" jsrc jrepo >/dev/null 2>&1 || break
+done
+$RESTORE -r "$(day 1)" jrepo jout >/dev/null 2>&1
+jls() { ls -l "$1/d2" | grep -v ^total; ls -l "$1/d3" | grep -v ^total; }
+# the rename after the one that puts session 1's new metadata diff in
+# place (the old one of session 2 is still there): counted on a copy
+cp -a jrepo jcopy
+strace -f -qq -o jtrace -e trace=renameat $PRUNE --session "$(day 2)" jcopy
+kill_at=$(grep renameat jtrace | grep -n 'mirror_metadata' | cut -d: -f1)
+kill_at=$((kill_at + 1))
+$RESTORE -m jrepo mnt
+stat "mnt/$(name 1)/d1" >/dev/null
+sh -c "strace -f -qq -o /dev/null -e trace=renameat \
+    -e inject=renameat:signal=KILL:when=$kill_at $PRUNE --session $(day 2) jrepo" 2>/dev/null
+t "a prune merging session 2 into 1 is killed after session 1's new metadata went in" \
+    sh -c "test -f jrepo/rdiff-backup-data/prune.journal &&
+    ls jrepo/rdiff-backup-data | grep -q 'mirror_metadata.$(name 2).diff'"
+t "... session 1, read in part before, gives an error or its own listing" \
+    sh -c "! out=\$(cd mnt/$(name 1) 2>/dev/null && { ls -l d2; ls -l d3; } | grep -v ^total) ||
+    [ \"\$out\" = \"$(jls jout)\" ]"
+$SNAP --current-time "$(day 5)" jsrc jrepo >/dev/null 2>&1
+sleep 1.2
+t_out "... once snap has finished the merge, its listing is right" \
+    "$(jls jout)" jls "mnt/$(name 1)"
+$RESTORE -u mnt
+
 # extended attributes and ACLs, as restore -r sets them
 if isroot && command -v setfacl >/dev/null && command -v setfattr >/dev/null
 then
