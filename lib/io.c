@@ -12,15 +12,17 @@
 #include "pathname.h"
 #include "xalloc.h"
 
-ssize_t
-read_full(int fd, void *buf, size_t n)
+/* read(2) (off < 0) or pread(2) at off until n bytes or the end. */
+static ssize_t
+fill_full(int fd, void *buf, size_t n, off_t off)
 {
 	char *p = buf;
 	size_t done = 0;
 	ssize_t r;
 
 	while (done < n) {
-		r = read(fd, p + done, n - done);
+		r = off < 0 ? read(fd, p + done, n - done) :
+		    pread(fd, p + done, n - done, off + (off_t)done);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -34,24 +36,15 @@ read_full(int fd, void *buf, size_t n)
 }
 
 ssize_t
+read_full(int fd, void *buf, size_t n)
+{
+	return fill_full(fd, buf, n, -1);
+}
+
+ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	char *p = buf;
-	size_t done = 0;
-	ssize_t r;
-
-	while (done < n) {
-		r = pread(fd, p + done, n - done, off + (off_t)done);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
+	return fill_full(fd, buf, n, off);
 }
 
 int

@@ -13,7 +13,7 @@
 
 /* Read up to n bytes; returns the count (< n only at end of file) or -1. */
 ssize_t	read_full(int, void *, size_t);
-/* The same at offset off (pread). */
+/* The same at offset off (>= 0) with pread. */
 ssize_t	pread_full(int, void *, size_t, off_t);
 /* Write all n bytes; returns 0 or -1 (errno set). */
 int	write_full(int, const void *, size_t);
