@@ -333,8 +333,6 @@ struct meta_at {
 	struct meta_reader	**rd;	/* oldest (time t) first */
 	struct rec		**head;	/* current record per reader, NULL at end */
 	unsigned char		 *adv;	/* reader to move on at the next call */
-	char			**keys;	/* meta_at_seek: the first path each */
-	size_t			 *keylens;	/* reader must give, or NULL */
 	size_t			  n;
 	char			  err[320];
 	char			**msgs;		/* bad records yet to be reported */
@@ -469,9 +467,6 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
 		m->head = xreallocarray(m->head, m->n + 1, sizeof *m->head);
 		m->adv = xreallocarray(m->adv, m->n + 1, sizeof *m->adv);
 		m->adv[m->n] = 0;
-		m->keys = xreallocarray(m->keys, m->n + 1, sizeof *m->keys);
-		m->keylens = xreallocarray(m->keylens, m->n + 1,
-		    sizeof *m->keylens);
 		if (path == NULL)
 			g = gzr_open(fd, r->meta[i].gz);
 		else if ((g = seek_reader(fd, r->meta[i].gz, path, len, &key,
@@ -484,10 +479,19 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
 		if (g != NULL && (bg == 1 || (bg == 2 && span >= SPAN_BG)))
 			(void)gzr_background(g);	/* else in line */
 		m->rd[m->n] = meta_open(g);
-		m->keys[m->n] = key;
-		m->keylens[m->n] = keylen;
+		m->head[m->n] = NULL;
+		advance(m, m->n++);
+		/* a member must begin with the record its index names */
+		if (key != NULL && (m->head[m->n - 1] == NULL ||
+		    pathcmp(m->head[m->n - 1]->path, m->head[m->n - 1]->pathlen,
+		    key, keylen) != 0)) {
+			free(key);
+			meta_at_close(m);
+			errno = EBADMSG;
+			return NULL;
+		}
+		free(key);
 		key = NULL;
-		m->head[m->n++] = NULL;
 		if (r->meta[i].snapshot)
 			break;
 	}
@@ -505,17 +509,6 @@ meta_at_seek(struct repo *r, int64_t t, const char *path, size_t len,
 		if (k == first + m->n || r->meta[k].t != r->times[i]) {
 			meta_at_close(m);
 			errno = EBADMSG;	/* a metadata file is missing */
-			return NULL;
-		}
-	}
-	for (i = 0; i < m->n; i++) {
-		advance(m, i);
-		/* a member must begin with the record its index names */
-		if (m->keys[i] != NULL && (m->head[i] == NULL ||
-		    pathcmp(m->head[i]->path, m->head[i]->pathlen, m->keys[i],
-		    m->keylens[i]) != 0)) {
-			meta_at_close(m);
-			errno = EBADMSG;
 			return NULL;
 		}
 	}
@@ -586,12 +579,8 @@ meta_at_close(struct meta_at *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n; i++) {
+	for (i = 0; i < m->n; i++)
 		meta_close(m->rd[i]);
-		free(m->keys[i]);
-	}
-	free(m->keys);
-	free(m->keylens);
 	free(m->adv);
 	for (i = 0; i < m->nmsgs; i++)
 		free(m->msgs[i]);
