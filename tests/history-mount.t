@@ -324,6 +324,31 @@ damage() {
 	PYEOF
 }
 swapidx "$imeta"	# back as it was
+# liekey FILE: index entry 1's first path made to name a directory one
+# before its own (d3/... -> d2/...): a member that does not begin with
+# the record its index names
+liekey() {
+	python3 - "$1" <<-'PYEOF'
+	import struct, sys
+	d = bytearray(open(sys.argv[1], 'rb').read())
+	total = struct.unpack('>I', d[-14:-10])[0]
+	p = len(d) - total + 16 + 5
+	p += 12 + struct.unpack('>I', d[p + 8:p + 12])[0]
+	k = p + 12
+	assert d[k:k + 1] == b'd' and d[k + 1] > ord('0')
+	d[k + 1] -= 1
+	open(sys.argv[1], 'wb').write(d)
+	PYEOF
+}
+cp "$imeta" imeta.orig
+t "  ... an index whose second member's first path is made an earlier one" \
+    liekey "$imeta"
+t_exit 0 "restore -m of it" $RESTORE -m irepo mnt
+t_out "  ... every file is found by its name, none listed before" \
+    "$(cd iout && ls -d d*/* | wc -l)" \
+    sh -c "cd iout && for f in d*/*; do stat -c %n '$T/mnt/current/'\$f; done 2>/dev/null | wc -l"
+$RESTORE -u mnt
+cp imeta.orig "$imeta"
 t "  ... the snapshot damaged in its last member, its index kept" \
     damage "$imeta"
 t_exit 0 "restore -m of that" $RESTORE -m irepo mnt
