@@ -228,7 +228,10 @@ itab_home(const struct itab *t, uint64_t a, uint64_t b)
 	return (size_t)(h ^ h >> 31) & (t->cap - 1);
 }
 
-/* The index stored under (a, b), or -1; *more tells what to try next. */
+/*
+ * The index stored under (a, b), or -1.  With at, the search starts
+ * there (itab_home at first) and *at is where the next one goes on.
+ */
 static int64_t
 itab_get(const struct itab *t, uint64_t a, uint64_t b, size_t *at)
 {
@@ -597,6 +600,35 @@ ient_make(struct ient *e, const struct rec *r, const char *b, size_t blen,
 	}
 }
 
+/*
+ * The name of record r in directory dir (dlen bytes, "" the root) that
+ * it is below, into *b and *blen, and r's path kept in *prev (*prevcap
+ * bytes) for the next: 0, or -1 after saying (for session ts) why r is
+ * no new entry of that directory (deeper, "." or "..", the last again).
+ */
+static int
+entry_name(const struct rec *r, const char *dir, size_t dlen, const char *ts,
+    const char **b, size_t *blen, char **prev, size_t *prevcap)
+{
+	*b = r->path + (dlen > 0 ? dlen + 1 : 0);
+	*blen = *b > r->path + r->pathlen ? 0 :
+	    r->pathlen - (size_t)(*b - r->path);
+	if (*blen == 0 || memchr(*b, '/', *blen) != NULL ||
+	    (*blen == 1 && (*b)[0] == '.') ||
+	    (*blen == 2 && (*b)[0] == '.' && (*b)[1] == '.') ||
+	    (*prev != NULL && strcmp(*prev, r->path) == 0)) {
+		hwarnx("metadata of session %s: %s: not a new entry of a "
+		    "directory of the session; left out", ts, shown(r->path));
+		return -1;
+	}
+	if (r->pathlen + 1 > *prevcap) {
+		*prevcap = (r->pathlen + 1) * 2;
+		*prev = xrealloc(*prev, *prevcap);
+	}
+	memcpy(*prev, r->path, r->pathlen + 1);
+	return 0;
+}
+
 /* Hard-link members met during the load, by device and inode. */
 struct lmember {
 	uint64_t	 devloc, ino;
@@ -884,7 +916,7 @@ lazy_lookup(struct session *s, uint32_t didx, const char *name,
 	struct ixw ew, sw;
 	struct meta_at *m;
 	struct rec *r;
-	char *dir, *path;
+	char ts[TIMESTR_LEN], *dir, *path;
 	size_t nlen = strlen(name), plen;
 	uint32_t nn = s->nn;
 	int64_t i;
@@ -920,8 +952,8 @@ lazy_lookup(struct session *s, uint32_t didx, const char *name,
 	} else if (rv == 1 || rv == 0)
 		rv = 0;
 	else {
-		hwarnx("metadata of session %ld: %s", (long)s->t,
-		    meta_at_error(m));
+		timestr_format(s->t, ts);
+		hwarnx("metadata of session %s: %s", ts, meta_at_error(m));
 		errno = EIO;
 	}
 	meta_at_close(m);
@@ -992,7 +1024,7 @@ lazy_read(struct session *s, uint32_t didx)
 	struct rec *r;
 	struct rdir *st = NULL;
 	struct ient k;
-	char *top, *skip = NULL, *prev = NULL;
+	char ts[TIMESTR_LEN], *top, *skip = NULL, *prev = NULL;
 	size_t depth = 0, cap = 0, skiplen = 0, topl, blen, prevcap = 0;
 	uint32_t nn = s->nn, idx;
 	const char *b;
@@ -1000,6 +1032,7 @@ lazy_read(struct session *s, uint32_t didx)
 	int rv, c, err = 0;
 
 	rc_clear();
+	timestr_format(s->t, ts);
 	if ((top = path_of(s, didx)) == NULL)
 		return -1;
 	topl = strlen(top);
@@ -1016,7 +1049,7 @@ lazy_read(struct session *s, uint32_t didx)
 	depth = 1;
 	while ((rv = meta_at_next(m, &r)) != 0) {
 		if (rv == -1) {
-			hwarnx("metadata of session %ld: %s", (long)s->t,
+			hwarnx("metadata of session %s: %s", ts,
 			    meta_at_error(m));
 			if (meta_at_failed(m)) {
 				err = EIO;
@@ -1040,22 +1073,9 @@ lazy_read(struct session *s, uint32_t didx)
 		}
 		if (err)
 			break;
-		b = r->path + (st[depth - 1].len > 0 ? st[depth - 1].len + 1 : 0);
-		blen = r->pathlen - (size_t)(b - r->path);
-		if (blen == 0 || memchr(b, '/', blen) != NULL ||
-		    (blen == 1 && b[0] == '.') ||
-		    (blen == 2 && b[0] == '.' && b[1] == '.') ||
-		    (prev != NULL && strcmp(prev, r->path) == 0)) {
-			hwarnx("metadata of session %ld: %s: not a new entry "
-			    "of a directory of the session; left out",
-			    (long)s->t, shown(r->path));
+		if (entry_name(r, st[depth - 1].path, st[depth - 1].len, ts,
+		    &b, &blen, &prev, &prevcap) == -1)
 			continue;
-		}
-		if (r->pathlen + 1 > prevcap) {
-			prevcap = (r->pathlen + 1) * 2;
-			prev = xrealloc(prev, prevcap);
-		}
-		memcpy(prev, r->path, r->pathlen + 1);
 		if ((had = lazy_made(s, st[depth - 1].idx, b, blen)) != -1) {
 			idx = (uint32_t)had;
 			if (ient_get(s, idx, &k) == -1) {
@@ -1221,19 +1241,10 @@ load(struct session *s)
 			while (depth > 1 && !path_below(r->path, r->pathlen,
 			    stack[depth - 1].path, stack[depth - 1].len))
 				depth--;
-			b = r->path + (stack[depth - 1].len > 0 ?
-			    stack[depth - 1].len + 1 : 0);
-			blen = r->pathlen - (size_t)(b - r->path);
-			if (b > r->path + r->pathlen || blen == 0 ||
-			    memchr(b, '/', blen) != NULL ||
-			    (blen == 1 && b[0] == '.') ||
-			    (blen == 2 && b[0] == '.' && b[1] == '.') ||
-			    (prev != NULL && strcmp(prev, r->path) == 0)) {
-				hwarnx("metadata of session %s: %s: not a new "
-				    "entry of a directory of the session; left "
-				    "out", ts, shown(r->path));
+			if (entry_name(r, stack[depth - 1].path,
+			    stack[depth - 1].len, ts, &b, &blen, &prev,
+			    &prevcap) == -1)
 				continue;
-			}
 		}
 		if (s->nn == UINT32_MAX - 1)
 			break;
@@ -1269,11 +1280,6 @@ load(struct session *s)
 			stack[depth].len = r->pathlen;
 			stack[depth++].idx = s->nn;
 		}
-		if (r->pathlen + 1 > prevcap) {
-			prevcap = (r->pathlen + 1) * 2;
-			prev = xrealloc(prev, prevcap);
-		}
-		memcpy(prev, r->path, r->pathlen + 1);
 		s->nn++;
 	}
 	bad = meta_at_failed(m) || s->nn == 0;
