@@ -104,7 +104,7 @@ demo: all
 # Long kill -9 loops over snap, its rollback and prune (KILLS=300), and
 # thinning prunes (THIN_KILLS=120).
 torture: all $(HELPBIN)
-	@BIN=$(BIN) HELP=$(O)/helpers THIN_KILLS=$${THIN_KILLS:-120} \
+	@BIN=$(BIN) HELP=$(O)/helpers THIN_KILLS=$${THIN_KILLS:-120} JOBS=1 \
 	    sh tests/run.sh tests/torture.sh tests/thin.t
 
 # Knobs (BENCH, N, RUNS, ...) are listed in bench/README.

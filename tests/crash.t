@@ -19,7 +19,7 @@ done_times=$t
 # kill snap at the k-th call of one syscall, rotating syscalls and k
 calls="openat write renameat unlinkat close read fchmod newfstatat utimensat getdents64"
 kills=0 survived=0 rolled=0
-: "${CRASH_ROUNDS:=24}"	# make torture kills snap 300 times at random
+: "${CRASH_ROUNDS:=12}"	# make torture kills snap 300 times at random
 for i in $(seq 1 "$CRASH_ROUNDS"); do
 	churn "$i" src
 	sc=$(echo $calls | cut -d' ' -f$((i % 10 + 1)))

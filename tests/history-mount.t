@@ -346,7 +346,8 @@ t "  ... an index whose second member's first path is made an earlier one" \
 t_exit 0 "restore -m of it" $RESTORE -m irepo mnt
 t_out "  ... every file is found by its name, none listed before" \
     "$(cd iout && ls -d d*/* | wc -l)" \
-    sh -c "cd iout && for f in d*/*; do stat -c %n '$T/mnt/current/'\$f; done 2>/dev/null | wc -l"
+    sh -c "cd iout && ls -d d*/* | sed 's|^|$T/mnt/current/|' |
+    xargs stat -c %n 2>/dev/null | wc -l"
 $RESTORE -u mnt
 cp imeta.orig "$imeta"
 t "  ... the snapshot damaged in its last member, its index kept" \
@@ -457,8 +458,8 @@ fi
 t_exit 7 "restore -m REPO MNT -- command: the command's status" \
     $RESTORE -m repo mnt -- sh -c "test -f mnt/current/a.txt && exit 7"
 t "  ... and the mount is gone" sh -c "! in_mounts $T/mnt"
-$RESTORE -m repo mnt
-pid=$(pgrep -f "restore -m repo mnt" | head -n 1)
+$RESTORE -m "$T/repo" "$T/mnt"
+pid=$(pgrep -f "restore -m $T/repo $T/mnt" | head -n 1)
 t "kill -9 of the mount" kill -9 "$pid"
 t_exit 2 "  ... leaves a dead mount point" ls mnt
 t_exit 0 "  ... which restore -u detaches" $RESTORE -u mnt

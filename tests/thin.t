@@ -13,7 +13,7 @@ sh mk/need.sh rdiff-backup:rdiff-backup strace:strace || exit 111
 export LC_ALL=C TZ=UTC
 SNAP=$BIN/snap RESTORE=$BIN/restore PRUNE=$BIN/prune SUM=$HELP/treesum
 RB="rdiff-backup --terminal-verbosity 1"
-: "${THIN_KILLS:=8}"
+: "${THIN_KILLS:=4}"
 cd "$T" || exit 111
 
 # session i: daily for two weeks from 2023-01-01 02:00, then every 3 days

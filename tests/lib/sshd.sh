@@ -10,8 +10,9 @@
 # After sshd_start:
 #   SSHD_HOST     the ssh_config Host alias to connect to ("bk-loop")
 #   SSHD_CONFIG   client ssh_config file (pass with ssh -F / mount-remote -F)
-#   SSHD_USER     the login user: "bktest" when root (created if missing),
-#                 else the current user
+#   SSHD_USER     the login user: "bkt" and the shell's PID when root
+#                 (made for the test, so that tests running at once do not
+#                 remove each other's), else the current user
 #   SSHD_PORT     the random loopback port sshd listens on
 #   SSHD_PID SSHD_AGENT_PID SSHD_AGENT_SOCK SSHD_KEY (user private key)
 # Only 127.0.0.1 is used, unless the caller sets SSHD_NETNS (a network
@@ -27,11 +28,11 @@ sshd_start() {
 	mkdir -p "$_d/sshd" "$_d/client" || return 1
 	chmod 755 "$_d" "$_d/sshd" "$_d/client"
 	if [ "$(id -u)" = 0 ]; then
-		SSHD_USER=bktest
-		if ! id "$SSHD_USER" >/dev/null 2>&1; then
-			useradd -m -s /bin/sh "$SSHD_USER" || return 1
-			SSHD_MADE_USER=1
-		fi
+		SSHD_USER=bkt$$
+		# one left by a test killed before its clean-up
+		id "$SSHD_USER" >/dev/null 2>&1 && userdel -r "$SSHD_USER" 2>/dev/null
+		useradd -m -s /bin/sh "$SSHD_USER" || return 1
+		SSHD_MADE_USER=1
 		# useradd leaves the account locked ('!'); sshd refuses those.
 		usermod -p '*' "$SSHD_USER" || return 1
 		mkdir -p /run/sshd && chmod 755 /run/sshd
