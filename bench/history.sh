@@ -5,7 +5,9 @@
 # against doing the same with restore -r:
 #   mount ready          restore -m, then ls of the root
 #   find, 2 back         find over the session 2 back (its index built on
-#                        the way) / find over restore -r's output of it
+#                        the way) / find over restore -r's output of it;
+#                        again with the index built and the kernel's
+#                        dentries and listings dropped (root only)
 #   ls -l one directory  in a fresh mount (index built on the way, or
 #                        the part read), and in one whose session index
 #                        is built
@@ -65,6 +67,12 @@ bench_history() {
 		hist_mount "$_hr" "$_hm" || break
 		RSS_PID=$HIST_PID timed "$_hs" "find, 2 back" "find through restore -m" \
 		    sh -c 'find "$1" >/dev/null' sh "$_hm/$_old"
+		# the same walk with the session's index built: what FUSE's
+		# two requests per directory cost alone
+		if sync && echo 2 >/proc/sys/vm/drop_caches 2>/dev/null; then
+			timed "$_hs" "find, 2 back" "restore -m, index built, kernel caches dropped" \
+			    sh -c 'find "$1" >/dev/null' sh "$_hm/$_old"
+		fi
 		timed "$_hs" "ls -l one directory" "ls -l over restore -r output (floor)" \
 		    sh -c 'ls -l "$1" >/dev/null' sh "$_hd/old/$_hdir"
 		RSS_PID=$HIST_PID timed "$_hs" "ls -l one directory" "restore -m, index built" \
