@@ -2,6 +2,11 @@
 # `make check` runs every test, `make demo` runs the main job on a sample.
 include mk/config.mk
 
+# Every CPU for the build (make -j1 to see one command at a time).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+endif
+
 TOOLS   = snap restore prune mount-remote
 LIBSRC  = $(wildcard lib/*.c)
 LIBOBJ  = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
