@@ -246,6 +246,11 @@ function wan_targets(s,   mr, ag, rs, rn) {
 	target(s, "big file: agent time ÷ rsync", med[s, "big file, 1 MiB changed", ag], med[s, "big file, 1 MiB changed", rs], 1.5, "<=")
 	target(s, "log: agent bytes ÷ rsync", wbytes[s, "log, 1 MiB appended", ag], wbytes[s, "log, 1 MiB appended", rs], 1.5, "<=")
 	target(s, "log: agent time ÷ rsync", med[s, "log, 1 MiB appended", ag], med[s, "log, 1 MiB appended", rs], 1.5, "<=")
+	# the same with rsync making its files durable, as snap does
+	if ((s, "big file, 1 MiB changed", rs " --fsync") in med) {
+		target(s, "big file: agent time ÷ rsync --fsync", med[s, "big file, 1 MiB changed", ag], med[s, "big file, 1 MiB changed", rs " --fsync"], 1.5, "<=")
+		target(s, "log: agent time ÷ rsync --fsync", med[s, "log, 1 MiB appended", ag], med[s, "log, 1 MiB appended", rs " --fsync"], 1.5, "<=")
+	}
 	target(s, "unchanged: agent time ÷ rsync", med[s, "unchanged", ag], med[s, "unchanged", rs], 1.5, "<=")
 }
 function target(s, what, a, b, lim, op,   v, ok) {

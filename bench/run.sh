@@ -13,7 +13,7 @@
 #   REMOTE_FILES / REMOTE_DIRS   remote tree                (20000 / 400)
 #   WAN_LINKS  RTT_ms:kbit links of the wan rows (0 kbit: uncapped)
 #                                   ("10:0 50:100000 100:10000")
-#   WAN_TOOLS  "sshfs mr agent rbnative rsync" (see bench/wan.sh)
+#   WAN_TOOLS  "sshfs mr agent rbnative rsync rsyncfs" (see bench/wan.sh)
 #   WAN_FILES / WAN_BIG_MIB / WAN_LOG_MIB     (20000 / 256 / 64)
 #   WAN_LIMIT  seconds one wan run may take                     (900)
 #   HIST_FILES / HIST_SESSIONS  the restore -m history     (200000 / 30)
@@ -49,7 +49,7 @@ UMOUNT_CMD=${UMOUNT_CMD:-'mount-remote -u {mnt}'}
 : "${BIG_MIB:=512}" "${REMOTE_FILES:=20000}" "${REMOTE_DIRS:=400}"
 : "${CACHE:=warm}" "${TIMEOUT:=7200}" "${BENCH_DIR:=/var/tmp/bk-bench}"
 : "${KEEP:=}" "${OUT:=}" "${BENCH_PORT:=22460}" "${BENCH_USER:=bkbench}"
-: "${WAN_LINKS:=10:0 50:100000 100:10000}" "${WAN_TOOLS:=sshfs mr agent rbnative rsync}"
+: "${WAN_LINKS:=10:0 50:100000 100:10000}" "${WAN_TOOLS:=sshfs mr agent rbnative rsync rsyncfs}"
 : "${WAN_FILES:=20000}" "${WAN_BIG_MIB:=256}" "${WAN_LOG_MIB:=64}" "${WAN_LIMIT:=900}"
 : "${HIST_FILES:=200000}" "${HIST_SESSIONS:=30}" "${THIN_SESSIONS:=30}"
 RESTORE_OLD=2B
@@ -86,7 +86,7 @@ for _x in $WAN_LINKS; do
 	    die "WAN_LINKS takes RTT:KBIT pairs (RTT > 0), not '$_x'"
 done
 for _x in $WAN_TOOLS; do
-	case $_x in sshfs|mr|agent|rbnative|rsync) ;; *) die "WAN_TOOLS: unknown tool '$_x'" ;; esac
+	case $_x in sshfs|mr|agent|rbnative|rsync|rsyncfs) ;; *) die "WAN_TOOLS: unknown tool '$_x'" ;; esac
 done
 [ $((REMOTE_FILES % REMOTE_DIRS)) -eq 0 ] || die "REMOTE_FILES must be a multiple of REMOTE_DIRS"
 case $W in

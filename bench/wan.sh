@@ -11,6 +11,8 @@
 #                            host, through ssh -C)
 #   rdiff-backup native      rdiff-backup backup HOST::PATH REPO (ssh -C)
 #   rsync -a                 rsync -a --delete HOST:PATH/ MIRROR (ssh, no -z)
+#   rsync -a --fsync         the same, each file written to disk before
+#                            rsync ends, as snap and rdiff-backup do
 #
 # Workloads, per link:
 #   initial      the tree, into a fresh repository (each run)
@@ -115,6 +117,10 @@ wan_scripts() {
 	#!/bin/sh
 	exec rsync -a --delete -e "ssh -F $_cf" $2:\$1/ \$2/
 	EOF
+	cat >"$1/rsyncfs.sh" <<-EOF
+	#!/bin/sh
+	exec rsync -a --fsync --delete -e "ssh -F $_cf" $2:\$1/ \$2/
+	EOF
 }
 
 wan_name() {
@@ -124,6 +130,7 @@ wan_name() {
 	agent) echo "snap agent" ;;
 	rbnative) echo "rdiff-backup native" ;;
 	rsync) echo "rsync -a" ;;
+	rsyncfs) echo "rsync -a --fsync" ;;
 	esac
 }
 
@@ -134,7 +141,7 @@ wan_seed() {
 	case $1 in
 	sshfs|rbnative) rdiff-backup --terminal-verbosity 1 backup "$2" "$3" ;;
 	mr|agent) "$BIN/snap" "$2" "$3" ;;
-	rsync) mkdir -p "$3" && rsync -a "$2/" "$3/" ;;
+	rsync|rsyncfs) mkdir -p "$3" && rsync -a "$2/" "$3/" ;;
 	esac >>"$W/log/wan.log" 2>&1
 }
 
@@ -146,6 +153,8 @@ wan_run() {
 	failed "$_ws" "$_ww" "$_wn" && return 1
 	grep -q "^na$TAB$_ws$TAB$_ww$TAB$_wn$TAB" "$RES" && return 1
 	: >"$W/wire"
+	# no tool pays for another's dirty pages (snap ends with syncfs)
+	sync
 	TIMEOUT=$WAN_LIMIT timed "$_ws" "$_ww" "$_wn" \
 	    sh "$_wd/$_wk.sh" "$_wsrc" "$_wd/repo-$_wk"
 	_wrc=$?
@@ -168,7 +177,7 @@ wan_check() {
 	sshfs|rbnative) rdiff-backup --terminal-verbosity 1 restore --at now \
 	    "$4/repo-$3" "$4/check" ;;
 	mr|agent) "$BIN/restore" "$4/repo-$3" "$4/check" ;;
-	rsync) cp -a "$4/repo-$3" "$4/check" ;;
+	rsync|rsyncfs) cp -a "$4/repo-$3" "$4/check" ;;
 	esac >>"$W/log/wan.log" 2>&1
 	if ! diff -r --no-dereference "$5" "$4/check" >>"$W/log/wan.log" 2>&1; then
 		printf 'fail\t%s\t%s\t%s\t%s\n' "$1" "$2" "$_cn" \
@@ -222,7 +231,7 @@ bench_wan() {
 		for _i in $(seq "$RUNS"); do
 			for _k in $WAN_TOOLS; do
 				rm -rf "$_d/repo-$_k"
-				[ "$_k" = rsync ] && mkdir -p "$_d/repo-$_k"
+				case $_k in rsync*) mkdir -p "$_d/repo-$_k" ;; esac
 				wan_run "$_s" initial "$_k" "$_d" "$_wt"
 			done
 		done
