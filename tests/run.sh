@@ -55,6 +55,7 @@ run() {
 started=0 shown=0
 start() {
 	started=$((started + 1))
+	eval "name_$started=\$1"
 	(sh "$1" >"$out/$started" 2>&1; echo $? >"$out/$started.tmp" &&
 	    mv "$out/$started.tmp" "$out/$started.rc") &
 }
@@ -96,7 +97,6 @@ for f; do
 		sleep 0.2
 	done
 	start "$f"
-	eval "name_$started=\$f"
 	show_done
 done
 while [ "$shown" -lt "$started" ]; do
