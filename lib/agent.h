@@ -29,7 +29,7 @@
 #include "buf.h"
 #include "xattr.h"
 
-#define AG_VERSION	2
+#define AG_VERSION	3	/* 3: block signatures (bsig.h) */
 #define AG_TICK		1		/* seconds between ALIVEs */
 #define AG_MAXFRAME	((1u << 20) + 4096)	/* type and payload */
 #define AG_DATAMAX	(256u << 10)		/* content per DATA/DELTA/SIG */
@@ -42,7 +42,7 @@ enum {
 	AG_MORE = 3,		/* u32 entries */
 	AG_GET = 4,		/* u32 id, string path, u8 kind (AG_FILE,
 				   AG_LINK), u32 signature length (0: the
-				   whole file) */
+				   whole file; a bsig.h signature) */
 	AG_SIG = 5,		/* u32 id, signature bytes: after a GET, until
 				   its length is sent */
 	/* server to client */

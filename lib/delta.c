@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <librsync.h>
 
+#include "bsig.h"
 #include "buf.h"
 #include "delta.h"
 #include "gz.h"
@@ -17,12 +18,11 @@
 #include "xalloc.h"
 
 #define CHUNK	65536
-#define SIG_HEAD	12	/* a signature's magic, block, strong length */
 
 static uint64_t chunks;		/* read, for delta_progress */
 
-static void
-tick(void)
+void
+delta_tick(void)
 {
 	__atomic_add_fetch(&chunks, 1, __ATOMIC_RELAXED);
 }
@@ -225,7 +225,7 @@ sig_delta_to(struct sigmaker *s, int fd,
 		return -1;
 	buf = xbuf_get(CHUNK);
 	for (;;) {
-		tick();
+		delta_tick();
 		if ((n = read_full(fd, buf, CHUNK)) == -1)
 			goto out;
 		if (drive(job, buf, (size_t)n, n == 0, out, arg) == -1)
@@ -576,9 +576,19 @@ int
 rev_basis_sig(struct sigmaker *s, const void *p, size_t n)
 {
 	struct revdelta *r = s != NULL ? s->rev : NULL;
+	const unsigned char *sums;
 	struct rbuf b;
 	uint32_t magic, blen, slen;
+	size_t sumlen, nsums;
 
+	if (r != NULL && bsig_sums(p, n, &blen, &sumlen, &sums, &nsums) == 0) {
+		free(r->sums);
+		r->sumlen = sumlen;
+		r->nsums = nsums;
+		r->blen = blen;
+		r->sums = (unsigned char *)xmemdup(sums, nsums * sumlen);
+		return 0;
+	}
 	rbuf_init(&b, p, n);
 	if (r == NULL || buf_get_u32(&b, &magic) == -1 ||
 	    buf_get_u32(&b, &blen) == -1 || buf_get_u32(&b, &slen) == -1 ||
@@ -799,6 +809,50 @@ delta_copy_all(uint64_t len, int (*out)(void *, const char *, size_t),
 	return out(arg, (char *)cmd, 1);
 }
 
+/* A scan's findings (lib/bsig.c) as librsync's delta commands. */
+static int
+enc_copy(void *arg, uint64_t off, uint64_t len)
+{
+	return pend_copy(arg, off, len);
+}
+
+static int
+enc_literal(void *arg, const char *p, size_t n)
+{
+	struct pending *pc = arg;
+	unsigned char cmd[5];
+	size_t k;
+
+	if (pend_flush(pc) == -1)
+		return -1;
+	for (; n > 0; p += k, n -= k) {
+		k = n > UINT32_MAX ? UINT32_MAX : n;
+		cmd[0] = OP_LIT_N1 + 2;		/* 4-byte length */
+		putint(cmd + 1, k, 4);
+		if (pc->out(pc->arg, (char *)cmd, 5) == -1 ||
+		    pc->out(pc->arg, p, k) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The delta of fd's bytes [from, to) (to 0: its end) against b, to out. */
+static int
+bsig_delta(const struct bsig *b, int fd, uint64_t from, uint64_t to,
+    int (*out)(void *, const char *, size_t), void *arg)
+{
+	struct pending pc = { 0, 0, out, arg };
+	struct bsig_out o = { enc_copy, enc_literal, &pc };
+	unsigned char cmd[4];
+
+	putint(cmd, RS_DELTA_MAGIC, 4);
+	if (out(arg, (char *)cmd, 4) == -1 ||
+	    bsig_scan(b, fd, from, to, &o) == -1 || pend_flush(&pc) == -1)
+		return -1;
+	cmd[0] = 0;
+	return out(arg, (char *)cmd, 1);
+}
+
 /*
  * The delta from a patch's output back to its basis fd: every stretch of
  * the basis that a copy put into the output is copied back from there,
@@ -900,10 +954,10 @@ fail:
 }
 
 /*
- * Files of PAR_MIN bytes and more are signed in two threads, one per
- * half, and diffed in two (segments, below): on a machine whose other
- * core is idle (the far side of an agent waits for us and we for it)
- * that halves the time of the BLAKE2 and rolling sums, the bulk of it.
+ * Files of PAR_MIN bytes and more are diffed in two threads (segments,
+ * below): on a machine whose other core is idle (the far side of an
+ * agent waits for us and we for it) that halves the time of the sums,
+ * the bulk of it.
  */
 #define PAR_MIN		((uint64_t)16 << 20)
 
@@ -911,103 +965,6 @@ static int
 two_cores(void)
 {
 	return sysconf(_SC_NPROCESSORS_ONLN) > 1;
-}
-
-/* One half of a signature: blocks [from, to) of fd. */
-struct sighalf {
-	struct sigmaker	*s;
-	int		 fd;
-	uint64_t	 from, to;
-	int		 rv, err;
-};
-
-static void *
-sig_half(void *arg)
-{
-	struct sighalf *h = arg;
-	char *buf = xmalloc(4 * CHUNK);
-	uint64_t off;
-	ssize_t n;
-	size_t k;
-
-	h->rv = 0;
-	for (off = h->from; off < h->to; off += (uint64_t)n) {
-		tick();
-		k = h->to - off < 4 * CHUNK ? (size_t)(h->to - off) : 4 * CHUNK;
-		if ((n = pread(h->fd, buf, k, (off_t)off)) == -1 &&
-		    errno == EINTR) {
-			n = 0;
-			continue;
-		}
-		if (n <= 0 || sig_update(h->s, buf, (size_t)n) == -1) {
-			h->rv = -1;
-			h->err = n == 0 ? ESTALE : errno;	/* shrank */
-			break;
-		}
-	}
-	free(buf);
-	return NULL;
-}
-
-struct sigmaker *
-sig_file(int fd, uint64_t size, size_t minstrong)
-{
-	struct sighalf h[2];
-	struct sigmaker *s;
-	rs_magic_number magic = RS_RK_BLAKE2_SIG_MAGIC;
-	size_t block = 0, strong = (size_t)-1, len[2];
-	const void *p[2];
-	pthread_t t;
-	int i, e;
-
-	memset(h, 0, sizeof h);
-	if (size < PAR_MIN || !two_cores() ||
-	    rs_sig_args((rs_long_t)(size > INT64_MAX ? INT64_MAX : size),
-	    &magic, &block, &strong) != RS_DONE || block == 0) {
-		if ((h[0].s = sig_begin_strong(size, minstrong)) == NULL)
-			return NULL;
-		h[0].fd = fd;
-		h[0].to = size;
-		sig_half(&h[0]);
-		if (h[0].rv == -1) {
-			sig_free(h[0].s);
-			errno = h[0].err;
-			return NULL;
-		}
-		return h[0].s;
-	}
-	for (i = 0; i < 2; i++) {
-		if ((h[i].s = sig_begin_strong(size, minstrong)) == NULL) {
-			sig_free(h[0].s);
-			return NULL;
-		}
-		h[i].fd = fd;
-	}
-	h[0].to = h[1].from = size / 2 / block * block;
-	h[1].to = size;
-	if ((e = pthread_create(&t, NULL, sig_half, &h[1])) != 0) {
-		sig_free(h[0].s);
-		sig_free(h[1].s);
-		errno = e;
-		return NULL;
-	}
-	sig_half(&h[0]);
-	pthread_join(t, NULL);
-	for (i = 0; i < 2; i++)
-		if (h[i].rv == -1 ||
-		    (p[i] = sig_stream(h[i].s, &len[i])) == NULL ||
-		    len[i] < SIG_HEAD) {
-			e = h[i].rv == -1 ? h[i].err : EIO;
-			sig_free(h[0].s);
-			sig_free(h[1].s);
-			errno = e;
-			return NULL;
-		}
-	/* the second's blocks follow the first's, under one header */
-	s = h[0].s;
-	sig_out(s, (const char *)p[1] + SIG_HEAD, len[1] - SIG_HEAD);
-	sig_free(h[1].s);
-	return s;
 }
 
 /*
@@ -1042,6 +999,7 @@ struct segs {
 	int		 (*out)(void *, const char *, size_t);
 	void		*arg;
 	int		 err;		/* the first failure: all stop */
+	const struct bsig *bs;		/* a block signature's, or librsync's */
 };
 
 /* One segment's librsync output, kept to go out in order. */
@@ -1063,10 +1021,13 @@ seg_delta(struct segs *g, struct sigmaker *s, size_t k, char *buf)
 	size_t want;
 	int e = 0;
 
+	if (g->bs != NULL)
+		return bsig_delta(g->bs, g->fd, sg->from, sg->to, seg_out,
+		    &sg->out) == -1 ? (errno ? errno : EIO) : 0;
 	if ((job = rs_delta_begin(s->sums)) == NULL)
 		return ENOMEM;
 	for (;;) {
-		tick();
+		delta_tick();
 		want = 4 * CHUNK;
 		if (sg->to != 0 && sg->to - off < want)
 			want = (size_t)(sg->to - off);
@@ -1164,6 +1125,7 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
     int (*out)(void *, const char *, size_t), void *arg)
 {
 	struct sigmaker *s[2] = { NULL, NULL };
+	struct bsig *bs = NULL;
 	struct segwork w;
 	struct segs g;
 	struct rbuf b;
@@ -1176,34 +1138,43 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
 
 	if (fstat(fd, &st) == -1)
 		return -1;
-	if ((s[0] = sig_load(sig, siglen)) == NULL)
+	rbuf_init(&b, sig, siglen);
+	if (buf_get_u32(&b, &magic) == 0 && magic == BSIG_MAGIC) {
+		if ((bs = bsig_load(sig, siglen)) == NULL)
+			return -1;
+		bl = bsig_blen(bs);
+	} else if ((s[0] = sig_load(sig, siglen)) == NULL)
 		return -1;
 	size = (uint64_t)st.st_size;
 	if (size < PAR_MIN || !two_cores()) {
-		if (lseek(fd, 0, SEEK_SET) == -1)
+		if (bs != NULL)
+			rv = bsig_delta(bs, fd, 0, 0, out, arg);
+		else if (lseek(fd, 0, SEEK_SET) == -1)
 			rv = -1;
 		else
 			rv = sig_delta_to(s[0], fd, out, arg);
 		e = errno;
 		sig_free(s[0]);
+		bsig_free(bs);
 		errno = e;
 		return rv;
 	}
-	if ((s[1] = sig_load(sig, siglen)) == NULL) {
-		sig_free(s[0]);
-		return -1;
+	if (bs == NULL) {
+		if ((s[1] = sig_load(sig, siglen)) == NULL) {
+			sig_free(s[0]);
+			return -1;
+		}
+		/* sig_load checked the header: magic, block length, strong */
+		if (buf_get_u32(&b, &bl) == -1 || bl == 0)
+			bl = 1;
 	}
-	/* sig_load checked the header: magic, block length, strong length */
-	rbuf_init(&b, sig, siglen);
-	if (buf_get_u32(&b, &magic) == -1 || buf_get_u32(&b, &bl) == -1 ||
-	    bl == 0)
-		bl = 1;
 	blen = bl;
 	len = size / 8 < SEG_MIN ? SEG_MIN : size / 8;
 	if (len > SEG_MAX)
 		len = SEG_MAX;
 	len = len < blen ? blen : len / blen * blen;
 	memset(&g, 0, sizeof g);
+	g.bs = bs;
 	g.n = (size_t)((size + len - 1) / len);
 	g.v = xcalloc(g.n, sizeof *g.v);
 	for (i = 0, off = 0; i < g.n; i++, off += len) {
@@ -1229,6 +1200,7 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
 	pthread_cond_destroy(&g.cv);
 	sig_free(s[0]);
 	sig_free(s[1]);
+	bsig_free(bs);
 	if (e != 0) {
 		errno = e;
 		return -1;

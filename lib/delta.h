@@ -44,16 +44,10 @@ int		 sig_delta_to(struct sigmaker *, int,
  */
 const void	*sig_stream(struct sigmaker *, size_t *);
 /*
- * The signature of the size bytes of fd (read with pread from offset
- * 0), as sig_begin_strong and sig_update would make it, ready for
- * sig_stream; large files in two threads.  NULL with errno (ESTALE: the
- * file is shorter than size).
- */
-struct sigmaker	*sig_file(int, uint64_t, size_t);
-/*
- * The delta of all of fd against the signature stream sig: sig_delta_to
- * of sig_load(sig), large files in two threads, one per half (at most a
- * block more of literal data at the middle).  0, or -1 with errno.
+ * The delta of all of fd against the signature stream sig, librsync's
+ * (sig_delta_to of sig_load(sig)) or a block signature (bsig.h); large
+ * files in two threads, in segments (at most two blocks more of literal
+ * data at each cut).  0, or -1 with errno.
  */
 int		 sig_delta_file(const void *, size_t, int,
 		    int (*)(void *, const char *, size_t), void *);
@@ -62,6 +56,8 @@ int		 sig_delta_file(const void *, size_t, int,
  * thread: a long delta that shows no output yet is making progress.
  */
 uint64_t	 delta_progress(void);
+/* Count a chunk read towards delta_progress (lib/bsig.c's too). */
+void		 delta_tick(void);
 /*
  * The delta that copies all len bytes of the basis, to out: the
  * increment of a file whose content did not change.  0 or -1.
@@ -96,7 +92,7 @@ int		 patch_apply_rev(int, delta_read *, void *, int, uint64_t,
 		    patch_tap *, void *, struct sigmaker **);
 /*
  * Give the way back patch_apply_rev made the signature stream of the
- * basis (any librsync signature): stretches the patch did not copy that
+ * basis (any librsync signature, or a block signature): stretches the patch did not copy that
  * equal ones it did (repeated blocks, zeros) are then copied back from
  * the output too, each checked against the basis byte for byte.  0, or
  * -1 (EINVAL) when the stream is not a signature; the way back works

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "bsig.h"
 #include "buf.h"
 #include "copy.h"
 #include "delta.h"
@@ -51,7 +52,6 @@
 #define INFLIGHT_BYTES	((uint64_t)64 << 20)
 #define DELTA_MIN	1024		/* smaller files come whole */
 #define MEMFILE_MAX	(8 << 20)	/* larger content lands on disk */
-#define SIG_STRONG	16		/* strong sum bytes, at the least */
 
 extern char **environ;
 
@@ -62,7 +62,8 @@ struct req {
 	char		*path;
 	int		 fd;		/* what came: content, delta, target */
 	int		 delta;
-	struct sigmaker	*sig;		/* the mirror copy's, sent */
+	unsigned char	*sig;		/* the mirror copy's, sent (bsig.h) */
+	size_t		 siglen;
 	int		 done, err;
 	int		 abandoned;	/* snap went past it */
 	int		 streaming;	/* a delta patched as it comes */
@@ -135,7 +136,7 @@ req_free(struct req *r)
 {
 	if (r->fd != -1)
 		close(r->fd);
-	sig_free(r->sig);
+	free(r->sig);
 	free(r->path);
 	free(r);
 }
@@ -486,10 +487,9 @@ grown(uint64_t size)
 static struct req *
 ask(const char *path, int kind, uint64_t size)
 {
-	struct sigmaker *sig = NULL;
+	unsigned char *sig = NULL;
 	struct wbuf b = { 0 };
 	struct stat st;
-	const unsigned char *sp = NULL;
 	struct req *r;
 	size_t siglen = 0, off, k;
 	int mfd;
@@ -507,15 +507,11 @@ ask(const char *path, int kind, uint64_t size)
 	    O_CLOEXEC)) != -1) {
 		if (fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size >= DELTA_MIN &&
-		    (sig = sig_file(mfd, (uint64_t)st.st_size,
-		    SIG_STRONG)) != NULL) {
-			if ((sp = sig_stream(sig, &siglen)) == NULL ||
-			    siglen == 0 || siglen > AG_SIGMAX) {
-				sig_free(sig);
-				sig = NULL;
-				sp = NULL;
-				siglen = 0;
-			}
+		    (sig = bsig_file(mfd, (uint64_t)st.st_size,
+		    &siglen)) != NULL && siglen > AG_SIGMAX) {
+			free(sig);
+			sig = NULL;
+			siglen = 0;
 		}
 		close(mfd);
 	}
@@ -538,9 +534,10 @@ ask(const char *path, int kind, uint64_t size)
 		k = siglen - off < AG_DATAMAX ? siglen - off : AG_DATAMAX;
 		b.len = 0;
 		buf_put_u32(&b, r->id);
-		send_frame(AG_SIG, b.p, b.len, sp + off, k);
+		send_frame(AG_SIG, b.p, b.len, sig + off, k);
 	}
 	r->sig = sig;	/* for the way back (rev_basis_sig) */
+	r->siglen = siglen;
 	wbuf_free(&b);
 	return r;
 }
@@ -767,8 +764,6 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
     struct sigmaker **rev)
 {
 	struct hashtap h;
-	const void *sp;
-	size_t splen;
 	int basis, saved, rv = -1;
 
 	*rev = NULL;
@@ -787,9 +782,8 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 	    grown((uint64_t)e->st.st_size), hashtap, &h, rev);
 	saved = errno ? errno : EIO;
 	close(basis);
-	if (rv == 0 && r->sig != NULL &&
-	    (sp = sig_stream(r->sig, &splen)) != NULL)
-		(void)rev_basis_sig(*rev, sp, splen);
+	if (rv == 0 && r->sig != NULL)
+		(void)rev_basis_sig(*rev, r->sig, r->siglen);
 	if (rv == 0) {
 		/* the END came: the rest, and the server's word on it */
 		pthread_mutex_lock(&ag.mu);

@@ -234,7 +234,7 @@ for m in mutestart mute mutemid; do
 	t "... saying so" grep -q "no word from the host for 2 seconds" \
 	    "$T/quiet.err"
 	t_out "... and the command is ended" "" sh -c \
-	    "sleep 1; pgrep -f 'agent-liar[.]py $m x$' || true"
+	    "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.5; pgrep -f 'agent-liar[.]py $m x$' >/dev/null || exit 0; done; pgrep -f 'agent-liar[.]py $m x$'"
 done
 t "... the next snap -R rolls the session back" sh -c \
     "'$BIN/snap' -R '$T/lied' && diff -r --no-dereference -x fifo -x lock.yml '$A' '$T/lied'"

@@ -58,7 +58,7 @@ mode = sys.argv[1]
 t, p = recv()
 if mode == "mutestart":
     time.sleep(60)
-send(SHELLO, struct.pack(">I", 1 if mode == "version" else 2))
+send(SHELLO, struct.pack(">I", 1 if mode == "version" else 3))
 if mode == "version":
     sys.exit(0)
 if mode == "mute":
