@@ -329,6 +329,8 @@ struct patchctx {
 	patch_tap	*tap;
 	void		*arg;
 	struct revdelta	*rev;
+	int		 still;		/* copies may not move data (EXDEV) */
+	int		 wfd;		/* in place: literals written here */
 };
 
 /* Make at least one delta byte available; 0 at its end, -1 on error. */
@@ -372,6 +374,8 @@ emit(struct patchctx *c, const void *p, size_t n)
 		return -1;
 	}
 	c->left -= n;
+	if (c->wfd != -1 && pwrite_full(c->wfd, p, n, (off_t)c->pos) == -1)
+		return -1;
 	c->pos += n;
 	if (c->tap != NULL)
 		c->tap(c->arg, p, n);
@@ -428,6 +432,20 @@ copy(struct patchctx *c, uint64_t off, uint64_t len, char *buf)
 	ssize_t n;
 	size_t k;
 
+	if (c->still && off != c->pos) {
+		errno = EXDEV;
+		return -1;
+	}
+	if (c->wfd != -1) {
+		/* in place: the bytes are where they belong */
+		if (len > c->left) {
+			errno = EFBIG;
+			return -1;
+		}
+		c->left -= len;
+		c->pos += len;
+		return 0;
+	}
 	while (len > 0) {
 		k = len < CHUNK ? (size_t)len : CHUNK;
 		if ((n = pread(c->basis, buf, k, (off_t)off)) == -1) {
@@ -514,12 +532,14 @@ gz_read(void *d, void *buf, size_t n)
 
 static int
 patch_run(int basis, delta_read *rd, void *rdarg, int out, uint64_t limit,
-    patch_tap *tap, void *arg, struct revdelta *rev)
+    patch_tap *tap, void *arg, struct revdelta *rev, int still)
 {
 	struct patchctx *c;
 	int rv;
 
 	c = xcalloc(1, sizeof *c);
+	c->still = still;
+	c->wfd = -1;
 	c->rd = rd;
 	c->rdarg = rdarg;
 	c->basis = basis;
@@ -541,12 +561,13 @@ int
 patch_apply(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
     void *arg)
 {
-	return patch_run(basis, gz_read, d, out, limit, tap, arg, NULL);
+	return patch_run(basis, gz_read, d, out, limit, tap, arg, NULL, 0);
 }
 
-int
-patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
-    uint64_t limit, patch_tap *tap, void *arg, struct sigmaker **revp)
+/* patch_apply_rev, and patch_scan_still when still. */
+static int
+patch_rev(int basis, delta_read *rd, void *rdarg, int out, uint64_t limit,
+    patch_tap *tap, void *arg, struct sigmaker **revp, int still)
 {
 	struct revdelta *r;
 	struct stat st;
@@ -559,7 +580,8 @@ patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
 	r->size = st.st_size;
-	if (patch_run(basis, rd, rdarg, out, limit, tap, arg, r) == -1) {
+	if (patch_run(basis, rd, rdarg, out, limit, tap, arg, r, still) ==
+	    -1) {
 		saved = errno;
 		rev_free(r);
 		errno = saved;
@@ -568,6 +590,41 @@ patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
 	*revp = xcalloc(1, sizeof **revp);
 	(*revp)->rev = r;
 	return 0;
+}
+
+int
+patch_apply_rev(int basis, delta_read *rd, void *rdarg, int out,
+    uint64_t limit, patch_tap *tap, void *arg, struct sigmaker **revp)
+{
+	return patch_rev(basis, rd, rdarg, out, limit, tap, arg, revp, 0);
+}
+
+int
+patch_scan_still(int basis, delta_read *rd, void *rdarg, uint64_t limit,
+    patch_tap *tap, void *arg, struct sigmaker **revp)
+{
+	return patch_rev(basis, rd, rdarg, -1, limit, tap, arg, revp, 1);
+}
+
+int
+patch_in_place(int fd, delta_read *rd, void *rdarg, uint64_t limit)
+{
+	struct patchctx *c;
+	int rv;
+
+	c = xcalloc(1, sizeof *c);
+	c->rd = rd;
+	c->rdarg = rdarg;
+	c->basis = -1;
+	c->out = -1;
+	c->left = limit;
+	c->still = 1;
+	c->wfd = fd;
+	rv = patch(c);
+	if (rv == 0 && ftruncate(fd, (off_t)c->pos) == -1)
+		rv = -1;
+	free(c);
+	return rv;
 }
 
 #define BLEN_MAX	((size_t)16 << 20)	/* a block sums are taken for */

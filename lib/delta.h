@@ -91,6 +91,22 @@ typedef ssize_t	 delta_read(void *, void *, size_t);
 int		 patch_apply_rev(int, delta_read *, void *, int, uint64_t,
 		    patch_tap *, void *, struct sigmaker **);
 /*
+ * patch_apply_rev of a delta that leaves every byte it copies where it
+ * was (a copy from offset k to offset k; literal data between), with no
+ * output: what it would write goes to tap only.  -1 with EXDEV as soon
+ * as a copy moves data.  Such a delta can be applied to the basis
+ * itself (patch_in_place), once the way back is kept.
+ */
+int		 patch_scan_still(int, delta_read *, void *, uint64_t,
+		    patch_tap *, void *, struct sigmaker **);
+/*
+ * Apply such a delta to fd, the basis, in place: its literal data are
+ * written at their offsets and fd is cut where the output ends; copies
+ * read nothing.  A delta that moves data is refused (EXDEV) before it
+ * writes past the first move.  0, or -1 with errno.
+ */
+int		 patch_in_place(int, delta_read *, void *, uint64_t);
+/*
  * Give the way back patch_apply_rev made the signature stream of the
  * basis (any librsync signature, or a block signature): stretches the patch did not copy that
  * equal ones it did (repeated blocks, zeros) are then copied back from

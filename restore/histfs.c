@@ -2245,9 +2245,11 @@ hf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	static char *rbuf;
 	static size_t rcap;
 	struct cfile *c = (struct cfile *)(uintptr_t)fi->fh;
+	struct stat st;
 	ssize_t n;
-	int e;
+	int e, tries = 0;
 
+again:
 	if (c == NULL && (c = cf_node(ino, &e)) == NULL) {
 		fuse_reply_err(req, e);
 		return;
@@ -2265,6 +2267,25 @@ hf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	while ((n = pread(c->fd, rbuf, size, off)) == -1 && errno == EINTR)
 		;
+	/*
+	 * snap patches a mirror file in place once its increment is made:
+	 * bytes read since are not this version's.  A write changes the
+	 * change time before any byte.  Without an open, the node is
+	 * looked up again (the increment now gives the version); an open
+	 * file's content is gone.
+	 */
+	if (n != -1 && !c->rebuilt && (fstat(c->fd, &st) == -1 ||
+	    st.st_ctim.tv_sec != c->vctime.tv_sec ||
+	    st.st_ctim.tv_nsec != c->vctime.tv_nsec)) {
+		if (fi->fh == 0 && tries++ < 3) {
+			c = NULL;
+			goto again;
+		}
+		hwarnx("a mirror file changed while open (snap patched it "
+		    "in place): open it again");
+		n = -1;
+		errno = EIO;
+	}
 	if (n == -1)
 		fuse_reply_err(req, errno);
 	else

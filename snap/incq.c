@@ -33,8 +33,10 @@ struct job {
 	int		 dirfd;		/* the mirror directory (owned) */
 	char		*tmp, *name;
 	char		*path;		/* for messages, as shown() made it */
-	struct rec	 r;		/* J_DIR */
+	struct rec	 r;		/* J_DIR; J_INC in place: the new one */
 	int		 root;
+	int		 still;		/* J_INC: the delta to apply in place */
+	int		 idirfd;	/* ... and the increment's directory */
 	struct nodeext	*ext;		/* J_EXT */
 };
 
@@ -100,6 +102,66 @@ write_inc(const struct job *j, const char **what)
 	return 0;
 }
 
+/* The delta kept in fd, from its start: patch_in_place's reader. */
+struct fdread {
+	int	 fd;
+	off_t	 off;
+};
+
+static ssize_t
+fd_read(void *arg, void *buf, size_t n)
+{
+	struct fdread *r = arg;
+	ssize_t k;
+
+	while ((k = pread(r->fd, buf, n, r->off)) == -1 && errno == EINTR)
+		;
+	if (k > 0)
+		r->off += k;
+	return k;
+}
+
+/*
+ * The increment of job j is written: make it durable (the way back from
+ * any mix of old and new bytes), then patch the mirror file in place
+ * and give it the new version's attributes.  A crash from here on is
+ * rolled back from that increment, by snap or by rdiff-backup (the
+ * file's time differs from its record).
+ */
+static int
+patch_still(const struct job *j, const char **what)
+{
+	struct fdread rd = { j->still, 0 };
+	struct stat a, b;
+	int fd, rv, e;
+
+	*what = "sync increment for";
+	if (fsync(j->fd) == -1 || fsync(j->idirfd) == -1)
+		return -1;
+	*what = "patch mirror file in place";
+	if ((fd = openat(j->dirfd, j->name, O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &a) == -1 || fstat(j->in, &b) == -1 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		close(fd);
+		errno = ESTALE;		/* not the file the increment is of */
+		return -1;
+	}
+	rv = patch_in_place(fd, fd_read, &rd, UINT64_MAX);
+	if (rv == 0) {
+		*what = "set attributes of mirror file";
+		rv = mirror_fix(fd, &j->r, j->root);
+	}
+	e = errno;
+	if (close(fd) == -1 && rv == 0) {
+		*what = "patch mirror file in place";
+		return -1;
+	}
+	errno = e;
+	return rv;
+}
+
 /* One job; -1 with errno and *what on failure. */
 static int
 do_job(struct job *j, const char **what)
@@ -120,6 +182,8 @@ do_job(struct job *j, const char **what)
 		}
 		if (j->name == NULL)
 			return 0;
+		if (j->still != -1)
+			return patch_still(j, what);
 		if (j->tmp != NULL)
 			return renameat(j->dirfd, j->tmp, j->dirfd, j->name);
 		*what = "remove mirror file";
@@ -191,6 +255,10 @@ run(struct job *j)
 		close(j->fd);
 	if (j->dirfd != -1)
 		close(j->dirfd);
+	if (j->still != -1)
+		close(j->still);
+	if (j->idirfd != -1)
+		close(j->idirfd);
 	free(j->tmp);
 	free(j->name);
 	free(j->path);
@@ -269,6 +337,7 @@ incq_ext(int dirfd, const char *name, struct nodeext *ext, const char *path)
 	struct job j;
 
 	memset(&j, 0, sizeof j);
+	j.still = j.idirfd = -1;
 	j.kind = J_EXT;
 	j.in = j.fd = -1;
 	j.dirfd = dupdir(dirfd);
@@ -291,23 +360,48 @@ incq_ext_error(uint64_t *n, int *e)
 	return msg;
 }
 
+/* An increment job, of kind J_INC (see incq_inc). */
+static void
+inc_job(struct job *j, int in, int fd, int gz, struct sigmaker *sig,
+    int64_t mtime, int dirfd, const char *tmp, const char *name,
+    const char *path)
+{
+	memset(j, 0, sizeof *j);
+	j->still = j->idirfd = -1;
+	j->kind = J_INC;
+	j->in = in;
+	j->fd = fd;
+	j->gz = gz;
+	j->sig = sig;
+	j->mtime = mtime;
+	j->dirfd = name != NULL ? dupdir(dirfd) : -1;
+	j->tmp = tmp ? xstrdup(tmp) : NULL;
+	j->name = name ? xstrdup(name) : NULL;
+	j->path = xstrdup(shown(path));
+}
+
 void
 incq_inc(int in, int fd, int gz, struct sigmaker *sig, int64_t mtime,
     int dirfd, const char *tmp, const char *name, const char *path)
 {
 	struct job j;
 
-	memset(&j, 0, sizeof j);
-	j.kind = J_INC;
-	j.in = in;
-	j.fd = fd;
-	j.gz = gz;
-	j.sig = sig;
-	j.mtime = mtime;
-	j.dirfd = name != NULL ? dupdir(dirfd) : -1;
-	j.tmp = tmp ? xstrdup(tmp) : NULL;
-	j.name = name ? xstrdup(name) : NULL;
-	j.path = xstrdup(shown(path));
+	inc_job(&j, in, fd, gz, sig, mtime, dirfd, tmp, name, path);
+	add(&j);
+}
+
+void
+incq_inc_still(int in, int fd, int gz, struct sigmaker *sig, int64_t mtime,
+    int idirfd, int dirfd, const char *name, const char *path, int still,
+    const struct rec *n, int root)
+{
+	struct job j;
+
+	inc_job(&j, in, fd, gz, sig, mtime, dirfd, NULL, name, path);
+	j.idirfd = dupdir(idirfd);
+	j.still = still;
+	rec_copy(&j.r, n);
+	j.root = root;
 	add(&j);
 }
 
@@ -317,6 +411,7 @@ incq_dir(int dirfd, const struct rec *r, int root)
 	struct job j;
 
 	memset(&j, 0, sizeof j);
+	j.still = j.idirfd = -1;
 	j.kind = J_DIR;
 	j.in = j.fd = -1;
 	j.dirfd = dupdir(dirfd);
@@ -332,6 +427,7 @@ incq_rmdir(int dirfd, const char *name, const char *tmp, const char *path)
 	struct job j;
 
 	memset(&j, 0, sizeof j);
+	j.still = j.idirfd = -1;
 	j.kind = J_RMDIR;
 	j.in = j.fd = -1;
 	j.dirfd = dupdir(dirfd);

@@ -32,6 +32,15 @@ void	incq_start(void);
 void	incq_inc(int in, int fd, int gz, struct sigmaker *sig, int64_t mtime,
 	    int dirfd, const char *tmp, const char *name, const char *path);
 /*
+ * incq_inc of a mirror file that a delta leaves in place: once the
+ * increment is written, it and its directory idirfd (duplicated) are
+ * synced, then delta fd still (taken) is applied to name in place
+ * (patch_in_place) and the file gets n's attributes.
+ */
+void	incq_inc_still(int in, int fd, int gz, struct sigmaker *sig,
+	    int64_t mtime, int idirfd, int dirfd, const char *name,
+	    const char *path, int still, const struct rec *n, int root);
+/*
  * Give mirror entry name of dirfd (duplicated) ext's extended attributes
  * and ACLs (the job frees ext).  A failure does not stop the session:
  * incq_ext_error says the first (its errno in *e) and counts them in *n.

@@ -334,12 +334,15 @@ replace_old(struct tree *t, struct frame *f, const char *name,
 void
 replace_diff(struct tree *t, struct frame *f, const char *name,
     const struct rec *o,
-    struct sigmaker *sig, const char *tmp, const char *path)
+    struct sigmaker *sig, const char *tmp, const char *path, int still,
+    const struct rec *n)
 {
 	char *fname;
 	int dirfd, fd, in, gz = compressible(name);
 
 	in = openat(mdir(t, f), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in == -1 && still != -1)
+		snap_fatal("open mirror file", path);
 	if (in == -1) {
 		report(t->s, "mirror file missing", path, errno);
 		sig_free(sig);
@@ -348,8 +351,12 @@ replace_diff(struct tree *t, struct frame *f, const char *name,
 	}
 	dirfd = inc_create(t, f, name, o->altinc, INC_DIFF, gz, &fname);
 	fd = inc_open(t, dirfd, fname, o);
-	incq_inc(in, fd, gz ? 6 : 0, sig, o->mtime, mdir(t, f), tmp, name,
-	    path);
+	if (still != -1)
+		incq_inc_still(in, fd, gz ? 6 : 0, sig, o->mtime, dirfd,
+		    mdir(t, f), name, path, still, n, t->s->root);
+	else
+		incq_inc(in, fd, gz ? 6 : 0, sig, o->mtime, mdir(t, f), tmp,
+		    name, path);
 	f->queued = 1;
 	t->s->st.incfiles++;
 	free(fname);

@@ -161,17 +161,33 @@ new_link(struct tree *t, struct frame *f, const char *name, int pfd,
 	return NULL;
 }
 
+/* What was read is what is recorded; a later change shows by mtime. */
+static void
+took(struct tree *t, struct rec *n, const struct stat *st,
+    const struct copyres *cr)
+{
+	rec_from_stat(n, st);
+	n->size = cr->bytes;
+	memcpy(n->sha1, cr->sha1, sizeof n->sha1);
+	t->s->st.bytesread += cr->bytes;
+	t->s->st.byteswritten += cr->bytes;
+	t->s->eio_streak = 0;
+}
+
 /*
  * Bring a new version of regular file S into the mirror of frame f: read
  * from the source once (hashing), or linked to the mirror copy of an
  * earlier member of its hard-link group (then with the signature an old
  * version is diffed against).  Fills n (size, SHA1).  Returns the name
  * it has in the mirror (see new_entry), or NULL when the source failed
- * (reported).
+ * (reported).  A delta that leaves the mirror copy's bytes in place is
+ * only read (remote_patch_still): then the name returned is the mirror
+ * file's own, untouched yet, and *still holds the delta, to be applied
+ * once the increment is made (replace_diff), or closed.
  */
 char *
 bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
-    struct sigmaker **sigp, int wantsig, int *direct, int *gone)
+    struct sigmaker **sigp, int wantsig, int *direct, int *gone, int *still)
 {
 	struct copyres cr;
 	struct hlink *h = NULL;
@@ -182,6 +198,7 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	struct req *dreq = NULL;
 
 	*sigp = NULL;
+	*still = -1;
 	if (n->nlink > 1 && (h = hfind(t, n->devloc, n->ino)) != NULL) {
 		incq_drain();	/* the first member may still be on its way */
 		*sigp = wantsig ? sig_begin(n->size) : NULL;
@@ -230,6 +247,17 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	}
 	if (e->dirfd == -1)
 		st = e->st;	/* what the server listed; the size is read */
+	if (dreq != NULL && wantsig && n->nlink <= 1 && !*direct) {
+		rv = remote_patch_still(e, dreq, &cr, sigp, still);
+		if (rv == -1) {
+			report(t->s, "read", e->path, errno);
+			return NULL;
+		}
+		if (rv == 0) {
+			took(t, n, &st, &cr);
+			return xstrdup(e->name);
+		}
+	}
 	if ((tmp = new_entry(t, f, e->name, n, direct, &out)) == NULL)
 		snap_fatal("create mirror file for", e->path);
 	if (dreq != NULL) {
@@ -256,13 +284,7 @@ bring_reg(struct tree *t, struct frame *f, struct walk_ent *e, struct rec *n,
 	}
 	if (in != -1)
 		close(in);
-	/* what was read is what is recorded; a later change shows by mtime */
-	rec_from_stat(n, &st);
-	n->size = cr.bytes;
-	memcpy(n->sha1, cr.sha1, sizeof n->sha1);
-	t->s->st.bytesread += cr.bytes;
-	t->s->st.byteswritten += cr.bytes;
-	t->s->eio_streak = 0;
+	took(t, n, &st, &cr);
 	mirror_attrs(t, out, n);
 	if (close(out) == -1)
 		snap_fatal("write mirror file for", e->path);

@@ -51,6 +51,7 @@
 #define INFLIGHT	256		/* content requests at a time */
 #define INFLIGHT_BYTES	((uint64_t)64 << 20)
 #define DELTA_MIN	1024		/* smaller files come whole */
+#define STILL_MIN	((off_t)1 << 20)	/* patched in place from */
 #define MEMFILE_MAX	(8 << 20)	/* larger content lands on disk */
 
 extern char **environ;
@@ -759,12 +760,18 @@ stream_read(void *arg, void *buf, size_t n)
 	return k;
 }
 
-int
-remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
-    struct sigmaker **rev)
+/*
+ * remote_patch, or with dfd remote_patch_still: 1 there when the delta
+ * cannot be applied in place.
+ */
+static int
+patch_req(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
+    struct sigmaker **rev, int *dfd)
 {
 	struct hashtap h;
-	int basis, saved, rv = -1;
+	struct stat st;
+	uint64_t limit = grown((uint64_t)e->st.st_size);
+	int basis, saved, rv;
 
 	*rev = NULL;
 	if ((basis = open_below(ag.s->repofd, e->path, O_RDONLY |
@@ -774,14 +781,27 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 		errno = saved;
 		return -1;
 	}
+	/* in place: a hard-linked copy would change under its other names */
+	if (dfd != NULL && (fstat(basis, &st) == -1 || st.st_nlink != 1 ||
+	    st.st_size < STILL_MIN)) {
+		close(basis);
+		return 1;
+	}
 	hashtap_init(&h, 1);
 	if (e->st.st_size >= HASH_THREAD_MIN)
 		hashtap_thread(&h);
 	errno = 0;
-	rv = patch_apply_rev(basis, stream_read, r, out,
-	    grown((uint64_t)e->st.st_size), hashtap, &h, rev);
+	rv = dfd != NULL ? patch_scan_still(basis, stream_read, r, limit,
+	    hashtap, &h, rev) : patch_apply_rev(basis, stream_read, r, out,
+	    limit, hashtap, &h, rev);
 	saved = errno ? errno : EIO;
 	close(basis);
+	if (rv == -1 && dfd != NULL && saved == EXDEV) {
+		/* data moved: patch a new file, reading the delta again */
+		hashtap_end(&h, NULL);
+		r->off = 0;
+		return 1;
+	}
 	if (rv == 0 && r->sig != NULL)
 		(void)rev_basis_sig(*rev, r->sig, r->siglen);
 	if (rv == 0) {
@@ -794,6 +814,11 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 		}
 		pthread_mutex_unlock(&ag.mu);
 	}
+	if (rv == 0 && dfd != NULL &&
+	    (*dfd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		saved = errno;
+		rv = -1;
+	}
 	remote_drop(r);
 	if (rv == -1) {
 		hashtap_end(&h, NULL);
@@ -804,6 +829,21 @@ remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
 	}
 	hashtap_end(&h, cr);
 	return 0;
+}
+
+int
+remote_patch(struct walk_ent *e, struct req *r, int out, struct copyres *cr,
+    struct sigmaker **rev)
+{
+	return patch_req(e, r, out, cr, rev, NULL);
+}
+
+int
+remote_patch_still(struct walk_ent *e, struct req *r, struct copyres *cr,
+    struct sigmaker **rev, int *dfd)
+{
+	*dfd = -1;
+	return patch_req(e, r, -1, cr, rev, dfd);
 }
 
 ssize_t

@@ -125,6 +125,17 @@ struct copyres;
 struct sigmaker;
 int	remote_patch(struct walk_ent *, struct req *, int, struct copyres *,
 	    struct sigmaker **);
+/*
+ * Or, when e's delta leaves the mirror copy's bytes where they are
+ * (patch_scan_still) and that copy has one link and 1 MiB or more: read
+ * it whole without writing, the new version's size and SHA-1 in *cr, the
+ * way back in *rev and the delta, from its start, in *dfd, for
+ * patch_in_place once the increment is safe.  0; 1 when not so (the
+ * request is then as remote_open left it, for remote_patch); -1 with
+ * errno (the request taken).
+ */
+int	remote_patch_still(struct walk_ent *, struct req *, struct copyres *,
+	    struct sigmaker **, int *);
 void	remote_drop(struct req *);
 /* e's symlink target into buf (no NUL): its length, or -1 with errno. */
 ssize_t	remote_readlink(struct walk_ent *, char *, size_t);

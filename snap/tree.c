@@ -386,7 +386,7 @@ new_dir(struct tree *t, struct frame *f, const char *name, struct walk_ent *e,
 static const struct rec *
 replace(struct tree *t, struct frame *f, const char *name, const char *path,
     const struct rec *o, struct rec *n, char *tmp, struct sigmaker *sig,
-    int direct)
+    int direct, int still)
 {
 	if (o == NULL) {
 		t->s->st.newfiles++;
@@ -413,7 +413,7 @@ replace(struct tree *t, struct frame *f, const char *name, const char *path,
 	if (o->type == RT_REG && n->type == RT_REG) {
 		if (sig == NULL)
 			sig = sig_of(t, f, tmp, n->size);
-		replace_diff(t, f, name, o, sig, tmp, path);
+		replace_diff(t, f, name, o, sig, tmp, path, still, n);
 	} else {
 		sig_free(sig);
 		replace_old(t, f, name, o, tmp, path);
@@ -433,6 +433,16 @@ same_node(int dirfd, const char *a, const char *b)
 	    x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+/* A new version not kept: its temp file, or a delta kept to apply. */
+static void
+discard(struct tree *t, struct frame *f, const char *tmp, int still)
+{
+	if (still != -1)
+		close(still);	/* the mirror file was not touched */
+	else
+		unlinkat(mdir(t, f), tmp, 0);
+}
+
 /*
  * Source entry e, a non-directory, may have a new version (old record
  * o, NULL if new; racy: o's mtime is too recent to trust): bring it
@@ -445,14 +455,14 @@ new_version(struct tree *t, struct frame *f, const char *name,
 {
 	struct sigmaker *sig = NULL;
 	char *tmp;
-	int direct, gone = 0;
+	int direct, gone = 0, still = -1;
 
 	/* the new version goes to a temp name first, or straight to its
 	 * name in a directory this session made */
 	direct = o == NULL && f->fresh;
 	if (n->type == RT_REG)
 		tmp = bring_reg(t, f, e, n, &sig, o != NULL &&
-		    o->type == RT_REG, &direct, &gone);
+		    o->type == RT_REG, &direct, &gone, &still);
 	else
 		tmp = bring_node(t, f, e, n, &direct);
 	if (tmp == NULL)
@@ -472,7 +482,7 @@ new_version(struct tree *t, struct frame *f, const char *name,
 		/* rewritten in the same second as the last run, but the
 		 * same (a later hard-link member records no digest: its
 		 * new copy is its group's, so it always replaces) */
-		unlinkat(mdir(t, f), tmp, 0);
+		discard(t, f, tmp, still);
 		sig_free(sig);
 		free(tmp);
 		if (o->nlink > 1 && hfind(t, o->devloc, o->ino) == NULL)
@@ -483,14 +493,14 @@ new_version(struct tree *t, struct frame *f, const char *name,
 	    o->nlink <= 1 && n->nlink <= 1 && o->size == n->size &&
 	    o->sha1[0] != '\0' && strcmp(o->sha1, n->sha1) == 0) {
 		/* touched, or rewritten with the same bytes: keep the copy */
-		unlinkat(mdir(t, f), tmp, 0);
+		discard(t, f, tmp, still);
 		free(tmp);
 		return same_content(t, f, name, e->path, o, n);
 	}
 	if (n->type == RT_REG && n->nlink > 1 && hfind(t, n->devloc,
 	    n->ino) == NULL)
 		hadd(t, n->devloc, n->ino, e->path);
-	return replace(t, f, name, e->path, o, n, tmp, sig, direct);
+	return replace(t, f, name, e->path, o, n, tmp, sig, direct, still);
 }
 
 /*

@@ -97,8 +97,14 @@ void	 replace_now(struct tree *, struct frame *, const char *,
 	    const char *, const char *);
 void	 replace_old(struct tree *, struct frame *, const char *,
 	    const struct rec *, const char *, const char *);
+/*
+ * The old version o of name becomes a delta increment against sig, and
+ * tmp replaces it; or with still (a delta fd, taken) the mirror file is
+ * patched in place to n once the increment is durable.
+ */
 void	 replace_diff(struct tree *, struct frame *, const char *,
-	    const struct rec *, struct sigmaker *, const char *, const char *);
+	    const struct rec *, struct sigmaker *, const char *, const char *,
+	    int, const struct rec *);
 void	 inc_trivial(struct tree *, struct frame *, const char *,
 	    const struct rec *);
 
@@ -110,7 +116,7 @@ struct sigmaker	*sig_of(struct tree *, struct frame *, const char *, uint64_t);
 struct hlink	*hfind(struct tree *, uint64_t, uint64_t);
 void	 hadd(struct tree *, uint64_t, uint64_t, const char *);
 char	*bring_reg(struct tree *, struct frame *, struct walk_ent *,
-	    struct rec *, struct sigmaker **, int, int *, int *);
+	    struct rec *, struct sigmaker **, int, int *, int *, int *);
 /* The mirror symlink at dirfd/name gets the source link's mtime. */
 void	 link_stamp(int, const char *, const struct stat *);
 /* Is source link e what the mirror holds, by size and time?  (mirror.c) */

@@ -109,6 +109,7 @@ t "rdiff-backup verifies the agent's repository" \
 
 # --- changes: deltas for the big file and the log, whole for the rest
 cp -a "$S" "$T/before"
+ino_image=$(stat -c %i "$A/dl/image") ino_large=$(stat -c %i "$A/dl/large")
 printf 'CHANGED' | dd of="$S/d/big" bs=1 seek=150000 conv=notrunc status=none
 seq 20001 20100 >>"$S/log"
 cut3() {	# cut3 FILE: FILE's thirds as $1.a, $1.b, $1.c
@@ -163,6 +164,10 @@ for f in swap grow image; do
 	    "n=\$(gzip -dc '$A'/rdiff-backup-data/increments/dl/$f.*.diff.gz | wc -c) &&
 	     [ \$n -lt 20000 ]"
 done
+t_out "a file only appended to is patched in place (the same mirror inode)" \
+    "$ino_image" stat -c %i "$A/dl/image"
+t "a file whose data moved gets a new mirror file" \
+    [ "$(stat -c %i "$A/dl/large")" != "$ino_large" ]
 t "the agent opened nothing for writing, created, moved or removed nothing" \
     sh -c "! grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|unlink|rename|mkdir|truncate' '$TR/agent.strace'"
 t "the agent's strace saw its opens (the check can fail)" \
@@ -174,6 +179,93 @@ t_exit 0 "an unchanged session through the agent" "$BIN/snap" \
     "$SSHD_HOST:$S" "$A"
 t_out "... the agent opened no file of the tree" "" sh -c \
     "grep -E 'openat2?\\(' '$TR/agent2.strace' | grep -v -e O_DIRECTORY -e O_PATH | grep -F '$S' | grep -v ENOENT || true"
+
+# --- in place: the increment is made durable first, so a patch killed
+# half-way is rolled back from it, by snap -R and by rdiff-backup regress
+P=$T/place
+cp -a "$A" "$P"
+head -c 3000000 /dev/urandom >"$S/dl/place"
+chown "$SSHD_USER" "$S/dl/place"
+t_exit 0 "a 3 MB file backed up" "$BIN/snap" --remote-schema "$SCHEMA" \
+    "$SSHD_HOST:$S" "$P"
+cp "$S/dl/place" "$T/place.old"
+ino=$(stat -c %i "$P/dl/place")
+head -c 400000 /dev/urandom | dd of="$S/dl/place" bs=1000 seek=1000 \
+    conv=notrunc status=none
+head -c 300000 /dev/urandom >>"$S/dl/place"
+touch -d '2021-05-06 07:08:09' "$S/dl/place"
+strace -f -qq -o /dev/null -e trace=pwrite64 \
+    -e inject=pwrite64:signal=KILL:when=3 "$BIN/snap" \
+    --remote-schema "$SCHEMA" "$SSHD_HOST:$S" "$P" 2>/dev/null
+t_out "snap killed at its third write in place exits by the signal" 137 echo $?
+t "... the mirror file is neither version, and the same inode" sh -c \
+    "[ \$(stat -c %i '$P/dl/place') = $ino ] &&
+     ! cmp -s '$P/dl/place' '$T/place.old' && ! cmp -s '$P/dl/place' '$S/dl/place'"
+cp -a "$P" "$T/placerb"
+t_exit 0 "... snap -R rolls it back" "$BIN/snap" -R "$P"
+t "... to the old version" cmp "$P/dl/place" "$T/place.old"
+ino=$(stat -c %i "$P/dl/place")		# a new file: rebuilt
+t "... rdiff-backup regress rolls it back too" sh -c \
+    "rdiff-backup --terminal-verbosity 1 regress '$T/placerb'; [ \$? -le 2 ] &&
+     cmp '$T/placerb/dl/place' '$T/place.old'"
+t_exit 0 "the next session patches it in place" "$BIN/snap" \
+    --remote-schema "$SCHEMA" "$SSHD_HOST:$S" "$P"
+t_out "... keeping the inode" "$ino" stat -c %i "$P/dl/place"
+t "... the new version restores" sh -c \
+    "rm -f '$T/pl.new' && '$BIN/restore' '$P/dl/place' '$T/pl.new' && cmp '$T/pl.new' '$S/dl/place'"
+t "... and the old one, by snap and by rdiff-backup" sh -c \
+    "rm -f '$T/pl.1' '$T/pl.rb' && '$BIN/restore' -r 1B '$P/dl/place' '$T/pl.1' &&
+     cmp '$T/pl.1' '$T/place.old' &&
+     rdiff-backup --terminal-verbosity 1 restore --at 1B '$P/dl/place' '$T/pl.rb' &&
+     cmp '$T/pl.rb' '$T/place.old'"
+t "rdiff-backup verifies it" rdiff-backup --terminal-verbosity 1 verify "$P"
+
+# restore -m serves a session's mirror files from the mirror: one patched
+# in place meanwhile must not give the new bytes as the old version's
+cat >"$T/reader.py" <<-'EOF'
+	import os, sys, time
+	f, want, flag = sys.argv[1], sys.argv[2], sys.argv[3]
+	fd = os.open(f, os.O_RDONLY)
+	os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+	os.pread(fd, 1000, 0)
+	open(flag + ".ready", "w").close()
+	while not os.path.exists(flag + ".go"):
+	    time.sleep(0.05)
+	try:
+	    got = os.pread(fd, 4096, 2500000)
+	except OSError as e:
+	    print("EIO" if e.errno == 5 else "error %d" % e.errno)
+	    sys.exit(0)
+	with open(want, "rb") as w:
+	    w.seek(2500000)
+	    print("old" if got == w.read(4096) else "not the old bytes")
+	EOF
+n=0
+for mode in "" RESTORE_M_OPEN=1; do
+	n=$((n + 1))
+	mkdir -p "$T/mnt"
+	cp "$S/dl/place" "$T/place.v$n"
+	env $mode "$BIN/restore" -m "$P" "$T/mnt"
+	rm -f "$T/flag$n".*
+	$PY "$T/reader.py" "$T/mnt/current/dl/place" "$T/place.v$n" "$T/flag$n" \
+	    >"$T/reader$n.out" 2>&1 &
+	rpid=$!
+	i=0
+	while [ ! -e "$T/flag$n.ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	head -c 100000 /dev/urandom | dd of="$S/dl/place" bs=1000 seek=2450 \
+	    conv=notrunc status=none
+	touch -d "2021-05-0$n 07:08:09" "$S/dl/place"
+	"$BIN/snap" --remote-schema "$SCHEMA" "$SSHD_HOST:$S" "$P"
+	touch "$T/flag$n.go"
+	wait $rpid
+	# the old bytes, or EIO where they cannot be had (the session's
+	# increments are listed again only when the root is looked at)
+	t "restore -m ${mode:-(no opens)}: a file read while snap patched it in place gives the old bytes or EIO" \
+	    grep -qx -e old -e EIO "$T/reader$n.out"
+	t_out "... (it was patched in place)" "$ino" stat -c %i "$P/dl/place"
+	"$BIN/restore" -u "$T/mnt"
+done
+rm -f "$S/dl/place"
 
 # --- --root keeps a key to a tree
 mkdir -p "$T/other"

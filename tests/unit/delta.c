@@ -331,6 +331,164 @@ repeated_blocks(const char *what, int zeros, int lie)
 	close(nfd);
 }
 
+struct memread {
+	const unsigned char	*p;
+	size_t			 n, off;
+};
+
+static ssize_t
+mem_read(void *arg, void *buf, size_t n)
+{
+	struct memread *m = arg;
+
+	if (n > m->n - m->off)
+		n = m->n - m->off;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+static void
+collect(void *arg, const void *p, size_t n)
+{
+	struct d *d = arg;
+
+	memcpy(d->p + d->n, p, n);
+	d->n += n;
+}
+
+/* Does the delta in rfd (plain) turn the content of f into the basis? */
+static int
+gives_basis(int f, int rfd)
+{
+	unsigned char *got;
+	struct gzr *r;
+	size_t gn;
+	int o = tmpfd(NULL, 0), rv;
+
+	lseek(rfd, 0, SEEK_SET);
+	r = gzr_open(dup(rfd), 0);
+	rv = patch_apply(f, r, o, UINT64_MAX, NULL, NULL) == 0;
+	gzr_close(r);
+	got = slurp(o, &gn);
+	rv = rv && gn == BASIS && memcmp(got, basis, BASIS) == 0;
+	free(got);
+	close(o);
+	return rv;
+}
+
+/*
+ * A delta that leaves copied bytes in place (d, giving want[0..wn)):
+ * patch_scan_still gives the output to its tap and the way back without
+ * writing; patch_in_place turns a copy of the basis into the output;
+ * the way back gives the basis from it, and from the basis with only
+ * the first literal (at lit1, n1 bytes) written: a patch killed midway.
+ */
+static void
+still(const char *what, const struct d *d, const unsigned char *want,
+    size_t wn, size_t lit1, size_t n1)
+{
+	struct memread m = { d->p, d->n, 0 };
+	struct sigmaker *rev = NULL;
+	struct d *out = xmalloc(sizeof *out);
+	unsigned char *got;
+	struct gzw *w;
+	size_t gn;
+	int b, f, rfd;
+
+	out->n = 0;
+	b = tmpfd(basis, BASIS);
+	ok(patch_scan_still(b, mem_read, &m, UINT64_MAX, collect, out,
+	    &rev) == 0 && out->n == wn && memcmp(out->p, want, wn) == 0,
+	    "%s: patch_scan_still hands the output to its tap", what);
+	ok(lseek(b, 0, SEEK_END) == BASIS, "%s: ... writing nothing", what);
+	rfd = tmpfd(NULL, 0);
+	w = gzw_open(dup(rfd), 0);
+	ok(rev != NULL && sig_delta(rev, b, w) == 0 && gzw_close(w, 0) == 0,
+	    "%s: the way back is written", what);
+	f = tmpfd(basis, BASIS);
+	m.off = 0;
+	ok(patch_in_place(f, mem_read, &m, UINT64_MAX) == 0,
+	    "%s: patch_in_place", what);
+	got = slurp(f, &gn);
+	ok(gn == wn && memcmp(got, want, wn) == 0,
+	    "%s: ... makes the basis the output", what);
+	free(got);
+	ok(gives_basis(f, rfd),
+	    "%s: the way back gives the basis from the output", what);
+	close(f);
+	f = tmpfd(basis, BASIS);
+	if (pwrite(f, want + lit1, n1, (off_t)lit1) != (ssize_t)n1)
+		exit(1);
+	ok(gives_basis(f, rfd), "%s: ... and from the basis half patched",
+	    what);
+	close(f);
+	close(rfd);
+	close(b);
+	sig_free(rev);
+	free(out);
+}
+
+/* Deltas that patch_scan_still and patch_in_place take, and one not. */
+static void
+still_cases(const unsigned char *lit)
+{
+	static unsigned char want[BASIS + 1000];
+	struct d *d = xmalloc(sizeof *d);
+	struct sigmaker *rev = (struct sigmaker *)1;
+	struct memread m;
+	int b;
+
+	/* two stretches overwritten */
+	d_init(d);
+	d_copy(d, 0, 1000);
+	d_lit(d, lit, 3000);
+	d_copy(d, 4000, 196000);
+	d_lit(d, lit + 3000, 500);
+	d_copy(d, 200500, BASIS - 200500);
+	d->p[d->n++] = 0;
+	memcpy(want, basis, BASIS);
+	memcpy(want + 1000, lit, 3000);
+	memcpy(want + 200000, lit + 3000, 500);
+	still("overwritten twice", d, want, BASIS, 1000, 3000);
+	/* cut short, with new bytes at the end */
+	d_init(d);
+	d_copy(d, 0, 5000);
+	d_lit(d, lit, 100);
+	d->p[d->n++] = 0;
+	memcpy(want, basis, 5000);
+	memcpy(want + 5000, lit, 100);
+	still("cut", d, want, 5100, 5000, 100);
+	/* appended to */
+	d_init(d);
+	d_copy(d, 0, BASIS);
+	d_lit(d, lit, 1000);
+	d->p[d->n++] = 0;
+	memcpy(want, basis, BASIS);
+	memcpy(want + BASIS, lit, 1000);
+	still("appended", d, want, BASIS + 1000, BASIS, 0);
+	/* a copy that moves data */
+	d_init(d);
+	d_copy(d, 0, 1000);
+	d_copy(d, 5000, 1000);
+	d->p[d->n++] = 0;
+	m.p = d->p;
+	m.n = d->n;
+	m.off = 0;
+	b = tmpfd(basis, BASIS);
+	errno = 0;
+	ok(patch_scan_still(b, mem_read, &m, UINT64_MAX, NULL, NULL,
+	    &rev) == -1 && errno == EXDEV && rev == NULL,
+	    "a delta that moves data: patch_scan_still refuses it (EXDEV)");
+	m.off = 0;
+	errno = 0;
+	ok(patch_in_place(b, mem_read, &m, UINT64_MAX) == -1 &&
+	    errno == EXDEV && lseek(b, 0, SEEK_END) == BASIS,
+	    "... and so does patch_in_place, the file untouched");
+	close(b);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -482,6 +640,7 @@ main(void)
 	repeated_blocks("a basis of zeros", 1, 0);
 	repeated_blocks("a basis of a repeated pattern", 0, 0);
 	repeated_blocks("a signature of zeros for a pattern", 0, 1);
+	still_cases(lit);
 	free(basis);
 	return tap_done();
 }
