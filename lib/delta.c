@@ -374,7 +374,7 @@ emit(struct patchctx *c, const void *p, size_t n)
 		return -1;
 	}
 	c->left -= n;
-	if (c->wfd != -1 && pwrite_full(c->wfd, p, n, (off_t)c->pos) == -1)
+	if (c->wfd != -1 && sparse_pwrite(c->wfd, p, n, (off_t)c->pos) == -1)
 		return -1;
 	c->pos += n;
 	if (c->tap != NULL)

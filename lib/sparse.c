@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "sparse.h"
 
 #define WRITEBACK	((off_t)8 << 20)
@@ -94,4 +95,15 @@ sparse_finish(struct sparse *s)
 	if (s->pos > s->written && ftruncate(s->fd, s->pos) == -1)
 		return -1;
 	return lseek(s->fd, s->pos, SEEK_SET) == -1 ? -1 : 0;
+}
+
+int
+sparse_pwrite(int fd, const void *p, size_t n, off_t off)
+{
+#ifdef FALLOC_FL_PUNCH_HOLE
+	if (n >= 512 && allzero(p, n) && fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+	    FALLOC_FL_KEEP_SIZE, off, (off_t)n) == 0)
+		return 0;
+#endif
+	return pwrite_full(fd, p, n, off);
 }

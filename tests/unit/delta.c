@@ -467,6 +467,26 @@ still_cases(const unsigned char *lit)
 	memcpy(want, basis, BASIS);
 	memcpy(want + BASIS, lit, 1000);
 	still("appended", d, want, BASIS + 1000, BASIS, 0);
+	/* zeros written over data: a hole, as a new file would have */
+	d_init(d);
+	d_copy(d, 0, 65536);
+	memset(want, 0, 65536);
+	d_lit(d, want, 65536);
+	d_copy(d, 131072, BASIS - 131072);
+	d->p[d->n++] = 0;
+	memcpy(want, basis, BASIS);
+	memset(want + 65536, 0, 65536);
+	still("zeros over data", d, want, BASIS, 65536, 65536);
+	b = tmpfd(basis, BASIS);
+	m.p = d->p;
+	m.n = d->n;
+	m.off = 0;
+	/* (the literal comes in two pieces; the short one is written) */
+	ok(patch_in_place(b, mem_read, &m, UINT64_MAX) == 0 &&
+	    lseek(b, 65536, SEEK_HOLE) == 65536 &&
+	    lseek(b, 65536, SEEK_DATA) >= 65536 + 49152,
+	    "zeros over data: patch_in_place leaves a hole there");
+	close(b);
 	/* a copy that moves data */
 	d_init(d);
 	d_copy(d, 0, 1000);
