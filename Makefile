@@ -106,11 +106,12 @@ check: all $(UNITBIN) $(FUZZBIN) $(HELPBIN)
 demo: all
 	@BIN=$(BIN) sh tests/demo.sh
 
-# Long kill -9 loops over snap, its rollback and prune (KILLS=300), and
+# Long kill -9 loops over snap, its rollback and prune (KILLS=300),
+# snap patching in place through the agent (INPLACE_KILLS=100), and
 # thinning prunes (THIN_KILLS=120).
 torture: all $(HELPBIN)
 	@BIN=$(BIN) HELP=$(O)/helpers THIN_KILLS=$${THIN_KILLS:-120} JOBS=1 \
-	    sh tests/run.sh tests/torture.sh tests/thin.t
+	    sh tests/run.sh tests/torture.sh tests/torture-inplace.sh tests/thin.t
 
 # Knobs (BENCH, N, RUNS, ...) are listed in bench/README.
 bench: all
