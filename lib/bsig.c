@@ -18,7 +18,6 @@
 #define BLEN_MIN	64
 #define BLEN_MAX	((uint32_t)16 << 20)
 #define READ_SIZE	((size_t)256 << 10)
-#define PAR_MIN		((uint64_t)16 << 20)	/* signed in two threads */
 #define PROBES		64	/* blocks of one weak sum tried at a place */
 
 /*
@@ -179,7 +178,7 @@ bsig_file(int fd, uint64_t size, size_t *len)
 	pt[0].key = pt[1].key = key;
 	pt[0].blen = pt[1].blen = blen;
 	pt[0].size = pt[1].size = size;
-	two = size >= PAR_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	two = delta_parallel(size);
 	pt[0].to = pt[1].from = two ? nb / 2 : nb;
 	pt[1].to = nb;
 	pt[0].sums = p + BSIG_HEAD;
@@ -200,28 +199,51 @@ bsig_file(int fd, uint64_t size, size_t *len)
 	return p;
 }
 
+/* A signature stream's header, checked against its length. */
+struct sighead {
+	uint32_t		 blen;
+	const unsigned char	*key;
+	uint64_t		 size;
+	size_t			 nb;		/* blocks */
+};
+
+static int
+sighead(const void *sig, size_t len, struct sighead *h)
+{
+	struct rbuf r;
+	uint32_t magic, slen;
+
+	rbuf_init(&r, sig, len);
+	if (buf_get_u32(&r, &magic) == -1 || magic != BSIG_MAGIC ||
+	    buf_get_u32(&r, &h->blen) == -1 || h->blen < BLEN_MIN ||
+	    h->blen > BLEN_MAX || buf_get_u32(&r, &slen) == -1 ||
+	    slen != BSIG_STRONG) {
+		errno = EINVAL;
+		return -1;
+	}
+	h->key = r.p + r.off;
+	if (buf_skip(&r, 16) == -1 || buf_get_u64(&r, &h->size) == -1 ||
+	    h->size > INT64_MAX || (len - BSIG_HEAD) % SUMLEN != 0 ||
+	    (h->size + h->blen - 1) / h->blen != (len - BSIG_HEAD) / SUMLEN) {
+		errno = EINVAL;
+		return -1;
+	}
+	h->nb = (len - BSIG_HEAD) / SUMLEN;
+	return 0;
+}
+
 int
 bsig_sums(const void *sig, size_t len, uint32_t *blen, size_t *sumlen,
     const unsigned char **sums, size_t *nsums)
 {
-	struct rbuf r;
-	uint32_t magic, slen;
-	uint64_t size, nb;
+	struct sighead h;
 
-	rbuf_init(&r, sig, len);
-	if (buf_get_u32(&r, &magic) == -1 || magic != BSIG_MAGIC ||
-	    buf_get_u32(&r, blen) == -1 || *blen < BLEN_MIN ||
-	    *blen > BLEN_MAX || buf_get_u32(&r, &slen) == -1 ||
-	    slen != BSIG_STRONG || buf_skip(&r, 16) == -1 ||
-	    buf_get_u64(&r, &size) == -1 || size > INT64_MAX ||
-	    (len - BSIG_HEAD) % SUMLEN != 0 ||
-	    (nb = (size + *blen - 1) / *blen) != (len - BSIG_HEAD) / SUMLEN) {
-		errno = EINVAL;
+	if (sighead(sig, len, &h) == -1)
 		return -1;
-	}
+	*blen = h.blen;
 	*sumlen = SUMLEN;
 	*sums = (const unsigned char *)sig + BSIG_HEAD;
-	*nsums = (size_t)nb;
+	*nsums = h.nb;
 	return 0;
 }
 
@@ -248,23 +270,21 @@ struct bsig *
 bsig_load(const void *sig, size_t len)
 {
 	struct bsig *b;
-	struct rbuf r;
-	const unsigned char *sums;
-	size_t sumlen, i, k;
-	uint32_t blen;
+	struct sighead h;
+	size_t i, k;
 
-	if (bsig_sums(sig, len, &blen, &sumlen, &sums, &k) == -1 ||
-	    k > UINT32_MAX - 1)
-		goto bad;
+	if (sighead(sig, len, &h) == -1 || (k = h.nb) > UINT32_MAX - 1) {
+		errno = EINVAL;
+		return NULL;
+	}
 	b = xcalloc(1, sizeof *b);
-	b->blen = blen;
-	rbuf_init(&r, (const unsigned char *)sig + 28, 8);
-	(void)buf_get_u64(&r, &b->size);
+	b->blen = h.blen;
+	b->size = h.size;
 	b->nb = k;
-	b->nfull = (size_t)(b->size / blen);
-	memcpy(b->key, (const unsigned char *)sig + 12, sizeof b->key);
-	b->sums = xmalloc(k * sumlen + 1);
-	memcpy(b->sums, sums, k * sumlen);
+	b->nfull = (size_t)(h.size / h.blen);
+	memcpy(b->key, h.key, sizeof b->key);
+	b->sums = xmalloc(k * SUMLEN + 1);
+	memcpy(b->sums, (const unsigned char *)sig + BSIG_HEAD, k * SUMLEN);
 	b->weak = xreallocarray(NULL, k ? k : 1, sizeof *b->weak);
 	for (i = 0; i < k; i++)
 		b->weak[i] = get32(b->sums + i * SUMLEN);
@@ -275,18 +295,15 @@ bsig_load(const void *sig, size_t len)
 	b->next = xcalloc(k ? k : 1, sizeof *b->next);
 	/* chains in block order: the first of equal blocks is found first */
 	for (i = b->nfull; i-- > 0;) {
-		size_t h = bucket(b, b->weak[i]);
+		size_t bk = bucket(b, b->weak[i]);
 
-		b->next[i] = b->head[h];
-		b->head[h] = (uint32_t)i + 1;
+		b->next[i] = b->head[bk];
+		b->head[bk] = (uint32_t)i + 1;
 	}
 	b->out = 1;
-	for (i = 1; i < blen; i++)
+	for (i = 1; i < h.blen; i++)
 		b->out *= M1;
 	return b;
-bad:
-	errno = EINVAL;
-	return NULL;
 }
 
 void
@@ -418,7 +435,7 @@ bsig_scan(const struct bsig *b, int fd, uint64_t from, uint64_t to,
 	}
 	/* the basis's short last block, where the data ends as it does */
 	last = b->size - (uint64_t)b->nfull * b->blen;
-	if (last > 0 && len - i == last && b->nb > b->nfull &&
+	if (last > 0 && len - i == last &&
 	    weak(buf + i, (size_t)last) == b->weak[b->nfull]) {
 		sc.have = 0;
 		if (same(&sc, b->nfull, buf + i, (size_t)last)) {

@@ -530,16 +530,22 @@ gz_read(void *d, void *buf, size_t n)
 	return gzr_read(d, buf, n);
 }
 
+/*
+ * Run a patch: to out (-1: none) and tap, recording copies in rev; with
+ * still, copies may not move data; with wfd (not -1, and still), the
+ * literals are written into wfd, the basis itself, which is then cut
+ * where the output ends.
+ */
 static int
 patch_run(int basis, delta_read *rd, void *rdarg, int out, uint64_t limit,
-    patch_tap *tap, void *arg, struct revdelta *rev, int still)
+    patch_tap *tap, void *arg, struct revdelta *rev, int still, int wfd)
 {
 	struct patchctx *c;
 	int rv;
 
 	c = xcalloc(1, sizeof *c);
 	c->still = still;
-	c->wfd = -1;
+	c->wfd = wfd;
 	c->rd = rd;
 	c->rdarg = rdarg;
 	c->basis = basis;
@@ -553,6 +559,8 @@ patch_run(int basis, delta_read *rd, void *rdarg, int out, uint64_t limit,
 	rv = patch(c);
 	if (rv == 0 && out != -1)
 		rv = sparse_finish(&c->sp);
+	if (rv == 0 && wfd != -1 && ftruncate(wfd, (off_t)c->pos) == -1)
+		rv = -1;
 	free(c);
 	return rv;
 }
@@ -561,7 +569,7 @@ int
 patch_apply(int basis, struct gzr *d, int out, uint64_t limit, patch_tap *tap,
     void *arg)
 {
-	return patch_run(basis, gz_read, d, out, limit, tap, arg, NULL, 0);
+	return patch_run(basis, gz_read, d, out, limit, tap, arg, NULL, 0, -1);
 }
 
 /* patch_apply_rev, and patch_scan_still when still. */
@@ -580,7 +588,7 @@ patch_rev(int basis, delta_read *rd, void *rdarg, int out, uint64_t limit,
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
 	r->size = st.st_size;
-	if (patch_run(basis, rd, rdarg, out, limit, tap, arg, r, still) ==
+	if (patch_run(basis, rd, rdarg, out, limit, tap, arg, r, still, -1) ==
 	    -1) {
 		saved = errno;
 		rev_free(r);
@@ -609,22 +617,7 @@ patch_scan_still(int basis, delta_read *rd, void *rdarg, uint64_t limit,
 int
 patch_in_place(int fd, delta_read *rd, void *rdarg, uint64_t limit)
 {
-	struct patchctx *c;
-	int rv;
-
-	c = xcalloc(1, sizeof *c);
-	c->rd = rd;
-	c->rdarg = rdarg;
-	c->basis = -1;
-	c->out = -1;
-	c->left = limit;
-	c->still = 1;
-	c->wfd = fd;
-	rv = patch(c);
-	if (rv == 0 && ftruncate(fd, (off_t)c->pos) == -1)
-		rv = -1;
-	free(c);
-	return rv;
+	return patch_run(-1, rd, rdarg, -1, limit, NULL, NULL, NULL, 1, fd);
 }
 
 #define BLEN_MAX	((size_t)16 << 20)	/* a block sums are taken for */
@@ -1011,17 +1004,17 @@ fail:
 }
 
 /*
- * Files of PAR_MIN bytes and more are diffed in two threads (segments,
- * below): on a machine whose other core is idle (the far side of an
- * agent waits for us and we for it) that halves the time of the sums,
- * the bulk of it.
+ * Files of PAR_MIN bytes and more are diffed (segments, below) and
+ * signed (lib/bsig.c) in two threads: on a machine whose other core is
+ * idle (the far side of an agent waits for us and we for it) that
+ * halves the time of the sums, the bulk of it.
  */
 #define PAR_MIN		((uint64_t)16 << 20)
 
-static int
-two_cores(void)
+int
+delta_parallel(uint64_t size)
 {
-	return sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	return size >= PAR_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1;
 }
 
 /*
@@ -1203,7 +1196,7 @@ sig_delta_file(const void *sig, size_t siglen, int fd,
 	} else if ((s[0] = sig_load(sig, siglen)) == NULL)
 		return -1;
 	size = (uint64_t)st.st_size;
-	if (size < PAR_MIN || !two_cores()) {
+	if (!delta_parallel(size)) {
 		if (bs != NULL)
 			rv = bsig_delta(bs, fd, 0, 0, out, arg);
 		else if (lseek(fd, 0, SEEK_SET) == -1)

@@ -56,6 +56,8 @@ int		 sig_delta_file(const void *, size_t, int,
  * thread: a long delta that shows no output yet is making progress.
  */
 uint64_t	 delta_progress(void);
+/* Are files of this size signed and diffed in two threads here? */
+int		 delta_parallel(uint64_t);
 /* Count a chunk read towards delta_progress (lib/bsig.c's too). */
 void		 delta_tick(void);
 /*

@@ -46,6 +46,29 @@ fill(unsigned char *p, size_t n)
 }
 
 /*
+ * Apply the delta in dfd (from its start) to ofd with patch_apply_rev,
+ * into a new temp file *o: does it give want[0..n)?  The way back in
+ * *rev.
+ */
+static int
+patched(int ofd, int dfd, const unsigned char *want, size_t n,
+    struct sigmaker **rev, int *o)
+{
+	unsigned char *got;
+	size_t gn;
+	int rv;
+
+	lseek(dfd, 0, SEEK_SET);
+	*o = tmpfd(NULL, 0);
+	rv = patch_apply_rev(ofd, fd_read, &dfd, *o, UINT64_MAX, NULL, NULL,
+	    rev);
+	got = slurp(*o, &gn);
+	rv = rv == 0 && gn == n && memcmp(got, want, n) == 0;
+	free(got);
+	return rv;
+}
+
+/*
  * Sign old, diff nw against it, patch: the output must be nw, the delta
  * at most lim bytes, and the way back must give old.
  */
@@ -70,14 +93,8 @@ roundtrip(const char *what, const unsigned char *old, size_t on,
 	dn = lseek(dfd, 0, SEEK_END);
 	ok(dn <= (off_t)lim, "%s: a delta of %lld bytes (at most %zu)", what,
 	    (long long)dn, lim);
-	lseek(dfd, 0, SEEK_SET);
-	o = tmpfd(NULL, 0);
-	rv = patch_apply_rev(ofd, fd_read, &dfd, o, UINT64_MAX, NULL, NULL,
-	    &rev);
-	got = slurp(o, &gn);
-	ok(rv == 0 && gn == nn && memcmp(got, nw, nn) == 0,
+	ok(patched(ofd, dfd, nw, nn, &rev, &o),
 	    "%s: the patch gives the new version", what);
-	free(got);
 	ok(rev != NULL && rev_basis_sig(rev, sig, siglen) == 0,
 	    "%s: the way back takes the signature's sums", what);
 	rfd = tmpfd(NULL, 0);
@@ -237,10 +254,10 @@ malformed(void)
 static void
 one_weak_sum(void)
 {
-	size_t size = 1 << 20, siglen, i, gn;
-	unsigned char *old = xmalloc(size), *nw = xmalloc(size), *sig, *got;
+	size_t size = 1 << 20, siglen, i;
+	unsigned char *old = xmalloc(size), *nw = xmalloc(size), *sig;
 	struct sigmaker *rev = NULL;
-	int ofd, nfd, dfd, o, rv;
+	int ofd, nfd, dfd, o;
 
 	fill(old, size);
 	fill(nw, size);
@@ -252,15 +269,9 @@ one_weak_sum(void)
 	dfd = tmpfd(NULL, 0);
 	ok(sig != NULL && sig_delta_file(sig, siglen, nfd, to_fd, &dfd) == 0,
 	    "every weak sum 0: diffed");
-	lseek(dfd, 0, SEEK_SET);
-	o = tmpfd(NULL, 0);
-	rv = patch_apply_rev(ofd, fd_read, &dfd, o, UINT64_MAX, NULL, NULL,
-	    &rev);
-	got = slurp(o, &gn);
-	ok(rv == 0 && gn == size && memcmp(got, nw, size) == 0,
+	ok(patched(ofd, dfd, nw, size, &rev, &o),
 	    "... and the delta gives the new file");
 	sig_free(rev);
-	free(got);
 	free(sig);
 	free(old);
 	free(nw);
